@@ -1,0 +1,115 @@
+//! Command-line and environment configuration (`chorus --help`).
+//!
+//! Every flag is also an environment variable, so the same binary is set up
+//! by flags on a laptop and by env in a container.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Chorus: streams AI work to people in the browser.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chorus", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; with none, `serve`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API, the streams and the app (the default).
+    Serve,
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Address to listen on. Defaults to 127.0.0.1 with the port from `PORT`,
+    /// or 3000 when `PORT` is unset.
+    #[arg(long, env = "CHORUS_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+
+    /// The port used when `--bind` is not given (platforms set `PORT`).
+    #[arg(long, env = "PORT", default_value_t = 3000, global = true, hide = true)]
+    pub port: u16,
+
+    /// Folder of the built app (trunk's output); served with an SPA fallback.
+    #[arg(long, env = "CHORUS_DIST", default_value = "dist", global = true)]
+    pub dist: PathBuf,
+
+    /// Database: `sqlite://path` (created if missing) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/chorus.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Extra origins allowed to open WebSockets and to call the API from a
+    /// browser (CORS), e.g. `http://localhost:8080` for `trunk serve`.
+    /// Repeat the flag, or separate with commas in the env var.
+    #[arg(
+        long = "allowed-origin",
+        env = "CHORUS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// The socket address to listen on, after `--bind` and `PORT`.
+    pub fn bind_addr(&self) -> SocketAddr {
+        self.bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)))
+    }
+
+    /// Settings for tests and embedding: defaults, with an in-memory SQLite.
+    pub fn for_tests(dist: PathBuf) -> Self {
+        Self {
+            bind: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            port: 0,
+            dist,
+            database_url: "sqlite::memory:".into(),
+            allowed_origins: Vec::new(),
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_is_used_when_bind_is_absent() {
+        let cli = Cli::try_parse_from(["chorus", "--port", "4100"]).unwrap();
+        assert_eq!(cli.config.bind_addr(), "127.0.0.1:4100".parse().unwrap());
+        let cli = Cli::try_parse_from(["chorus", "--bind", "0.0.0.0:9"]).unwrap();
+        assert_eq!(cli.config.bind_addr(), "0.0.0.0:9".parse().unwrap());
+    }
+
+    #[test]
+    fn allowed_origins_split_on_commas() {
+        let cli = Cli::try_parse_from([
+            "chorus",
+            "--allowed-origin",
+            "http://a:1,http://b:2",
+            "--allowed-origin",
+            "http://c:3",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.config.allowed_origins,
+            ["http://a:1", "http://b:2", "http://c:3"]
+        );
+    }
+}

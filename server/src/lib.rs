@@ -1,0 +1,122 @@
+//! The Chorus server: an axum app that serves the API, the SSE and WebSocket
+//! streams, and the built Leptos app, from one binary (`chorus`).
+//!
+//! - [`app`] builds the router from an [`AppState`]; [`run`] serves it on a
+//!   listener until a shutdown signal, ending open streams first.
+//! - Cross-cutting: [`config`], [`error`], [`state`], [`db`], [`web`]
+//!   (headers, Origin checks, JSON errors), [`spa`] (the app and its
+//!   fallback), [`sse`] (stream responses), [`clock`].
+//! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`].
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod spa;
+pub mod sse;
+pub mod state;
+pub mod test_sse;
+pub mod web;
+pub mod ws;
+
+pub use config::Config;
+pub use error::{AppError, StartError};
+pub use state::AppState;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::{Router, middleware};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface of Chorus.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .merge(test_sse::router())
+        // Its own fallback: a nested router would otherwise inherit the SPA's.
+        .fallback(spa::api_not_found);
+
+    let compress = DefaultPredicate::new().and(NotForContentType::const_new("text/event-stream"));
+    let limit = state.config.body_limit;
+
+    // Each `.layer` wraps all before it: the last one runs first. Router
+    // layers box the body between them, so the middleware see axum bodies.
+    Router::new()
+        .nest("/api", api)
+        .merge(ws::router(state.clone()))
+        .fallback(spa::fallback)
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(web::json_errors))
+        .layer(middleware::from_fn(web::security_headers))
+        .layer(tower::util::option_layer(cors(&state)))
+        .layer(CompressionLayer::new().compress_when(compress))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "http",
+                method = %req.method(),
+                uri = %web::redacted_uri(req.uri()),
+            )
+        }))
+        .with_state(state)
+}
+
+/// CORS only when `--allowed-origin` names origins; otherwise none at all.
+fn cors(state: &AppState) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = state
+        .origins
+        .extra()
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-anon-id"),
+                HeaderName::from_static("last-event-id"),
+            ]),
+    )
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes (or the
+/// state's shutdown token is cancelled). Open SSE streams and sockets are
+/// ended first, so shutdown does not wait on them.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let token = state.shutdown.clone();
+    let db = state.db.clone();
+    let router = app(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = token.cancelled() => {}
+        }
+        tracing::info!("shutting down: ending open streams");
+        token.cancel();
+    })
+    .await?;
+    db.close().await;
+    Ok(())
+}

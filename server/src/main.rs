@@ -1,0 +1,66 @@
+//! `chorus`: parses the configuration, sets up logging, binds and serves.
+
+use chorus_server::config::{Cli, Command};
+use chorus_server::{AppState, run};
+use clap::Parser;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("chorus: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::StartError> {
+    let addr = config.bind_addr();
+    let dist = config.dist.clone();
+    let state = AppState::new(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| chorus_server::StartError(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr()?;
+    if !dist.join("index.html").exists() {
+        tracing::warn!(dist = %dist.display(), "the app is not built: serving the API only");
+    }
+    tracing::info!(database = state.db.kind(), "Chorus is listening on http://{local}");
+    run(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,135 @@
+//! The app's fallback, JSON errors, security headers, compression, limits.
+
+use crate::helpers::{INLINE_SCRIPT, json, spawn_app, spawn_app_with};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use shared::{ApiError, ErrorCode};
+
+#[tokio::test]
+async fn a_deep_link_gets_the_app_with_a_csp_naming_its_loader() {
+    let app = spawn_app().await;
+    for path in ["/", "/personas", "/books/some-session", "/no/such/page"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let body = res.text().await.unwrap();
+        assert!(body.contains("<title>Chorus</title>"), "{path}: {body}");
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(INLINE_SCRIPT));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_and_socket_paths_are_json_404s_not_the_app() {
+    let app = spawn_app().await;
+    for path in ["/api", "/api/nope", "/api/v1/nothing/here", "/ws/a/b/c"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 404, "{path}");
+        let err: ApiError = json(res).await;
+        assert_eq!(err.code, ErrorCode::NotFound, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405() {
+    let app = spawn_app().await;
+    let res = app.client.delete(app.url("/api/health")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let err: ApiError = json(res).await;
+    assert_eq!(err.code, ErrorCode::MethodNotAllowed);
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_a_json_413() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/messages/test-sse?interval_ms=0"))
+        .header("content-type", "application/json")
+        .body(vec![b'x'; 65 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let err: ApiError = json(res).await;
+    assert_eq!(err.code, ErrorCode::PayloadTooLarge);
+}
+
+#[tokio::test]
+async fn every_response_has_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/api/health", "/api/nope"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_compressed_and_hashed_ones_cached() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/app-0123456789abcdef.js"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+}
+
+#[tokio::test]
+async fn event_streams_are_never_compressed() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/api/v1/messages/test-sse?interval_ms=0"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.headers()["x-accel-buffering"], "no");
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_on_for_allowed_origins() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/api/health"))
+        .header("origin", "http://localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let app = spawn_app_with(|c| c.allowed_origins = vec!["http://localhost:8080".into()]).await;
+    let res = app
+        .client
+        .get(app.url("/api/health"))
+        .header("origin", "http://localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:8080");
+}
+
+#[tokio::test]
+async fn without_a_built_app_the_api_still_works_and_pages_explain() {
+    let app = spawn_app_with(|c| c.dist = "/nonexistent/dist".into()).await;
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    let res = app.get("/personas").await;
+    assert_eq!(res.status(), 404);
+    let err: ApiError = json(res).await;
+    assert!(err.error.contains("not built"), "{}", err.error);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on 127.0.0.1:0, one module per feature.
+
+mod helpers;
+
+mod health;
+mod http;
+mod shutdown;
+mod test_sse;
+mod ws;

@@ -1,0 +1,140 @@
+//! The one JSON error body every HTTP error of the server carries:
+//! `{"error": "human readable", "code": "MACHINE_READABLE"}`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Body of every non-2xx HTTP response, and of in-band protocol errors that
+/// need a machine-readable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A sentence for people; safe to show in the UI.
+    pub error: String,
+    /// What went wrong, for programs: branch on this, not on `error`.
+    pub code: ErrorCode,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            code,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.error, self.code.as_str())
+    }
+}
+
+/// Machine-readable error codes. The JSON form is SCREAMING_SNAKE_CASE
+/// (`"NOT_FOUND"`); codes named by the seeds keep the seeds' spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// 400: the request could not be understood (bad query, bad header, bad frame).
+    BadRequest,
+    /// 400: a body or socket message that is not JSON at all.
+    InvalidJson,
+    /// 400: a socket message whose `type` the endpoint does not know.
+    UnknownType,
+    /// 422: the request was understood but a field is invalid.
+    ValidationError,
+    /// 401: no credentials, or credentials that are not valid.
+    Unauthorized,
+    /// 403: the caller may not do this (includes cross-site WebSocket upgrades).
+    Forbidden,
+    /// 404: no such resource or API path.
+    NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 413: the request body is over the limit.
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 429: too many requests.
+    RateLimited,
+    /// 503: the feature is switched off or the server is shutting down.
+    Unavailable,
+    /// 500: something failed on the server; the cause is in its log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The JSON spelling, for logs and `Display`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::InvalidJson => "INVALID_JSON",
+            Self::UnknownType => "UNKNOWN_TYPE",
+            Self::ValidationError => "VALIDATION_ERROR",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status this code is sent with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest | Self::InvalidJson | Self::UnknownType => 400,
+            Self::ValidationError => 422,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RateLimited => 429,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn api_error_has_the_documented_shape() {
+        let e = ApiError::new(ErrorCode::NotFound, "no such path");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            json!({"error": "no such path", "code": "NOT_FOUND"})
+        );
+        let back: ApiError =
+            serde_json::from_value(json!({"error": "x", "code": "PAYLOAD_TOO_LARGE"})).unwrap();
+        assert_eq!(back.code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn every_code_spells_as_its_json_form() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::InvalidJson,
+            ErrorCode::UnknownType,
+            ErrorCode::ValidationError,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        }
+    }
+}

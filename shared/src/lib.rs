@@ -1,0 +1,18 @@
+//! Chorus wire types: everything that crosses between the server and the app.
+//!
+//! Serde only, so it builds for `wasm32-unknown-unknown` (the app) and natively
+//! (the server and its tests). One module per protocol; in each, enums are
+//! named for who sends them: `ClientMessage` (browser → server),
+//! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
+//!
+//! - [`error`]: the one JSON error body of every HTTP error.
+//! - [`health`]: `GET /api/health`.
+//! - [`ws`]: the `/ws` socket's connection-level messages.
+//! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
+
+pub mod error;
+pub mod health;
+pub mod test_sse;
+pub mod ws;
+
+pub use error::{ApiError, ErrorCode};
