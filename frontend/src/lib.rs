@@ -1,1 +1,44 @@
-pub fn placeholder() {}
+//! The Chorus app: Leptos 0.8, client-side rendered, built by trunk.
+//!
+//! - [`App`]: the router and the shell (header, navigation, connection
+//!   status, main area).
+//! - [`pages`]: one module per route.
+//! - [`components`]: pieces every page shares (page header, status dot).
+//! - [`hooks`]: connections in the leptos-use shape (`use_x` returning
+//!   signals), their logic in plain structs tested with `cargo test`.
+
+pub mod components;
+pub mod hooks;
+pub mod pages;
+
+use components::nav::NavBar;
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole app.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let server = hooks::server_status::use_server_status();
+    view! {
+        <Title formatter=|text: String| {
+            if text.is_empty() { "Chorus".to_owned() } else { format!("{text} · Chorus") }
+        } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <NavBar server=server.state />
+            <main id="main" class="main" tabindex="-1">
+                <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
+                    <Route path=path!("/") view=pages::home::Home />
+                    <Route path=path!("/rolecard") view=pages::rolecard::RoleCards />
+                    <Route path=path!("/books") view=pages::books::Books />
+                    <Route path=path!("/personas") view=pages::personas::Personas />
+                    <Route path=path!("/chat") view=pages::chat::Chat />
+                    <Route path=path!("/support") view=pages::support::Support />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

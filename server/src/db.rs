@@ -18,7 +18,10 @@ impl Db {
     /// turns on WAL and foreign keys.
     pub async fn connect(url: &str) -> Result<Self, StartError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             return Ok(Self::Postgres(pool));
         }
         if !url.starts_with("sqlite:") {
@@ -32,12 +35,13 @@ impl Db {
             .foreign_keys(true);
         let file = opts.get_filename();
         let in_memory = url.contains(":memory:") || file.as_os_str().is_empty();
-        if !in_memory {
-            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StartError(format!("cannot create database folder {}: {e}", dir.display()))
-                })?;
-            }
+        if !in_memory && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StartError(format!(
+                    "cannot create database folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
         }
         // An in-memory database lives per connection: keep exactly one.
         let max = if in_memory { 1 } else { 8 };

@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
@@ -38,7 +39,10 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
     if !dist.join("index.html").exists() {
         tracing::warn!(dist = %dist.display(), "the app is not built: serving the API only");
     }
-    tracing::info!(database = state.db.kind(), "Chorus is listening on http://{local}");
+    tracing::info!(
+        database = state.db.kind(),
+        "Chorus is listening on http://{local}"
+    );
     run(listener, state, shutdown_signal()).await?;
     Ok(())
 }

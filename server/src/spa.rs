@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn inline_scripts_are_hashed_and_external_ones_skipped() {
-        let html = r#"<head><script src="/a.js"></script><script type="module">run()</script></head>"#;
+        let html =
+            r#"<head><script src="/a.js"></script><script type="module">run()</script></head>"#;
         let hashes = inline_script_hashes(html);
         assert_eq!(hashes.len(), 1);
         // sha256("run()") in base64

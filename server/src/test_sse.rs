@@ -27,7 +27,8 @@ async fn test_sse(
     State(state): State<AppState>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
-    let Query(params) = params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
     let interval = params.interval_ms.unwrap_or(1000);
     if interval > 5000 {
         return Err(AppError::client(

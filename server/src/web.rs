@@ -65,7 +65,9 @@ impl OriginPolicy {
         for o in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
             let norm = o.trim_end_matches('/').to_ascii_lowercase();
             let ok = (norm.starts_with("http://") || norm.starts_with("https://"))
-                && !norm.split_once("://").is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
+                && !norm
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
             if !ok {
                 return Err(StartError(format!(
                     "--allowed-origin {o:?} is not an origin like http://localhost:8080"
@@ -92,7 +94,7 @@ impl OriginPolicy {
             return false;
         };
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if self.allowed.iter().any(|a| *a == origin) {
+        if self.allowed.contains(&origin) {
             return true;
         }
         let authority = origin.split_once("://").map(|(_, a)| a);
@@ -233,10 +235,7 @@ mod tests {
             ("host", "127.0.0.1:3000"),
             ("origin", "https://evil.example")
         ])));
-        assert!(!p.permits(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "null")
-        ])));
+        assert!(!p.permits(&headers(&[("host", "127.0.0.1:3000"), ("origin", "null")])));
     }
 
     #[test]

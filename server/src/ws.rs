@@ -9,8 +9,8 @@
 
 use crate::clock::now_rfc3339;
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -31,7 +31,10 @@ const GOING_AWAY: u16 = 1001;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/ws", get(upgrade))
-        .route_layer(middleware::from_fn_with_state(state, crate::web::ws_origin_guard))
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            crate::web::ws_origin_guard,
+        ))
 }
 
 async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -79,10 +82,10 @@ where
             // tungstenite answers pings itself.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
         };
-        if let Some(reply) = reply {
-            if send(&mut socket, &reply).await.is_err() {
-                break;
-            }
+        if let Some(reply) = reply
+            && send(&mut socket, &reply).await.is_err()
+        {
+            break;
         }
     }
 }
@@ -152,7 +155,10 @@ mod tests {
     fn bad_messages_get_typed_errors() {
         assert_eq!(code_of(parse("not json")), ErrorCode::InvalidJson);
         assert_eq!(code_of(parse("{\"x\":1}")), ErrorCode::BadRequest);
-        assert_eq!(code_of(parse("{\"type\":\"dance\"}")), ErrorCode::UnknownType);
+        assert_eq!(
+            code_of(parse("{\"type\":\"dance\"}")),
+            ErrorCode::UnknownType
+        );
         assert_eq!(parse("{\"type\":\"ping\"}").unwrap(), ClientMessage::Ping);
     }
 }

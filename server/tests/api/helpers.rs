@@ -40,7 +40,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ),
     )
     .unwrap();
-    std::fs::write(dist.path().join("app-0123456789abcdef.js"), "x".repeat(4096)).unwrap();
+    std::fs::write(
+        dist.path().join("app-0123456789abcdef.js"),
+        "x".repeat(4096),
+    )
+    .unwrap();
     let mut config = Config::for_tests(dist.path().to_path_buf());
     adjust(&mut config);
     let state = AppState::new(config).await.expect("state");
@@ -52,10 +56,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }));
     TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .no_gzip()
-            .build()
-            .unwrap(),
+        client: reqwest::Client::builder().no_gzip().build().unwrap(),
         state,
         shutdown: Some(tx),
         handle: Some(handle),

@@ -11,8 +11,16 @@ async fn a_deep_link_gets_the_app_with_a_csp_naming_its_loader() {
     for path in ["/", "/personas", "/books/some-session", "/no/such/page"] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
-        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         let body = res.text().await.unwrap();
         assert!(body.contains("<title>Chorus</title>"), "{path}: {body}");
         let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(INLINE_SCRIPT));
@@ -36,7 +44,12 @@ async fn unknown_api_and_socket_paths_are_json_404s_not_the_app() {
 #[tokio::test]
 async fn a_wrong_method_is_a_json_405() {
     let app = spawn_app().await;
-    let res = app.client.delete(app.url("/api/health")).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     let err: ApiError = json(res).await;
     assert_eq!(err.code, ErrorCode::MethodNotAllowed);
@@ -82,7 +95,12 @@ async fn static_files_are_compressed_and_hashed_ones_cached() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-encoding"], "gzip");
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
 }
 
 #[tokio::test]
@@ -121,7 +139,10 @@ async fn cors_is_off_by_default_and_on_for_allowed_origins() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:8080");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://localhost:8080"
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,9 @@ async fn shutdown_ends_an_open_sse_stream_and_the_server_returns() {
 #[tokio::test]
 async fn shutdown_closes_an_open_websocket_with_going_away() {
     let app = spawn_app().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws"))
+        .await
+        .unwrap();
     let greeting = ws.next().await.unwrap().unwrap();
     assert!(greeting.is_text());
 

@@ -7,9 +7,8 @@ use shared::{ApiError, ErrorCode};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_message(ws: &mut Socket) -> ServerMessage {
     loop {
@@ -24,7 +23,9 @@ async fn next_message(ws: &mut Socket) -> ServerMessage {
 #[tokio::test]
 async fn a_connection_is_greeted_and_ping_gets_pong() {
     let app = spawn_app().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws"))
+        .await
+        .unwrap();
     match next_message(&mut ws).await {
         ServerMessage::Connection { status, timestamp } => {
             assert_eq!(status, "connected");
@@ -33,13 +34,18 @@ async fn a_connection_is_greeted_and_ping_gets_pong() {
         other => panic!("expected connection, got {other:?}"),
     }
     ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
-    assert!(matches!(next_message(&mut ws).await, ServerMessage::Pong { .. }));
+    assert!(matches!(
+        next_message(&mut ws).await,
+        ServerMessage::Pong { .. }
+    ));
 }
 
 #[tokio::test]
 async fn bad_messages_get_typed_errors_and_the_socket_stays_open() {
     let app = spawn_app().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws"))
+        .await
+        .unwrap();
     next_message(&mut ws).await;
     let cases = [
         (Message::text("not json"), ErrorCode::InvalidJson),
@@ -58,13 +64,18 @@ async fn bad_messages_get_typed_errors_and_the_socket_stays_open() {
         }
     }
     ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
-    assert!(matches!(next_message(&mut ws).await, ServerMessage::Pong { .. }));
+    assert!(matches!(
+        next_message(&mut ws).await,
+        ServerMessage::Pong { .. }
+    ));
 }
 
 #[tokio::test]
 async fn an_oversize_message_is_refused_in_band_and_the_socket_stays_open() {
     let app = spawn_app().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws"))
+        .await
+        .unwrap();
     next_message(&mut ws).await;
     let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024));
     ws.send(Message::text(big)).await.unwrap();
@@ -73,13 +84,18 @@ async fn an_oversize_message_is_refused_in_band_and_the_socket_stays_open() {
         other => panic!("expected error, got {other:?}"),
     }
     ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
-    assert!(matches!(next_message(&mut ws).await, ServerMessage::Pong { .. }));
+    assert!(matches!(
+        next_message(&mut ws).await,
+        ServerMessage::Pong { .. }
+    ));
 }
 
 #[tokio::test]
 async fn a_frame_over_the_read_limit_ends_the_connection() {
     let app = spawn_app().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url("/ws"))
+        .await
+        .unwrap();
     next_message(&mut ws).await;
     let huge = "x".repeat(chorus_server::ws::MAX_FRAME_BYTES + 1);
     let _ = ws.send(Message::text(huge)).await;
@@ -89,7 +105,10 @@ async fn a_frame_over_the_read_limit_ends_the_connection() {
             texts += 1;
         }
     }
-    assert_eq!(texts, 0, "no answer to a frame past the limit, only the end");
+    assert_eq!(
+        texts, 0,
+        "no answer to a frame past the limit, only the end"
+    );
 }
 
 async fn upgrade_status(app: &crate::helpers::TestApp, origin: Option<&str>) -> u16 {
@@ -108,10 +127,21 @@ async fn upgrade_status(app: &crate::helpers::TestApp, origin: Option<&str>) -> 
 async fn websocket_upgrades_from_other_sites_are_forbidden() {
     let app = spawn_app_with(|c| c.allowed_origins = vec!["http://localhost:8080".into()]).await;
     let own = format!("http://{}", app.addr);
-    assert_eq!(upgrade_status(&app, None).await, 101, "programs send no Origin");
+    assert_eq!(
+        upgrade_status(&app, None).await,
+        101,
+        "programs send no Origin"
+    );
     assert_eq!(upgrade_status(&app, Some(&own)).await, 101, "same origin");
-    assert_eq!(upgrade_status(&app, Some("http://localhost:8080")).await, 101, "allowed");
-    assert_eq!(upgrade_status(&app, Some("https://evil.example")).await, 403);
+    assert_eq!(
+        upgrade_status(&app, Some("http://localhost:8080")).await,
+        101,
+        "allowed"
+    );
+    assert_eq!(
+        upgrade_status(&app, Some("https://evil.example")).await,
+        403
+    );
 
     let res = app
         .client

@@ -1,0 +1,100 @@
+// The browser-test harness every page's tests use: starts the real `chorus`
+// server on a free port with the release app, launches Debian's Chromium
+// through playwright-core, and gives each test a page that records console
+// errors and saves screenshots.
+//
+//   CHORUS_BIN   the server binary (default target/debug/chorus)
+//   CHORUS_DIST  the built app (default dist)
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const screenshotDir = join(root, 'e2e', 'screenshots');
+
+/** Starts `chorus` with a fresh SQLite database; resolves once it listens. */
+export async function startServer(extraArgs = [], env = {}) {
+  const bin = process.env.CHORUS_BIN ?? join(root, 'target', 'debug', 'chorus');
+  const dist = process.env.CHORUS_DIST ?? join(root, 'dist');
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run cargo build first`);
+  if (!existsSync(join(dist, 'index.html'))) throw new Error(`no built app in ${dist}`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'chorus-e2e-'));
+  const child = spawn(
+    bin,
+    ['--bind', '127.0.0.1:0', '--dist', dist, '--database-url', `sqlite://${dataDir}/e2e.db`, ...extraArgs],
+    { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  const baseURL = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    const onData = (buf) => {
+      log += buf.toString();
+      const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    baseURL,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches headless Chromium from Debian's package; never downloads one. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * A fresh page (own context) that records console errors and page errors.
+ * `errors` lists them; a test ends with `assert.deepEqual(errors, [])`.
+ */
+export async function openPage(browser, baseURL, options = {}) {
+  const context = await browser.newContext({ baseURL, ...options });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  return { page, context, errors };
+}
+
+/** Saves a full-page screenshot as e2e/screenshots/<name>.png. */
+export async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the wasm app has mounted (the page's h1 is rendered). */
+export async function appReady(page) {
+  await page.locator('main h1').first().waitFor({ state: 'visible', timeout: 20_000 });
+}

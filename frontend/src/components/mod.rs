@@ -1,0 +1,5 @@
+//! Pieces every page shares.
+
+pub mod nav;
+pub mod page;
+pub mod status;

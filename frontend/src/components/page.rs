@@ -1,0 +1,23 @@
+//! The top of every page: the document title and the visible heading.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Sets `<title>` to "`title` · Chorus" and shows `title` as the page's h1.
+#[component]
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] lead: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <div class="page-header">
+            <div>
+                <h1 class="page-header__title">{title}</h1>
+                {(!lead.is_empty()).then(|| view! { <p class="page-header__lead">{lead}</p> })}
+            </div>
+            {children.map(|c| c())}
+        </div>
+    }
+}

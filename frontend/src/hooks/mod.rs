@@ -1,0 +1,5 @@
+//! Connections, in the leptos-use shape: `use_x()` returns a struct of
+//! signals; the state logic lives in plain types tested natively.
+
+pub mod connection;
+pub mod server_status;

@@ -1,0 +1,9 @@
+//! One module per route.
+
+pub mod books;
+pub mod chat;
+pub mod home;
+pub mod not_found;
+pub mod personas;
+pub mod rolecard;
+pub mod support;

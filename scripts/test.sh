@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing (build tools, Chromium, PostgreSQL,
+# npm packages), then runs every test: the workspace's cargo tests, then the
+# browser tests against the real server and the release app.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+scripts/setup.sh --test
+
+echo "[test] cargo test --workspace"
+cargo test --workspace --locked
+
+# The browser tests use the server binary cargo test just built (debug) and
+# the app built once in release.
+scripts/build-app.sh
+echo "[test] browser tests (node --test e2e/)"
+CHORUS_BIN="$ROOT/target/debug/chorus" CHORUS_DIST="$ROOT/dist" \
+  node --test --test-concurrency=1 e2e/
