@@ -113,7 +113,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
             break;
         };
         if !tag.contains(" src=") {
-            let digest = Sha256::digest(body[..close].as_bytes());
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
             let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
             out.push(format!("'sha256-{b64}'"));
         }
