@@ -6,7 +6,10 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 scripts/setup.sh --test
 
-echo "[test] cargo test --workspace"
+# The store tests run on SQLite always, and on PostgreSQL when this is set.
+TEST_POSTGRES_URL="$(scripts/postgres.sh)"
+export TEST_POSTGRES_URL
+echo "[test] cargo test --workspace (store tests on SQLite and PostgreSQL)"
 cargo test --workspace --locked
 
 # The browser tests use the server binary cargo test just built (debug) and

@@ -22,6 +22,24 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API, the streams and the app (the default).
     Serve,
+    /// Manage users' credits in the configured database.
+    Credits {
+        #[command(subcommand)]
+        action: CreditsCommand,
+    },
+}
+
+/// `chorus credits …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreditsCommand {
+    /// Add credits to a user's balance: `chorus credits grant alice 500`.
+    Grant {
+        /// The user's name.
+        username: String,
+        /// How many credits to add (1 or more).
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        amount: i64,
+    },
 }
 
 /// Server settings.
@@ -60,6 +78,42 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Folder for the server's own files (the generated JWT secret).
+    #[arg(long, env = "CHORUS_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Secret that signs login tokens (HS256). Unset: one is generated once
+    /// and kept in `<data-dir>/jwt_secret` (mode 0600).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long a login token is valid, in hours.
+    #[arg(
+        long,
+        env = "CHORUS_TOKEN_TTL_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub token_ttl_hours: i64,
+
+    /// Assistant replies an anonymous visitor gets before signing up.
+    #[arg(
+        long,
+        env = "CHORUS_ANON_MESSAGE_LIMIT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub anon_message_limit: i64,
+
+    /// Credits a new account starts with (one credit = one output token).
+    #[arg(
+        long,
+        env = "CHORUS_INITIAL_CREDITS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub initial_credits: i64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub body_limit: usize,
@@ -80,6 +134,11 @@ impl Config {
             dist,
             database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
+            data_dir: std::env::temp_dir().join("chorus-test-data"),
+            jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
+            token_ttl_hours: 24,
+            anon_message_limit: 10,
+            initial_credits: 2000,
             body_limit: 64 * 1024,
         }
     }

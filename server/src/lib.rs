@@ -6,8 +6,12 @@
 //! - Cross-cutting: [`config`], [`error`], [`state`], [`db`], [`web`]
 //!   (headers, Origin checks, JSON errors), [`spa`] (the app and its
 //!   fallback), [`sse`] (stream responses), [`clock`].
+//! - Accounts and limits: [`auth`] (register, login, the `Identity`
+//!   extractor), [`usage`] (anonymous replies, credits), [`store`] (typed
+//!   database access).
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`].
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -16,7 +20,9 @@ pub mod health;
 pub mod spa;
 pub mod sse;
 pub mod state;
+pub mod store;
 pub mod test_sse;
+pub mod usage;
 pub mod web;
 pub mod ws;
 
@@ -40,6 +46,8 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
+        .merge(auth::router())
+        .merge(usage::router())
         .merge(test_sse::router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);
@@ -108,7 +116,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
-    let db = state.db.clone();
+    let db = state.store.db().clone();
     let router = app(state);
     axum::serve(
         listener,

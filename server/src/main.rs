@@ -1,6 +1,6 @@
 //! `chorus`: parses the configuration, sets up logging, binds and serves.
 
-use chorus_server::config::{Cli, Command};
+use chorus_server::config::{Cli, Command, CreditsCommand};
 use chorus_server::{AppState, run};
 use clap::Parser;
 use std::process::ExitCode;
@@ -17,6 +17,9 @@ async fn main() -> ExitCode {
         .init();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Credits {
+            action: CreditsCommand::Grant { username, amount },
+        } => grant(cli.config, &username, amount).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,11 +43,32 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
         tracing::warn!(dist = %dist.display(), "the app is not built: serving the API only");
     }
     tracing::info!(
-        database = state.db.kind(),
+        database = state.store.db().kind_name(),
         "Chorus is listening on http://{local}"
     );
     run(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// `chorus credits grant <username> <amount>`: tops up, prints the balance.
+async fn grant(
+    config: chorus_server::Config,
+    username: &str,
+    amount: i64,
+) -> Result<(), chorus_server::StartError> {
+    let db = chorus_server::db::Db::connect(&config.database_url).await?;
+    let store = chorus_server::store::Store::new(db.clone());
+    let balance = store.grant(username, amount).await?;
+    db.close().await;
+    match balance {
+        Some(b) => {
+            println!("{username} now has {b} credits");
+            Ok(())
+        }
+        None => Err(chorus_server::StartError(format!(
+            "no user named {username:?}"
+        ))),
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

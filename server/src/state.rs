@@ -1,8 +1,11 @@
 //! The one shared state every handler gets with `State<AppState>`.
 
+use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::StartError;
+use crate::store::Store;
+use crate::usage::Quota;
 use crate::web::OriginPolicy;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -12,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 pub struct AppState {
     /// Settings the server was started with.
     pub config: Arc<Config>,
-    /// The database pool (SQLite or PostgreSQL).
-    pub db: Db,
+    /// Typed access to the database (SQLite or PostgreSQL).
+    pub store: Store,
+    /// Signs and checks login tokens.
+    pub tokens: TokenKeys,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
     /// Cancelled when the server shuts down; every open stream and socket
@@ -26,11 +31,25 @@ impl AppState {
     pub async fn new(config: Config) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins)?);
+        let tokens = TokenKeys::load(
+            config.jwt_secret.as_deref(),
+            &config.data_dir,
+            config.token_ttl_hours.max(1) * 3600,
+        )?;
         Ok(Self {
             config: Arc::new(config),
-            db,
+            store: Store::new(db),
+            tokens,
             origins,
             shutdown: CancellationToken::new(),
         })
+    }
+
+    /// The limits in force, for features that generate.
+    pub fn quota(&self) -> Quota {
+        Quota {
+            store: self.store.clone(),
+            anon_limit: self.config.anon_message_limit,
+        }
     }
 }

@@ -60,6 +60,20 @@ pub enum ErrorCode {
     Unavailable,
     /// 500: something failed on the server; the cause is in its log.
     Internal,
+    /// 409: registration with a username someone already has.
+    UsernameTaken,
+    /// 401: unknown username or wrong password (the same answer for both).
+    InvalidCredentials,
+    /// 401: a token that is malformed, signed with another key, or not HS256.
+    InvalidToken,
+    /// 401: a token past its `exp`.
+    TokenExpired,
+    /// 400: an `x-anon-id` that is not 8–64 of `[A-Za-z0-9_-]`.
+    InvalidAnonId,
+    /// 429: an anonymous visitor has used all their free replies (seed 003).
+    AnonLimitReached,
+    /// 402: a user's credit balance is used up (seed 003).
+    InsufficientBalance,
 }
 
 impl ErrorCode {
@@ -79,23 +93,35 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::UsernameTaken => "USERNAME_TAKEN",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::InvalidAnonId => "INVALID_ANON_ID",
+            Self::AnonLimitReached => "ANON_LIMIT_REACHED",
+            Self::InsufficientBalance => "INSUFFICIENT_BALANCE",
         }
     }
 
     /// The HTTP status this code is sent with.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::InvalidJson | Self::UnknownType => 400,
+            Self::BadRequest | Self::InvalidJson | Self::UnknownType | Self::InvalidAnonId => 400,
             Self::ValidationError => 422,
-            Self::Unauthorized => 401,
+            Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::InvalidToken
+            | Self::TokenExpired => 401,
+            Self::InsufficientBalance => 402,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::RateLimited => 429,
+            Self::RateLimited | Self::AnonLimitReached => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
+            Self::UsernameTaken => 409,
         }
     }
 }
@@ -133,6 +159,13 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
+            ErrorCode::UsernameTaken,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::InvalidToken,
+            ErrorCode::TokenExpired,
+            ErrorCode::InvalidAnonId,
+            ErrorCode::AnonLimitReached,
+            ErrorCode::InsufficientBalance,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
         }

@@ -5,11 +5,13 @@
 //! named for who sends them: `ClientMessage` (browser → server),
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
+//! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
 
+pub mod auth;
 pub mod error;
 pub mod health;
 pub mod test_sse;

@@ -28,6 +28,38 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The databases the store tests run on: an in-memory SQLite always, and a
+/// fresh PostgreSQL database when `TEST_POSTGRES_URL` is set.
+pub async fn test_databases() -> Vec<String> {
+    let mut urls = vec!["sqlite::memory:".to_owned()];
+    if let Ok(admin) = std::env::var("TEST_POSTGRES_URL") {
+        urls.push(fresh_postgres(&admin).await);
+    }
+    urls
+}
+
+/// Creates an empty PostgreSQL database next to `admin_url`'s and returns
+/// its URL. (`scripts/postgres.sh` drops old ones before a test run.)
+async fn fresh_postgres(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("chorus_t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("TEST_POSTGRES_URL must reach a PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
+    format!("{base}/{name}")
+}
+
+/// Starts the server on the database at `url`.
+pub async fn spawn_app_on(url: &str) -> TestApp {
+    let url = url.to_owned();
+    spawn_app_with(move |c| c.database_url = url).await
+}
+
 /// Like [`spawn_app`], with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dist = tempfile::tempdir().expect("temp dist");
@@ -75,6 +107,38 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers `username` and returns the token.
+    pub async fn register(&self, username: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/auth/register",
+                &serde_json::json!({"username": username, "password": "correct horse"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "register {username}");
+        json::<shared::auth::AuthResponse>(res).await.token
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Sends the shutdown signal and waits for `run` to return.

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod auth;
+mod credits;
 mod health;
 mod http;
 mod shutdown;

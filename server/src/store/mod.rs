@@ -1,0 +1,42 @@
+//! Typed access to the database: handlers call these methods and never hold
+//! SQL. Portable SQL with `$n` placeholders runs on SQLite and PostgreSQL.
+//!
+//! - [`users`]: accounts.
+//! - [`anon`]: anonymous visitors and their free replies.
+//! - [`credits`]: balances, the ledger, atomic debits and reservations.
+
+pub mod anon;
+pub mod credits;
+pub mod users;
+
+use crate::db::Db;
+
+/// The store: a cheap handle over the pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A new random id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,141 @@
+//! Accounts, anonymous visitors and usage (seeds 003 and 004).
+//!
+//! `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/auth/me`,
+//! `GET /api/usage`.
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/auth/register` and `POST /api/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// A registered user, as others may see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+}
+
+/// Answer of register (201) and login (200): a bearer token and its user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResponse {
+    /// JWT (HS256) for `Authorization: Bearer`, or `?token=` on streams.
+    pub token: String,
+    pub user: User,
+}
+
+/// Answer of `GET /api/auth/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    /// Credits left to spend on generations.
+    pub credits: i64,
+}
+
+/// Who is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageKind {
+    /// Counted in assistant replies, up to the anonymous limit.
+    Anonymous,
+    /// Counted in credits (output tokens).
+    User,
+}
+
+/// `GET /api/usage`, and seed 003's `usage_info` payload. For anonymous
+/// visitors: replies used of the free limit. For users: credits spent of
+/// credits granted, and the balance left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub used: i64,
+    pub limit: i64,
+    pub remaining: i64,
+    pub kind: UsageKind,
+}
+
+/// Header that identifies an anonymous visitor.
+pub const ANON_ID_HEADER: &str = "x-anon-id";
+
+/// Whether `id` is a valid anonymous id: 8–64 of `[A-Za-z0-9_-]`.
+pub fn is_valid_anon_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Why a username cannot be used, if it cannot: 3–32 of `[A-Za-z0-9_.-]`.
+pub fn username_problem(name: &str) -> Option<&'static str> {
+    if !(3..=32).contains(&name.len()) {
+        return Some("a username has 3 to 32 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return Some("a username uses only letters, digits, '_', '.' and '-'");
+    }
+    None
+}
+
+/// Fewest characters in a password.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Most characters in a password (hashing is deliberately slow).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Why a password cannot be used, if it cannot.
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Some("a password has at least 8 characters");
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Some("a password has at most 256 characters");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anon_ids_are_checked_for_length_and_characters() {
+        assert!(is_valid_anon_id("abcd1234"));
+        assert!(is_valid_anon_id(&"a".repeat(64)));
+        assert!(is_valid_anon_id("550e8400-e29b-41d4-a716-446655440000"));
+        assert!(!is_valid_anon_id("short"));
+        assert!(!is_valid_anon_id(&"a".repeat(65)));
+        assert!(!is_valid_anon_id("abcd1234'; DROP TABLE users;--"));
+        assert!(!is_valid_anon_id("abcd 1234"));
+    }
+
+    #[test]
+    fn usernames_and_passwords_follow_the_rules() {
+        assert_eq!(username_problem("ada.l_ove-1"), None);
+        assert!(username_problem("ab").is_some());
+        assert!(username_problem(&"a".repeat(33)).is_some());
+        assert!(username_problem("robert'); DROP TABLE users;--").is_some());
+        assert!(username_problem("ünïcode").is_some());
+        assert_eq!(password_problem("12345678"), None);
+        assert!(password_problem("1234567").is_some());
+    }
+
+    #[test]
+    fn usage_has_the_seed_shape() {
+        let u = Usage {
+            used: 3,
+            limit: 10,
+            remaining: 7,
+            kind: UsageKind::Anonymous,
+        };
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            serde_json::json!({"used":3,"limit":10,"remaining":7,"kind":"anonymous"})
+        );
+    }
+}
