@@ -3,3 +3,4 @@
 pub mod nav;
 pub mod page;
 pub mod status;
+pub mod user_menu;

@@ -1,6 +1,7 @@
 //! The header: brand, one link per experience, and the server status.
 
 use crate::components::status::ConnectionStatus;
+use crate::components::user_menu::UserMenu;
 use crate::hooks::connection::ConnState;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -40,7 +41,10 @@ pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
                             .collect_view()}
                     </ul>
                 </nav>
-                <ConnectionStatus state=server label="Server" />
+                <div class="site-header__end">
+                    <ConnectionStatus state=server label="Server" />
+                    <UserMenu />
+                </div>
             </div>
         </header>
     }

@@ -3,6 +3,7 @@
 pub mod books;
 pub mod chat;
 pub mod home;
+pub mod login;
 pub mod not_found;
 pub mod personas;
 pub mod rolecard;

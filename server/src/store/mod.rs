@@ -1,9 +1,9 @@
 //! Typed access to the database: handlers call these methods and never hold
 //! SQL. Portable SQL with `$n` placeholders runs on SQLite and PostgreSQL.
 //!
-//! - [`users`]: accounts.
-//! - [`anon`]: anonymous visitors and their free replies.
-//! - [`credits`]: balances, the ledger, atomic debits and reservations.
+//! - [`users`] holds accounts;
+//! - [`anon`] anonymous visitors and their free replies;
+//! - [`credits`] balances, the ledger, atomic debits and reservations.
 
 pub mod anon;
 pub mod credits;

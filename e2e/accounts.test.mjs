@@ -1,0 +1,119 @@
+// Accounts in the browser: register, sign out, sign in, the anonymous meter,
+// clear errors, and an expired token sending the user to sign in with their
+// place kept.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const meter = (page) => page.getByTestId('usage-meter');
+
+/** Clicks the form's submit button, checking what it says. */
+async function submit(page, label) {
+  const button = page.locator('form button[type="submit"]');
+  await button.filter({ hasText: label }).waitFor();
+  await button.click();
+}
+
+test('a visitor sees the free-replies meter and a sign-in prompt', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/chat');
+  await appReady(page);
+  await meter(page).filter({ hasText: '10 of 10 free replies left' }).waitFor();
+  const signIn = page.getByRole('link', { name: 'Sign in' });
+  assert.equal(await signIn.getAttribute('href'), '/login?next=%2Fchat');
+  // The anonymous id is kept in localStorage and the server knows it.
+  const anon = await page.evaluate(() => localStorage.getItem('chorus.anon_id'));
+  assert.match(anon, /^[A-Za-z0-9_-]{8,64}$/);
+  const usage = await (await fetch(`${server.baseURL}/api/usage`, { headers: { 'x-anon-id': anon } })).json();
+  assert.deepEqual(usage, { used: 0, limit: 10, remaining: 10, kind: 'anonymous' });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('register, sign out and sign in again', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/personas');
+  await appReady(page);
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  await page.getByLabel('Username').fill('e2e_user');
+  await page.getByLabel('Password').fill('short');
+  await submit(page, 'Create account');
+  await page.getByRole('alert').filter({ hasText: 'at least 8 characters' }).waitFor();
+
+  await page.getByLabel('Password').fill('correct horse battery');
+  await submit(page, 'Create account');
+  // Back where they were, signed in, with the starting credits.
+  await page.waitForURL('**/personas');
+  await page.getByTestId('user-name').filter({ hasText: 'e2e_user' }).waitFor();
+  await meter(page).filter({ hasText: '2,000 credits' }).waitFor();
+  await screenshot(page, 'signed-in');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await meter(page).filter({ hasText: 'free replies left' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('chorus.token')), null);
+
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByLabel('Username').fill('e2e_user');
+  await page.getByLabel('Password').fill('wrong password');
+  await submit(page, 'Sign in');
+  await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+  await screenshot(page, 'login-error');
+
+  await page.getByLabel('Password').fill('correct horse battery');
+  await submit(page, 'Sign in');
+  await page.waitForURL('**/personas');
+  await page.getByTestId('user-name').filter({ hasText: 'e2e_user' }).waitFor();
+
+  // A taken name is explained.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.goto('/login');
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  await page.getByLabel('Username').fill('E2E_USER');
+  await page.getByLabel('Password').fill('another password');
+  await submit(page, 'Create account');
+  await page.getByRole('alert').filter({ hasText: 'That username is taken' }).waitFor();
+  assert.deepEqual(errors.filter((e) => !/status of 40[19]/.test(e)), []);
+  await context.close();
+});
+
+test('an expired token sends the user to sign in, then back to their page', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/');
+  await appReady(page);
+  const reg = await fetch(`${server.baseURL}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'expiring', password: 'correct horse' }),
+  });
+  assert.equal(reg.status, 201);
+  // A token whose signature no longer matches stands for an expired session.
+  const bad = (await reg.json()).token.slice(0, -2) + 'xx';
+  await page.evaluate((t) => localStorage.setItem('chorus.token', t), bad);
+  await page.goto('/support?tab=history');
+  await page.waitForURL(/\/login\?expired=1&next=/);
+  await page.getByText('Your session has expired').waitFor();
+  await page.getByLabel('Username').fill('expiring');
+  await page.getByLabel('Password').fill('correct horse');
+  await submit(page, 'Sign in');
+  await page.waitForURL('**/support?tab=history');
+  await page.getByTestId('user-name').filter({ hasText: 'expiring' }).waitFor();
+  assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
+  await context.close();
+});

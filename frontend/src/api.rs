@@ -1,0 +1,73 @@
+//! Calls to the server's JSON API, with the caller's identity attached and
+//! every failure decoded into the server's `ApiError`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::auth::ANON_ID_HEADER;
+use shared::{ApiError, ErrorCode};
+
+/// Who the request is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A signed-in user's bearer token.
+    Token(String),
+    /// An anonymous visitor's id (`x-anon-id`).
+    Anon(String),
+    /// Nobody in particular (register, login).
+    None,
+}
+
+fn with_auth(req: gloo_net::http::RequestBuilder, auth: &Auth) -> gloo_net::http::RequestBuilder {
+    match auth {
+        Auth::Token(t) => req.header("Authorization", &format!("Bearer {t}")),
+        Auth::Anon(id) => req.header(ANON_ID_HEADER, id),
+        Auth::None => req,
+    }
+}
+
+/// `GET path` → `T`.
+pub async fn get<T: DeserializeOwned>(path: &str, auth: &Auth) -> Result<T, ApiError> {
+    let res = with_auth(gloo_net::http::Request::get(path), auth)
+        .send()
+        .await
+        .map_err(|_| unreachable_server())?;
+    decode(res).await
+}
+
+/// `POST path` with a JSON body → `T`.
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    auth: &Auth,
+) -> Result<T, ApiError> {
+    let req = with_auth(gloo_net::http::Request::post(path), auth)
+        .json(body)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let res = req.send().await.map_err(|_| unreachable_server())?;
+    decode(res).await
+}
+
+async fn decode<T: DeserializeOwned>(res: gloo_net::http::Response) -> Result<T, ApiError> {
+    if res.ok() {
+        return res
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("unexpected answer: {e}")));
+    }
+    let status = res.status();
+    Err(res.json::<ApiError>().await.unwrap_or_else(|_| {
+        ApiError::new(ErrorCode::Internal, format!("the server answered {status}"))
+    }))
+}
+
+fn unreachable_server() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "could not reach the server: check your connection",
+    )
+}
+
+/// Whether an error means the stored token is no good any more.
+pub fn is_session_error(e: &ApiError) -> bool {
+    matches!(e.code, ErrorCode::InvalidToken | ErrorCode::TokenExpired)
+}
