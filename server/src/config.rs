@@ -42,6 +42,15 @@ pub enum CreditsCommand {
     },
 }
 
+/// The model providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LlmKind {
+    /// The built-in offline generator.
+    Offline,
+    /// Any OpenAI-compatible API.
+    Openai,
+}
+
 /// Server settings.
 #[derive(Debug, Clone, Parser)]
 pub struct Config {
@@ -114,6 +123,72 @@ pub struct Config {
     )]
     pub initial_credits: i64,
 
+    /// Which model provider generates text: `offline` (built in, no key, no
+    /// network) or `openai` (any OpenAI-compatible API).
+    #[arg(long, env = "CHORUS_LLM", value_enum, default_value_t = LlmKind::Offline, global = true)]
+    pub llm: LlmKind,
+
+    /// The model to ask when a request names none.
+    #[arg(
+        long,
+        env = "CHORUS_MODEL",
+        default_value = "gpt-4o-mini",
+        global = true
+    )]
+    pub model: String,
+
+    /// Base URL of the OpenAI-compatible API (OpenAI, Ollama at
+    /// http://localhost:11434/v1, vLLM, llama.cpp server, LM Studio).
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1",
+        global = true
+    )]
+    pub openai_base_url: String,
+
+    /// API key for `--llm openai` (local servers usually need none).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, global = true)]
+    pub openai_api_key: Option<String>,
+
+    /// Seconds to wait for a provider to start answering, and between pieces.
+    #[arg(
+        long,
+        env = "CHORUS_PROVIDER_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub provider_timeout_secs: u64,
+
+    /// Pause between streamed chunks, in milliseconds (the seeds pace at
+    /// 100); 0 streams as fast as the model (tests, benchmarks).
+    #[arg(
+        long,
+        env = "CHORUS_CHUNK_DELAY_MS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub chunk_delay_ms: u64,
+
+    /// How long a finished stream stays replayable, in seconds.
+    #[arg(
+        long,
+        env = "CHORUS_STREAM_TTL_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub stream_ttl_secs: u64,
+
+    /// A WebSocket client whose outgoing queue stays full this long (it
+    /// stopped reading) is closed with 1008; it can resume. Milliseconds.
+    #[arg(
+        long,
+        env = "CHORUS_WS_STALL_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ws_stall_timeout_ms: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub body_limit: usize,
@@ -140,6 +215,38 @@ impl Config {
             anon_message_limit: 10,
             initial_credits: 2000,
             body_limit: 64 * 1024,
+            llm: LlmKind::Offline,
+            model: "gpt-4o-mini".into(),
+            openai_base_url: "https://api.openai.com/v1".into(),
+            openai_api_key: None,
+            provider_timeout_secs: 60,
+            chunk_delay_ms: 0,
+            stream_ttl_secs: 300,
+            ws_stall_timeout_ms: 10_000,
+        }
+    }
+
+    /// The pause between chunks.
+    pub fn chunk_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.chunk_delay_ms)
+    }
+
+    /// How long a WebSocket's queue may stay full.
+    pub fn ws_stall_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.ws_stall_timeout_ms.max(1))
+    }
+
+    /// The engine these settings ask for.
+    pub fn engine(&self) -> crate::engine::Engine {
+        use crate::engine::{Engine, offline::Offline, openai::OpenAi};
+        match self.llm {
+            LlmKind::Offline => Engine::Offline(Offline),
+            LlmKind::Openai => Engine::OpenAi(OpenAi::new(
+                &self.openai_base_url,
+                self.openai_api_key.clone(),
+                &self.model,
+                std::time::Duration::from_secs(self.provider_timeout_secs.max(1)),
+            )),
         }
     }
 }

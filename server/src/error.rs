@@ -14,7 +14,11 @@ pub enum AppError {
     /// 4xx (or 503): the client's request cannot be served; the message is
     /// safe to show.
     #[error("{message}")]
-    Client { code: ErrorCode, message: String },
+    Client {
+        code: ErrorCode,
+        message: String,
+        details: Option<serde_json::Value>,
+    },
     /// 500: a database failure; logged, never sent.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -31,6 +35,19 @@ impl AppError {
         Self::Client {
             code,
             message: message.into(),
+            details: None,
+        }
+    }
+
+    /// The same error with `details` for the client (see `ApiError`).
+    pub fn with_details(self, value: serde_json::Value) -> Self {
+        match self {
+            Self::Client { code, message, .. } => Self::Client {
+                code,
+                message,
+                details: Some(value),
+            },
+            other => other,
         }
     }
 
@@ -42,7 +59,15 @@ impl AppError {
     /// The body and status this error is sent as.
     pub fn to_api_error(&self) -> (StatusCode, ApiError) {
         match self {
-            Self::Client { code, message } => (status_of(*code), ApiError::new(*code, message)),
+            Self::Client {
+                code,
+                message,
+                details,
+            } => {
+                let mut body = ApiError::new(*code, message);
+                body.details = details.clone();
+                (status_of(*code), body)
+            }
             Self::Database(_) | Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ApiError::new(

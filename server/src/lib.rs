@@ -9,18 +9,22 @@
 //! - Accounts and limits: [`auth`] (register, login, the `Identity`
 //!   extractor), [`usage`] (anonymous replies, credits), [`store`] (typed
 //!   database access).
+//! - Generation: [`engine`] (offline and OpenAI-compatible providers,
+//!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`].
 
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod health;
 pub mod spa;
 pub mod sse;
 pub mod state;
 pub mod store;
+pub mod streams;
 pub mod test_sse;
 pub mod usage;
 pub mod web;
@@ -48,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(usage::router())
+        .merge(streams::router())
         .merge(test_sse::router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);

@@ -3,8 +3,10 @@
 use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::engine::Engine;
 use crate::error::StartError;
 use crate::store::Store;
+use crate::streams::registry::Streams;
 use crate::usage::Quota;
 use crate::web::OriginPolicy;
 use std::sync::Arc;
@@ -19,6 +21,10 @@ pub struct AppState {
     pub store: Store,
     /// Signs and checks login tokens.
     pub tokens: TokenKeys,
+    /// The model provider every feature generates with.
+    pub engine: Engine,
+    /// Live and replayable streams.
+    pub streams: Streams,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
     /// Cancelled when the server shuts down; every open stream and socket
@@ -37,6 +43,8 @@ impl AppState {
             config.token_ttl_hours.max(1) * 3600,
         )?;
         Ok(Self {
+            engine: config.engine(),
+            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

@@ -1,14 +1,25 @@
 //! `GET /ws`: the WebSocket that seeds 001 (persona chat) and 004 (support
 //! sessions) share. This module holds the connection itself: the greeting,
-//! `ping`/`pong`, typed errors for bad frames (the socket stays open), frame
-//! limits, and the close at shutdown. Feature protocols plug their message
-//! types into [`ClientMessage`] in their own modules.
+//! `ping`/`pong`, `resume` and `stop` of streams, typed errors for bad
+//! frames (the socket stays open), frame limits, the close at shutdown, and
+//! the bounded outbox. Feature protocols plug their message types into
+//! [`ClientMessage`] in their own modules.
+//!
+//! Stream events reach the socket through a bounded outbox of
+//! [`OUTBOX_CAPACITY`] events (readers of a stream hold only a cursor into
+//! its log, so nothing else grows). A client whose outbox stays full for
+//! `--ws-stall-timeout-ms` has stopped reading: it is closed with 1008 and
+//! can `resume` from its last `seq`.
 //!
 //! The loop is generic over `Sink`/`Stream` so tests can drive it with
 //! channels; the route wraps it with the Origin guard (see `web`).
 
+use crate::auth::identity::{Identity, MaybeIdentity};
 use crate::clock::now_rfc3339;
+use crate::error::AppError;
 use crate::state::AppState;
+use crate::streams::owned_stream;
+use crate::streams::registry::Event;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -16,6 +27,10 @@ use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use shared::ErrorCode;
 use shared::ws::{ClientMessage, ServerMessage};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// Largest message acted on, in bytes; a larger one gets an in-band
 /// `PAYLOAD_TOO_LARGE` error and the socket stays open.
@@ -25,8 +40,13 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// (1009), so a client cannot make the server buffer more than this.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
+/// Stream events a connection may have waiting to be written.
+pub const OUTBOX_CAPACITY: usize = 1024;
+
 /// Close code sent when the server goes away (RFC 6455 1001).
 const GOING_AWAY: u16 = 1001;
+/// Close code for a client that fell too far behind (policy violation).
+pub const TOO_SLOW: u16 = 1008;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -37,67 +57,176 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// A bad token is refused here, at the upgrade (401); none at all is fine.
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    MaybeIdentity(who): MaybeIdentity,
+) -> Response {
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| session(socket, state))
+        .on_upgrade(move |socket: WebSocket| session(socket, state, who))
+}
+
+/// What a connection's handlers share.
+struct Conn {
+    state: AppState,
+    who: Option<Identity>,
+    outbox: mpsc::Sender<Arc<Event>>,
+    /// Cancelled when the outbox overflowed.
+    lagging: CancellationToken,
+    /// Cancelled when the connection ends, to stop its forwarders.
+    closed: CancellationToken,
 }
 
 /// One connection, from greeting to close.
-pub async fn session<S, E>(mut socket: S, state: AppState)
+pub async fn session<S, E>(socket: S, state: AppState, who: Option<Identity>)
 where
-    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
 {
+    let (mut sink, mut incoming) = socket.split();
+    let (outbox, mut queued) = mpsc::channel::<Arc<Event>>(OUTBOX_CAPACITY);
+    let conn = Conn {
+        state: state.clone(),
+        who,
+        outbox,
+        lagging: CancellationToken::new(),
+        closed: CancellationToken::new(),
+    };
+    let _stop_forwarders = conn.closed.clone().drop_guard();
     let greeting = ServerMessage::Connection {
         status: "connected".into(),
         timestamp: now_rfc3339(),
     };
-    if send(&mut socket, &greeting).await.is_err() {
+    if send(&mut sink, &greeting).await.is_err() {
         return;
     }
-    loop {
-        let incoming = tokio::select! {
-            _ = state.shutdown.cancelled() => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code: GOING_AWAY,
-                        reason: "server shutting down".into(),
-                    })))
-                    .await;
-                break;
+    let close = loop {
+        let text = tokio::select! {
+            biased;
+            _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
+            _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+            Some(ev) = queued.recv() => {
+                // A client that does not read blocks this write; the outbox
+                // then overflows and `lagging` ends the wait.
+                tokio::select! {
+                    r = sink.send(Message::Text(ev.json.clone().into())) => if r.is_err() { break None; },
+                    _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+                    _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
+                }
+                continue;
             }
-            m = socket.next() => m,
+            m = incoming.next() => match m {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Binary(_))) => {
+                    let e = error(ErrorCode::BadRequest, "binary frames are not supported; send JSON text");
+                    if send(&mut sink, &e).await.is_err() { break None; }
+                    continue;
+                }
+                // tungstenite answers pings itself.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            },
         };
-        let reply = match incoming {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-            Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE_BYTES => Some(error(
+        let reply = if text.len() > MAX_MESSAGE_BYTES {
+            Some(error(
                 ErrorCode::PayloadTooLarge,
                 format!("messages are limited to {} KiB", MAX_MESSAGE_BYTES / 1024),
-            )),
-            Some(Ok(Message::Text(text))) => handle_text(text.as_str()),
-            Some(Ok(Message::Binary(_))) => Some(error(
-                ErrorCode::BadRequest,
-                "binary frames are not supported; send JSON text",
-            )),
-            // tungstenite answers pings itself.
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+            ))
+        } else {
+            match parse(text.as_str()) {
+                Ok(msg) => handle(&conn, msg).await,
+                Err(e) => Some(e),
+            }
         };
-        if let Some(reply) = reply
-            && send(&mut socket, &reply).await.is_err()
-        {
-            break;
+        if let Some(reply) = reply {
+            if send(&mut sink, &reply).await.is_err() {
+                break None;
+            }
         }
+    };
+    if let Some((code, reason)) = close {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        // A client that stopped reading may never take the frame.
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
     }
 }
 
-/// Parses one text frame and answers it.
-fn handle_text(text: &str) -> Option<ServerMessage> {
-    match parse(text) {
-        Ok(ClientMessage::Ping) => Some(ServerMessage::Pong {
+/// Acts on one message; the reply to send back, if any.
+async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
+    match msg {
+        ClientMessage::Ping => Some(ServerMessage::Pong {
             timestamp: now_rfc3339(),
         }),
-        Err(e) => Some(e),
+        ClientMessage::Resume { data } => {
+            let entry = match stream_for(conn, &data.stream_id).await {
+                Ok(e) => e,
+                Err(reply) => return Some(reply),
+            };
+            forward(conn, entry.subscribe(data.after_seq));
+            None
+        }
+        ClientMessage::Stop { data } => match stream_for(conn, &data.stream_id).await {
+            Ok(entry) => {
+                entry.cancel.cancel();
+                None
+            }
+            Err(reply) => Some(reply),
+        },
     }
+}
+
+/// The caller's stream, or the in-band error saying why not.
+async fn stream_for(
+    conn: &Conn,
+    stream_id: &str,
+) -> Result<Arc<crate::streams::registry::Entry>, ServerMessage> {
+    let Some(who) = &conn.who else {
+        return Err(error(
+            ErrorCode::Unauthorized,
+            "connect with ?token= or ?anon_id= to resume or stop streams",
+        ));
+    };
+    owned_stream(&conn.state, who, stream_id)
+        .await
+        .map_err(|e: AppError| {
+            let (_, body) = e.to_api_error();
+            error(body.code, body.error)
+        })
+}
+
+/// Copies a stream's events into the outbox until the stream ends, the
+/// connection closes, or the outbox stays full past the stall timeout (the
+/// client stopped reading).
+fn forward<St>(conn: &Conn, events: St)
+where
+    St: Stream<Item = Arc<Event>> + Send + 'static,
+{
+    let outbox = conn.outbox.clone();
+    let lagging = conn.lagging.clone();
+    let closed = conn.closed.clone();
+    let stall = conn.state.config.ws_stall_timeout();
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        loop {
+            let ev = tokio::select! {
+                _ = closed.cancelled() => return,
+                ev = events.next() => ev,
+            };
+            let Some(ev) = ev else { return };
+            match tokio::time::timeout(stall, outbox.send(ev)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    lagging.cancel();
+                    return;
+                }
+            }
+        }
+    });
 }
 
 /// A client message, or the in-band error that explains why not.
@@ -132,12 +261,12 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
     ServerMessage::error(code, message, now_rfc3339())
 }
 
-async fn send<S>(socket: &mut S, msg: &ServerMessage) -> Result<(), S::Error>
+async fn send<S>(sink: &mut S, msg: &ServerMessage) -> Result<(), S::Error>
 where
     S: Sink<Message> + Unpin,
 {
     let json = serde_json::to_string(msg).unwrap_or_default();
-    socket.send(Message::Text(json.into())).await
+    sink.send(Message::Text(json.into())).await
 }
 
 #[cfg(test)]
@@ -158,6 +287,10 @@ mod tests {
         assert_eq!(
             code_of(parse("{\"type\":\"dance\"}")),
             ErrorCode::UnknownType
+        );
+        assert_eq!(
+            code_of(parse("{\"type\":\"resume\"}")),
+            ErrorCode::ValidationError
         );
         assert_eq!(parse("{\"type\":\"ping\"}").unwrap(), ClientMessage::Ping);
     }

@@ -6,12 +6,16 @@ use std::fmt;
 
 /// Body of every non-2xx HTTP response, and of in-band protocol errors that
 /// need a machine-readable code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     /// A sentence for people; safe to show in the UI.
     pub error: String,
     /// What went wrong, for programs: branch on this, not on `error`.
     pub code: ErrorCode,
+    /// Facts that help the client act: `retry_after` seconds for
+    /// `RATE_LIMITED`, the saved `text` of an expired stream …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -19,7 +23,14 @@ impl ApiError {
         Self {
             error: error.into(),
             code,
+            details: None,
         }
+    }
+
+    /// The same error with `details`.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 }
 
@@ -74,6 +85,13 @@ pub enum ErrorCode {
     AnonLimitReached,
     /// 402: a user's credit balance is used up (seed 003).
     InsufficientBalance,
+    /// 410: the stream is unknown or no longer replayable; `details` holds
+    /// its saved text when there is one.
+    StreamExpired,
+    /// 502: the model provider refused the server's API key.
+    ProviderAuth,
+    /// 503: the model provider failed, timed out or could not be reached.
+    ProviderUnavailable,
 }
 
 impl ErrorCode {
@@ -100,6 +118,9 @@ impl ErrorCode {
             Self::InvalidAnonId => "INVALID_ANON_ID",
             Self::AnonLimitReached => "ANON_LIMIT_REACHED",
             Self::InsufficientBalance => "INSUFFICIENT_BALANCE",
+            Self::StreamExpired => "STREAM_EXPIRED",
+            Self::ProviderAuth => "PROVIDER_AUTH",
+            Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
         }
     }
 
@@ -122,6 +143,9 @@ impl ErrorCode {
             Self::Unavailable => 503,
             Self::Internal => 500,
             Self::UsernameTaken => 409,
+            Self::StreamExpired => 410,
+            Self::ProviderAuth => 502,
+            Self::ProviderUnavailable => 503,
         }
     }
 }
@@ -166,6 +190,9 @@ mod tests {
             ErrorCode::InvalidAnonId,
             ErrorCode::AnonLimitReached,
             ErrorCode::InsufficientBalance,
+            ErrorCode::StreamExpired,
+            ErrorCode::ProviderAuth,
+            ErrorCode::ProviderUnavailable,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
         }

@@ -8,12 +8,14 @@
 //! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
+//! - [`stream`]: what every stream shares (seq, resume, stop, usage).
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
 
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod stream;
 pub mod test_sse;
 pub mod ws;
 

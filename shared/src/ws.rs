@@ -14,12 +14,32 @@ use serde::{Deserialize, Serialize};
 pub enum ClientMessage {
     /// `{"type":"ping"}` → `pong`.
     Ping,
+    /// Re-attach to a stream: its events after `after_seq`, then the live
+    /// tail, each exactly once.
+    Resume { data: ResumeData },
+    /// Stop a running stream (its generation is cancelled and its partial
+    /// text saved).
+    Stop { data: StopData },
+}
+
+/// `{"type":"resume","data":{"stream_id":"st_…","after_seq":12}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeData {
+    pub stream_id: String,
+    #[serde(default)]
+    pub after_seq: u64,
+}
+
+/// `{"type":"stop","data":{"stream_id":"st_…"}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopData {
+    pub stream_id: String,
 }
 
 impl ClientMessage {
     /// Every `type` this endpoint accepts, to tell an unknown type from a
     /// known one with bad fields.
-    pub const TYPES: &'static [&'static str] = &["ping"];
+    pub const TYPES: &'static [&'static str] = &["ping", "resume", "stop"];
 }
 
 /// Server → browser on `/ws`.

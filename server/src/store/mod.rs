@@ -3,10 +3,12 @@
 //!
 //! - [`users`] holds accounts;
 //! - [`anon`] anonymous visitors and their free replies;
-//! - [`credits`] balances, the ledger, atomic debits and reservations.
+//! - [`credits`] balances, the ledger, atomic debits and reservations;
+//! - [`generations`] every stream's saved outcome.
 
 pub mod anon;
 pub mod credits;
+pub mod generations;
 pub mod users;
 
 use crate::db::Db;

@@ -7,5 +7,6 @@ mod credits;
 mod health;
 mod http;
 mod shutdown;
+mod streams;
 mod test_sse;
 mod ws;

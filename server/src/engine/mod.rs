@@ -1,0 +1,192 @@
+//! The generation engine every feature streams from.
+//!
+//! - [`GenRequest`] in, a stream of [`GenEvent`]s out: text deltas, then one
+//!   `Finish` with token usage (and the provider's response id). Dropping the
+//!   stream cancels the work; for HTTP providers the upstream connection is
+//!   closed.
+//! - Providers: [`offline`] (the default: deterministic, no network) and
+//!   [`openai`] (any OpenAI-compatible API: Chat Completions, and the
+//!   Responses API for seed 001's `openai_chat`).
+//! - [`chunker`]: re-chunks deltas into N-character pieces with optional
+//!   pacing, as the seeds stream them.
+
+pub mod chunker;
+pub mod offline;
+pub mod openai;
+
+use futures_util::stream::BoxStream;
+use shared::ErrorCode;
+use shared::stream::TokenUsage;
+use std::time::Duration;
+
+/// One message of the conversation so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// `"user"` or `"assistant"`.
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn user(content: impl Into<String>) -> Self {
+        Self {
+            role: "user".into(),
+            content: content.into(),
+        }
+    }
+
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self {
+            role: "assistant".into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// Which upstream API shape a request uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiStyle {
+    /// `POST /chat/completions` with `stream: true`.
+    #[default]
+    ChatCompletions,
+    /// `POST /responses` with `stream: true` (server-side conversation state
+    /// through `previous_response_id`).
+    Responses,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenRequest {
+    /// Instructions: the persona, the task.
+    pub system: String,
+    /// The conversation, oldest first; the last is usually the user's.
+    pub messages: Vec<ChatMessage>,
+    /// The model to ask; `None` uses the configured default.
+    pub model: Option<String>,
+    /// 0–2.
+    pub temperature: f32,
+    /// Most output tokens.
+    pub max_tokens: u32,
+    /// Continue a Responses-API conversation.
+    pub previous_response_id: Option<String>,
+    pub api: ApiStyle,
+    /// Varies the offline generator's choices for otherwise equal input.
+    pub seed: u64,
+}
+
+impl GenRequest {
+    /// A request with defaults: one user message, no system prompt.
+    pub fn new(user_message: impl Into<String>) -> Self {
+        Self {
+            system: String::new(),
+            messages: vec![ChatMessage::user(user_message)],
+            model: None,
+            temperature: 0.7,
+            max_tokens: 1000,
+            previous_response_id: None,
+            api: ApiStyle::ChatCompletions,
+            seed: 0,
+        }
+    }
+
+    /// The last user message, or "".
+    pub fn last_user_message(&self) -> &str {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.content.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// One step of a generation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenEvent {
+    /// More text.
+    Delta(String),
+    /// The end.
+    Finish {
+        usage: TokenUsage,
+        /// The provider's id for this response (Responses API, offline).
+        response_id: Option<String>,
+    },
+}
+
+/// Why a generation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// The provider refused the API key (upstream 401/403).
+    #[error("the model provider refused the API key")]
+    ProviderAuth,
+    /// Upstream 429.
+    #[error("the model provider is rate limiting; retry after {retry_after:?} s")]
+    RateLimited { retry_after: Option<u64> },
+    /// Upstream 5xx, a timeout, or no connection.
+    #[error("the model provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The provider answered something this client cannot read.
+    #[error("the model provider sent something unexpected: {0}")]
+    Protocol(String),
+}
+
+impl EngineError {
+    /// The code clients see.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::ProviderAuth => ErrorCode::ProviderAuth,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) | Self::Protocol(_) => ErrorCode::ProviderUnavailable,
+        }
+    }
+}
+
+/// A stream of generation steps.
+pub type GenStream = BoxStream<'static, Result<GenEvent, EngineError>>;
+
+/// The configured provider.
+#[derive(Clone, Debug)]
+pub enum Engine {
+    Offline(offline::Offline),
+    OpenAi(openai::OpenAi),
+}
+
+impl Engine {
+    /// Starts a generation. Nothing runs until the stream is polled, and
+    /// dropping it stops everything.
+    pub fn generate(&self, req: GenRequest) -> GenStream {
+        match self {
+            Self::Offline(o) => o.generate(req),
+            Self::OpenAi(o) => o.generate(req),
+        }
+    }
+
+    /// The provider's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Offline(_) => "offline",
+            Self::OpenAi(_) => "openai",
+        }
+    }
+}
+
+/// Token count by the documented approximation: one token per four
+/// characters, rounded up (OpenAI's rule of thumb for English text). Used
+/// by the offline generator and when a provider omits usage.
+pub fn approx_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+/// Defaults for how long to wait on a provider.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_a_quarter_of_the_characters_rounded_up() {
+        assert_eq!(super::approx_tokens(""), 0);
+        assert_eq!(super::approx_tokens("abcd"), 1);
+        assert_eq!(super::approx_tokens("abcde"), 2);
+        assert_eq!(super::approx_tokens("héllo wörld"), 3);
+    }
+}

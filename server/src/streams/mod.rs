@@ -1,0 +1,129 @@
+//! The stream layer under every SSE and WebSocket protocol: sequence
+//! numbers, resume after a dropped connection, stop that really stops.
+//!
+//! - Routes: `GET /api/streams/{stream_id}` re-attaches (SSE, the same event
+//!   format as the stream) after `Last-Event-ID` or `?after=N`: exactly the
+//!   events after it, then the live tail, nothing twice.
+//!   `POST /api/streams/{stream_id}/stop` stops it. Owner only; an unknown
+//!   or expired stream is 410 `STREAM_EXPIRED` with its saved text.
+//! - [`registry`]: the streams and their replay logs.
+//! - [`generation`]: runs a generation into a stream.
+
+pub mod generation;
+pub mod registry;
+
+use crate::auth::identity::Identity;
+use crate::error::{AppError, AppResult};
+use crate::sse;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use registry::Entry;
+use serde::Deserialize;
+use serde_json::json;
+use shared::ErrorCode;
+use shared::stream::StopResponse;
+use std::sync::Arc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/streams/{stream_id}", get(resume))
+        .route("/streams/{stream_id}/stop", post(stop))
+}
+
+#[derive(Debug, Deserialize)]
+struct ResumeParams {
+    after: Option<u64>,
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(stream_id): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<ResumeParams>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Response> {
+    let Query(params) =
+        params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
+    let entry = owned_stream(&state, &who, &stream_id).await?;
+    let after = match headers.get("last-event-id") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                AppError::client(ErrorCode::BadRequest, "Last-Event-ID must be a seq number")
+            })?,
+        None => params.after.unwrap_or(0),
+    };
+    Ok(sse_of(&state, &entry, after))
+}
+
+async fn stop(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(stream_id): Path<String>,
+) -> AppResult<Json<StopResponse>> {
+    let entry = owned_stream(&state, &who, &stream_id).await?;
+    let status = if entry.is_finished() {
+        "finished"
+    } else {
+        entry.cancel.cancel();
+        "stopping"
+    };
+    Ok(Json(StopResponse {
+        stream_id,
+        status: status.into(),
+    }))
+}
+
+/// The live stream if `who` owns it; 403 for someone else's; 410 with the
+/// saved text (for its owner) when it is gone.
+pub async fn owned_stream(
+    state: &AppState,
+    who: &Identity,
+    stream_id: &str,
+) -> AppResult<Arc<Entry>> {
+    let owner = who.owner_key();
+    if let Some(entry) = state.streams.get(stream_id) {
+        if entry.owner != owner {
+            return Err(AppError::client(
+                ErrorCode::Forbidden,
+                "this stream belongs to someone else",
+            ));
+        }
+        return Ok(entry);
+    }
+    let saved = state
+        .store
+        .generation(stream_id)
+        .await?
+        .filter(|g| g.owner == owner);
+    let err = AppError::client(
+        ErrorCode::StreamExpired,
+        "this stream has ended and can no longer be replayed",
+    );
+    Err(match saved {
+        Some(g) => err.with_details(json!({"text": g.text, "status": g.status})),
+        None => err,
+    })
+}
+
+/// The stream's events after `after` as SSE: `id:` = seq, `event:` when the
+/// protocol names its events, JSON data.
+pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
+    let events = entry.subscribe(after).map(|ev| {
+        let mut out = axum::response::sse::Event::default()
+            .id(ev.seq.to_string())
+            .data(ev.json.as_str());
+        if let Some(name) = ev.name {
+            out = out.event(name);
+        }
+        out
+    });
+    sse::response(state, events)
+}

@@ -1,0 +1,338 @@
+//! The stream registry: every stream's events, replayable by `seq`.
+//!
+//! A stream is an append-only log of events (seq 1, 2, 3 …) plus a watch
+//! that wakes readers. Readers keep only a cursor, so a slow or absent
+//! reader costs nothing; the log itself is bounded in bytes. Finished
+//! streams stay replayable for the configured time, then are forgotten (their
+//! outcome stays in the database).
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Most bytes of events one stream keeps (its replay buffer).
+pub const MAX_STREAM_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most events a reader takes from the log at once.
+const READ_BATCH: usize = 64;
+
+/// One event of a stream, serialised once for every reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub seq: u64,
+    /// The SSE `event:` name, for protocols whose clients listen by name.
+    pub name: Option<&'static str>,
+    /// The JSON payload, with `stream_id` and `seq` inside.
+    pub json: String,
+}
+
+/// All live and recently finished streams.
+#[derive(Clone, Debug)]
+pub struct Streams {
+    inner: Arc<Mutex<Inner>>,
+    ttl: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: HashMap<String, Arc<Entry>>,
+    last_sweep: Option<Instant>,
+}
+
+/// One stream.
+#[derive(Debug)]
+pub struct Entry {
+    pub id: String,
+    /// `Identity::owner_key` of who started it.
+    pub owner: String,
+    /// Cancelled by an explicit stop.
+    pub cancel: CancellationToken,
+    log: Mutex<Log>,
+    latest: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    events: Vec<Arc<Event>>,
+    bytes: usize,
+    done: bool,
+    finished_at: Option<Instant>,
+}
+
+/// Why an event was not added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The stream's buffer is full ([`MAX_STREAM_BYTES`]).
+    Full,
+    /// The stream has finished.
+    Finished,
+}
+
+impl Streams {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Inner::default())),
+            ttl,
+        }
+    }
+
+    /// Opens a new stream for `owner`.
+    pub fn create(&self, owner: &str) -> Arc<Entry> {
+        let id = format!("st_{}", uuid::Uuid::new_v4().simple());
+        let (latest, _) = watch::channel(0);
+        let entry = Arc::new(Entry {
+            id: id.clone(),
+            owner: owner.to_owned(),
+            cancel: CancellationToken::new(),
+            log: Mutex::new(Log::default()),
+            latest,
+        });
+        let mut inner = self.inner.lock().expect("streams lock");
+        self.sweep(&mut inner);
+        inner.map.insert(id, entry.clone());
+        entry
+    }
+
+    /// The stream, if it is live or finished within the replay time.
+    pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
+        let mut inner = self.inner.lock().expect("streams lock");
+        let entry = inner.map.get(id)?.clone();
+        if entry.expired(self.ttl) {
+            inner.map.remove(id);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// How many streams are held (live or replayable).
+    pub fn len(&self) -> usize {
+        self.inner.lock().expect("streams lock").map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops expired streams, at most once a second.
+    fn sweep(&self, inner: &mut Inner) {
+        let now = Instant::now();
+        if inner
+            .last_sweep
+            .is_some_and(|t| now - t < Duration::from_secs(1))
+        {
+            return;
+        }
+        inner.last_sweep = Some(now);
+        let ttl = self.ttl;
+        inner.map.retain(|_, e| !e.expired(ttl));
+    }
+}
+
+impl Entry {
+    /// Appends an event: adds `stream_id` and `seq` to the payload (an
+    /// object) and wakes the readers. Returns its seq.
+    pub fn push(&self, name: Option<&'static str>, payload: Value) -> Result<u64, PushError> {
+        self.push_inner(name, payload, true)
+    }
+
+    /// Like [`Entry::push`], past the byte bound: for the small final events
+    /// that tell readers how the stream ended.
+    pub fn push_final(&self, name: Option<&'static str>, payload: Value) -> Result<u64, PushError> {
+        self.push_inner(name, payload, false)
+    }
+
+    fn push_inner(
+        &self,
+        name: Option<&'static str>,
+        mut payload: Value,
+        bounded: bool,
+    ) -> Result<u64, PushError> {
+        let mut log = self.log.lock().expect("stream log lock");
+        if log.done {
+            return Err(PushError::Finished);
+        }
+        let seq = log.events.len() as u64 + 1;
+        if let Value::Object(map) = &mut payload {
+            map.insert("stream_id".into(), Value::String(self.id.clone()));
+            map.insert("seq".into(), Value::from(seq));
+        }
+        let json = payload.to_string();
+        if bounded && log.bytes + json.len() > MAX_STREAM_BYTES {
+            return Err(PushError::Full);
+        }
+        log.bytes += json.len();
+        log.events.push(Arc::new(Event { seq, name, json }));
+        drop(log);
+        self.latest.send_replace(seq);
+        Ok(seq)
+    }
+
+    /// Marks the stream finished: readers end after the last event.
+    pub fn finish(&self) {
+        let mut log = self.log.lock().expect("stream log lock");
+        log.done = true;
+        log.finished_at = Some(Instant::now());
+        let last = log.events.len() as u64;
+        drop(log);
+        // Wake readers even if no new event came.
+        self.latest.send_replace(last);
+        self.latest.send_modify(|_| {});
+    }
+
+    /// Whether it has finished.
+    pub fn is_finished(&self) -> bool {
+        self.log.lock().expect("stream log lock").done
+    }
+
+    /// The seq of the last event so far.
+    pub fn last_seq(&self) -> u64 {
+        self.log.lock().expect("stream log lock").events.len() as u64
+    }
+
+    /// Bytes held in the replay buffer.
+    pub fn buffered_bytes(&self) -> usize {
+        self.log.lock().expect("stream log lock").bytes
+    }
+
+    fn expired(&self, ttl: Duration) -> bool {
+        let log = self.log.lock().expect("stream log lock");
+        log.done && log.finished_at.is_some_and(|t| t.elapsed() > ttl)
+    }
+
+    /// The events after `after`, then the live tail, then the end. Each
+    /// event exactly once, in order.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        after: u64,
+    ) -> impl futures_util::Stream<Item = Arc<Event>> + Send + 'static {
+        let state = Reader {
+            entry: self.clone(),
+            cursor: after,
+            rx: self.latest.subscribe(),
+            pending: std::collections::VecDeque::new(),
+        };
+        futures_util::stream::unfold(state, |mut r| async move {
+            loop {
+                if let Some(ev) = r.pending.pop_front() {
+                    r.cursor = ev.seq;
+                    return Some((ev, r));
+                }
+                let done = {
+                    let log = r.entry.log.lock().expect("stream log lock");
+                    let start = (r.cursor as usize).min(log.events.len());
+                    let end = (start + READ_BATCH).min(log.events.len());
+                    r.pending.extend(log.events[start..end].iter().cloned());
+                    log.done && end == log.events.len()
+                };
+                if !r.pending.is_empty() {
+                    continue;
+                }
+                if done {
+                    return None;
+                }
+                // Mark seen before waiting, so a push between the check above
+                // and this wait still wakes us.
+                r.rx.borrow_and_update();
+                let has_more = {
+                    let log = r.entry.log.lock().expect("stream log lock");
+                    log.events.len() as u64 > r.cursor || log.done
+                };
+                if has_more {
+                    continue;
+                }
+                if r.rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        })
+    }
+}
+
+struct Reader {
+    entry: Arc<Entry>,
+    cursor: u64,
+    rx: watch::Receiver<u64>,
+    pending: std::collections::VecDeque<Arc<Event>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn events_carry_stream_id_and_seq_and_replay_from_any_point() {
+        let streams = Streams::new(Duration::from_secs(60));
+        let e = streams.create("user:1");
+        for i in 0..5 {
+            e.push(
+                Some("delta"),
+                json!({"type": "delta", "text": format!("{i}")}),
+            )
+            .unwrap();
+        }
+        e.finish();
+        for after in 0..=5u64 {
+            let seen: Vec<_> = e.subscribe(after).collect().await;
+            let seqs: Vec<u64> = seen.iter().map(|ev| ev.seq).collect();
+            assert_eq!(seqs, ((after + 1)..=5).collect::<Vec<_>>());
+        }
+        let first: Value =
+            serde_json::from_str(&Box::pin(e.subscribe(0)).next().await.unwrap().json).unwrap();
+        assert_eq!(first["seq"], 1);
+        assert_eq!(first["stream_id"], e.id.as_str());
+        assert!(streams.get(&e.id).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_the_live_tail_after_the_replay() {
+        let streams = Streams::new(Duration::from_secs(60));
+        let e = streams.create("anon:x");
+        e.push(None, json!({"n": 1})).unwrap();
+        let reader = tokio::spawn({
+            let e = e.clone();
+            async move { e.subscribe(0).map(|ev| ev.seq).collect::<Vec<_>>().await }
+        });
+        tokio::task::yield_now().await;
+        for n in 2..=100 {
+            e.push(None, json!({"n": n})).unwrap();
+            if n % 10 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        e.finish();
+        assert_eq!(reader.await.unwrap(), (1..=100).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn the_buffer_is_bounded_and_finished_streams_take_no_more() {
+        let streams = Streams::new(Duration::from_secs(60));
+        let e = streams.create("user:1");
+        let big = "x".repeat(64 * 1024);
+        let mut pushed = 0;
+        while e.push(None, json!({"text": big})).is_ok() {
+            pushed += 1;
+        }
+        assert!(e.buffered_bytes() <= MAX_STREAM_BYTES);
+        assert!(
+            pushed > 0 && pushed * big.len() <= MAX_STREAM_BYTES,
+            "{pushed}"
+        );
+        e.finish();
+        assert_eq!(e.push(None, json!({})), Err(PushError::Finished));
+    }
+
+    #[tokio::test]
+    async fn finished_streams_expire_after_the_ttl() {
+        let streams = Streams::new(Duration::ZERO);
+        let e = streams.create("user:1");
+        assert!(streams.get(&e.id).is_some(), "running streams never expire");
+        e.finish();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(streams.get(&e.id).is_none());
+    }
+}
