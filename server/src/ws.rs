@@ -139,10 +139,10 @@ where
                 Err(e) => Some(e),
             }
         };
-        if let Some(reply) = reply {
-            if send(&mut sink, &reply).await.is_err() {
-                break None;
-            }
+        if let Some(reply) = reply
+            && send(&mut sink, &reply).await.is_err()
+        {
+            break None;
         }
     };
     if let Some((code, reason)) = close {

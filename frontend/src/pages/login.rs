@@ -59,12 +59,11 @@ pub fn Login() -> impl IntoView {
             username: username.get_untracked().trim().to_owned(),
             password: password.get_untracked(),
         };
-        if m == Mode::Register {
-            if let Some(p) = username_problem(&creds.username).or(password_problem(&creds.password))
-            {
-                error.set(Some(capitalise(p)));
-                return;
-            }
+        if m == Mode::Register
+            && let Some(p) = username_problem(&creds.username).or(password_problem(&creds.password))
+        {
+            error.set(Some(capitalise(p)));
+            return;
         }
         let next = safe_next(query.read_untracked().get("next").as_deref());
         let navigate = navigate.clone();

@@ -6,6 +6,7 @@ mod auth;
 mod credits;
 mod health;
 mod http;
+mod openai;
 mod shutdown;
 mod streams;
 mod test_sse;
