@@ -2,5 +2,6 @@
 
 pub mod nav;
 pub mod page;
+pub mod placeholder;
 pub mod status;
 pub mod user_menu;

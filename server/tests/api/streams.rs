@@ -30,6 +30,16 @@ fn anon() -> Identity {
     Identity::Anonymous(ANON.into())
 }
 
+/// `GET path` as the anonymous owner of the test streams.
+async fn get_as_owner(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("x-anon-id", ANON)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Reads the stream from `after`, as its owner, over HTTP.
 async fn read_from(app: &TestApp, stream_id: &str, after: u64) -> Vec<(String, String, String)> {
     let res = app
@@ -123,13 +133,7 @@ async fn resuming_from_every_position_gives_the_rest_exactly_once() {
         assert_eq!(format!("{before}{}", text_of(&rest)), full, "after {after}");
     }
     // ?after= says the same as Last-Event-ID.
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}?after=2", entry.id)))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, &format!("/api/streams/{}?after=2", entry.id)).await;
     assert_eq!(read_sse(res).await.first().unwrap().1, "3");
 }
 
@@ -141,13 +145,7 @@ async fn a_reader_that_joins_mid_stream_gets_the_live_tail() {
         &anon(),
         generation("Explain compilers, parsers and tokens"),
     );
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}", entry.id)))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     let first = events.next().await.unwrap().unwrap();
     assert_eq!(first.id, "1");
@@ -172,13 +170,7 @@ async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
         &anon(),
         generation("Describe the history of mathematics in detail"),
     );
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}", entry.id)))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     let mut got = String::new();
     for _ in 0..2 {
@@ -239,13 +231,7 @@ async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
 async fn a_disconnect_is_not_a_stop() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 10).await;
     let entry = start(&app.state, &anon(), generation("What makes bread rise?"));
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}", entry.id)))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     events.next().await.unwrap().unwrap();
     drop(events);
@@ -291,13 +277,7 @@ async fn only_the_owner_may_resume_or_stop() {
 #[tokio::test]
 async fn unknown_and_expired_streams_answer_stream_expired_with_the_saved_text() {
     let app = spawn_app_with(|c| c.stream_ttl_secs = 0).await;
-    let res = app
-        .client
-        .get(app.url("/api/streams/st_nope"))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, "/api/streams/st_nope").await;
     assert_eq!(res.status(), 410);
     let err: ApiError = json(res).await;
     assert_eq!((err.code, err.details), (ErrorCode::StreamExpired, None));
@@ -310,18 +290,15 @@ async fn unknown_and_expired_streams_answer_stream_expired_with_the_saved_text()
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}", entry.id)))
-        .header("x-anon-id", ANON)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     assert_eq!(res.status(), 410);
     let err: ApiError = json(res).await;
     assert_eq!(err.code, ErrorCode::StreamExpired);
     let text = chorus_server::engine::offline::compose(&generation("Tell me about owls").request);
-    assert_eq!(err.details.unwrap(), json!({"text": text, "status": "completed"}));
+    assert_eq!(
+        err.details.unwrap(),
+        json!({"text": text, "status": "completed"})
+    );
     // Someone else learns nothing about it.
     let res = app
         .client
