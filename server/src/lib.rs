@@ -11,7 +11,8 @@
 //!   database access).
 //! - Generation: [`engine`] (offline and OpenAI-compatible providers,
 //!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
-//! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`].
+//! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
+//!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`).
 
 pub mod auth;
 pub mod clock;
@@ -20,6 +21,8 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod health;
+pub mod personas;
+pub mod ratelimit;
 pub mod spa;
 pub mod sse;
 pub mod state;
@@ -53,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(usage::router())
         .merge(streams::router())
+        .merge(personas::router())
         .merge(test_sse::router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);

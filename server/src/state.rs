@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::engine::Engine;
 use crate::error::StartError;
+use crate::personas::conversations::Conversations;
 use crate::store::Store;
 use crate::streams::registry::Streams;
 use crate::usage::Quota;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Live and replayable streams.
     pub streams: Streams,
+    /// `previous_response_id` context for providers that keep none.
+    pub conversations: Conversations,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
     /// Cancelled when the server shuts down; every open stream and socket
@@ -45,6 +48,7 @@ impl AppState {
         Ok(Self {
             engine: config.engine(),
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
+            conversations: Conversations::default(),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

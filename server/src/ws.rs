@@ -17,9 +17,11 @@
 use crate::auth::identity::{Identity, MaybeIdentity};
 use crate::clock::now_rfc3339;
 use crate::error::AppError;
+use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::streams::owned_stream;
 use crate::streams::registry::Event;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -27,6 +29,7 @@ use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use shared::ErrorCode;
 use shared::ws::{ClientMessage, ServerMessage};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -43,6 +46,11 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Stream events a connection may have waiting to be written.
 pub const OUTBOX_CAPACITY: usize = 1024;
 
+/// Messages (other than `ping`) a connection may send at once …
+pub const RATE_BURST: u32 = 30;
+/// … and how many more it earns each second.
+pub const RATE_PER_SEC: f64 = 1.0;
+
 /// Close code sent when the server goes away (RFC 6455 1001).
 const GOING_AWAY: u16 = 1001;
 /// Close code for a client that fell too far behind (policy violation).
@@ -57,21 +65,41 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// A bad token is refused here, at the upgrade (401); none at all is fine.
+/// A bad token is refused here, at the upgrade (401). With no identity at
+/// all (the seeds' own clients send none) the connection counts as an
+/// anonymous visitor keyed by its IP address.
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     MaybeIdentity(who): MaybeIdentity,
 ) -> Response {
+    let who = who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())));
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket: WebSocket| session(socket, state, who))
 }
 
+/// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
+pub fn ip_visitor(ip: IpAddr) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    let id: String = ip
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("ip-{id}")
+}
+
 /// What a connection's handlers share.
 struct Conn {
     state: AppState,
-    who: Option<Identity>,
+    who: Identity,
+    /// Messages a client may send in a burst, refilled over time.
+    rate: std::sync::Mutex<RateLimiter>,
     outbox: mpsc::Sender<Arc<Event>>,
     /// Cancelled when the outbox overflowed.
     lagging: CancellationToken,
@@ -80,7 +108,7 @@ struct Conn {
 }
 
 /// One connection, from greeting to close.
-pub async fn session<S, E>(socket: S, state: AppState, who: Option<Identity>)
+pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
 {
@@ -89,6 +117,7 @@ where
     let conn = Conn {
         state: state.clone(),
         who,
+        rate: std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC)),
         outbox,
         lagging: CancellationToken::new(),
         closed: CancellationToken::new(),
@@ -157,6 +186,42 @@ where
 
 /// Acts on one message; the reply to send back, if any.
 async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
+    if !matches!(msg, ClientMessage::Ping) {
+        let allowed = conn
+            .rate
+            .lock()
+            .expect("rate lock")
+            .try_take(std::time::Instant::now());
+        if !allowed {
+            return Some(error(
+                ErrorCode::RateLimited,
+                "too many messages on this connection: slow down",
+            ));
+        }
+    }
+    let started = match msg {
+        ClientMessage::OpenaiChat { data } => {
+            crate::personas::openai_chat(&conn.state, &conn.who, data).await
+        }
+        ClientMessage::Chat { data } => crate::personas::chat(&conn.state, &conn.who, data).await,
+        ClientMessage::MultiChat { data } => {
+            crate::personas::multi_chat(&conn.state, &conn.who, data).await
+        }
+        other => return handle_connection_message(conn, other).await,
+    };
+    match started {
+        Ok(streams) => {
+            for entry in streams {
+                forward(conn, entry.subscribe(0));
+            }
+            None
+        }
+        Err(refusal) => Some(refusal),
+    }
+}
+
+/// `ping`, `resume`, `stop`.
+async fn handle_connection_message(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
     match msg {
         ClientMessage::Ping => Some(ServerMessage::Pong {
             timestamp: now_rfc3339(),
@@ -176,6 +241,9 @@ async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
             }
             Err(reply) => Some(reply),
         },
+        ClientMessage::OpenaiChat { .. }
+        | ClientMessage::Chat { .. }
+        | ClientMessage::MultiChat { .. } => None,
     }
 }
 
@@ -184,13 +252,7 @@ async fn stream_for(
     conn: &Conn,
     stream_id: &str,
 ) -> Result<Arc<crate::streams::registry::Entry>, ServerMessage> {
-    let Some(who) = &conn.who else {
-        return Err(error(
-            ErrorCode::Unauthorized,
-            "connect with ?token= or ?anon_id= to resume or stop streams",
-        ));
-    };
-    owned_stream(&conn.state, who, stream_id)
+    owned_stream(&conn.state, &conn.who, stream_id)
         .await
         .map_err(|e: AppError| {
             let (_, body) = e.to_api_error();

@@ -92,6 +92,8 @@ pub enum ErrorCode {
     ProviderAuth,
     /// 503: the model provider failed, timed out or could not be reached.
     ProviderUnavailable,
+    /// 404: a persona id that is not in the catalog (the message names it).
+    UnknownPersona,
 }
 
 impl ErrorCode {
@@ -121,6 +123,7 @@ impl ErrorCode {
             Self::StreamExpired => "STREAM_EXPIRED",
             Self::ProviderAuth => "PROVIDER_AUTH",
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            Self::UnknownPersona => "UNKNOWN_PERSONA",
         }
     }
 
@@ -135,7 +138,7 @@ impl ErrorCode {
             | Self::TokenExpired => 401,
             Self::InsufficientBalance => 402,
             Self::Forbidden => 403,
-            Self::NotFound => 404,
+            Self::NotFound | Self::UnknownPersona => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -193,6 +196,7 @@ mod tests {
             ErrorCode::StreamExpired,
             ErrorCode::ProviderAuth,
             ErrorCode::ProviderUnavailable,
+            ErrorCode::UnknownPersona,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
         }

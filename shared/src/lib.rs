@@ -8,6 +8,7 @@
 //! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
+//! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
 //! - [`stream`]: what every stream shares (seq, resume, stop, usage).
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
@@ -15,6 +16,7 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod personas;
 pub mod stream;
 pub mod test_sse;
 pub mod ws;

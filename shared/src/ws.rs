@@ -5,11 +5,12 @@
 //! greeting, `ping`/`pong`, and the in-band `error`.
 
 use crate::ErrorCode;
+use crate::personas::{ChatData, MultiChatData, OpenaiChatData, PersonaStream};
 use serde::{Deserialize, Serialize};
 
 /// Browser → server on `/ws`. Seed 001 wraps payloads in `data`; seed 004
 /// puts fields at the top level; both carry `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// `{"type":"ping"}` → `pong`.
@@ -20,6 +21,12 @@ pub enum ClientMessage {
     /// Stop a running stream (its generation is cancelled and its partial
     /// text saved).
     Stop { data: StopData },
+    /// Seed 001: a model reply (Responses API), 50-character chunks.
+    OpenaiChat { data: OpenaiChatData },
+    /// Seed 001: one persona's reply, 30-character chunks.
+    Chat { data: ChatData },
+    /// Seed 001: many personas answering the same message at once.
+    MultiChat { data: MultiChatData },
 }
 
 /// `{"type":"resume","data":{"stream_id":"st_…","after_seq":12}}`
@@ -39,25 +46,94 @@ pub struct StopData {
 impl ClientMessage {
     /// Every `type` this endpoint accepts, to tell an unknown type from a
     /// known one with bad fields.
-    pub const TYPES: &'static [&'static str] = &["ping", "resume", "stop"];
+    pub const TYPES: &'static [&'static str] = &[
+        "ping",
+        "resume",
+        "stop",
+        "openai_chat",
+        "chat",
+        "multi_chat",
+    ];
 }
 
 /// Server → browser on `/ws`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Sent once on connect: `{"type":"connection","status":"connected","timestamp":"…"}`.
     Connection { status: String, timestamp: String },
     /// Answer to `ping`.
     Pong { timestamp: String },
-    /// A message the server could not act on; the socket stays open.
-    /// `status` is always `"error"` (seed 001), `timestamp` as seed 004.
+    /// A message the server could not act on, or a stream that failed; the
+    /// socket stays open. `status` is always `"error"` (seed 001),
+    /// `timestamp` as seed 004.
     Error {
         status: String,
         message: String,
         code: ErrorCode,
         timestamp: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        persona_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
     },
+    /// Seed 001: where a stream stands.
+    Status {
+        status: StreamStatus,
+        message: String,
+        /// In a `multi_chat`: whose stream this is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        persona_id: Option<String>,
+        /// In a `multi_chat`'s first status: each persona's own stream.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        persona_streams: Option<Vec<PersonaStream>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Seed 001: a piece of the reply; the last one has `is_final: true`.
+    Chunk {
+        chunk: String,
+        is_final: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        persona_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Seed 001: the final answer (`status` "completed", or "stopped").
+    Response {
+        status: String,
+        data: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// Seed 001: one persona's whole reply in a `multi_chat`.
+    PersonaResponse {
+        persona_id: String,
+        response: String,
+        index: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+}
+
+/// Seed 001's stream states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamStatus {
+    Starting,
+    Processing,
+    Streaming,
+    Completed,
 }
 
 impl ServerMessage {
@@ -68,6 +144,9 @@ impl ServerMessage {
             message: message.into(),
             code,
             timestamp,
+            persona_id: None,
+            stream_id: None,
+            seq: None,
         }
     }
 }
@@ -82,6 +161,46 @@ mod tests {
         for v in [
             json!({"type":"connection","status":"connected","timestamp":"2024-11-12T10:00:00Z"}),
             json!({"type":"pong","timestamp":"2024-11-12T10:00:00Z"}),
+        ] {
+            let m: ServerMessage = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&m).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn seed_001_requests_parse_exactly_as_written() {
+        let openai = json!({"type": "openai_chat", "data": {
+            "input_text": "Your message here", "model": "gpt-4o-mini",
+            "previous_response_id": "optional_response_id",
+            "tools": [{"type": "web_search"}], "include_reasoning": false}});
+        let chat = json!({"type": "chat", "data": {
+            "message": "What's your favorite programming language?",
+            "persona_id": "tech_enthusiast", "api": "openai", "model": "gpt-4o-mini",
+            "temperature": 0.7, "max_tokens": 1000}});
+        let multi = json!({"type": "multi_chat", "data": {
+            "message": "What do you think about AI?",
+            "persona_ids": ["tech_enthusiast", "creative_writer", "data_scientist"],
+            "api": "openai", "model": "gpt-4o-mini", "temperature": 0.7, "max_tokens": 1000}});
+        let minimal = json!({"type": "openai_chat", "data": {"input_text": "Hello, world!", "model": "gpt-4o-mini"}});
+        for v in [openai, chat, multi, minimal] {
+            let m: ClientMessage = serde_json::from_value(v.clone()).unwrap();
+            let back = serde_json::to_value(&m).unwrap();
+            for (k, val) in v["data"].as_object().unwrap() {
+                assert_eq!(&back["data"][k], val, "{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn seed_001_responses_keep_their_shape() {
+        for v in [
+            json!({"type": "status", "status": "starting", "message": "Initializing..."}),
+            json!({"type": "status", "status": "processing", "message": "Sending request..."}),
+            json!({"type": "chunk", "chunk": "partial text", "is_final": false}),
+            json!({"type": "response", "status": "completed", "data": {"x": 1}}),
+            json!({"type": "persona_response", "persona_id": "p", "response": "r", "index": 0}),
+            json!({"type": "error", "status": "error", "message": "Error description",
+                   "code": "VALIDATION_ERROR", "timestamp": "2024-11-12T10:00:00Z"}),
         ] {
             let m: ServerMessage = serde_json::from_value(v.clone()).unwrap();
             assert_eq!(serde_json::to_value(&m).unwrap(), v);

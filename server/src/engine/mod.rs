@@ -64,7 +64,7 @@ pub struct GenRequest {
     /// The model to ask; `None` uses the configured default.
     pub model: Option<String>,
     /// 0–2.
-    pub temperature: f32,
+    pub temperature: f64,
     /// Most output tokens.
     pub max_tokens: u32,
     /// Continue a Responses-API conversation.

@@ -167,3 +167,62 @@ pub async fn read_sse(res: reqwest::Response) -> Vec<(String, String, String)> {
     }
     out
 }
+
+/// A WebSocket client for tests: JSON in, JSON out.
+pub struct WsClient {
+    pub socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl WsClient {
+    /// Connects to `path` (e.g. `/ws?anon_id=…`) and reads the greeting.
+    pub async fn connect(app: &TestApp, path: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(app.ws_url(path))
+            .await
+            .unwrap();
+        let mut c = Self { socket };
+        let greeting = c.next_json().await;
+        assert_eq!(greeting["type"], "connection");
+        c
+    }
+
+    pub async fn send_json(&mut self, v: serde_json::Value) {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// The next text frame, as JSON.
+    pub async fn next_json(&mut self) -> serde_json::Value {
+        loop {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(60), self.socket.next())
+                    .await
+                    .expect("a message within a minute")
+                    .expect("socket open")
+                    .expect("frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+        }
+    }
+
+    /// Reads until `done` says so, returning everything read.
+    pub async fn read_until(
+        &mut self,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        loop {
+            let v = self.next_json().await;
+            let stop = done(&v);
+            out.push(v);
+            if stop {
+                return out;
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod credits;
 mod health;
 mod http;
 mod openai;
+mod personas;
 mod shutdown;
 mod streams;
 mod test_sse;

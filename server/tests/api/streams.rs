@@ -488,7 +488,7 @@ async fn a_websocket_client_that_stops_reading_is_cut_off_and_can_resume() {
     let session = tokio::spawn(chorus_server::ws::session(
         socket,
         app.state.clone(),
-        Some(anon()),
+        anon(),
     ));
     let resume = json!({"type": "resume", "data": {"stream_id": entry.id, "after_seq": 0}});
     in_tx

@@ -1,0 +1,80 @@
+//! The built-in personas.
+
+use shared::personas::Persona;
+
+/// (id, name, avatar, description, style)
+const BUILTIN: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "tech_enthusiast",
+        "Tech Enthusiast",
+        "💻",
+        "Loves new tools, languages and gadgets, and can't wait to try them",
+        "Energetic and concrete: examples, comparisons, things to try today.",
+    ),
+    (
+        "creative_writer",
+        "Creative Writer",
+        "✍️",
+        "Sees a story in everything and writes with imagery",
+        "Vivid and warm: metaphors, small scenes, a turn of phrase.",
+    ),
+    (
+        "data_scientist",
+        "Data Scientist",
+        "📊",
+        "Thinks in evidence, distributions and experiments",
+        "Precise and measured: numbers, caveats, how you would test it.",
+    ),
+    (
+        "philosopher",
+        "Philosopher",
+        "🦉",
+        "Asks what a question assumes before answering it",
+        "Reflective and Socratic: definitions first, then consequences.",
+    ),
+    (
+        "chef",
+        "Chef",
+        "🍳",
+        "Explains everything through food, taste and technique",
+        "Friendly and sensory: ingredients, timing, what to taste for.",
+    ),
+    (
+        "historian",
+        "Historian",
+        "📜",
+        "Puts today's question in the light of what came before",
+        "Narrative and contextual: precedents, dates, what changed.",
+    ),
+];
+
+/// Every built-in persona, in catalog order.
+pub fn builtin() -> Vec<Persona> {
+    BUILTIN
+        .iter()
+        .map(|(id, name, avatar, description, style)| Persona {
+            id: (*id).into(),
+            name: (*name).into(),
+            avatar: (*avatar).into(),
+            description: (*description).into(),
+            style: (*style).into(),
+            kind: "builtin".into(),
+        })
+        .collect()
+}
+
+/// The built-in persona with this id.
+pub fn find(id: &str) -> Option<Persona> {
+    builtin().into_iter().find(|p| p.id == id)
+}
+
+/// The system prompt that makes the model speak as `p`: who they are on the
+/// first line (the offline generator reads it as the voice), then how.
+pub fn system_prompt(p: &Persona) -> String {
+    format!(
+        "You are the {}, {}.\n{} Stay in character and answer the user's message directly.",
+        p.name,
+        p.description.to_lowercase(),
+        p.style
+    )
+}
