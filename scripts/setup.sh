@@ -55,7 +55,7 @@ apt_install() {
 }
 
 if [ $want_test -eq 1 ]; then
-  apt_install chromium chromium-driver postgresql
+  apt_install chromium chromium-driver postgresql fonts-noto-color-emoji
 fi
 
 # npm packages: wasm-opt (binaryen) for the release build, playwright-core for

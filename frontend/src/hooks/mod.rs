@@ -2,5 +2,7 @@
 //! signals; the state logic lives in plain types tested natively.
 
 pub mod connection;
+pub mod panel;
 pub mod server_status;
 pub mod session;
+pub mod websocket;

@@ -1,16 +1,357 @@
-//! `/personas`: Personas. The page fills in with its issue; until then it says
-//! what it will do.
+//! `/personas`: the multi-persona panel (seed 001 on `/ws`).
+//!
+//! Pick personas (up to 8), type once, and watch each answer stream into its
+//! own column at the same time, each with its own status, token count and
+//! stop button. "One persona" keeps a conversation with history; "Model"
+//! talks to the model and keeps `previous_response_id`. One socket per page
+//! (reconnecting, resuming open streams), closed when the page is left.
 
+use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
+use crate::components::status::ConnectionStatus;
+use crate::hooks::panel::{ColumnState, Effect, Mode, PanelState};
+use crate::hooks::session::use_session;
+use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
+use leptos_router::components::A;
+use serde_json::json;
+use shared::personas::{MAX_PERSONAS, Persona};
+use shared::ws::ServerMessage;
+
+const DEFAULT_PANEL: [&str; 3] = ["tech_enthusiast", "creative_writer", "data_scientist"];
 
 #[component]
 pub fn Personas() -> impl IntoView {
+    let session = use_session();
+    let catalog = LocalResource::new(|| async {
+        api::get::<Vec<Persona>>("/api/personas", &Auth::None)
+            .await
+            .unwrap_or_default()
+    });
+    let state = RwSignal::new(PanelState::default());
+    let mode = RwSignal::new(Mode::Panel);
+    let selected = RwSignal::new(DEFAULT_PANEL.map(String::from).to_vec());
+    let draft = RwSignal::new(String::new());
+
+    let ws = use_websocket_with_options(
+        move || {
+            let who = match session.auth() {
+                Auth::Token(t) => format!("token={t}"),
+                Auth::Anon(a) => format!("anon_id={a}"),
+                Auth::None => String::new(),
+            };
+            ws_url(&format!("/ws?{who}"))
+        },
+        UseWebSocketOptions {
+            on_message: Callback::new(move |text: String| {
+                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                    return;
+                };
+                let mut effect = Effect::None;
+                state.update(|s| effect = s.apply(&msg));
+                if effect == Effect::RefreshUsage {
+                    session.refresh();
+                }
+            }),
+            on_open: Callback::new(move |()| state.with_untracked(PanelState::resume_messages)),
+            heartbeat_secs: 25,
+            max_backoff_secs: 30,
+        },
+    );
+    let send = ws.send;
+
+    let personas_by_id = move |ids: &[String]| -> Vec<Persona> {
+        let all = catalog.get().unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| all.iter().find(|p| &p.id == id).cloned())
+            .collect()
+    };
+
+    let submit = move || {
+        let text = draft.get_untracked().trim().to_owned();
+        if text.is_empty() || state.with_untracked(|s| s.busy) {
+            return;
+        }
+        let ids = selected.get_untracked();
+        let msg = match mode.get_untracked() {
+            Mode::Panel => {
+                if ids.is_empty() {
+                    state.update(|s| s.error = Some("Pick at least one persona.".into()));
+                    return;
+                }
+                let personas = personas_by_id(&ids);
+                state.update(|s| s.start_panel(personas));
+                json!({"type": "multi_chat", "data": {"message": text, "persona_ids": ids,
+                       "temperature": 0.7, "max_tokens": 1000}})
+            }
+            Mode::Chat => {
+                let Some(p) = personas_by_id(&ids).into_iter().next() else {
+                    state.update(|s| s.error = Some("Pick a persona to talk to.".into()));
+                    return;
+                };
+                let history = state.with_untracked(PanelState::history);
+                state.update(|s| s.start_turn(&text, &p.name));
+                json!({"type": "chat", "data": {"message": text, "persona_id": p.id,
+                       "temperature": 0.7, "max_tokens": 1000, "history": history}})
+            }
+            Mode::Model => {
+                let prev = state.with_untracked(|s| s.previous_response_id.clone());
+                state.update(|s| s.start_turn(&text, "Model"));
+                json!({"type": "openai_chat", "data": {"input_text": text, "previous_response_id": prev}})
+            }
+        };
+        send.run(msg.to_string());
+        draft.set(String::new());
+    };
+    let stop = move |stream_id: Option<String>| {
+        if let Some(id) = stream_id {
+            send.run(json!({"type": "stop", "data": {"stream_id": id}}).to_string());
+        }
+    };
+
+    let toggle = move |id: String| {
+        selected.update(|sel| {
+            if mode.get_untracked() == Mode::Chat {
+                *sel = vec![id];
+            } else if let Some(i) = sel.iter().position(|s| *s == id) {
+                sel.remove(i);
+            } else if sel.len() < MAX_PERSONAS {
+                sel.push(id);
+            }
+        });
+    };
+
+    let mode_button = move |m: Mode, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                class="btn btn--sm"
+                class:btn--primary=move || mode.get() == m
+                aria-pressed=move || (mode.get() == m).to_string()
+                on:click=move |_| {
+                    mode.set(m);
+                    if m == Mode::Chat {
+                        selected.update(|s| s.truncate(1));
+                    }
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+
     view! {
-        <PageHeader title="Personas" lead="Pick up to eight personas, ask once, and watch every answer stream into its own column." />
-        <section class="card" aria-labelledby="personas-soon">
-            <h2 id="personas-soon" class="card__title">"Coming soon"</h2>
-            <p class="card__text">"This experience is being built. The server and the app are ready for it."</p>
-        </section>
+        <PageHeader
+            title="Personas"
+            lead="Pick up to eight personas, ask once, and watch every answer stream into its own column."
+        >
+            <ConnectionStatus state=ws.state label="Live connection" />
+        </PageHeader>
+        {move || {
+            matches!(ws.state.get(), crate::hooks::connection::ConnState::Reconnecting { .. })
+                .then(|| {
+                    view! {
+                        <div class="banner banner--warn" role="status">
+                            <p>"The connection dropped. Messages you send now go out when it is back."</p>
+                            <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
+                                "Retry now"
+                            </button>
+                        </div>
+                    }
+                })
+        }}
+        <div class="toolbar" role="group" aria-label="Mode">
+            {mode_button(Mode::Panel, "Panel")}
+            {mode_button(Mode::Chat, "One persona")}
+            {mode_button(Mode::Model, "Model")}
+        </div>
+        <Show when=move || mode.get() != Mode::Model>
+            <fieldset class="chips">
+                <legend class="field__label">
+                    {move || match mode.get() {
+                        Mode::Chat => "Talk to".to_owned(),
+                        _ => format!("Panel ({} of {MAX_PERSONAS})", selected.with(Vec::len)),
+                    }}
+                </legend>
+                <Suspense fallback=|| view! { <span class="field__hint">"Loading personas…"</span> }>
+                    {move || {
+                        catalog
+                            .get()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|p| {
+                                let id = p.id.clone();
+                                let id2 = p.id.clone();
+                                let on = move || selected.with(|s| s.contains(&id));
+                                view! {
+                                    <button
+                                        type="button"
+                                        class="chip chip--toggle"
+                                        aria-pressed=move || on().to_string()
+                                        title=p.description.clone()
+                                        on:click=move |_| toggle(id2.clone())
+                                    >
+                                        <span aria-hidden="true">{p.avatar.clone()}</span>
+                                        {p.name.clone()}
+                                    </button>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </Suspense>
+            </fieldset>
+        </Show>
+        <form
+            class="composer"
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <label class="visually-hidden" for="composer-text">"Your message"</label>
+            <textarea
+                id="composer-text"
+                class="textarea"
+                rows="2"
+                placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
+                bind:value=draft
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <div class="composer__actions">
+                <Show when=move || state.with(|s| s.busy) && mode.get() != Mode::Panel>
+                    <button
+                        type="button"
+                        class="btn"
+                        on:click=move |_| stop(state.with_untracked(|s| s.turns.last().and_then(|t| t.stream_id.clone())))
+                    >
+                        "Stop"
+                    </button>
+                </Show>
+                <button class="btn btn--primary" type="submit" disabled=move || state.with(|s| s.busy)>
+                    "Send"
+                </button>
+            </div>
+        </form>
+        {move || {
+            state
+                .with(|s| s.error.clone())
+                .map(|e| view! { <div class="banner banner--danger" role="alert"><p>{e}</p></div> })
+        }}
+        {move || {
+            state
+                .with(|s| s.limit_reached)
+                .then(|| {
+                    view! {
+                        <div class="banner banner--info" role="status">
+                            <p>
+                                "You have used your free replies. "
+                                <A href="/login?next=%2Fpersonas">"Sign in or create an account"</A>
+                                " to keep going."
+                            </p>
+                        </div>
+                    }
+                })
+        }}
+        <Show
+            when=move || mode.get() == Mode::Panel
+            fallback=move || view! { <Conversation state=state /> }
+        >
+            <div class="grid grid--columns panel" aria-label="Answers">
+                <For
+                    each=move || state.with(|s| (0..s.columns.len()).collect::<Vec<_>>())
+                    key=move |i| (*i, state.with_untracked(|s| s.columns.get(*i).map(|c| c.persona.id.clone())))
+                    let:i
+                >
+                    <PanelColumn state=state index=i on_stop=Callback::new(stop) />
+                </For>
+            </div>
+        </Show>
+    }
+}
+
+/// One persona's answer in the panel.
+#[component]
+fn PanelColumn(
+    state: RwSignal<PanelState>,
+    index: usize,
+    on_stop: Callback<Option<String>>,
+) -> impl IntoView {
+    let col = move || state.with(|s| s.columns.get(index).cloned());
+    let name = move || col().map(|c| c.persona.name).unwrap_or_default();
+    let avatar = move || col().map(|c| c.persona.avatar).unwrap_or_default();
+    let status = move || match col().map(|c| c.state) {
+        Some(ColumnState::Waiting) => "Waiting…".to_owned(),
+        Some(ColumnState::Streaming) => "Answering…".to_owned(),
+        Some(ColumnState::Done) => "Done".to_owned(),
+        Some(ColumnState::Stopped) => "Stopped".to_owned(),
+        Some(ColumnState::Failed(m)) => format!("Failed: {m}"),
+        None => String::new(),
+    };
+    let running = move || col().is_some_and(|c| c.is_running());
+    view! {
+        <article class="card column" data-persona=move || col().map(|c| c.persona.id).unwrap_or_default()>
+            <header class="column__header">
+                <span class="column__avatar" aria-hidden="true">{avatar}</span>
+                <h2 class="column__name">{name}</h2>
+                <span class="chip" data-testid="column-status">{status}</span>
+            </header>
+            <p
+                class="stream-text"
+                class:stream-text--live=running
+                aria-live="polite"
+                data-testid="column-text"
+            >
+                {move || col().map(|c| c.text).unwrap_or_default()}
+            </p>
+            <footer class="column__footer">
+                <span class="field__hint" data-testid="column-tokens">
+                    {move || format!("≈ {} tokens", col().map(|c| c.tokens()).unwrap_or(0))}
+                </span>
+                <Show when=running>
+                    <button
+                        type="button"
+                        class="btn btn--sm"
+                        on:click=move |_| on_stop.run(col().and_then(|c| c.stream_id))
+                    >
+                        "Stop " {name}
+                    </button>
+                </Show>
+            </footer>
+        </article>
+    }
+}
+
+/// The single conversation of the "One persona" and "Model" modes.
+#[component]
+fn Conversation(state: RwSignal<PanelState>) -> impl IntoView {
+    view! {
+        <div class="chat" aria-label="Conversation">
+            {move || {
+                state
+                    .with(|s| s.turns.clone())
+                    .into_iter()
+                    .map(|t| {
+                        let user = t.role == "user";
+                        view! {
+                            <div
+                                class="bubble"
+                                class:bubble--user=user
+                                class:bubble--assistant=!user
+                                class:bubble--streaming=t.streaming
+                                aria-live=if t.streaming { "polite" } else { "off" }
+                            >
+                                <span class="bubble__meta">{t.speaker.clone()}</span>
+                                {t.text.clone()}
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </div>
     }
 }

@@ -52,78 +52,77 @@ pub fn compose(req: &GenRequest) -> String {
     let mut rng = Rng(fingerprint(req) | 1);
     let message = req.last_user_message();
     let terms = key_terms(message);
-    let voice = voice_of(&req.system);
-    let task = req.system.lines().skip(1).collect::<Vec<_>>().join(" ");
+    let (voice, manner) = persona_of(&req.system);
     let budget = (req.max_tokens as usize * 4).clamp(40, MAX_REPLY_CHARS);
+    let earlier = req.messages.len() > 1;
 
     let topic = match terms.as_slice() {
-        [] => "what you said".to_owned(),
+        [] => "what you asked".to_owned(),
         [a] => a.clone(),
         [a, b] => format!("{a} and {b}"),
         [a, b, c, ..] => format!("{a}, {b} and {c}"),
     };
     let mut parts: Vec<String> = Vec::new();
-    let openers = [
-        format!(
-            "{} {topic}.",
-            rng.pick(&[
-                "You're asking about",
-                "Let's talk about",
-                "Here's how I see",
-                "Good question on"
-            ])
-        ),
-        format!(
-            "{} — {topic} is worth a closer look.",
-            rng.pick(&["Thanks for asking", "Right", "Interesting", "Fair point"])
-        ),
-    ];
-    parts.push(rng.pick(&openers).clone());
-    if let Some(v) = &voice {
-        parts.push(format!(
-            "Speaking as {v}, {}",
-            rng.pick(&[
-                "I'll keep it practical.",
-                "I'll say what I actually think.",
-                "I'll give you my honest take.",
-                "here's my angle on it.",
-            ])
-        ));
+    parts.push(match rng.below(4) {
+        0 => format!("You're asking about {topic}."),
+        1 => format!("Good question on {topic}."),
+        2 => format!("Let's talk about {topic}."),
+        _ => format!("Here's how I see {topic}."),
+    });
+    if earlier {
+        let step = rng.pick(&[
+            "let me go one step further.",
+            "here is the next piece.",
+            "I'll pick up the thread.",
+        ]);
+        parts.push(format!("Building on what we said before, {step}"));
     }
-    if !task.trim().is_empty() {
-        let words: Vec<&str> = task.split_whitespace().take(12).collect();
-        parts.push(format!(
-            "My brief: {}.",
-            words.join(" ").trim_end_matches('.')
-        ));
+    if let Some(v) = &voice {
+        let stance = rng.pick(&[
+            "here's my honest take",
+            "this is what I actually think",
+            "here's my angle on it",
+            "let me give you the practical version",
+        ]);
+        match &manner {
+            Some(m) => parts.push(format!(
+                "Speaking as the {v}, and keeping it {m}, {stance}."
+            )),
+            None => parts.push(format!("Speaking as the {v}, {stance}.")),
+        }
     }
     let frames = [
-        "The heart of {t} is simpler than it looks.",
-        "When it comes to {t}, start from what you already know.",
-        "People often overlook how {t} connects to everything around it.",
-        "A useful way into {t} is to ask what problem it solves.",
-        "With {t}, small details tend to matter most.",
+        "the heart of {t} is simpler than it looks.",
+        "when it comes to {t}, start from what you already know.",
+        "people often overlook how {t} connects to everything around it.",
+        "a useful way into {t} is to ask what problem it solves.",
+        "with {t}, the small details tend to matter most.",
         "I'd look at {t} from two sides: what it gives and what it costs.",
-        "The best part of {t} is how it changes with practice.",
-        "If {t} feels unclear, try one concrete example first.",
+        "the best part of {t} is how it changes with practice.",
+        "if {t} feels unclear, try one concrete example first.",
+        "most disagreements about {t} come from different starting points.",
+        "what surprises people about {t} is how old the core idea is.",
+        "a year from now, {t} will look different again.",
+        "the honest answer on {t} is: it depends on what you want from it.",
     ];
-    let mut i = 0;
-    while parts.iter().map(|p| p.len() + 1).sum::<usize>() < budget.saturating_sub(80) && i < 16 {
-        let t = terms
-            .get(i % terms.len().max(1))
-            .cloned()
-            .unwrap_or_else(|| "this".to_owned());
-        parts.push(rng.pick(&frames).replace("{t}", &t));
-        i += 1;
+    // Each frame at most once, in a seeded order.
+    let mut order: Vec<usize> = (0..frames.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
     }
-    parts.push(
-        rng.pick(&[
-            format!("What matters most to you about {topic}?"),
-            "Which part should we dig into next?".to_owned(),
-            "Does that match what you had in mind?".to_owned(),
-        ])
-        .clone(),
-    );
+    let fallback = "it".to_owned();
+    for (i, f) in order.into_iter().enumerate() {
+        if parts.iter().map(|p| p.len() + 1).sum::<usize>() >= budget.saturating_sub(80) {
+            break;
+        }
+        let t = terms.get(i % terms.len().max(1)).unwrap_or(&fallback);
+        parts.push(capitalise(&frames[f].replace("{t}", t)));
+    }
+    parts.push(match rng.below(3) {
+        0 => format!("What matters most to you about {topic}?"),
+        1 => "Which part should we dig into next?".to_owned(),
+        _ => "Does that match what you had in mind?".to_owned(),
+    });
     let mut text = parts.join(" ");
     if text.chars().count() > budget {
         text = text.chars().take(budget).collect::<String>();
@@ -135,17 +134,38 @@ pub fn compose(req: &GenRequest) -> String {
     text
 }
 
-/// "You are Ada, a …" → "Ada, a …" (the first line, without "You are").
-fn voice_of(system: &str) -> Option<String> {
-    let first = system.lines().next()?.trim();
-    if first.is_empty() {
-        return None;
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
-    let stripped = first
+}
+
+/// From a system prompt like "You are the Chef, a cook.\nFriendly and
+/// sensory: …": the persona's name ("Chef") and manner ("friendly and
+/// sensory"), when there are any.
+fn persona_of(system: &str) -> (Option<String>, Option<String>) {
+    let mut lines = system.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let voice = first
         .strip_prefix("You are ")
         .or_else(|| first.strip_prefix("you are "))
-        .unwrap_or(first);
-    Some(stripped.trim_end_matches('.').chars().take(80).collect())
+        .map(|rest| rest.trim_start_matches("the "))
+        .map(|rest| {
+            rest.split([',', '.'])
+                .next()
+                .unwrap_or(rest)
+                .trim()
+                .to_owned()
+        })
+        .filter(|v| !v.is_empty() && v.len() <= 60);
+    let manner = lines
+        .next()
+        .and_then(|l| l.split([':', '.']).next())
+        .map(|m| m.trim().to_lowercase())
+        .filter(|m| !m.is_empty() && m.split_whitespace().count() <= 5);
+    (voice, manner)
 }
 
 /// Up to three distinctive words of the message, in their order.
@@ -201,10 +221,15 @@ pub fn key_terms(message: &str) -> Vec<String> {
     ];
     let mut out: Vec<String> = Vec::new();
     for raw in message.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'') {
-        let w = raw
-            .trim_matches(|c: char| c == '-' || c == '\'')
-            .to_lowercase();
-        if w.chars().count() < 4 || STOP.contains(&w.as_str()) || out.contains(&w) {
+        let raw = raw.trim_matches(|c: char| c == '-' || c == '\'');
+        // Acronyms (AI, SQL) count however short; other words from 4 letters.
+        let acronym = raw.len() >= 2 && raw.chars().all(|c| c.is_ascii_uppercase());
+        let w = if acronym {
+            raw.to_owned()
+        } else {
+            raw.to_lowercase()
+        };
+        if (!acronym && w.chars().count() < 4) || STOP.contains(&w.as_str()) || out.contains(&w) {
             continue;
         }
         out.push(w);
@@ -265,7 +290,12 @@ impl Rng {
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A number in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
     }
 }
 
@@ -295,7 +325,7 @@ mod tests {
     fn persona_req(msg: &str) -> GenRequest {
         let mut r = GenRequest::new(msg);
         r.system =
-            "You are Ada, a tech enthusiast.\nAnswer with energy and concrete examples.".into();
+            "You are Ada, a tech enthusiast.\nEnergetic and concrete: examples first.".into();
         r
     }
 
@@ -323,6 +353,16 @@ mod tests {
         assert!(t.contains("gardens"), "{t}");
         assert!(t.contains("summer"), "{t}");
         assert!(t.len() > 200, "a real reply, not a word: {t}");
+        assert!(t.contains("energetic and concrete"), "{t}");
+    }
+
+    #[test]
+    fn acronyms_are_topics_and_no_sentence_repeats() {
+        let t = text_of(persona_req("What do you think about AI?"));
+        assert!(t.contains("AI"), "{t}");
+        let sentences: Vec<&str> = t.split(". ").collect();
+        let unique: std::collections::HashSet<&&str> = sentences.iter().collect();
+        assert_eq!(unique.len(), sentences.len(), "{t}");
     }
 
     #[test]

@@ -1,0 +1,88 @@
+// The multi-persona panel in the browser: three personas answer at once,
+// one is stopped mid-stream while the others finish; the anonymous meter
+// counts the replies down; one-persona and model modes keep a conversation.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  // The seeds' pacing (0.1 s a chunk), so there is time to stop one.
+  server = await startServer(['--chunk-delay-ms', '100']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const column = (page, id) => page.locator(`article.column[data-persona="${id}"]`);
+
+test('a three-persona panel streams side by side and one can be stopped', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/personas');
+  await appReady(page);
+  await page.locator('[data-state="open"]').filter({ hasText: 'Online' }).first().waitFor();
+  await page.getByTestId('usage-meter').filter({ hasText: '10 of 10 free replies left' }).waitFor();
+  for (const name of ['Tech Enthusiast', 'Creative Writer', 'Data Scientist']) {
+    assert.equal(await page.getByRole('button', { name }).getAttribute('aria-pressed'), 'true', name);
+  }
+  await page.getByLabel('Your message').fill('What do you think about AI?');
+  await page.getByRole('button', { name: 'Send' }).click();
+
+  // All three are answering at the same time.
+  for (const id of ['tech_enthusiast', 'creative_writer', 'data_scientist']) {
+    await column(page, id).getByTestId('column-text').filter({ hasText: /\S/ }).waitFor();
+  }
+  const writer = column(page, 'creative_writer');
+  await writer.getByRole('button', { name: 'Stop Creative Writer' }).click();
+  await writer.getByTestId('column-status').filter({ hasText: 'Stopped' }).waitFor();
+
+  for (const id of ['tech_enthusiast', 'data_scientist']) {
+    await column(page, id).getByTestId('column-status').filter({ hasText: 'Done' }).waitFor({ timeout: 30_000 });
+  }
+  const stopped = await writer.getByTestId('column-text').innerText();
+  const finished = await column(page, 'tech_enthusiast').getByTestId('column-text').innerText();
+  assert.ok(stopped.length > 0 && stopped.length < finished.length, `${stopped.length} < ${finished.length}`);
+  assert.match(await column(page, 'tech_enthusiast').getByTestId('column-tokens').innerText(), /≈ \d+ tokens/);
+  await screenshot(page, 'personas-panel');
+
+  // Three replies were counted against the free limit.
+  await page.getByTestId('usage-meter').filter({ hasText: '7 of 10 free replies left' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('one-persona mode keeps a conversation, and the model mode continues it', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/personas');
+  await appReady(page);
+  await page.getByRole('button', { name: 'One persona' }).click();
+  await page.getByRole('button', { name: 'Chef' }).click();
+  assert.equal(await page.getByRole('button', { name: 'Chef' }).getAttribute('aria-pressed'), 'true');
+  const box = page.getByLabel('Your message');
+  await box.fill('How do I bake bread?');
+  await box.press('Enter');
+  const replies = page.locator('.bubble--assistant');
+  await replies.first().filter({ hasText: 'bread' }).waitFor();
+  await page.locator('.bubble--streaming').waitFor({ state: 'detached', timeout: 30_000 });
+  await box.fill('And sourdough?');
+  await box.press('Enter');
+  await replies.nth(1).waitFor();
+  await page.locator('.bubble--streaming').waitFor({ state: 'detached', timeout: 30_000 });
+  assert.equal(await page.locator('.bubble--user').count(), 2);
+  assert.match(await replies.nth(0).innerText(), /Chef/);
+
+  await page.getByRole('button', { name: 'Model' }).click();
+  await box.fill('Name a river.');
+  await box.press('Enter');
+  await page.locator('.bubble--assistant').filter({ hasText: 'Model' }).last().waitFor();
+  await page.locator('.bubble--streaming').waitFor({ state: 'detached', timeout: 30_000 });
+  await screenshot(page, 'personas-chat');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,0 +1,340 @@
+//! `use_websocket`: one WebSocket in the leptos-use shape, done properly.
+//!
+//! - Reconnects after a drop with exponential backoff and jitter
+//!   ([`Reconnect`]), shows "Reconnecting in N s", and `reconnect_now`
+//!   skips the wait.
+//! - Messages sent while offline are queued ([`SendQueue`], bounded) and go
+//!   out in order once connected; `on_open` runs first (to resume streams).
+//! - Heartbeat: `{"type":"ping"}` every `heartbeat_secs`.
+//! - Every message reaches `on_message` (none is lost between renders).
+//! - Closes when the owning component unmounts.
+
+use crate::hooks::connection::{Backoff, ConnState};
+use gloo_timers::callback::{Interval, Timeout};
+use leptos::prelude::*;
+use std::collections::VecDeque;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// Reconnect waits: exponential backoff with ±20 % jitter, so that many
+/// clients dropped at once do not come back at once.
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    backoff: Backoff,
+    /// Attempts before giving up (`None`: never).
+    pub max_attempts: Option<u32>,
+}
+
+impl Reconnect {
+    pub fn new(max_secs: u32, max_attempts: Option<u32>) -> Self {
+        Self {
+            backoff: Backoff::new(max_secs),
+            max_attempts,
+        }
+    }
+
+    /// The wait before the next attempt in milliseconds, given a random
+    /// number in [0, 1); `None` once the attempts are used up.
+    pub fn next_wait_ms(&mut self, random: f64) -> Option<u32> {
+        if self
+            .max_attempts
+            .is_some_and(|max| self.backoff.failures >= max)
+        {
+            return None;
+        }
+        let base = f64::from(self.backoff.fail()) * 1000.0;
+        let jitter = 0.8 + 0.4 * random.clamp(0.0, 1.0);
+        Some((base * jitter).round() as u32)
+    }
+
+    /// Connected: the next drop starts from 1 s again.
+    pub fn connected(&mut self) {
+        self.backoff.succeed();
+    }
+}
+
+/// Messages waiting for a connection, oldest first; past `capacity` the
+/// oldest are dropped.
+#[derive(Debug, Clone)]
+pub struct SendQueue {
+    items: VecDeque<String>,
+    capacity: usize,
+}
+
+impl SendQueue {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    pub fn push(&mut self, msg: String) {
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(msg);
+    }
+
+    /// Everything queued, in order, leaving the queue empty.
+    pub fn drain(&mut self) -> Vec<String> {
+        self.items.drain(..).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Options of [`use_websocket_with_options`].
+pub struct UseWebSocketOptions {
+    /// Every text message, in order.
+    pub on_message: Callback<String>,
+    /// After each (re)connect: messages to send before the queue (e.g.
+    /// `resume` for streams still open).
+    pub on_open: Callback<(), Vec<String>>,
+    /// Seconds between pings; 0 for none.
+    pub heartbeat_secs: u32,
+    /// Longest wait between attempts.
+    pub max_backoff_secs: u32,
+}
+
+/// What the hook gives a component.
+#[derive(Clone, Copy)]
+pub struct UseWebSocketReturn {
+    pub state: Signal<ConnState>,
+    /// Sends now, or queues until connected.
+    pub send: Callback<String>,
+    /// Skips the wait of a pending reconnect.
+    pub reconnect_now: Callback<()>,
+}
+
+struct Inner {
+    ws: Option<WebSocket>,
+    /// The socket's handlers, kept alive as long as the socket.
+    handlers: Vec<Box<dyn std::any::Any>>,
+    queue: SendQueue,
+    reconnect: Reconnect,
+    timer: Option<Timeout>,
+    countdown: Option<Interval>,
+    heartbeat: Option<Interval>,
+    /// Set on unmount: no more reconnects.
+    disposed: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    inner: StoredValue<Inner, LocalStorage>,
+    url: StoredValue<Box<dyn Fn() -> String>, LocalStorage>,
+    set_state: WriteSignal<ConnState>,
+    on_message: Callback<String>,
+    on_open: Callback<(), Vec<String>>,
+    heartbeat_secs: u32,
+}
+
+/// Opens a socket to `url()` (called again on each reconnect, so the URL
+/// can carry a fresh token).
+pub fn use_websocket_with_options(
+    url: impl Fn() -> String + 'static,
+    options: UseWebSocketOptions,
+) -> UseWebSocketReturn {
+    let (state, set_state) = signal(ConnState::Connecting);
+    let ctx = Ctx {
+        inner: StoredValue::new_local(Inner {
+            ws: None,
+            handlers: Vec::new(),
+            queue: SendQueue::new(100),
+            reconnect: Reconnect::new(options.max_backoff_secs, None),
+            timer: None,
+            countdown: None,
+            heartbeat: None,
+            disposed: false,
+        }),
+        url: StoredValue::new_local(Box::new(url) as Box<dyn Fn() -> String>),
+        set_state,
+        on_message: options.on_message,
+        on_open: options.on_open,
+        heartbeat_secs: options.heartbeat_secs,
+    };
+    connect(ctx);
+    on_cleanup(move || {
+        ctx.inner.try_update_value(|inner| {
+            inner.disposed = true;
+            inner.timer = None;
+            inner.countdown = None;
+            inner.heartbeat = None;
+            if let Some(ws) = inner.ws.take() {
+                let _ = ws.close();
+            }
+            inner.handlers.clear();
+        });
+    });
+    let send = Callback::new(move |msg: String| {
+        ctx.inner.update_value(|inner| match &inner.ws {
+            Some(ws) if ws.ready_state() == WebSocket::OPEN => {
+                if ws.send_with_str(&msg).is_err() {
+                    inner.queue.push(msg);
+                }
+            }
+            _ => inner.queue.push(msg),
+        });
+    });
+    let reconnect_now = Callback::new(move |()| {
+        let waiting = ctx.inner.with_value(|i| i.timer.is_some());
+        if waiting {
+            ctx.inner.update_value(|i| {
+                i.timer = None;
+                i.countdown = None;
+            });
+            connect(ctx);
+        }
+    });
+    UseWebSocketReturn {
+        state: state.into(),
+        send,
+        reconnect_now,
+    }
+}
+
+fn connect(ctx: Ctx) {
+    if ctx.inner.with_value(|i| i.disposed) {
+        return;
+    }
+    ctx.set_state.set(ConnState::Connecting);
+    let url = ctx.url.with_value(|f| f());
+    let Ok(ws) = WebSocket::new(&url) else {
+        schedule_reconnect(ctx);
+        return;
+    };
+    let on_open = Closure::<dyn FnMut()>::new(move || {
+        ctx.inner.update_value(|i| i.reconnect.connected());
+        ctx.set_state.set(ConnState::Open);
+        let first = ctx.on_open.run(());
+        ctx.inner.update_value(|inner| {
+            let queued = inner.queue.drain();
+            if let Some(ws) = &inner.ws {
+                for msg in first.into_iter().chain(queued) {
+                    let _ = ws.send_with_str(&msg);
+                }
+            }
+            if ctx.heartbeat_secs > 0 {
+                let ws = inner.ws.clone();
+                inner.heartbeat = Some(Interval::new(ctx.heartbeat_secs * 1000, move || {
+                    if let Some(ws) = &ws {
+                        if ws.ready_state() == WebSocket::OPEN {
+                            let _ = ws.send_with_str(r#"{"type":"ping"}"#);
+                        }
+                    }
+                }));
+            }
+        });
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some(text) = e.data().as_string() {
+            ctx.on_message.run(text);
+        }
+    });
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        let disposed = ctx.inner.with_value(|i| i.disposed);
+        ctx.inner.update_value(|i| {
+            i.heartbeat = None;
+            i.ws = None;
+        });
+        if !disposed {
+            schedule_reconnect(ctx);
+        }
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    ctx.inner.update_value(|i| {
+        i.ws = Some(ws);
+        i.handlers = vec![Box::new(on_open), Box::new(on_message), Box::new(on_close)];
+    });
+}
+
+fn schedule_reconnect(ctx: Ctx) {
+    let wait = ctx
+        .inner
+        .try_update_value(|i| i.reconnect.next_wait_ms(js_sys::Math::random()))
+        .flatten();
+    let Some(wait_ms) = wait else {
+        ctx.set_state.set(ConnState::Closed);
+        return;
+    };
+    let mut left = wait_ms.div_ceil(1000);
+    ctx.set_state.set(ConnState::Reconnecting { in_secs: left });
+    let countdown = Interval::new(1000, move || {
+        left = left.saturating_sub(1);
+        ctx.set_state.set(ConnState::Reconnecting { in_secs: left });
+    });
+    let timer = Timeout::new(wait_ms, move || {
+        ctx.inner.update_value(|i| {
+            i.timer = None;
+            i.countdown = None;
+        });
+        connect(ctx);
+    });
+    ctx.inner.update_value(|i| {
+        i.timer = Some(timer);
+        i.countdown = Some(countdown);
+    });
+}
+
+/// The `/ws` URL on this page's host, with the caller's identity.
+pub fn ws_url(path_and_query: &str) -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_default();
+    let secure = location
+        .and_then(|l| l.protocol().ok())
+        .is_some_and(|p| p == "https:");
+    format!(
+        "{}://{host}{path_and_query}",
+        if secure { "wss" } else { "ws" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_waits_grow_with_jitter_and_reset_on_connect() {
+        let mut r = Reconnect::new(30, None);
+        assert_eq!(r.next_wait_ms(0.5), Some(1000));
+        assert_eq!(r.next_wait_ms(0.0), Some(1600), "2 s − 20 %");
+        assert_eq!(r.next_wait_ms(1.0), Some(4800), "4 s + 20 %");
+        for _ in 0..10 {
+            r.next_wait_ms(0.5);
+        }
+        assert_eq!(r.next_wait_ms(0.5), Some(30_000), "capped");
+        r.connected();
+        assert_eq!(r.next_wait_ms(0.5), Some(1000));
+    }
+
+    #[test]
+    fn reconnect_gives_up_after_its_attempts() {
+        let mut r = Reconnect::new(30, Some(2));
+        assert!(r.next_wait_ms(0.5).is_some());
+        assert!(r.next_wait_ms(0.5).is_some());
+        assert_eq!(r.next_wait_ms(0.5), None);
+    }
+
+    #[test]
+    fn the_queue_keeps_order_and_its_bound() {
+        let mut q = SendQueue::new(3);
+        for m in ["a", "b", "c", "d"] {
+            q.push(m.into());
+        }
+        assert_eq!(q.drain(), ["b", "c", "d"]);
+        assert!(q.is_empty());
+    }
+}
