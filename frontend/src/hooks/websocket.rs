@@ -169,6 +169,11 @@ pub fn use_websocket_with_options(
             inner.countdown = None;
             inner.heartbeat = None;
             if let Some(ws) = inner.ws.take() {
+                // Detach the handlers first: they are dropped below, and the
+                // close event arrives after this returns.
+                ws.set_onopen(None);
+                ws.set_onmessage(None);
+                ws.set_onclose(None);
                 let _ = ws.close();
             }
             inner.handlers.clear();
