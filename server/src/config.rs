@@ -189,6 +189,19 @@ pub struct Config {
     )]
     pub ws_stall_timeout_ms: u64,
 
+    /// WebSocket connections one signed-in user may hold at once.
+    #[arg(
+        long,
+        env = "CHORUS_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 5,
+        global = true
+    )]
+    pub max_connections_per_user: usize,
+
+    /// `false` turns every WebSocket endpoint off (503); seed 004's switch.
+    #[arg(long, env = "ENABLE_WEBSOCKET", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub enable_websocket: bool,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub body_limit: usize,
@@ -223,6 +236,8 @@ impl Config {
             chunk_delay_ms: 0,
             stream_ttl_secs: 300,
             ws_stall_timeout_ms: 10_000,
+            max_connections_per_user: 5,
+            enable_websocket: true,
         }
     }
 

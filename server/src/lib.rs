@@ -12,7 +12,8 @@
 //! - Generation: [`engine`] (offline and OpenAI-compatible providers,
 //!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
-//!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`).
+//!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
+//!   (seed 004 on `/ws`, with its safety classifier).
 
 pub mod auth;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod sse;
 pub mod state;
 pub mod store;
 pub mod streams;
+pub mod support;
 pub mod test_sse;
 pub mod usage;
 pub mod web;
@@ -57,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(usage::router())
         .merge(streams::router())
         .merge(personas::router())
+        .merge(support::router())
         .merge(test_sse::router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);

@@ -10,6 +10,7 @@ use crate::store::Store;
 use crate::streams::registry::Streams;
 use crate::usage::Quota;
 use crate::web::OriginPolicy;
+use crate::ws::ConnectionCounter;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub streams: Streams,
     /// `previous_response_id` context for providers that keep none.
     pub conversations: Conversations,
+    /// Open WebSocket connections per user, for the per-user limit.
+    pub connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
     /// Cancelled when the server shuts down; every open stream and socket
@@ -49,6 +52,7 @@ impl AppState {
             engine: config.engine(),
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
             conversations: Conversations::default(),
+            connections: ConnectionCounter::default(),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

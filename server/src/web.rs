@@ -106,8 +106,16 @@ impl OriginPolicy {
     }
 }
 
-/// Middleware for WebSocket routes: 403 for a browser on another site.
+/// Middleware for WebSocket routes: 503 when `ENABLE_WEBSOCKET=false`,
+/// 403 for a browser on another site.
 pub async fn ws_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.config.enable_websocket {
+        return AppError::client(
+            ErrorCode::Unavailable,
+            "WebSockets are turned off on this server (ENABLE_WEBSOCKET=false)",
+        )
+        .into_response();
+    }
     if state.origins.permits(req.headers()) {
         return next.run(req).await;
     }

@@ -14,7 +14,7 @@
 //! The loop is generic over `Sink`/`Stream` so tests can drive it with
 //! channels; the route wraps it with the Origin guard (see `web`).
 
-use crate::auth::identity::{Identity, MaybeIdentity};
+use crate::auth::identity::{Identity, MaybeIdentity, TokenExpiry};
 use crate::clock::now_rfc3339;
 use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
@@ -24,6 +24,7 @@ use crate::streams::registry::Event;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -65,6 +66,48 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
+/// Open connections per user; a [`ConnectionSlot`] gives its place back
+/// when dropped.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionCounter {
+    inner: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// One held connection.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    counter: ConnectionCounter,
+    user: String,
+}
+
+impl ConnectionCounter {
+    /// A slot for `user`, or `None` when they hold `max` already.
+    pub fn acquire(&self, user: &str, max: usize) -> Option<ConnectionSlot> {
+        let mut map = self.inner.lock().expect("connections lock");
+        let n = map.entry(user.to_owned()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionSlot {
+            counter: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut map = self.counter.inner.lock().expect("connections lock");
+        if let Some(n) = map.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// A bad token is refused here, at the upgrade (401). With no identity at
 /// all (the seeds' own clients send none) the connection counts as an
 /// anonymous visitor keyed by its IP address.
@@ -73,11 +116,36 @@ async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     MaybeIdentity(who): MaybeIdentity,
+    TokenExpiry(expires_at): TokenExpiry,
 ) -> Response {
     let who = who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())));
+    let slot = match &who {
+        Identity::User(id) => {
+            match state
+                .connections
+                .acquire(id, state.config.max_connections_per_user)
+            {
+                Some(slot) => Some(slot),
+                None => {
+                    return AppError::client(
+                        ErrorCode::ConnectionLimit,
+                        format!(
+                            "you already have {} connections open; close one first",
+                            state.config.max_connections_per_user
+                        ),
+                    )
+                    .into_response();
+                }
+            }
+        }
+        Identity::Anonymous(_) => None,
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| session(socket, state, who))
+        .on_upgrade(move |socket: WebSocket| async move {
+            session_with(socket, state, who, expires_at).await;
+            drop(slot);
+        })
 }
 
 /// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
@@ -98,6 +166,9 @@ pub fn ip_visitor(ip: IpAddr) -> String {
 struct Conn {
     state: AppState,
     who: Identity,
+    /// When the connection's token expires (seed 004 refuses support
+    /// messages after it).
+    token_expires_at: Option<i64>,
     /// Messages a client may send in a burst, refilled over time.
     rate: std::sync::Mutex<RateLimiter>,
     outbox: mpsc::Sender<Arc<Event>>,
@@ -112,11 +183,24 @@ pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
 {
+    session_with(socket, state, who, None).await
+}
+
+/// [`session`], knowing when the connection's token expires.
+pub async fn session_with<S, E>(
+    socket: S,
+    state: AppState,
+    who: Identity,
+    token_expires_at: Option<i64>,
+) where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+{
     let (mut sink, mut incoming) = socket.split();
     let (outbox, mut queued) = mpsc::channel::<Arc<Event>>(OUTBOX_CAPACITY);
     let conn = Conn {
         state: state.clone(),
         who,
+        token_expires_at,
         rate: std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC)),
         outbox,
         lagging: CancellationToken::new(),
@@ -207,6 +291,19 @@ async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
         ClientMessage::MultiChat { data } => {
             crate::personas::multi_chat(&conn.state, &conn.who, data).await
         }
+        ClientMessage::SessionMessage {
+            session_id,
+            message_text,
+        } => {
+            crate::support::session_message(
+                &conn.state,
+                &conn.who,
+                conn.token_expires_at,
+                &session_id,
+                &message_text,
+            )
+            .await
+        }
         other => return handle_connection_message(conn, other).await,
     };
     match started {
@@ -243,7 +340,8 @@ async fn handle_connection_message(conn: &Conn, msg: ClientMessage) -> Option<Se
         },
         ClientMessage::OpenaiChat { .. }
         | ClientMessage::Chat { .. }
-        | ClientMessage::MultiChat { .. } => None,
+        | ClientMessage::MultiChat { .. }
+        | ClientMessage::SessionMessage { .. } => None,
     }
 }
 

@@ -94,6 +94,11 @@ pub enum ErrorCode {
     ProviderUnavailable,
     /// 404: a persona id that is not in the catalog (the message names it).
     UnknownPersona,
+    /// 404: no such support session for this user (also for someone
+    /// else's: ids leak nothing).
+    SessionNotFound,
+    /// 429: the user already has the most WebSocket connections allowed.
+    ConnectionLimit,
 }
 
 impl ErrorCode {
@@ -124,6 +129,8 @@ impl ErrorCode {
             Self::ProviderAuth => "PROVIDER_AUTH",
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
             Self::UnknownPersona => "UNKNOWN_PERSONA",
+            Self::SessionNotFound => "SESSION_NOT_FOUND",
+            Self::ConnectionLimit => "CONNECTION_LIMIT",
         }
     }
 
@@ -138,11 +145,11 @@ impl ErrorCode {
             | Self::TokenExpired => 401,
             Self::InsufficientBalance => 402,
             Self::Forbidden => 403,
-            Self::NotFound | Self::UnknownPersona => 404,
+            Self::NotFound | Self::UnknownPersona | Self::SessionNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::RateLimited | Self::AnonLimitReached => 429,
+            Self::RateLimited | Self::AnonLimitReached | Self::ConnectionLimit => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
             Self::UsernameTaken => 409,
@@ -197,6 +204,8 @@ mod tests {
             ErrorCode::ProviderAuth,
             ErrorCode::ProviderUnavailable,
             ErrorCode::UnknownPersona,
+            ErrorCode::SessionNotFound,
+            ErrorCode::ConnectionLimit,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
         }

@@ -10,6 +10,7 @@
 //! - [`health`]: `GET /api/health`.
 //! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
 //! - [`stream`]: what every stream shares (seq, resume, stop, usage).
+//! - [`support`]: seed 004's supportive sessions and safety escalation.
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod health;
 pub mod personas;
 pub mod stream;
+pub mod support;
 pub mod test_sse;
 pub mod ws;
 

@@ -6,6 +6,7 @@
 
 use crate::ErrorCode;
 use crate::personas::{ChatData, MultiChatData, OpenaiChatData, PersonaStream};
+use crate::support::{AssistantMessage, EmergencyResources, RiskLevel};
 use serde::{Deserialize, Serialize};
 
 /// Browser → server on `/ws`. Seed 001 wraps payloads in `data`; seed 004
@@ -27,6 +28,12 @@ pub enum ClientMessage {
     Chat { data: ChatData },
     /// Seed 001: many personas answering the same message at once.
     MultiChat { data: MultiChatData },
+    /// Seed 004: a message in a support session (fields at the top level,
+    /// as the seed writes them). Needs a valid token.
+    SessionMessage {
+        session_id: String,
+        message_text: String,
+    },
 }
 
 /// `{"type":"resume","data":{"stream_id":"st_…","after_seq":12}}`
@@ -53,6 +60,7 @@ impl ClientMessage {
         "openai_chat",
         "chat",
         "multi_chat",
+        "session_message",
     ];
 }
 
@@ -114,6 +122,28 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+    /// Seed 004: the user's message, as received.
+    UserMessage { text: String, timestamp: String },
+    /// Seed 004: crisis resources, sent before anything else when a message
+    /// is high risk.
+    SafetyEscalation {
+        risk_level: RiskLevel,
+        emergency_resources: EmergencyResources,
+        timestamp: String,
+    },
+    /// Seed 004: the reply begins.
+    AssistantMessageStart { timestamp: String },
+    /// Seed 004: a piece of the reply.
+    AssistantMessageChunk {
+        chunk: String,
+        is_complete: bool,
+        timestamp: String,
+    },
+    /// Seed 004: the whole reply, its intent and the message's risk.
+    AssistantMessageComplete {
+        message: AssistantMessage,
+        timestamp: String,
+    },
     /// Seed 001: one persona's whole reply in a `multi_chat`.
     PersonaResponse {
         persona_id: String,
@@ -124,6 +154,17 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
+}
+
+impl ServerMessage {
+    /// Seed 004's `safety_escalation` for `risk_level`.
+    pub fn escalation(risk_level: RiskLevel, timestamp: String) -> Self {
+        Self::SafetyEscalation {
+            risk_level,
+            emergency_resources: EmergencyResources::us(),
+            timestamp,
+        }
+    }
 }
 
 /// Seed 001's stream states.
@@ -201,6 +242,25 @@ mod tests {
             json!({"type": "persona_response", "persona_id": "p", "response": "r", "index": 0}),
             json!({"type": "error", "status": "error", "message": "Error description",
                    "code": "VALIDATION_ERROR", "timestamp": "2024-11-12T10:00:00Z"}),
+        ] {
+            let m: ServerMessage = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&m).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn seed_004_messages_round_trip_exactly() {
+        let client = json!({"type": "session_message", "session_id": "uuid", "message_text": "I feel anxious today"});
+        let m: ClientMessage = serde_json::from_value(client.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), client);
+        for v in [
+            json!({"type":"user_message","text":"I feel anxious today","timestamp":"2024-11-12T10:00:00Z"}),
+            json!({"type":"assistant_message_start","timestamp":"2024-11-12T10:00:00Z"}),
+            json!({"type":"assistant_message_chunk","chunk":"I understand ","is_complete":false,"timestamp":"2024-11-12T10:00:00Z"}),
+            json!({"type":"assistant_message_complete","message":{"text":"I understand that you're feeling anxious...",
+                   "intent":"validate","risk_level":"none"},"timestamp":"2024-11-12T10:00:00Z"}),
+            json!({"type":"safety_escalation","risk_level":"high","emergency_resources":{"crisis_hotline":"988",
+                   "crisis_text":"741741","message":"If you are in immediate danger..."},"timestamp":"2024-11-12T10:00:00Z"}),
         ] {
             let m: ServerMessage = serde_json::from_value(v.clone()).unwrap();
             assert_eq!(serde_json::to_value(&m).unwrap(), v);

@@ -41,10 +41,11 @@ pub struct AuthUser(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaybeIdentity(pub Option<Identity>);
 
-/// Reads the identity from the request, if any is given.
-pub fn identify(parts: &Parts, state: &AppState) -> Result<Option<Identity>, AppError> {
+/// The bearer token of a request (`Authorization: Bearer` or `?token=`),
+/// unchecked. `Err` for an Authorization header of another scheme.
+pub fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
     let query = parts.uri.query().unwrap_or("");
-    let bearer = match parts.headers.get(AUTHORIZATION) {
+    Ok(match parts.headers.get(AUTHORIZATION) {
         Some(value) => {
             let value = value.to_str().unwrap_or("");
             match value
@@ -61,8 +62,13 @@ pub fn identify(parts: &Parts, state: &AppState) -> Result<Option<Identity>, App
             }
         }
         None => query_value(query, "token"),
-    };
-    if let Some(token) = bearer {
+    })
+}
+
+/// Reads the identity from the request, if any is given.
+pub fn identify(parts: &Parts, state: &AppState) -> Result<Option<Identity>, AppError> {
+    let query = parts.uri.query().unwrap_or("");
+    if let Some(token) = bearer_token(parts)? {
         let claims = state.tokens.verify(&token).map_err(|code| {
             let msg = if code == ErrorCode::TokenExpired {
                 "your session has expired: sign in again"
@@ -95,6 +101,23 @@ fn query_value(query: &str, key: &str) -> Option<String> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| *k == key)
         .map(|(_, v)| v.to_owned())
+}
+
+/// When the request's token expires (Unix seconds), if it has a valid one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenExpiry(pub Option<i64>);
+
+impl FromRequestParts<AppState> for TokenExpiry {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer_token(parts)?;
+        Ok(Self(
+            token
+                .and_then(|t| state.tokens.verify(&t).ok())
+                .map(|c| c.exp),
+        ))
+    }
 }
 
 impl FromRequestParts<AppState> for MaybeIdentity {

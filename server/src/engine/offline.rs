@@ -50,6 +50,9 @@ impl Offline {
 /// The reply's text for `req`.
 pub fn compose(req: &GenRequest) -> String {
     let mut rng = Rng(fingerprint(req) | 1);
+    if req.system.starts_with("You are a supportive listener") {
+        return compose_supportive(req, &mut rng);
+    }
     let message = req.last_user_message();
     let terms = key_terms(message);
     let (voice, manner) = persona_of(&req.system);
@@ -132,6 +135,77 @@ pub fn compose(req: &GenRequest) -> String {
         text.push('…');
     }
     text
+}
+
+/// A supportive reply, shaped by the `Reply intent:` line of the system
+/// prompt (see `support::system_prompt`).
+fn compose_supportive(req: &GenRequest, rng: &mut Rng) -> String {
+    let intent = req
+        .system
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply intent: "))
+        .unwrap_or("encourage")
+        .trim();
+    let message = req.last_user_message().to_lowercase();
+    let feeling = [
+        "anxious",
+        "overwhelmed",
+        "lonely",
+        "hopeless",
+        "sad",
+        "stressed",
+        "scared",
+        "exhausted",
+        "tired",
+        "worthless",
+        "empty",
+        "depressed",
+    ]
+    .into_iter()
+    .find(|f| message.contains(f));
+    let topic = key_terms(req.last_user_message()).into_iter().next();
+    match intent {
+        "escalate" => format!(
+            "{} I'm really glad you told me, and I'm taking what you said seriously. \
+             Your safety matters most right now. Please call or text 988 now (in the US), \
+             or text HOME to 741741, or call your local emergency number if you are in \
+             immediate danger. You don't have to go through this alone: I'm here, and we can \
+             keep talking. Is there someone you trust who could be with you right now?",
+            rng.pick(&["Thank you for trusting me with this.", "I hear you."])
+        ),
+        "explore" => format!(
+            "{} It sounds like things feel really heavy right now. Can you tell me more about \
+             what has been making you feel this way? If those thoughts get stronger, you can \
+             call or text 988 any time, day or night.",
+            rng.pick(&[
+                "Thank you for telling me that.",
+                "I'm glad you said it out loud."
+            ])
+        ),
+        "validate" => match feeling {
+            Some(f) => format!(
+                "That sounds really hard, and it makes sense that you feel {f}. {} \
+                 What has been weighing on you the most?",
+                rng.pick(&[
+                    "You don't have to have it all figured out today.",
+                    "Feelings like this can be exhausting on their own.",
+                ])
+            ),
+            None => "That sounds really hard, and what you feel makes sense. \
+                     What has been weighing on you the most?"
+                .to_owned(),
+        },
+        "inform" => format!(
+            "Here are a few gentle things that often help{}: keep a steady routine, get some \
+             daylight and movement, write down what is on your mind, and reach out to someone \
+             you trust. Which of these feels doable for you this week?",
+            topic.map(|t| format!(" with {t}")).unwrap_or_default()
+        ),
+        _ => format!(
+            "{} I'm here to listen. What would you like to talk about today?",
+            rng.pick(&["It's good to hear from you.", "Thanks for checking in."])
+        ),
+    }
 }
 
 fn capitalise(s: &str) -> String {

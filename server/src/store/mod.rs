@@ -4,11 +4,13 @@
 //! - [`users`] holds accounts;
 //! - [`anon`] anonymous visitors and their free replies;
 //! - [`credits`] balances, the ledger, atomic debits and reservations;
-//! - [`generations`] every stream's saved outcome.
+//! - [`generations`] every stream's saved outcome;
+//! - [`support`] support sessions, messages and escalations.
 
 pub mod anon;
 pub mod credits;
 pub mod generations;
+pub mod support;
 pub mod users;
 
 use crate::db::Db;

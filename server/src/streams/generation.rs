@@ -46,6 +46,12 @@ pub trait Render: Send + 'static {
     }
     /// One chunk of text.
     fn chunk(&mut self, text: &str) -> Vec<Out>;
+    /// Work to finish before the final events go out (saving the reply
+    /// where the protocol keeps it), so a reader who sees the end and
+    /// reloads finds it saved.
+    fn save(&mut self, _outcome: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
+        None
+    }
     /// The end (completed, stopped or failed).
     fn finish(&mut self, outcome: &Outcome) -> Vec<Out>;
 }
@@ -170,6 +176,9 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
         if let Err(e) = settled {
             tracing::error!(stream = %entry.id, error = %e, "could not settle usage");
         }
+    }
+    if let Some(save) = render.save(&outcome) {
+        save.await;
     }
     // The final events go in even past the buffer bound: they are small and
     // readers need to see the end.

@@ -10,5 +10,6 @@ mod openai;
 mod personas;
 mod shutdown;
 mod streams;
+mod support;
 mod test_sse;
 mod ws;

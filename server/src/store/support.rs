@@ -1,0 +1,202 @@
+//! Support sessions, their messages and escalations (seed 004).
+
+use super::{Store, new_id, now_secs};
+use shared::support::{EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession};
+use sqlx::Row;
+
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn intent_str(i: Intent) -> &'static str {
+    match i {
+        Intent::Validate => "validate",
+        Intent::Explore => "explore",
+        Intent::Inform => "inform",
+        Intent::Encourage => "encourage",
+        Intent::Escalate => "escalate",
+    }
+}
+
+fn parse_intent(s: &str) -> Option<Intent> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+impl Store {
+    /// A new session for `user_id`.
+    pub async fn create_support_session(
+        &self,
+        user_id: &str,
+        title: &str,
+    ) -> Result<SupportSession, sqlx::Error> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_secs();
+        sqlx::query(
+            "INSERT INTO support_sessions (id, user_id, title, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(title)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(SupportSession {
+            id,
+            title: title.to_owned(),
+            created_at: rfc3339(now),
+            max_risk: RiskLevel::None,
+        })
+    }
+
+    /// The user's sessions, newest first, with the highest risk seen in each.
+    pub async fn support_sessions(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SupportSession>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.title, s.created_at, \
+               (SELECT e.risk_level FROM escalations e WHERE e.session_id = s.id LIMIT 1) AS escalated \
+             FROM support_sessions s WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let escalated: Option<String> = r.try_get("escalated")?;
+                Ok(SupportSession {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    created_at: rfc3339(r.try_get("created_at")?),
+                    max_risk: escalated
+                        .as_deref()
+                        .and_then(RiskLevel::parse)
+                        .unwrap_or(RiskLevel::None),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `session_id` exists and belongs to `user_id` (one answer for
+    /// "no such session" and "someone else's").
+    pub async fn owns_support_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM support_sessions WHERE id = $1 AND user_id = $2")
+                .bind(session_id)
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Appends a message; returns its id.
+    pub async fn add_support_message(
+        &self,
+        session_id: &str,
+        role: &str,
+        text: &str,
+        risk: RiskLevel,
+        intent: Option<Intent>,
+    ) -> Result<String, sqlx::Error> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO support_messages (id, session_id, role, text, risk_level, intent, created_at, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, \
+               (SELECT COUNT(*) FROM support_messages WHERE session_id = $2))",
+        )
+        .bind(&id)
+        .bind(session_id)
+        .bind(role)
+        .bind(text)
+        .bind(risk.as_str())
+        .bind(intent.map(intent_str))
+        .bind(now_secs())
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// A session's messages in order.
+    pub async fn support_messages(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<SupportMessage>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, role, text, risk_level, intent, created_at FROM support_messages \
+             WHERE session_id = $1 ORDER BY position",
+        )
+        .bind(session_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let risk: String = r.try_get("risk_level")?;
+                let intent: Option<String> = r.try_get("intent")?;
+                Ok(SupportMessage {
+                    id: r.try_get("id")?,
+                    role: r.try_get("role")?,
+                    text: r.try_get("text")?,
+                    risk_level: RiskLevel::parse(&risk).unwrap_or(RiskLevel::None),
+                    intent: intent.as_deref().and_then(parse_intent),
+                    timestamp: rfc3339(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Records an escalation (no message text: the id points to it).
+    pub async fn add_escalation(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        message_id: &str,
+        risk: RiskLevel,
+    ) -> Result<(), sqlx::Error> {
+        let now = now_secs();
+        let day = rfc3339(now).get(..10).unwrap_or_default().to_owned();
+        sqlx::query(
+            "INSERT INTO escalations (id, user_id, session_id, message_id, risk_level, day, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id())
+        .bind(user_id)
+        .bind(session_id)
+        .bind(message_id)
+        .bind(risk.as_str())
+        .bind(day)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Escalations per day and level, for everyone (no text, no users).
+    pub async fn escalation_summary(&self) -> Result<Vec<EscalationCount>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT day, risk_level, CAST(COUNT(*) AS BIGINT) AS n FROM escalations \
+             GROUP BY day, risk_level ORDER BY day, risk_level",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let risk: String = r.try_get("risk_level")?;
+                Ok(EscalationCount {
+                    day: r.try_get("day")?,
+                    risk_level: RiskLevel::parse(&risk).unwrap_or(RiskLevel::None),
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+}

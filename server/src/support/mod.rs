@@ -1,0 +1,346 @@
+//! Seed 004: supportive sessions with safety escalation.
+//!
+//! - Routes (signed-in users, each sees only their own):
+//!   `POST /api/support/sessions`, `GET /api/support/sessions`,
+//!   `GET /api/support/sessions/{id}/messages`,
+//!   `GET /api/support/escalations/summary` (counts per day and level, no
+//!   text). Another user's session id is answered exactly like an unknown
+//!   one: 404 `SESSION_NOT_FOUND`.
+//! - `session_message` on `/ws?token=`: `user_message`, then — when the
+//!   message is high risk — `safety_escalation` before anything else, then
+//!   the reply (`assistant_message_start`, `assistant_message_chunk` …,
+//!   `assistant_message_complete`). Every message and escalation is stored.
+//!   A high-risk message is answered even when the user's credits are used
+//!   up: safety comes before billing.
+//! - [`classifier`]: the risk level and the reply's intent.
+
+pub mod classifier;
+
+use crate::auth::identity::{AuthUser, Identity};
+use crate::engine::{ApiStyle, ChatMessage, Engine, GenEvent, GenRequest};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::Store;
+use crate::streams::generation::{Generation, Out, Outcome, Render, start};
+use crate::streams::registry::Entry;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::ErrorCode;
+use shared::support::{
+    AssistantMessage, EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession,
+};
+use shared::ws::ServerMessage;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Characters per streamed chunk of a reply.
+pub const SUPPORT_CHUNK: usize = 24;
+/// Longest message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 10_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/support/sessions", get(list_sessions).post(create_session))
+        .route("/support/sessions/{id}/messages", get(messages))
+        .route("/support/escalations/summary", get(summary))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewSession {
+    #[serde(default)]
+    title: Option<String>,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    body: Option<Json<NewSession>>,
+) -> AppResult<(StatusCode, Json<SupportSession>)> {
+    let title = body
+        .and_then(|Json(b)| b.title)
+        .map(|t| t.trim().chars().take(80).collect::<String>())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "A conversation".to_owned());
+    let session = state.store.create_support_session(&user, &title).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> AppResult<Json<Vec<SupportSession>>> {
+    Ok(Json(state.store.support_sessions(&user).await?))
+}
+
+async fn messages(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<SupportMessage>>> {
+    if !state.store.owns_support_session(&user, &id).await? {
+        return Err(not_found());
+    }
+    Ok(Json(state.store.support_messages(&id).await?))
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    AuthUser(_): AuthUser,
+) -> AppResult<Json<Vec<EscalationCount>>> {
+    Ok(Json(state.store.escalation_summary().await?))
+}
+
+fn not_found() -> AppError {
+    AppError::client(ErrorCode::SessionNotFound, "no such session")
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::error(code, message, crate::clock::now_rfc3339())
+}
+
+/// `session_message` on `/ws`.
+pub async fn session_message(
+    state: &AppState,
+    who: &Identity,
+    expires_at: Option<i64>,
+    session_id: &str,
+    text: &str,
+) -> Result<Vec<Arc<Entry>>, ServerMessage> {
+    let Identity::User(user) = who else {
+        return Err(refuse(
+            ErrorCode::Unauthorized,
+            "support sessions need you to be signed in (?token=)",
+        ));
+    };
+    if expires_at.is_none_or(|exp| exp <= crate::store::now_secs()) {
+        return Err(refuse(
+            ErrorCode::Unauthorized,
+            "your session has expired: sign in again",
+        ));
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(refuse(
+            ErrorCode::ValidationError,
+            format!("message_text must have 1 to {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "support message");
+        refuse(
+            ErrorCode::Internal,
+            "something went wrong on the server; it has been logged",
+        )
+    };
+    if !state
+        .store
+        .owns_support_session(user, session_id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(refuse(ErrorCode::SessionNotFound, "no such session"));
+    }
+    let mut risk = classifier::classify(text);
+    if let Engine::OpenAi(_) = state.engine {
+        // The model may raise the level, never lower it.
+        risk = risk.max(model_risk(state, text).await.unwrap_or(RiskLevel::None));
+    }
+    let intent = classifier::intent_for(risk, text);
+    let ticket = match state.quota().begin(who, 600).await {
+        Ok(t) => Some(t),
+        Err(_) if risk == RiskLevel::High => None,
+        Err(e) => {
+            let (_, body) = e.to_api_error();
+            return Err(refuse(body.code, body.error));
+        }
+    };
+    let message_id = state
+        .store
+        .add_support_message(session_id, "user", text, risk, None)
+        .await
+        .map_err(internal)?;
+    if risk == RiskLevel::High {
+        state
+            .store
+            .add_escalation(user, session_id, &message_id, risk)
+            .await
+            .map_err(internal)?;
+        tracing::warn!(session = %session_id, "safety escalation");
+    }
+    let history = state
+        .store
+        .support_messages(session_id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .rev()
+        .take(12)
+        .rev()
+        .map(|m| ChatMessage {
+            role: m.role,
+            content: m.text,
+        })
+        .collect();
+    let request = GenRequest {
+        system: system_prompt(intent),
+        messages: history,
+        model: None,
+        temperature: 0.6,
+        max_tokens: 600,
+        previous_response_id: None,
+        api: ApiStyle::ChatCompletions,
+        seed: 0,
+    };
+    let render = SupportRender {
+        store: state.store.clone(),
+        session_id: session_id.to_owned(),
+        user_text: text.to_owned(),
+        risk,
+        intent,
+    };
+    let entry = start(
+        state,
+        who,
+        Generation {
+            request,
+            chunk_chars: SUPPORT_CHUNK,
+            render,
+            ticket,
+        },
+    );
+    Ok(vec![entry])
+}
+
+/// Instructions for the reply. The first line is the voice the offline
+/// generator recognises; `Reply intent:` tells it (and a model) the aim.
+pub fn system_prompt(intent: Intent) -> String {
+    let aim = match intent {
+        Intent::Escalate => {
+            "The person may be in danger. Say you are glad they told you, that their safety matters \
+             most, and point them to call or text 988 (US), text HOME to 741741, or their local \
+             emergency number now. Stay with them and keep the conversation going; do not end it."
+        }
+        Intent::Explore => {
+            "Gently ask about what they are going through; mention 988 is there any time."
+        }
+        Intent::Validate => {
+            "Acknowledge the feeling and show it makes sense; do not rush to fix it."
+        }
+        Intent::Inform => "Answer the question with a few practical, gentle suggestions.",
+        Intent::Encourage => "Be warm and encouraging; invite them to share more.",
+    };
+    let intent_name = serde_json::to_value(intent)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!(
+        "You are a supportive listener: warm, calm and non-judgemental; not a therapist.\n\
+         Reply intent: {intent_name}\n{aim}\nKeep replies under 120 words."
+    )
+}
+
+/// Asks the configured model for the message's risk level (one word).
+async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
+    let mut req = GenRequest::new(text);
+    req.system =
+        "Classify the risk of self-harm, suicide or harm to others in the user's message. \
+                  Answer with exactly one word: none, low, medium or high."
+            .into();
+    req.max_tokens = 3;
+    req.temperature = 0.0;
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut out = String::new();
+        let mut s = state.engine.generate(req);
+        while let Some(Ok(GenEvent::Delta(d))) = s.next().await {
+            out.push_str(&d);
+        }
+        out
+    })
+    .await
+    .ok()?;
+    RiskLevel::parse(answer.trim().trim_end_matches('.').to_lowercase().as_str())
+}
+
+/// Seed 004's events for a reply.
+struct SupportRender {
+    store: Store,
+    session_id: String,
+    user_text: String,
+    risk: RiskLevel,
+    intent: Intent,
+}
+
+fn out(m: ServerMessage) -> Out {
+    (None, serde_json::to_value(&m).unwrap_or(Value::Null))
+}
+
+impl Render for SupportRender {
+    fn start(&mut self) -> Vec<Out> {
+        let now = crate::clock::now_rfc3339();
+        let mut events = vec![out(ServerMessage::UserMessage {
+            text: self.user_text.clone(),
+            timestamp: now.clone(),
+        })];
+        if self.risk == RiskLevel::High {
+            events.push(out(ServerMessage::escalation(self.risk, now.clone())));
+        }
+        events.push(out(ServerMessage::AssistantMessageStart { timestamp: now }));
+        events
+    }
+
+    fn chunk(&mut self, text: &str) -> Vec<Out> {
+        vec![out(ServerMessage::AssistantMessageChunk {
+            chunk: text.to_owned(),
+            is_complete: false,
+            timestamp: crate::clock::now_rfc3339(),
+        })]
+    }
+
+    fn save(&mut self, o: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
+        let (store, session, text, risk, intent) = (
+            self.store.clone(),
+            self.session_id.clone(),
+            o.text.clone(),
+            self.risk,
+            self.intent,
+        );
+        Some(Box::pin(async move {
+            if let Err(e) = store
+                .add_support_message(&session, "assistant", &text, risk, Some(intent))
+                .await
+            {
+                tracing::error!(error = %e, "could not save the support reply");
+            }
+        }))
+    }
+
+    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+        let now = crate::clock::now_rfc3339();
+        let mut events = vec![out(ServerMessage::AssistantMessageChunk {
+            chunk: String::new(),
+            is_complete: true,
+            timestamp: now.clone(),
+        })];
+        if let Some((code, message)) = &o.error {
+            events.push(out(ServerMessage::error(
+                *code,
+                message.clone(),
+                now.clone(),
+            )));
+        }
+        events.push(out(ServerMessage::AssistantMessageComplete {
+            message: AssistantMessage {
+                text: o.text.clone(),
+                intent: self.intent,
+                risk_level: self.risk,
+            },
+            timestamp: now,
+        }));
+        events
+    }
+}
