@@ -5,4 +5,5 @@ pub mod connection;
 pub mod panel;
 pub mod server_status;
 pub mod session;
+pub mod support_chat;
 pub mod websocket;

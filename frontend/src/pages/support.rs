@@ -1,9 +1,273 @@
-//! `/support`: Support. The page fills in with its issue.
+//! `/support`: supportive conversations (seed 004 on `/ws?token=`).
+//!
+//! Sessions on the side, the conversation in the middle. When a message is
+//! high risk the crisis banner appears at the top, before the reply, and
+//! stays while the session is open; it comes back when the session is
+//! reopened (`/support?session=<id>` survives a reload).
 
-use crate::components::placeholder::Placeholder;
+use crate::api;
+use crate::components::crisis_banner::CrisisBanner;
+use crate::components::page::PageHeader;
+use crate::components::status::ConnectionStatus;
+use crate::hooks::session::use_session;
+use crate::hooks::support_chat::SupportChat;
+use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde_json::json;
+use shared::support::{SupportMessage, SupportSession};
+use shared::ws::ServerMessage;
 
 #[component]
 pub fn Support() -> impl IntoView {
-    view! { <Placeholder title="Support" lead="A supportive conversation. If you are in danger, the crisis resources stay on screen." /> }
+    let session = use_session();
+    view! {
+        <PageHeader
+            title="Support"
+            lead="A supportive conversation. If you are in danger, the crisis resources stay on screen."
+        />
+        {move || {
+            if session.token.get().is_some() {
+                view! { <SupportRoom /> }.into_any()
+            } else {
+                view! {
+                    <section class="card">
+                        <h2 class="card__title">"Sign in to start a conversation"</h2>
+                        <p class="card__text">
+                            "Your conversations are private to your account. "
+                            <A href="/login?next=%2Fsupport">"Sign in or create an account"</A>
+                            "."
+                        </p>
+                        <p class="card__text">
+                            "If you are in danger right now, call or text "
+                            <a href="tel:988">"988"</a>
+                            " (US), or call your local emergency number."
+                        </p>
+                    </section>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn SupportRoom() -> impl IntoView {
+    let session = use_session();
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let current = Memo::new(move |_| query.read().get("session"));
+    let sessions = RwSignal::new(Vec::<SupportSession>::new());
+    let chat = RwSignal::new(SupportChat::default());
+    let draft = RwSignal::new(String::new());
+
+    let reload_sessions = move || {
+        spawn_local(async move {
+            if let Ok(list) =
+                api::get::<Vec<SupportSession>>("/api/support/sessions", &session.auth()).await
+            {
+                sessions.set(list);
+            }
+        })
+    };
+    reload_sessions();
+
+    Effect::new(move |_| {
+        let Some(id) = current.get() else {
+            chat.set(SupportChat::default());
+            return;
+        };
+        spawn_local(async move {
+            let path = format!("/api/support/sessions/{id}/messages");
+            match api::get::<Vec<SupportMessage>>(&path, &session.auth()).await {
+                Ok(history) => {
+                    let max = sessions
+                        .with_untracked(|l| l.iter().find(|s| s.id == id).map(|s| s.max_risk))
+                        .unwrap_or(shared::support::RiskLevel::None);
+                    chat.set(SupportChat::from_history(&history, max));
+                }
+                Err(e) if api::is_session_error(&e) => session.expire(),
+                Err(e) => chat.update(|c| c.error = Some(e.error)),
+            }
+        });
+    });
+
+    let ws = use_websocket_with_options(
+        move || {
+            let token = session.token.get_untracked().unwrap_or_default();
+            ws_url(&format!("/ws?token={token}"))
+        },
+        UseWebSocketOptions {
+            on_message: Callback::new(move |text: String| {
+                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                    return;
+                };
+                let mut finished = false;
+                chat.update(|c| finished = c.apply(&msg));
+                if finished {
+                    session.refresh();
+                    reload_sessions();
+                }
+            }),
+            on_open: Callback::new(|()| Vec::new()),
+            heartbeat_secs: 25,
+            max_backoff_secs: 30,
+        },
+    );
+
+    let navigate_to = StoredValue::new_local(navigate);
+    let open = move |id: String| {
+        navigate_to.with_value(|n| n(&format!("/support?session={id}"), Default::default()));
+    };
+    let new_session = move || async move {
+        api::post::<_, SupportSession>("/api/support/sessions", &json!({}), &session.auth()).await
+    };
+    let send = move || {
+        let text = draft.get_untracked().trim().to_owned();
+        if text.is_empty() || chat.with_untracked(|c| c.busy) {
+            return;
+        }
+        draft.set(String::new());
+        chat.update(|c| {
+            c.busy = true;
+            c.error = None;
+        });
+        spawn_local(async move {
+            let id = match current.get_untracked() {
+                Some(id) => id,
+                None => match new_session().await {
+                    Ok(s) => {
+                        reload_sessions();
+                        open(s.id.clone());
+                        s.id
+                    }
+                    Err(e) => {
+                        chat.update(|c| {
+                            c.error = Some(e.error);
+                            c.busy = false;
+                        });
+                        return;
+                    }
+                },
+            };
+            let msg = json!({"type": "session_message", "session_id": id, "message_text": text});
+            ws.send.run(msg.to_string());
+        });
+    };
+
+    view! {
+        <div class="support">
+            <aside class="support__sessions card" aria-label="Your conversations">
+                <button
+                    type="button"
+                    class="btn btn--primary"
+                    on:click=move |_| {
+                        spawn_local(async move {
+                            match new_session().await {
+                                Ok(s) => {
+                                    reload_sessions();
+                                    open(s.id);
+                                }
+                                Err(e) => chat.update(|c| c.error = Some(e.error)),
+                            }
+                        })
+                    }
+                >
+                    "New conversation"
+                </button>
+                <ul class="support__list">
+                    {move || {
+                        sessions
+                            .get()
+                            .into_iter()
+                            .map(|s| {
+                                let id = s.id.clone();
+                                let here = {
+                                    let id = id.clone();
+                                    move || current.get().as_deref() == Some(id.as_str())
+                                };
+                                view! {
+                                    <li>
+                                        <a
+                                            href=format!("/support?session={id}")
+                                            class="support__link"
+                                            aria-current=move || here().then_some("page")
+                                        >
+                                            {s.title.clone()}
+                                            <span class="field__hint">{s.created_at.get(..10).unwrap_or("").to_owned()}</span>
+                                        </a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </aside>
+            <section class="support__main" aria-label="Conversation">
+                <Show when=move || chat.with(|c| c.escalated)>
+                    <CrisisBanner />
+                </Show>
+                <div class="support__status">
+                    <ConnectionStatus state=ws.state label="Live connection" />
+                </div>
+                <div class="chat" data-testid="support-chat">
+                    {move || {
+                        chat.with(|c| c.lines.clone())
+                            .into_iter()
+                            .map(|l| {
+                                let user = l.role == "user";
+                                view! {
+                                    <div
+                                        class="bubble"
+                                        class:bubble--user=user
+                                        class:bubble--assistant=!user
+                                        class:bubble--streaming=l.streaming
+                                        aria-live=if l.streaming { "polite" } else { "off" }
+                                    >
+                                        <span class="bubble__meta">{if user { "You" } else { "Listener" }}</span>
+                                        {l.text.clone()}
+                                    </div>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                    <Show when=move || chat.with(|c| c.lines.is_empty())>
+                        <p class="field__hint">"Say whatever is on your mind. Nothing here is shared."</p>
+                    </Show>
+                </div>
+                {move || chat.with(|c| c.error.clone()).map(|e| view! {
+                    <div class="banner banner--warn" role="status"><p>{e}</p></div>
+                })}
+                <form
+                    class="composer"
+                    on:submit=move |ev: leptos::ev::SubmitEvent| {
+                        ev.prevent_default();
+                        send();
+                    }
+                >
+                    <label class="visually-hidden" for="support-text">"Your message"</label>
+                    <textarea
+                        id="support-text"
+                        class="textarea"
+                        rows="2"
+                        placeholder="Type a message… (Enter sends)"
+                        bind:value=draft
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                            if ev.key() == "Enter" && !ev.shift_key() {
+                                ev.prevent_default();
+                                send();
+                            }
+                        }
+                    ></textarea>
+                    <div class="composer__actions">
+                        <button class="btn btn--primary" type="submit" disabled=move || chat.with(|c| c.busy)>
+                            "Send"
+                        </button>
+                    </div>
+                </form>
+            </section>
+        </div>
+    }
 }

@@ -1,0 +1,141 @@
+//! The support page's conversation, and how seed 004's messages change it.
+//! Plain logic, tested natively.
+
+use shared::support::{RiskLevel, SupportMessage};
+use shared::ws::ServerMessage;
+
+/// One message on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+    pub streaming: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SupportChat {
+    pub lines: Vec<Line>,
+    /// Crisis resources are shown: once raised, they stay for the session.
+    pub escalated: bool,
+    /// A message is being answered.
+    pub busy: bool,
+    pub error: Option<String>,
+}
+
+impl SupportChat {
+    /// A reopened session: its history, and the banner if it ever escalated.
+    pub fn from_history(history: &[SupportMessage], max_risk: RiskLevel) -> Self {
+        Self {
+            lines: history
+                .iter()
+                .map(|m| Line {
+                    role: m.role.clone(),
+                    text: m.text.clone(),
+                    streaming: false,
+                })
+                .collect(),
+            escalated: max_risk == RiskLevel::High
+                || history.iter().any(|m| m.risk_level == RiskLevel::High),
+            busy: false,
+            error: None,
+        }
+    }
+
+    /// Applies a message from the server; `true` when a reply finished.
+    pub fn apply(&mut self, msg: &ServerMessage) -> bool {
+        match msg {
+            ServerMessage::UserMessage { text, .. } => {
+                self.lines.push(Line {
+                    role: "user".into(),
+                    text: text.clone(),
+                    streaming: false,
+                });
+                false
+            }
+            ServerMessage::SafetyEscalation { .. } => {
+                self.escalated = true;
+                false
+            }
+            ServerMessage::AssistantMessageStart { .. } => {
+                self.lines.push(Line {
+                    role: "assistant".into(),
+                    text: String::new(),
+                    streaming: true,
+                });
+                false
+            }
+            ServerMessage::AssistantMessageChunk { chunk, .. } => {
+                if let Some(l) = self.lines.last_mut().filter(|l| l.streaming) {
+                    l.text.push_str(chunk);
+                }
+                false
+            }
+            ServerMessage::AssistantMessageComplete { message, .. } => {
+                if let Some(l) = self.lines.last_mut().filter(|l| l.streaming) {
+                    l.text = message.text.clone();
+                    l.streaming = false;
+                }
+                if message.risk_level == RiskLevel::High {
+                    self.escalated = true;
+                }
+                self.busy = false;
+                true
+            }
+            ServerMessage::Error { message, .. } => {
+                self.error = Some(message.clone());
+                self.busy = false;
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn msg(v: serde_json::Value) -> ServerMessage {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn an_escalation_raises_the_banner_and_it_stays() {
+        let mut c = SupportChat::default();
+        c.apply(&msg(
+            json!({"type":"user_message","text":"help","timestamp":"t"}),
+        ));
+        c.apply(&msg(
+            json!({"type":"safety_escalation","risk_level":"high","timestamp":"t",
+            "emergency_resources":{"crisis_hotline":"988","crisis_text":"741741","message":"m"}}),
+        ));
+        assert!(c.escalated);
+        c.apply(&msg(
+            json!({"type":"assistant_message_start","timestamp":"t"}),
+        ));
+        c.apply(&msg(json!({"type":"assistant_message_chunk","chunk":"I'm here","is_complete":false,"timestamp":"t"})));
+        assert_eq!(c.lines[1].text, "I'm here");
+        let done = c.apply(&msg(
+            json!({"type":"assistant_message_complete","timestamp":"t",
+            "message":{"text":"I'm here with you.","intent":"escalate","risk_level":"high"}}),
+        ));
+        assert!(done && c.escalated && !c.lines[1].streaming);
+        assert_eq!(c.lines[1].text, "I'm here with you.");
+    }
+
+    #[test]
+    fn a_reopened_session_shows_its_banner_again() {
+        let history = vec![SupportMessage {
+            id: "1".into(),
+            role: "user".into(),
+            text: "x".into(),
+            risk_level: RiskLevel::High,
+            intent: None,
+            timestamp: "t".into(),
+        }];
+        assert!(SupportChat::from_history(&history, RiskLevel::None).escalated);
+        assert!(!SupportChat::from_history(&[], RiskLevel::Low).escalated);
+    }
+}
