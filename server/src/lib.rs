@@ -13,7 +13,8 @@
 //!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
 //!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
-//!   (seed 004 on `/ws`, with its safety classifier).
+//!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
+//!   over SSE).
 
 pub mod auth;
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod health;
 pub mod personas;
 pub mod ratelimit;
+pub mod rolecard;
 pub mod spa;
 pub mod sse;
 pub mod state;
@@ -60,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .merge(streams::router())
         .merge(personas::router())
         .merge(support::router())
+        .merge(rolecard::router())
         .merge(test_sse::router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);

@@ -9,6 +9,7 @@
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
 //! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
+//! - [`rolecard`]: seed 000's role cards (memories, relations, SSE events).
 //! - [`stream`]: what every stream shares (seq, resume, stop, usage).
 //! - [`support`]: seed 004's supportive sessions and safety escalation.
 //! - [`ws`]: the `/ws` socket's connection-level messages.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod personas;
+pub mod rolecard;
 pub mod stream;
 pub mod support;
 pub mod test_sse;

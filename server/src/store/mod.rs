@@ -5,11 +5,13 @@
 //! - [`anon`] anonymous visitors and their free replies;
 //! - [`credits`] balances, the ledger, atomic debits and reservations;
 //! - [`generations`] every stream's saved outcome;
+//! - [`rolecards`] memories, relations and role cards;
 //! - [`support`] support sessions, messages and escalations.
 
 pub mod anon;
 pub mod credits;
 pub mod generations;
+pub mod rolecards;
 pub mod support;
 pub mod users;
 

@@ -8,6 +8,7 @@ mod health;
 mod http;
 mod openai;
 mod personas;
+mod rolecard;
 mod shutdown;
 mod streams;
 mod support;

@@ -1,0 +1,394 @@
+//! Running a role-card generation into a stream: progress that never goes
+//! backwards and ends at 100 before `complete`, the layers' text as `data`
+//! chunks, the card saved. Offline, layers come from [`super::analysis`];
+//! with a real model, the model writes each layer as JSON (a reply that does
+//! not parse is retried once, then reported as `error`).
+
+use super::analysis;
+use crate::auth::identity::Identity;
+use crate::engine::{Engine, GenEvent, GenRequest};
+use crate::state::AppState;
+use crate::streams::registry::Entry;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use shared::rolecard::{
+    CoreLayer, GenerateOptions, Memory, Relation, RelationLayer, RoleCard, ServerEvent,
+};
+use std::sync::Arc;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// `generate/stream`: the card, as the options say.
+    Full(GenerateOptions),
+    /// `layers/core/stream`.
+    Core,
+    /// `layers/relation/{id}/stream`.
+    Relation(Relation),
+    /// `layers/batch/stream`: every layer the saved card lacks.
+    Batch,
+}
+
+/// Opens the stream and runs the job in the background.
+pub fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
+    let who = Identity::User(user_id.to_owned());
+    let entry = state.streams.create(&who.owner_key());
+    tokio::spawn(run(
+        state.clone(),
+        who,
+        user_id.to_owned(),
+        entry.clone(),
+        job,
+    ));
+    entry
+}
+
+/// Pushes the seed's events, keeping progress monotonic and counting text.
+struct Emit {
+    entry: Arc<Entry>,
+    state: AppState,
+    last: u8,
+    text: String,
+}
+
+/// The job was stopped (or the server is going away).
+struct Stopped;
+
+impl Emit {
+    fn push(&self, e: ServerEvent) {
+        let _ = self
+            .entry
+            .push_final(None, serde_json::to_value(&e).unwrap_or_default());
+    }
+
+    fn stopped(&self) -> bool {
+        self.entry.cancel.is_cancelled() || self.state.shutdown.is_cancelled()
+    }
+
+    fn progress(&mut self, stage: &str, pct: u8, message: Option<&str>) {
+        self.last = self.last.max(pct.min(100));
+        self.push(ServerEvent::Progress {
+            stage: stage.to_owned(),
+            progress: self.last,
+            message: message.map(str::to_owned),
+        });
+    }
+
+    /// `text` as `data` chunks, paced like every other stream.
+    async fn data(&mut self, text: &str) -> Result<(), Stopped> {
+        let chars: Vec<char> = text.chars().collect();
+        let delay = self.state.config.chunk_delay();
+        for piece in chars.chunks(40) {
+            if self.stopped() {
+                return Err(Stopped);
+            }
+            let content: String = piece.iter().collect();
+            self.text.push_str(&content);
+            self.push(ServerEvent::Data { content });
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn run(state: AppState, who: Identity, user: String, entry: Arc<Entry>, job: Job) {
+    let mut emit = Emit {
+        entry: entry.clone(),
+        state: state.clone(),
+        last: 0,
+        text: String::new(),
+    };
+    let _ = state
+        .store
+        .generation_started(&entry.id, &entry.owner)
+        .await;
+    let outcome = match prepare(&state, &user).await {
+        Err(message) => Err(message),
+        Ok((memories, relations, card)) => match state.quota().begin(&who, 4000).await {
+            Err(e) => Err(e.to_api_error().1.error),
+            Ok(ticket) => {
+                let result = work(&mut emit, &state, &user, job, &memories, &relations, card).await;
+                let tokens = crate::engine::approx_tokens(&emit.text) as i64;
+                let _ = state.quota().finish(ticket, tokens, "rolecard").await;
+                result
+            }
+        },
+    };
+    let status = match &outcome {
+        Ok(()) => "completed",
+        Err(_) if emit.stopped() => "stopped",
+        Err(_) => "failed",
+    };
+    if let Err(message) = outcome {
+        emit.push(ServerEvent::Error { error: message });
+    }
+    let tokens = crate::engine::approx_tokens(&emit.text) as i64;
+    let _ = state
+        .store
+        .generation_finished(&entry.id, status, &emit.text, 0, tokens)
+        .await;
+    entry.finish();
+}
+
+async fn prepare(
+    state: &AppState,
+    user: &str,
+) -> Result<(Vec<Memory>, Vec<Relation>, RoleCard), String> {
+    let fail = |e: sqlx::Error| {
+        tracing::error!(error = %e, "rolecard");
+        "something went wrong on the server; it has been logged".to_owned()
+    };
+    let memories = state.store.memories(user).await.map_err(fail)?;
+    if memories.is_empty() {
+        return Err(
+            "Add at least one memory first: what the person does, says and cares about, and \
+                    the people around them."
+                .into(),
+        );
+    }
+    let relations = state.store.relations(user).await.map_err(fail)?;
+    let card = state
+        .store
+        .rolecard(user)
+        .await
+        .map_err(fail)?
+        .map(|c| c.rolecard)
+        .unwrap_or_default();
+    Ok((memories, relations, card))
+}
+
+async fn work(
+    emit: &mut Emit,
+    state: &AppState,
+    user: &str,
+    job: Job,
+    memories: &[Memory],
+    relations: &[Relation],
+    mut card: RoleCard,
+) -> Result<(), String> {
+    match job {
+        Job::Full(opts) => {
+            emit.progress("analyzing_memories", 0, Some("Analyzing user memories..."));
+            emit.progress(
+                "analyzing_memories",
+                25,
+                Some(&format!("Analyzed {} memories", memories.len())),
+            );
+            if opts.include_core {
+                emit.progress(
+                    "generating_core_layer",
+                    50,
+                    Some("Generating core personality layer..."),
+                );
+                card.core_layer = Some(core(emit, state, memories).await?);
+            }
+            if opts.include_relations {
+                emit.progress(
+                    "generating_relation_layers",
+                    75,
+                    Some("Generating relationship layers..."),
+                );
+                let mut layers = Vec::new();
+                let n = relations.len().max(1);
+                for (i, r) in relations.iter().enumerate() {
+                    layers.push(relation(emit, state, r, memories).await?);
+                    let pct = 75 + (20 * (i + 1) / n) as u8;
+                    emit.progress(
+                        "generating_relation_layers",
+                        pct,
+                        Some(&format!("Wrote the layer for {}", r.name)),
+                    );
+                }
+                card.relation_layers = layers;
+            }
+            save(state, user, &card).await?;
+            emit.progress("complete", 100, Some("Role card ready"));
+            emit.push(ServerEvent::Complete {
+                result: json!({"rolecard": card}),
+            });
+        }
+        Job::Core => {
+            emit.progress("starting", 0, None);
+            emit.progress("analyzing", 50, None);
+            let layer = core(emit, state, memories).await?;
+            card.core_layer = Some(layer.clone());
+            save(state, user, &card).await?;
+            emit.progress("analyzing", 100, None);
+            emit.push(ServerEvent::Complete {
+                result: json!({"coreLayer": layer}),
+            });
+        }
+        Job::Relation(r) => {
+            emit.progress("starting", 0, None);
+            emit.progress("analyzing", 50, None);
+            let layer = relation(emit, state, &r, memories).await?;
+            upsert(&mut card, layer.clone());
+            save(state, user, &card).await?;
+            emit.progress("analyzing", 100, None);
+            emit.push(ServerEvent::Complete {
+                result: json!({"relationLayer": layer}),
+            });
+        }
+        Job::Batch => {
+            let mut pending: Vec<String> = Vec::new();
+            if card.core_layer.is_none() {
+                pending.push("core".into());
+            }
+            for r in relations {
+                if !card.relation_layers.iter().any(|l| l.relation_id == r.id) {
+                    pending.push(r.id.clone());
+                }
+            }
+            emit.push(ServerEvent::BatchStart {
+                total: pending.len(),
+                pending: pending.clone(),
+            });
+            for layer in &pending {
+                emit.push(ServerEvent::LayerProgress {
+                    layer: layer.clone(),
+                    progress: 0,
+                });
+                if layer == "core" {
+                    card.core_layer = Some(core(emit, state, memories).await?);
+                } else if let Some(r) = relations.iter().find(|r| &r.id == layer) {
+                    let l = relation(emit, state, r, memories).await?;
+                    upsert(&mut card, l);
+                }
+                emit.push(ServerEvent::LayerProgress {
+                    layer: layer.clone(),
+                    progress: 100,
+                });
+                emit.push(ServerEvent::LayerComplete {
+                    layer: layer.clone(),
+                });
+            }
+            save(state, user, &card).await?;
+            emit.push(ServerEvent::BatchComplete {
+                result: json!({"rolecard": card}),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn upsert(card: &mut RoleCard, layer: RelationLayer) {
+    match card
+        .relation_layers
+        .iter_mut()
+        .find(|l| l.relation_id == layer.relation_id)
+    {
+        Some(existing) => *existing = layer,
+        None => card.relation_layers.push(layer),
+    }
+}
+
+async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), String> {
+    state.store.save_rolecard(user, card).await.map_err(|e| {
+        tracing::error!(error = %e, "saving a role card");
+        "could not save the role card".to_owned()
+    })
+}
+
+async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<CoreLayer, String> {
+    match state.engine {
+        Engine::Offline(_) => {
+            let layer = analysis::core_layer(memories);
+            emit.data(&analysis::describe_core(&layer))
+                .await
+                .map_err(|_| "Generation stopped".to_owned())?;
+            Ok(layer)
+        }
+        Engine::OpenAi(_) => {
+            let prompt = format!(
+                "Memories about a person:\n{}\n\nWrite their core personality layer as JSON with keys \
+                 identitySummary (string), personalityTraits (array of {{name, evidence: [quotes from \
+                 the memories]}}), values (array of strings), speakingStyle (string), interests (array \
+                 of strings). Answer with the JSON only.",
+                list(memories)
+            );
+            model_layer(emit, state, prompt).await
+        }
+    }
+}
+
+async fn relation(
+    emit: &mut Emit,
+    state: &AppState,
+    r: &Relation,
+    memories: &[Memory],
+) -> Result<RelationLayer, String> {
+    match state.engine {
+        Engine::Offline(_) => {
+            let layer = analysis::relation_layer(r, memories);
+            emit.data(&analysis::describe_relation(&layer))
+                .await
+                .map_err(|_| "Generation stopped".to_owned())?;
+            Ok(layer)
+        }
+        Engine::OpenAi(_) => {
+            let prompt = format!(
+                "Memories about a person:\n{}\n\nThey relate to {} (their {}; notes: {}). Write this \
+                 relationship layer as JSON with keys relationId ({:?}), name, relationship, \
+                 howTheyTreatThem, sharedHistory, tone. Answer with the JSON only.",
+                list(memories),
+                r.name,
+                r.relationship,
+                r.notes,
+                r.id
+            );
+            model_layer(emit, state, prompt).await
+        }
+    }
+}
+
+fn list(memories: &[Memory]) -> String {
+    memories
+        .iter()
+        .map(|m| format!("- {}", m.content))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asks the model for a layer as JSON, streaming its text as `data`; one
+/// retry when the reply does not parse.
+async fn model_layer<T: DeserializeOwned>(
+    emit: &mut Emit,
+    state: &AppState,
+    prompt: String,
+) -> Result<T, String> {
+    for attempt in 0..2 {
+        let mut req = GenRequest::new(prompt.clone());
+        req.system = "You write role cards as strict JSON.".into();
+        req.temperature = 0.4;
+        req.max_tokens = 1200;
+        let mut text = String::new();
+        let mut s = state.engine.generate(req);
+        while let Some(ev) = s.next().await {
+            match ev {
+                Ok(GenEvent::Delta(d)) => {
+                    text.push_str(&d);
+                    emit.data(&d)
+                        .await
+                        .map_err(|_| "Generation stopped".to_owned())?;
+                }
+                Ok(GenEvent::Finish { .. }) => break,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let json = text
+            .find('{')
+            .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))
+            .unwrap_or("");
+        match serde_json::from_str::<T>(json) {
+            Ok(layer) => return Ok(layer),
+            Err(e) if attempt == 0 => {
+                tracing::warn!(error = %e, "role card layer did not parse; retrying")
+            }
+            Err(e) => return Err(format!("the model's answer was not a valid layer: {e}")),
+        }
+    }
+    Err("the model's answer was not a valid layer".into())
+}

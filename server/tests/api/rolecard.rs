@@ -1,0 +1,396 @@
+//! Seed 000: memories and relations, the four role-card streams with the
+//! seed's exact event shapes, the saved card, and the export.
+
+use crate::helpers::{TestApp, json, read_sse, spawn_app};
+use serde_json::{Value, json};
+use shared::rolecard::{Memory, Relation, SavedRoleCard, ServerEvent};
+use shared::{ApiError, ErrorCode};
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn setup(app: &TestApp, name: &str) -> (String, Relation) {
+    let token = app.register(name).await;
+    for m in [
+        "Grandma Rosa baked bread every Sunday for the whole family.",
+        "She taught me to play piano and always said \"practice makes progress\".",
+        "She would help any neighbour who asked, and she loved her garden roses.",
+        "Rosa and my brother Tom used to race to the bakery every morning!",
+    ] {
+        let res = post(app, "/api/memories", &token, json!({"content": m})).await;
+        assert_eq!(res.status(), 201);
+    }
+    let res = post(
+        app,
+        "/api/relations",
+        &token,
+        json!({"name": "Tom", "relationship": "grandson", "notes": "her favourite"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    (token, json(res).await)
+}
+
+/// The stream's events, checking that none has an SSE name and ids are seqs.
+async fn events(res: reqwest::Response) -> Vec<ServerEvent> {
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-stream-id"));
+    let raw = read_sse(res).await;
+    raw.iter()
+        .enumerate()
+        .map(|(i, (name, id, data))| {
+            assert_eq!(
+                name, "message",
+                "no event: names, the seed listens on onmessage"
+            );
+            assert_eq!(id, &(i + 1).to_string());
+            let v: Value = serde_json::from_str(data).unwrap();
+            assert_eq!(v["seq"], (i + 1) as u64);
+            serde_json::from_value(v).unwrap()
+        })
+        .collect()
+}
+
+fn progress_of(events: &[ServerEvent]) -> Vec<(String, u8)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Progress {
+                stage, progress, ..
+            } => Some((stage.clone(), *progress)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn memories_and_relations_belong_to_their_owner() {
+    let app = spawn_app().await;
+    let (alice, relation) = setup(&app, "alice_rc").await;
+    let bob = app.register("bob_rc").await;
+    let mine: Vec<Memory> = json(app.get_with_token("/api/memories", &alice).await).await;
+    assert_eq!(mine.len(), 4);
+    let theirs: Vec<Memory> = json(app.get_with_token("/api/memories", &bob).await).await;
+    assert!(theirs.is_empty());
+    for (content, ok) in [
+        ("", false),
+        (&"x".repeat(4001) as &str, false),
+        (&"x".repeat(4000) as &str, true),
+    ] {
+        let res = post(&app, "/api/memories", &bob, json!({"content": content})).await;
+        assert_eq!(res.status().is_success(), ok);
+    }
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/relations/{}", relation.id)))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status().as_u16(), json::<ApiError>(res).await.code),
+        (403, ErrorCode::Forbidden)
+    );
+    let res = app
+        .client
+        .delete(app.url("/api/memories/nope"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/memories/{}", mine[0].id)))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get("/api/memories").await.status(), 401);
+}
+
+#[tokio::test]
+async fn generate_streams_the_seeds_events_in_order_and_saves_the_card() {
+    let app = spawn_app().await;
+    let (token, relation) = setup(&app, "rc_full").await;
+    let res = post(
+        &app,
+        "/api/rolecard/generate/stream",
+        &token,
+        json!({"options": {"includeCore": true, "includeRelations": true}}),
+    )
+    .await;
+    let evs = events(res).await;
+    let progress = progress_of(&evs);
+    let stages: Vec<&str> = progress.iter().map(|(s, _)| s.as_str()).collect();
+    let first = |s: &str| stages.iter().position(|x| *x == s).unwrap();
+    assert!(first("analyzing_memories") < first("generating_core_layer"));
+    assert!(first("generating_core_layer") < first("generating_relation_layers"));
+    assert!(
+        progress.windows(2).all(|w| w[0].1 <= w[1].1),
+        "never backwards: {progress:?}"
+    );
+    assert_eq!(progress.last().unwrap().1, 100);
+    let complete_at = evs
+        .iter()
+        .position(|e| matches!(e, ServerEvent::Complete { .. }))
+        .unwrap();
+    assert_eq!(complete_at, evs.len() - 1);
+    let last_progress = evs
+        .iter()
+        .rposition(|e| matches!(e, ServerEvent::Progress { .. }))
+        .unwrap();
+    assert!(last_progress < complete_at, "100 before complete");
+    assert!(evs.iter().any(|e| matches!(e, ServerEvent::Data { .. })));
+    let ServerEvent::Complete { result } = &evs[complete_at] else {
+        unreachable!()
+    };
+    let core = &result["rolecard"]["coreLayer"];
+    assert!(
+        core["identitySummary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Someone")
+    );
+    let traits = core["personalityTraits"].as_array().unwrap();
+    assert!(
+        traits
+            .iter()
+            .any(|t| t["name"] == "caring"
+                && t["evidence"][0].as_str().unwrap().contains("neighbour"))
+    );
+    assert!(
+        core["interests"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cooking"))
+    );
+    let layers = result["rolecard"]["relationLayers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0]["relationId"], relation.id.as_str());
+    assert!(
+        layers[0]["sharedHistory"]
+            .as_str()
+            .unwrap()
+            .contains("bakery")
+    );
+
+    let saved: SavedRoleCard = json(app.get_with_token("/api/rolecard", &token).await).await;
+    assert_eq!(
+        serde_json::to_value(&saved.rolecard).unwrap(),
+        result["rolecard"]
+    );
+    let spent = app
+        .state
+        .store
+        .user_by_name("rc_full")
+        .await
+        .unwrap()
+        .unwrap()
+        .credits;
+    assert!(spent < 2000, "generation counts against credits");
+}
+
+#[tokio::test]
+async fn eventsource_clients_use_get_with_the_token_in_the_query() {
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "rc_get").await;
+    let res = app
+        .get(&format!(
+            "/api/rolecard/generate/stream?token={token}&includeCore=true&includeRelations=false"
+        ))
+        .await;
+    let evs = events(res).await;
+    let Some(ServerEvent::Complete { result }) = evs.last() else {
+        panic!("{evs:?}")
+    };
+    assert!(
+        result["rolecard"]["relationLayers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(result["rolecard"]["coreLayer"].is_object());
+    assert_eq!(app.get("/api/rolecard/generate/stream").await.status(), 401);
+    assert_eq!(
+        app.get("/api/rolecard/generate/stream?token=bad")
+            .await
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn single_layers_and_the_batch_follow_the_seed() {
+    let app = spawn_app().await;
+    let (token, relation) = setup(&app, "rc_layers").await;
+
+    let core =
+        events(post(&app, "/api/rolecard/layers/core/stream", &token, json!({})).await).await;
+    let p = progress_of(&core);
+    assert_eq!(p.first().unwrap(), &("starting".to_owned(), 0));
+    assert!(p.contains(&("analyzing".to_owned(), 50)));
+    let Some(ServerEvent::Complete { result }) = core.last() else {
+        panic!()
+    };
+    assert!(result["coreLayer"]["identitySummary"].is_string());
+
+    // The batch now has only the relation left.
+    let batch =
+        events(post(&app, "/api/rolecard/layers/batch/stream", &token, json!({})).await).await;
+    assert_eq!(
+        batch[0],
+        ServerEvent::BatchStart {
+            total: 1,
+            pending: vec![relation.id.clone()]
+        }
+    );
+    assert!(batch.contains(&ServerEvent::LayerProgress {
+        layer: relation.id.clone(),
+        progress: 100
+    }));
+    assert!(batch.contains(&ServerEvent::LayerComplete {
+        layer: relation.id.clone()
+    }));
+    let Some(ServerEvent::BatchComplete { result }) = batch.last() else {
+        panic!()
+    };
+    assert_eq!(
+        result["rolecard"]["relationLayers"][0]["relationId"],
+        relation.id.as_str()
+    );
+
+    let one = events(
+        post(
+            &app,
+            &format!("/api/rolecard/layers/relation/{}/stream", relation.id),
+            &token,
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    let Some(ServerEvent::Complete { result }) = one.last() else {
+        panic!()
+    };
+    assert_eq!(result["relationLayer"]["name"], "Tom");
+
+    let other = app.register("rc_other").await;
+    let res = post(
+        &app,
+        &format!("/api/rolecard/layers/relation/{}/stream", relation.id),
+        &other,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (res.status().as_u16(), json::<ApiError>(res).await.code),
+        (403, ErrorCode::Forbidden)
+    );
+    let res = post(
+        &app,
+        "/api/rolecard/layers/relation/unknown/stream",
+        &token,
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn with_no_memories_the_stream_explains_what_to_add() {
+    let app = spawn_app().await;
+    let token = app.register("rc_empty").await;
+    let evs = events(post(&app, "/api/rolecard/generate/stream", &token, json!({})).await).await;
+    let Some(ServerEvent::Error { error }) = evs.last() else {
+        panic!("{evs:?}")
+    };
+    assert!(error.contains("Add at least one memory"), "{error}");
+    assert_eq!(
+        app.get_with_token("/api/rolecard", &token).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn different_memories_give_different_cards() {
+    let app = spawn_app().await;
+    let (a, _) = setup(&app, "rc_a").await;
+    let b = app.register("rc_b").await;
+    post(&app, "/api/memories", &b, json!({"content": "He climbed mountains and travelled abroad every summer, always competing to win."})).await;
+    let ca = events(post(&app, "/api/rolecard/generate/stream", &a, json!({})).await).await;
+    let cb = events(post(&app, "/api/rolecard/generate/stream", &b, json!({})).await).await;
+    assert_ne!(ca.last(), cb.last());
+}
+
+#[tokio::test]
+async fn the_card_exports_as_character_card_v2_and_v3() {
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "rc_export").await;
+    assert_eq!(
+        app.get_with_token("/api/rolecard/export?format=ccv2", &token)
+            .await
+            .status(),
+        404
+    );
+    events(post(&app, "/api/rolecard/generate/stream", &token, json!({})).await).await;
+    let res = app
+        .get_with_token("/api/rolecard/export?format=ccv2&name=Rosa", &token)
+        .await;
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("rolecard.ccv2.json")
+    );
+    let v2: Value = json(res).await;
+    assert_eq!(
+        (v2["spec"].as_str(), v2["spec_version"].as_str()),
+        (Some("chara_card_v2"), Some("2.0"))
+    );
+    for key in [
+        "name",
+        "description",
+        "personality",
+        "scenario",
+        "first_mes",
+        "mes_example",
+        "creator_notes",
+        "system_prompt",
+        "post_history_instructions",
+        "alternate_greetings",
+        "tags",
+        "creator",
+        "character_version",
+        "extensions",
+    ] {
+        assert!(v2["data"].get(key).is_some(), "{key}");
+    }
+    assert_eq!(v2["data"]["name"], "Rosa");
+    let v3: Value = json(
+        app.get_with_token("/api/rolecard/export?format=ccv3", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (v3["spec"].as_str(), v3["spec_version"].as_str()),
+        (Some("chara_card_v3"), Some("3.0"))
+    );
+    for key in ["group_only_greetings", "creation_date", "modification_date"] {
+        assert!(v3["data"].get(key).is_some(), "{key}");
+    }
+    assert_eq!(
+        app.get_with_token("/api/rolecard/export?format=pdf", &token)
+            .await
+            .status(),
+        422
+    );
+}
