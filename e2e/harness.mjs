@@ -98,3 +98,35 @@ export async function screenshot(page, name) {
 export async function appReady(page) {
   await page.locator('main h1').first().waitFor({ state: 'visible', timeout: 20_000 });
 }
+
+/**
+ * A TCP proxy in front of the server, so a test can cut every open
+ * connection mid-stream (`cut()`) and see the app recover through it.
+ */
+export async function startProxy(targetURL) {
+  const { createServer, connect } = await import('node:net');
+  const target = new URL(targetURL);
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    baseURL: `http://127.0.0.1:${server.address().port}`,
+    /** Destroys every connection open now; new ones still go through. */
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}

@@ -56,6 +56,11 @@ apt_install() {
 
 if [ $want_test -eq 1 ]; then
   apt_install chromium chromium-driver postgresql fonts-noto-color-emoji
+  # The seeds' own Python clients are run against the server in the tests.
+  if ! python3 -c 'import requests' 2>/dev/null; then
+    log "installing the Python package requests"
+    python3 -m pip install --quiet requests
+  fi
 fi
 
 # npm packages: wasm-opt (binaryen) for the release build, playwright-core for

@@ -3,7 +3,9 @@
 
 pub mod connection;
 pub mod panel;
+pub mod rolecard_run;
 pub mod server_status;
 pub mod session;
+pub mod sse;
 pub mod support_chat;
 pub mod websocket;

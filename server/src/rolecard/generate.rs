@@ -211,8 +211,8 @@ async fn work(
             });
         }
         Job::Core => {
-            emit.progress("starting", 0, None);
-            emit.progress("analyzing", 50, None);
+            emit.progress("starting", 0, Some("Starting..."));
+            emit.progress("analyzing", 50, Some("Writing the core layer..."));
             let layer = core(emit, state, memories).await?;
             card.core_layer = Some(layer.clone());
             save(state, user, &card).await?;
@@ -222,8 +222,12 @@ async fn work(
             });
         }
         Job::Relation(r) => {
-            emit.progress("starting", 0, None);
-            emit.progress("analyzing", 50, None);
+            emit.progress("starting", 0, Some("Starting..."));
+            emit.progress(
+                "analyzing",
+                50,
+                Some(&format!("Writing the layer for {}...", r.name)),
+            );
             let layer = relation(emit, state, &r, memories).await?;
             upsert(&mut card, layer.clone());
             save(state, user, &card).await?;

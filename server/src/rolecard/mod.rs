@@ -4,7 +4,7 @@
 //!
 //! - REST (owner only): `GET/POST /api/memories`, `DELETE /api/memories/{id}`,
 //!   `GET/POST /api/relations`, `DELETE /api/relations/{id}`,
-//!   `GET /api/rolecard`, `GET /api/rolecard/export?format=ccv2|ccv3`.
+//!   `GET /api/rolecard` (204 before the first), `GET /api/rolecard/export?format=ccv2|ccv3`.
 //! - Streams, each `POST` (body `{"options":{…}}`) or `GET` (options as
 //!   query parameters, token as `?token=` for `EventSource`):
 //!   `/api/rolecard/generate/stream`, `/api/rolecard/layers/core/stream`,
@@ -25,14 +25,14 @@ use crate::store::rolecards::{Owner, Table};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use generate::Job;
 use shared::ErrorCode;
 use shared::rolecard::{
     GenerateOptions, MAX_MEMORY_CHARS, MAX_NAME_CHARS, MAX_NOTES_CHARS, Memory, NewMemory,
-    NewRelation, Relation, SavedRoleCard,
+    NewRelation, Relation,
 };
 
 pub fn router() -> Router<AppState> {
@@ -157,16 +157,12 @@ async fn delete_owned(
     }
 }
 
-async fn get_card(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-) -> AppResult<Json<SavedRoleCard>> {
-    state
-        .store
-        .rolecard(&user)
-        .await?
-        .map(Json)
-        .ok_or_else(|| AppError::not_found("no role card yet: generate one"))
+/// The latest card, or 204 when none has been generated yet.
+async fn get_card(State(state): State<AppState>, AuthUser(user): AuthUser) -> AppResult<Response> {
+    Ok(match state.store.rolecard(&user).await? {
+        Some(card) => Json(card).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 /// The stream as SSE, with its id in `X-Stream-Id` for resume and stop.

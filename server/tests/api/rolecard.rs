@@ -314,10 +314,8 @@ async fn with_no_memories_the_stream_explains_what_to_add() {
         panic!("{evs:?}")
     };
     assert!(error.contains("Add at least one memory"), "{error}");
-    assert_eq!(
-        app.get_with_token("/api/rolecard", &token).await.status(),
-        404
-    );
+    let res = app.get_with_token("/api/rolecard", &token).await;
+    assert_eq!(res.status(), 204, "no card yet");
 }
 
 #[tokio::test]
@@ -393,4 +391,37 @@ async fn the_card_exports_as_character_card_v2_and_v3() {
             .status(),
         422
     );
+}
+
+#[tokio::test]
+async fn the_seeds_python_client_works_unchanged() {
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "rc_python").await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/seed_clients/rolecard_stream.py"
+    );
+    let base = app.url("");
+    let out = tokio::process::Command::new("python3")
+        .args([script, base.trim_end_matches('/'), &token])
+        .output()
+        .await
+        .expect("python3 (make test installs it with requests)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The seed's handler reads data['message'] on every progress event.
+    assert!(
+        stdout.contains("Progress: 25% - Analyzed 4 memories"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Progress: 100% - Role card ready"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Generation complete!"), "{stdout}");
+    assert!(stdout.contains("'coreLayer'"), "{stdout}");
 }
