@@ -23,10 +23,14 @@ const DEFAULT_PANEL: [&str; 3] = ["tech_enthusiast", "creative_writer", "data_sc
 #[component]
 pub fn Personas() -> impl IntoView {
     let session = use_session();
-    let catalog = LocalResource::new(|| async {
-        api::get::<Vec<Persona>>("/api/personas", &Auth::None)
-            .await
-            .unwrap_or_default()
+    // With the caller's identity, so their generated role card is listed.
+    let catalog = LocalResource::new(move || {
+        let auth = session.auth();
+        async move {
+            api::get::<Vec<Persona>>("/api/personas", &auth)
+                .await
+                .unwrap_or_default()
+        }
     });
     let state = RwSignal::new(PanelState::default());
     let mode = RwSignal::new(Mode::Panel);

@@ -68,9 +68,30 @@ pub fn find(id: &str) -> Option<Persona> {
     builtin().into_iter().find(|p| p.id == id)
 }
 
+/// The id under which a user's generated role card is a persona.
+pub const ROLECARD_PERSONA: &str = "rolecard";
+
+/// A role card's core layer as a persona.
+pub fn from_rolecard(core: &shared::rolecard::CoreLayer) -> Persona {
+    Persona {
+        id: ROLECARD_PERSONA.into(),
+        name: "My role card".into(),
+        avatar: "🪪".into(),
+        description: core.identity_summary.trim_end_matches('.').to_owned(),
+        style: core.speaking_style.clone(),
+        kind: "rolecard".into(),
+    }
+}
+
 /// The system prompt that makes the model speak as `p`: who they are on the
 /// first line (the offline generator reads it as the voice), then how.
 pub fn system_prompt(p: &Persona) -> String {
+    if p.kind == "rolecard" {
+        return format!(
+            "You are the person this role card describes.\n{}.\nSpeak in a way that is {}. Stay in character and answer the user's message directly.",
+            p.description, p.style
+        );
+    }
     format!(
         "You are the {}, {}.\n{} Stay in character and answer the user's message directly.",
         p.name,

@@ -15,11 +15,13 @@ pub mod conversations;
 pub mod render;
 
 use crate::auth::identity::Identity;
+use crate::auth::identity::MaybeIdentity;
 use crate::engine::{ApiStyle, ChatMessage, Engine, GenRequest};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::streams::generation::{Generation, Outcome, start};
 use crate::streams::registry::Entry;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use render::{Kind, SeedRender, out};
@@ -40,8 +42,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/personas", get(list))
 }
 
-async fn list() -> Json<Vec<Persona>> {
-    Json(catalog::builtin())
+/// The catalog, and the caller's role card when they have generated one.
+async fn list(
+    State(state): State<AppState>,
+    MaybeIdentity(who): MaybeIdentity,
+) -> Json<Vec<Persona>> {
+    let mut all = catalog::builtin();
+    if let Some(who) = who {
+        all.extend(rolecard_persona(&state, &who).await);
+    }
+    Json(all)
 }
 
 /// An in-band error for the socket.
@@ -88,13 +98,33 @@ fn check_sampling(temperature: f64, max_tokens: u32) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn persona(id: &str) -> Result<Persona, Refusal> {
+/// A catalog persona, or the caller's own role card (`rolecard`).
+async fn persona(state: &AppState, who: &Identity, id: &str) -> Result<Persona, Refusal> {
+    if id == catalog::ROLECARD_PERSONA {
+        return rolecard_persona(state, who).await.ok_or_else(|| {
+            refuse(
+                ErrorCode::UnknownPersona,
+                "unknown persona_id \"rolecard\": generate a role card first (signed in)",
+            )
+        });
+    }
     catalog::find(id).ok_or_else(|| {
         refuse(
             ErrorCode::UnknownPersona,
             format!("unknown persona_id {id:?}"),
         )
     })
+}
+
+/// The caller's generated role card as a persona, if they have one.
+async fn rolecard_persona(state: &AppState, who: &Identity) -> Option<Persona> {
+    let Identity::User(user) = who else {
+        return None;
+    };
+    let card = state.store.rolecard(user).await.ok()??;
+    card.rolecard
+        .core_layer
+        .map(|core| catalog::from_rolecard(&core))
 }
 
 fn persona_request(
@@ -127,7 +157,7 @@ pub async fn chat(
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.message, "message")?;
     check_sampling(data.temperature, data.max_tokens)?;
-    let p = persona(&data.persona_id)?;
+    let p = persona(state, who, &data.persona_id).await?;
     let history = data
         .history
         .iter()
@@ -245,11 +275,10 @@ pub async fn multi_chat(
             format!("a panel has at most {MAX_PERSONAS} personas"),
         ));
     }
-    let personas = data
-        .persona_ids
-        .iter()
-        .map(|id| persona(id))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut personas = Vec::with_capacity(data.persona_ids.len());
+    for id in &data.persona_ids {
+        personas.push(persona(state, who, id).await?);
+    }
     let quota = state.quota();
     // Admit each persona; those past the limit answer with an error.
     let mut tickets = Vec::new();

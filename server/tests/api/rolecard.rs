@@ -425,3 +425,34 @@ async fn the_seeds_python_client_works_unchanged() {
     assert!(stdout.contains("Generation complete!"), "{stdout}");
     assert!(stdout.contains("'coreLayer'"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_generated_card_joins_the_personas_and_can_answer() {
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "rc_persona").await;
+    let ids = |v: Vec<shared::personas::Persona>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let before = ids(json(app.get_with_token("/api/personas", &token).await).await);
+    assert!(!before.contains(&"rolecard".to_owned()));
+    let mut ws = crate::helpers::WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    let ask = json!({"type": "chat", "data": {"message": "What did you bake?", "persona_id": "rolecard"}});
+    ws.send_json(ask.clone()).await;
+    assert_eq!(ws.next_json().await["code"], "UNKNOWN_PERSONA");
+
+    events(post(&app, "/api/rolecard/generate/stream", &token, json!({})).await).await;
+    let personas: Vec<shared::personas::Persona> =
+        json(app.get_with_token("/api/personas", &token).await).await;
+    let mine = personas.iter().find(|p| p.id == "rolecard").unwrap();
+    assert_eq!(mine.kind, "rolecard");
+    assert!(mine.description.starts_with("Someone who is"));
+    ws.send_json(ask).await;
+    let events = ws.read_until(|v| v["type"] == "response").await;
+    let reply = events.last().unwrap()["data"]["response"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reply.contains("role card"), "{reply}");
+    // Others do not see it.
+    let other = app.register("rc_persona_other").await;
+    let theirs = ids(json(app.get_with_token("/api/personas", &other).await).await);
+    assert!(!theirs.contains(&"rolecard".to_owned()));
+}
