@@ -16,14 +16,21 @@ use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard, ServerEvent};
 #[component]
 pub fn RoleCards() -> impl IntoView {
     let session = use_session();
+    // Memos, so a refreshed user (new balance) does not rebuild the page.
+    let signed_in = Memo::new(move |_| session.user.with(Option::is_some));
+    let has_token = Memo::new(move |_| session.token.with(Option::is_some));
     view! {
         <PageHeader
             title="Role cards"
             lead="Write memories about a person and the people around them; Chorus turns them into a layered role card, streamed with live progress."
         />
         {move || {
-            if session.token.get().is_some() {
+            // Only once the server has confirmed the token: a stale one would
+            // open connections that are refused.
+            if signed_in.get() {
                 view! { <Studio /> }.into_any()
+            } else if has_token.get() {
+                view! { <p class="field__hint">"Loading your account…"</p> }.into_any()
             } else {
                 view! {
                     <section class="card">

@@ -23,14 +23,21 @@ use shared::ws::ServerMessage;
 #[component]
 pub fn Support() -> impl IntoView {
     let session = use_session();
+    // Memos, so a refreshed user (new balance) does not rebuild the page.
+    let signed_in = Memo::new(move |_| session.user.with(Option::is_some));
+    let has_token = Memo::new(move |_| session.token.with(Option::is_some));
     view! {
         <PageHeader
             title="Support"
             lead="A supportive conversation. If you are in danger, the crisis resources stay on screen."
         />
         {move || {
-            if session.token.get().is_some() {
+            // Only once the server has confirmed the token: a stale one would
+            // open connections that are refused.
+            if signed_in.get() {
                 view! { <SupportRoom /> }.into_any()
+            } else if has_token.get() {
+                view! { <p class="field__hint">"Loading your account…"</p> }.into_any()
             } else {
                 view! {
                     <section class="card">
