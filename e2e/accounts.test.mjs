@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+import { startServer, launchBrowser, openPage, register, screenshot, appReady } from './harness.mjs';
 
 let server;
 let browser;
@@ -97,14 +97,9 @@ test('an expired token sends the user to sign in, then back to their page', asyn
   const { page, context, errors } = await openPage(browser, server.baseURL);
   await page.goto('/');
   await appReady(page);
-  const reg = await fetch(`${server.baseURL}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'expiring', password: 'correct horse' }),
-  });
-  assert.equal(reg.status, 201);
+  const token = await register(server.baseURL, 'expiring');
   // A token whose signature no longer matches stands for an expired session.
-  const bad = (await reg.json()).token.slice(0, -2) + 'xx';
+  const bad = token.slice(0, -2) + 'xx';
   await page.evaluate((t) => localStorage.setItem('chorus.token', t), bad);
   await page.goto('/support?tab=history');
   await page.waitForURL(/\/login\?expired=1&next=/);

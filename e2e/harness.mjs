@@ -130,3 +130,21 @@ export async function startProxy(targetURL) {
     },
   };
 }
+
+/** Registers `username` on the server; returns its token. */
+export async function register(baseURL, username, password = 'correct horse') {
+  const res = await fetch(`${baseURL}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${await res.text()}`);
+  return (await res.json()).token;
+}
+
+/** A page (own context) whose app starts signed in with `token`. */
+export async function openSignedIn(browser, baseURL, token, options = {}) {
+  const opened = await openPage(browser, baseURL, options);
+  await opened.page.addInitScript((t) => localStorage.setItem('chorus.token', t), token);
+  return opened;
+}

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer, startProxy, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+import { startServer, startProxy, launchBrowser, openPage, openSignedIn, register, screenshot, appReady } from './harness.mjs';
 
 let server;
 let browser;
@@ -24,19 +24,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function register(username) {
-  const res = await fetch(`${server.baseURL}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'correct horse' }),
-  });
-  assert.equal(res.status, 201);
-  return (await res.json()).token;
-}
-
 async function studio(baseURL, token) {
-  const opened = await openPage(browser, baseURL, { acceptDownloads: true });
-  await opened.page.addInitScript((t) => localStorage.setItem('chorus.token', t), token);
+  const opened = await openSignedIn(browser, baseURL, token, { acceptDownloads: true });
   await opened.page.goto('/rolecard');
   await appReady(opened.page);
   return opened;
@@ -57,7 +46,7 @@ const MEMORIES = [
 ];
 
 test('add memories, generate with progress to 100, see and export the card', async () => {
-  const token = await register('rc_browser');
+  const token = await register(server.baseURL, 'rc_browser');
   const { page, context, errors } = await studio(server.baseURL, token);
   await addMemories(page, MEMORIES);
   await page.getByLabel('Name').fill('Tom');
@@ -86,7 +75,7 @@ test('add memories, generate with progress to 100, see and export the card', asy
 });
 
 test('a connection cut mid-stream is resumed without duplicated text', async () => {
-  const token = await register('rc_cut');
+  const token = await register(server.baseURL, 'rc_cut');
   const { page, context, errors } = await studio(proxy.baseURL, token);
   await addMemories(page, MEMORIES);
   await page.getByRole('button', { name: 'Generate role card' }).click();
@@ -118,7 +107,7 @@ test('a connection cut mid-stream is resumed without duplicated text', async () 
 });
 
 test("the seed's RoleCardStreamClient works unchanged with EventSource and ?token=", async () => {
-  const token = await register('rc_eventsource');
+  const token = await register(server.baseURL, 'rc_eventsource');
   for (const m of MEMORIES) {
     await fetch(`${server.baseURL}/api/memories`, {
       method: 'POST',

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+import { startServer, launchBrowser, openPage, openSignedIn, register, screenshot, appReady } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,16 +20,7 @@ after(async () => {
 });
 
 async function signedInPage(username) {
-  const reg = await fetch(`${server.baseURL}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'correct horse' }),
-  });
-  assert.equal(reg.status, 201);
-  const { token } = await reg.json();
-  const opened = await openPage(browser, server.baseURL);
-  await opened.page.addInitScript((t) => localStorage.setItem('chorus.token', t), token);
-  return opened;
+  return openSignedIn(browser, server.baseURL, await register(server.baseURL, username));
 }
 
 test('visitors are asked to sign in, with the crisis line still in reach', async () => {

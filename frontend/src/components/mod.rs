@@ -4,5 +4,6 @@ pub mod crisis_banner;
 pub mod nav;
 pub mod page;
 pub mod placeholder;
+pub mod require_account;
 pub mod status;
 pub mod user_menu;

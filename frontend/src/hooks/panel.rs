@@ -240,10 +240,10 @@ impl PanelState {
                     self.busy = false;
                     return Effect::RefreshUsage;
                 }
-                if let Ok(openai) = serde_json::from_value::<OpenaiResponseData>(data.clone()) {
-                    if !openai.response_id.is_empty() {
-                        self.previous_response_id = Some(openai.response_id);
-                    }
+                if let Ok(openai) = serde_json::from_value::<OpenaiResponseData>(data.clone())
+                    && !openai.response_id.is_empty()
+                {
+                    self.previous_response_id = Some(openai.response_id);
                 }
                 let text = data
                     .get("response")

@@ -58,24 +58,24 @@ impl RoleCardRun {
             ServerEvent::LayerComplete { .. } | ServerEvent::BatchStart { .. } => false,
             ServerEvent::Complete { result } | ServerEvent::BatchComplete { result } => {
                 let mut card = self.card.clone().unwrap_or_default();
-                if let Some(full) = result.get("rolecard") {
-                    if let Ok(c) = serde_json::from_value::<RoleCard>(full.clone()) {
-                        card = c;
-                    }
+                if let Some(full) = result.get("rolecard")
+                    && let Ok(c) = serde_json::from_value::<RoleCard>(full.clone())
+                {
+                    card = c;
                 }
                 if let Some(core) = result.get("coreLayer") {
                     card.core_layer = serde_json::from_value(core.clone()).ok();
                 }
-                if let Some(layer) = result.get("relationLayer") {
-                    if let Ok(l) = serde_json::from_value::<RelationLayer>(layer.clone()) {
-                        match card
-                            .relation_layers
-                            .iter_mut()
-                            .find(|x| x.relation_id == l.relation_id)
-                        {
-                            Some(x) => *x = l,
-                            None => card.relation_layers.push(l),
-                        }
+                if let Some(layer) = result.get("relationLayer")
+                    && let Ok(l) = serde_json::from_value::<RelationLayer>(layer.clone())
+                {
+                    match card
+                        .relation_layers
+                        .iter_mut()
+                        .find(|x| x.relation_id == l.relation_id)
+                    {
+                        Some(x) => *x = l,
+                        None => card.relation_layers.push(l),
                     }
                 }
                 self.card = Some(card);

@@ -230,10 +230,10 @@ fn connect(ctx: Ctx) {
             if ctx.heartbeat_secs > 0 {
                 let ws = inner.ws.clone();
                 inner.heartbeat = Some(Interval::new(ctx.heartbeat_secs * 1000, move || {
-                    if let Some(ws) = &ws {
-                        if ws.ready_state() == WebSocket::OPEN {
-                            let _ = ws.send_with_str(r#"{"type":"ping"}"#);
-                        }
+                    if let Some(ws) = &ws
+                        && ws.ready_state() == WebSocket::OPEN
+                    {
+                        let _ = ws.send_with_str(r#"{"type":"ping"}"#);
                     }
                 }));
             }

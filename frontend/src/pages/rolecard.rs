@@ -3,48 +3,30 @@
 
 use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
+use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::rolecard_run::{RoleCardRun, is_last};
 use crate::hooks::session::use_session;
 use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use serde_json::json;
 use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard, ServerEvent};
 
 #[component]
 pub fn RoleCards() -> impl IntoView {
-    let session = use_session();
-    // Memos, so a refreshed user (new balance) does not rebuild the page.
-    let signed_in = Memo::new(move |_| session.user.with(Option::is_some));
-    let has_token = Memo::new(move |_| session.token.with(Option::is_some));
     view! {
         <PageHeader
             title="Role cards"
             lead="Write memories about a person and the people around them; Chorus turns them into a layered role card, streamed with live progress."
         />
-        {move || {
-            // Only once the server has confirmed the token: a stale one would
-            // open connections that are refused.
-            if signed_in.get() {
-                view! { <Studio /> }.into_any()
-            } else if has_token.get() {
-                view! { <p class="field__hint">"Loading your account…"</p> }.into_any()
-            } else {
-                view! {
-                    <section class="card">
-                        <h2 class="card__title">"Sign in to write a role card"</h2>
-                        <p class="card__text">
-                            "Memories and cards are private to your account. "
-                            <A href="/login?next=%2Frolecard">"Sign in or create an account"</A>
-                            "."
-                        </p>
-                    </section>
-                }
-                    .into_any()
-            }
-        }}
+        <RequireAccount
+            title="Sign in to write a role card"
+            reason="Memories and cards are private to your account."
+            next="/rolecard"
+        >
+            <Studio />
+        </RequireAccount>
     }
 }
 

@@ -8,13 +8,13 @@
 use crate::api;
 use crate::components::crisis_banner::CrisisBanner;
 use crate::components::page::PageHeader;
+use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::session::use_session;
 use crate::hooks::support_chat::SupportChat;
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::json;
 use shared::support::{SupportMessage, SupportSession};
@@ -22,41 +22,25 @@ use shared::ws::ServerMessage;
 
 #[component]
 pub fn Support() -> impl IntoView {
-    let session = use_session();
-    // Memos, so a refreshed user (new balance) does not rebuild the page.
-    let signed_in = Memo::new(move |_| session.user.with(Option::is_some));
-    let has_token = Memo::new(move |_| session.token.with(Option::is_some));
     view! {
         <PageHeader
             title="Support"
             lead="A supportive conversation. If you are in danger, the crisis resources stay on screen."
         />
-        {move || {
-            // Only once the server has confirmed the token: a stale one would
-            // open connections that are refused.
-            if signed_in.get() {
-                view! { <SupportRoom /> }.into_any()
-            } else if has_token.get() {
-                view! { <p class="field__hint">"Loading your account…"</p> }.into_any()
-            } else {
-                view! {
-                    <section class="card">
-                        <h2 class="card__title">"Sign in to start a conversation"</h2>
-                        <p class="card__text">
-                            "Your conversations are private to your account. "
-                            <A href="/login?next=%2Fsupport">"Sign in or create an account"</A>
-                            "."
-                        </p>
-                        <p class="card__text">
-                            "If you are in danger right now, call or text "
-                            <a href="tel:988">"988"</a>
-                            " (US), or call your local emergency number."
-                        </p>
-                    </section>
-                }
-                    .into_any()
-            }
-        }}
+        <RequireAccount
+            title="Sign in to start a conversation"
+            reason="Your conversations are private to your account."
+            next="/support"
+            visitor_note=ViewFn::from(|| view! {
+                <p class="card__text">
+                    "If you are in danger right now, call or text "
+                    <a href="tel:988">"988"</a>
+                    " (US), or call your local emergency number."
+                </p>
+            })
+        >
+            <SupportRoom />
+        </RequireAccount>
     }
 }
 

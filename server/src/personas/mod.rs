@@ -207,15 +207,15 @@ pub async fn openai_chat(
     let owner = who.owner_key();
     let keeps_state = matches!(state.engine, Engine::OpenAi(_));
     let mut messages = Vec::new();
-    if let Some(prev) = &data.previous_response_id {
-        if !keeps_state {
-            messages = state.conversations.get(prev, &owner).ok_or_else(|| {
-                refuse(
-                    ErrorCode::NotFound,
-                    format!("unknown previous_response_id {prev:?}"),
-                )
-            })?;
-        }
+    if let Some(prev) = &data.previous_response_id
+        && !keeps_state
+    {
+        messages = state.conversations.get(prev, &owner).ok_or_else(|| {
+            refuse(
+                ErrorCode::NotFound,
+                format!("unknown previous_response_id {prev:?}"),
+            )
+        })?;
     }
     messages.push(ChatMessage::user(data.input_text.clone()));
     let ticket = state.quota().begin(who, 1000).await.map_err(refuse_app)?;
@@ -285,11 +285,11 @@ pub async fn multi_chat(
     for _ in &personas {
         tickets.push(quota.begin(who, i64::from(data.max_tokens)).await);
     }
-    if let Some(Err(e)) = tickets.first() {
-        if tickets.iter().all(Result::is_err) {
-            let (_, body) = e.to_api_error();
-            return Err(refuse(body.code, body.error));
-        }
+    if let Some(Err(e)) = tickets.first()
+        && tickets.iter().all(Result::is_err)
+    {
+        let (_, body) = e.to_api_error();
+        return Err(refuse(body.code, body.error));
     }
     let panel = state.streams.create(&who.owner_key());
     let mut children = Vec::new();
@@ -376,11 +376,11 @@ pub async fn multi_chat(
             })
             .collect();
         for (index, rx, _) in &mut waits {
-            if let Some(rx) = rx.take() {
-                if let Ok(outcome) = rx.await {
-                    replies[*index].response = outcome.text;
-                    replies[*index].finish = outcome.status;
-                }
+            if let Some(rx) = rx.take()
+                && let Ok(outcome) = rx.await
+            {
+                replies[*index].response = outcome.text;
+                replies[*index].finish = outcome.status;
             }
         }
         let _ = panel.push(

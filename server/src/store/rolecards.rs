@@ -1,18 +1,8 @@
 //! Memories, relations and role cards (seed 000).
 
-use super::{Store, new_id, now_secs};
+use super::{Store, new_id, now_secs, rfc3339};
 use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard};
 use sqlx::Row;
-
-pub(crate) fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
 
 /// Who owns a row: nobody (no such row), the caller, or someone else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

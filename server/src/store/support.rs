@@ -1,18 +1,8 @@
 //! Support sessions, their messages and escalations (seed 004).
 
-use super::{Store, new_id, now_secs};
+use super::{Store, new_id, now_secs, rfc3339};
 use shared::support::{EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession};
 use sqlx::Row;
-
-fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
 
 fn intent_str(i: Intent) -> &'static str {
     match i {
