@@ -4,19 +4,22 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
+import { startServer, startProxy, launchBrowser, openPage, screenshot, appReady } from './harness.mjs';
 
 let server;
 let browser;
+let proxy;
 
 before(async () => {
   // The seeds' pacing (0.1 s a chunk), so there is time to stop one.
   server = await startServer(['--chunk-delay-ms', '100']);
+  proxy = await startProxy(server.baseURL);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
+  proxy?.close();
   await server?.stop();
 });
 
@@ -84,5 +87,27 @@ test('one-persona mode keeps a conversation, and the model mode continues it', a
   await page.locator('.bubble--streaming').waitFor({ state: 'detached', timeout: 30_000 });
   await screenshot(page, 'personas-chat');
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a dropped socket reconnects and the panel's streams resume to the end", async () => {
+  const { page, context, errors } = await openPage(browser, proxy.baseURL);
+  await page.goto('/personas');
+  await appReady(page);
+  const live = page.locator('main [data-state]').first();
+  await live.and(page.locator('[data-state="open"]')).waitFor();
+  await page.getByLabel('Your message').fill('Tell me about rivers');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await column(page, 'tech_enthusiast').getByTestId('column-text').filter({ hasText: /\S/ }).waitFor();
+  const before = await column(page, 'tech_enthusiast').getByTestId('column-text').innerText();
+  proxy.cut();
+  await live.and(page.locator('[data-state="reconnecting"]')).waitFor();
+  await live.and(page.locator('[data-state="open"]')).waitFor({ timeout: 30_000 });
+  for (const id of ['tech_enthusiast', 'creative_writer', 'data_scientist']) {
+    await column(page, id).getByTestId('column-status').filter({ hasText: 'Done' }).waitFor({ timeout: 30_000 });
+  }
+  const after = await column(page, 'tech_enthusiast').getByTestId('column-text').innerText();
+  assert.ok(after.startsWith(before.trim().slice(0, 20)) && after.length > before.length);
+  assert.deepEqual(errors.filter((e) => !/WebSocket|ERR_/.test(e)), []);
   await context.close();
 });
