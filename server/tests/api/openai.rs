@@ -23,9 +23,9 @@ use tokio::sync::Notify;
 type Call = (String, Value, Option<String>);
 
 #[derive(Clone, Default)]
-struct Script {
+pub(crate) struct Script {
     /// Requests seen, by model.
-    calls: Arc<std::sync::Mutex<Vec<Call>>>,
+    pub(crate) calls: Arc<std::sync::Mutex<Vec<Call>>>,
     flaky: Arc<AtomicUsize>,
     /// Notified when an endless body is dropped (the client hung up).
     hung_up: Arc<Notify>,
@@ -79,6 +79,14 @@ async fn chat(State(s): State<Script>, headers: HeaderMap, body: String) -> Resp
                 .to_string(),
             "[DONE]".into(),
         ]),
+        // Role-card layers that never parse as JSON.
+        "garbage" => sse(&[
+            chunk("Sure! Here is "),
+            chunk("no JSON at all."),
+            "[DONE]".into(),
+        ]),
+        // A model that judges every message high risk.
+        "risk-high" => sse(&[chunk("high"), "[DONE]".into()]),
         "unauthorized" => (
             StatusCode::UNAUTHORIZED,
             "{\"error\":{\"message\":\"bad key\"}}",
@@ -144,7 +152,7 @@ async fn responses(State(s): State<Script>, body: String) -> Response {
     ([("content-type", "text/event-stream")], body).into_response()
 }
 
-async fn scripted() -> (String, Script) {
+pub(crate) async fn scripted() -> (String, Script) {
     let script = Script::default();
     let app = Router::new()
         .route("/v1/chat/completions", post(chat))
@@ -376,4 +384,111 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
         })
         .collect();
     assert_eq!(texts, ["Hell", "o wo", "rld"], "re-chunked to 4 characters");
+}
+
+#[tokio::test]
+async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
+    let (base, script) = scripted().await;
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base.clone();
+        c.model = "garbage".into();
+    })
+    .await;
+    let token = app.register("model_rc").await;
+    app.client
+        .post(app.url("/api/memories"))
+        .bearer_auth(&token)
+        .json(&json!({"content": "She baked bread every Sunday."}))
+        .send()
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/rolecard/layers/core/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let events = crate::helpers::read_sse(res).await;
+    let last: Value = serde_json::from_str(&events.last().unwrap().2).unwrap();
+    assert_eq!(last["type"], "error");
+    assert!(
+        last["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid layer"),
+        "{last}"
+    );
+    let tries = script
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.0 == "garbage")
+        .count();
+    assert_eq!(tries, 2, "one retry");
+    // The model's text was streamed as data while it came.
+    assert!(events.iter().any(|e| e.2.contains("no JSON at all")));
+}
+
+#[tokio::test]
+async fn the_models_judgement_can_raise_a_support_messages_risk() {
+    let (base, _) = scripted().await;
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base.clone();
+        c.model = "risk-high".into();
+    })
+    .await;
+    let token = app.register("model_risk").await;
+    let res = app
+        .client
+        .post(app.url("/api/support/sessions"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let session: Value = res.json().await.unwrap();
+    let mut ws = crate::helpers::WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    // The rules see nothing here; the model says high.
+    ws.send_json(json!({"type": "session_message", "session_id": session["id"], "message_text": "I had a normal day"}))
+        .await;
+    let events = ws
+        .read_until(|v| v["type"] == "assistant_message_complete")
+        .await;
+    assert_eq!(events[1]["type"], "safety_escalation");
+    assert_eq!(events.last().unwrap()["message"]["risk_level"], "high");
+}
+
+#[tokio::test]
+async fn the_model_cannot_lower_a_high_risk_message() {
+    let (base, _) = scripted().await;
+    // This model answers "Hello world": no level at all.
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base.clone();
+        c.model = "with-usage".into();
+    })
+    .await;
+    let token = app.register("model_low").await;
+    let session: Value = app
+        .client
+        .post(app.url("/api/support/sessions"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut ws = crate::helpers::WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    ws.send_json(json!({"type": "session_message", "session_id": session["id"], "message_text": "I want to kill myself"}))
+        .await;
+    let events = ws
+        .read_until(|v| v["type"] == "assistant_message_complete")
+        .await;
+    assert_eq!(events[1]["type"], "safety_escalation");
 }
