@@ -25,7 +25,13 @@ export async function startServer(extraArgs = [], env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-e2e-'));
   const child = spawn(
     bin,
-    ['--bind', '127.0.0.1:0', '--dist', dist, '--database-url', `sqlite://${dataDir}/e2e.db`, ...extraArgs],
+    [
+      '--bind', '127.0.0.1:0',
+      '--dist', dist,
+      '--database-url', `sqlite://${dataDir}/e2e.db`,
+      '--data-dir', dataDir,
+      ...extraArgs,
+    ],
     { env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
