@@ -164,6 +164,17 @@ pub(crate) async fn scripted() -> (String, Script) {
     (format!("http://{addr}/v1"), script)
 }
 
+/// The server, generating with the scripted provider's `model`.
+async fn on_model(base: &str, model: &str) -> crate::helpers::TestApp {
+    let (base, model) = (base.to_owned(), model.to_owned());
+    crate::helpers::spawn_app_with(move |c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base;
+        c.model = model;
+    })
+    .await
+}
+
 fn provider(base: &str) -> OpenAi {
     OpenAi::new(
         base,
@@ -348,12 +359,7 @@ async fn dropping_the_consumer_closes_the_upstream_connection() {
 #[tokio::test]
 async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
     let (base, _) = scripted().await;
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base.clone();
-        c.model = "with-usage".into();
-    })
-    .await;
+    let app = on_model(&base, "with-usage").await;
     let who = chorus_server::auth::identity::Identity::Anonymous("openai-user-1".into());
     let entry = chorus_server::streams::generation::start(
         &app.state,
@@ -389,12 +395,7 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
 #[tokio::test]
 async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
     let (base, script) = scripted().await;
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base.clone();
-        c.model = "garbage".into();
-    })
-    .await;
+    let app = on_model(&base, "garbage").await;
     let token = app.register("model_rc").await;
     app.client
         .post(app.url("/api/memories"))
@@ -435,12 +436,7 @@ async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
 #[tokio::test]
 async fn the_models_judgement_can_raise_a_support_messages_risk() {
     let (base, _) = scripted().await;
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base.clone();
-        c.model = "risk-high".into();
-    })
-    .await;
+    let app = on_model(&base, "risk-high").await;
     let token = app.register("model_risk").await;
     let res = app
         .client
@@ -466,12 +462,7 @@ async fn the_models_judgement_can_raise_a_support_messages_risk() {
 async fn the_model_cannot_lower_a_high_risk_message() {
     let (base, _) = scripted().await;
     // This model answers "Hello world": no level at all.
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base.clone();
-        c.model = "with-usage".into();
-    })
-    .await;
+    let app = on_model(&base, "with-usage").await;
     let token = app.register("model_low").await;
     let session: Value = app
         .client
