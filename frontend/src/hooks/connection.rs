@@ -4,6 +4,9 @@
 /// Where a connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
+    /// Nothing to connect for right now (a stream that has not started or
+    /// has finished).
+    Idle,
     /// First attempt under way.
     Connecting,
     /// Connected and answering.
@@ -18,6 +21,7 @@ impl ConnState {
     /// The word shown next to the dot.
     pub fn label(self) -> String {
         match self {
+            Self::Idle => "Idle".into(),
             Self::Connecting => "Connecting…".into(),
             Self::Open => "Online".into(),
             Self::Reconnecting { in_secs: 0 } => "Reconnecting…".into(),
@@ -29,6 +33,7 @@ impl ConnState {
     /// A stable key for tests and styling (`data-state`).
     pub fn key(self) -> &'static str {
         match self {
+            Self::Idle => "idle",
             Self::Connecting => "connecting",
             Self::Open => "open",
             Self::Reconnecting { .. } => "reconnecting",
@@ -36,9 +41,10 @@ impl ConnState {
         }
     }
 
-    /// The dot's colour class: `ok`, `warn` or `bad`.
+    /// The dot's colour class: `ok`, `warn`, `bad` or `idle` (grey).
     pub fn tone(self) -> &'static str {
         match self {
+            Self::Idle => "idle",
             Self::Open => "ok",
             Self::Connecting | Self::Reconnecting { .. } => "warn",
             Self::Closed => "bad",
@@ -92,6 +98,7 @@ mod tests {
         );
         assert_eq!(ConnState::Closed.tone(), "bad");
         assert_eq!(ConnState::Connecting.key(), "connecting");
+        assert_eq!(ConnState::Idle.tone(), "idle");
     }
 
     #[test]

@@ -117,7 +117,7 @@ struct Ctx {
 }
 
 pub fn use_sse_with_options(auth: Callback<(), Auth>, options: UseSseOptions) -> UseSseReturn {
-    let (state, set_state) = signal(ConnState::Closed);
+    let (state, set_state) = signal(ConnState::Idle);
     let (error, set_error) = signal(None::<String>);
     let ctx = Ctx {
         auth,
@@ -150,7 +150,7 @@ pub fn use_sse_with_options(auth: Callback<(), Auth>, options: UseSseOptions) ->
         if let Some(a) = ctx.abort.try_update_value(|a| a.take()).flatten() {
             a.abort();
         }
-        set_state.set(ConnState::Closed);
+        set_state.set(ConnState::Idle);
         if let (Some(id), _) = ctx.stream.get_value() {
             let auth = ctx.auth.run(());
             spawn_local(async move {
@@ -186,7 +186,7 @@ async fn drive(ctx: Ctx, run: u64, first: SseRequest) {
         }
         match outcome {
             Read::Finished => {
-                ctx.set_state.set(ConnState::Closed);
+                ctx.set_state.set(ConnState::Idle);
                 return;
             }
             Read::Refused(message) => {

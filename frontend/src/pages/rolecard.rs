@@ -297,7 +297,13 @@ fn Studio() -> impl IntoView {
                         data-testid="progress"
                     ></progress>
                     <p class="field__hint" aria-live="polite" data-testid="stage">
-                        {move || run.with(|r| format!("{}% · {}", r.progress, r.message))}
+                        {move || run.with(|r| {
+                            if r.message.is_empty() {
+                                "Ready: add memories, then generate.".to_owned()
+                            } else {
+                                format!("{}% · {}", r.progress, r.message)
+                            }
+                        })}
                     </p>
                     {move || run.with(|r| r.error.clone()).or_else(|| sse.error.get()).map(|e| view! {
                         <div class="banner banner--danger" role="alert"><p>{e}</p></div>
