@@ -6,4 +6,5 @@ pub mod page;
 pub mod placeholder;
 pub mod require_account;
 pub mod status;
+pub mod toggle;
 pub mod user_menu;

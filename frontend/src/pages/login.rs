@@ -3,6 +3,7 @@
 
 use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
+use crate::components::toggle::ToggleButton;
 use crate::hooks::session::{safe_next, use_session};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -87,18 +88,15 @@ pub fn Login() -> impl IntoView {
 
     let tab = move |m: Mode, label: &'static str| {
         view! {
-            <button
-                type="button"
-                class="btn btn--sm"
-                class:btn--primary=move || mode.get() == m
-                aria-pressed=move || (mode.get() == m).to_string()
-                on:click=move |_| {
+            <ToggleButton
+                pressed=Signal::derive(move || mode.get() == m)
+                on_click=Callback::new(move |()| {
                     mode.set(m);
                     error.set(None);
-                }
+                })
             >
                 {label}
-            </button>
+            </ToggleButton>
         }
     };
 

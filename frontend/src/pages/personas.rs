@@ -9,6 +9,7 @@
 use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
 use crate::components::status::ConnectionStatus;
+use crate::components::toggle::ToggleButton;
 use crate::hooks::panel::{ColumnState, Effect, Mode, PanelState};
 use crate::hooks::session::use_session;
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
@@ -127,20 +128,17 @@ pub fn Personas() -> impl IntoView {
 
     let mode_button = move |m: Mode, label: &'static str| {
         view! {
-            <button
-                type="button"
-                class="btn btn--sm"
-                class:btn--primary=move || mode.get() == m
-                aria-pressed=move || (mode.get() == m).to_string()
-                on:click=move |_| {
+            <ToggleButton
+                pressed=Signal::derive(move || mode.get() == m)
+                on_click=Callback::new(move |()| {
                     mode.set(m);
                     if m == Mode::Chat {
                         selected.update(|s| s.truncate(1));
                     }
-                }
+                })
             >
                 {label}
-            </button>
+            </ToggleButton>
         }
     };
 
