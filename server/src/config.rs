@@ -205,6 +205,42 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub body_limit: usize,
+
+    /// BooksWriter: how long one agent may work on a request before it is
+    /// stopped with `AGENT_TIMEOUT` (its partial work is saved). `30s`,
+    /// `500ms`, or plain seconds.
+    #[arg(long, env = "CHORUS_AGENT_TIMEOUT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub agent_timeout: std::time::Duration,
+
+    /// BooksWriter: a connection with no traffic from its client for this
+    /// long is closed (the app pings every 30 s); the session itself stays
+    /// in the database.
+    #[arg(long, env = "CHORUS_BOOKS_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub books_idle_timeout: std::time::Duration,
+}
+
+/// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 30s, 500ms or 5m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use ms, s, m or h")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("{s:?} must be more than zero"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 impl Config {
@@ -238,6 +274,8 @@ impl Config {
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
             enable_websocket: true,
+            agent_timeout: std::time::Duration::from_secs(30),
+            books_idle_timeout: std::time::Duration::from_secs(300),
         }
     }
 
@@ -276,6 +314,34 @@ mod tests {
         assert_eq!(cli.config.bind_addr(), "127.0.0.1:4100".parse().unwrap());
         let cli = Cli::try_parse_from(["chorus", "--bind", "0.0.0.0:9"]).unwrap();
         assert_eq!(cli.config.bind_addr(), "0.0.0.0:9".parse().unwrap());
+    }
+
+    #[test]
+    fn durations_read_with_or_without_a_unit() {
+        assert_eq!(
+            parse_duration("30s"),
+            Ok(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse_duration("5m"),
+            Ok(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_duration("1.5"),
+            Ok(std::time::Duration::from_millis(1500))
+        );
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+        let cli = Cli::try_parse_from(["chorus", "--agent-timeout", "200ms"]).unwrap();
+        assert_eq!(
+            cli.config.agent_timeout,
+            std::time::Duration::from_millis(200)
+        );
     }
 
     #[test]

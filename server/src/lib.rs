@@ -14,9 +14,10 @@
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
 //!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
 //!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
-//!   over SSE).
+//!   over SSE), [`books`] (seed 002's BooksWriter on `/ws/{session_id}`).
 
 pub mod auth;
+pub mod books;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(support::router())
         .merge(rolecard::router())
         .merge(test_sse::router())
+        .merge(books::api_router())
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);
 
@@ -75,6 +77,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .merge(ws::router(state.clone()))
+        .merge(books::router(state.clone()))
         .fallback(spa::fallback)
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))

@@ -1,6 +1,7 @@
 //! The one shared state every handler gets with `State<AppState>`.
 
 use crate::auth::token::TokenKeys;
+use crate::books::Books;
 use crate::config::Config;
 use crate::db::Db;
 use crate::engine::Engine;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub streams: Streams,
     /// `previous_response_id` context for providers that keep none.
     pub conversations: Conversations,
+    /// Live BooksWriter sessions (seed 002).
+    pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
     pub connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
@@ -53,6 +56,7 @@ impl AppState {
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
             conversations: Conversations::default(),
             connections: ConnectionCounter::default(),
+            books: Books::default(),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

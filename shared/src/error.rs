@@ -99,6 +99,11 @@ pub enum ErrorCode {
     SessionNotFound,
     /// 429: the user already has the most WebSocket connections allowed.
     ConnectionLimit,
+    /// 403: a BooksWriter session that belongs to someone else (seed 002).
+    SessionForbidden,
+    /// 504: an agent ran past `--agent-timeout`; its partial work is saved
+    /// (seed 002).
+    AgentTimeout,
 }
 
 impl ErrorCode {
@@ -131,6 +136,8 @@ impl ErrorCode {
             Self::UnknownPersona => "UNKNOWN_PERSONA",
             Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::ConnectionLimit => "CONNECTION_LIMIT",
+            Self::SessionForbidden => "SESSION_FORBIDDEN",
+            Self::AgentTimeout => "AGENT_TIMEOUT",
         }
     }
 
@@ -156,6 +163,8 @@ impl ErrorCode {
             Self::StreamExpired => 410,
             Self::ProviderAuth => 502,
             Self::ProviderUnavailable => 503,
+            Self::SessionForbidden => 403,
+            Self::AgentTimeout => 504,
         }
     }
 }
@@ -206,6 +215,8 @@ mod tests {
             ErrorCode::UnknownPersona,
             ErrorCode::SessionNotFound,
             ErrorCode::ConnectionLimit,
+            ErrorCode::SessionForbidden,
+            ErrorCode::AgentTimeout,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
         }

@@ -23,28 +23,34 @@ pub struct Offline;
 impl Offline {
     pub fn generate(&self, req: GenRequest) -> GenStream {
         let text = compose(&req);
-        let prompt_tokens = approx_tokens(&req.system)
-            + req
-                .messages
-                .iter()
-                .map(|m| approx_tokens(&m.content))
-                .sum::<u64>();
-        let usage = TokenUsage {
-            prompt_tokens,
-            completion_tokens: approx_tokens(&text),
-        };
-        let response_id = format!("resp_offline_{:016x}", fingerprint(&req));
-        // Word-sized deltas, as a model would send them.
-        let mut deltas: Vec<_> = split_words(&text)
-            .into_iter()
-            .map(|w| Ok(GenEvent::Delta(w)))
-            .collect();
-        deltas.push(Ok(GenEvent::Finish {
-            usage,
-            response_id: Some(response_id),
-        }));
-        futures_util::stream::iter(deltas).boxed()
+        stream_text(text, &req)
     }
+}
+
+/// `text` as a generation of `req`: word-sized deltas, then the usage. For
+/// features that write their own offline text (BooksWriter's outlines).
+pub fn stream_text(text: String, req: &GenRequest) -> GenStream {
+    let prompt_tokens = approx_tokens(&req.system)
+        + req
+            .messages
+            .iter()
+            .map(|m| approx_tokens(&m.content))
+            .sum::<u64>();
+    let usage = TokenUsage {
+        prompt_tokens,
+        completion_tokens: approx_tokens(&text),
+    };
+    let response_id = format!("resp_offline_{:016x}", fingerprint(req));
+    // Word-sized deltas, as a model would send them.
+    let mut deltas: Vec<_> = split_words(&text)
+        .into_iter()
+        .map(|w| Ok(GenEvent::Delta(w)))
+        .collect();
+    deltas.push(Ok(GenEvent::Finish {
+        usage,
+        response_id: Some(response_id),
+    }));
+    futures_util::stream::iter(deltas).boxed()
 }
 
 /// The reply's text for `req`.

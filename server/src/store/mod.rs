@@ -3,12 +3,14 @@
 //!
 //! - [`users`] holds accounts;
 //! - [`anon`] anonymous visitors and their free replies;
+//! - [`books`] BooksWriter sessions, conversation lines and artifacts;
 //! - [`credits`] balances, the ledger, atomic debits and reservations;
 //! - [`generations`] every stream's saved outcome;
 //! - [`rolecards`] memories, relations and role cards;
 //! - [`support`] support sessions, messages and escalations.
 
 pub mod anon;
+pub mod books;
 pub mod credits;
 pub mod generations;
 pub mod rolecards;

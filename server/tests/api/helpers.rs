@@ -187,6 +187,15 @@ impl WsClient {
         c
     }
 
+    /// Connects to `path` on a socket with no greeting (`/ws/{session_id}`).
+    #[allow(dead_code)]
+    pub async fn open(app: &TestApp, path: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(app.ws_url(path))
+            .await
+            .unwrap();
+        Self { socket }
+    }
+
     pub async fn send_json(&mut self, v: serde_json::Value) {
         use futures_util::SinkExt;
         self.socket

@@ -1,0 +1,461 @@
+//! One request, from the orchestrator to the completion.
+//!
+//! The `OrchestratorAgent` routes the request ([`outline::route`]) to the
+//! specialists it needs, in working order. Each specialist gets an
+//! `agent_switch`, streams its text as `stream_chunk`s, then runs its tool
+//! (`save_plot` …): `tool_execution` executing → completed, with the
+//! artifact stored. The request ends with a `completion` naming what was
+//! made and who made it. A specialist past `--agent-timeout` saves its
+//! partial work and ends the request with `AGENT_TIMEOUT`; a `stop` (or the
+//! server shutting down) saves it and ends with a stopped completion.
+//! Whatever the request added to the conversation is then saved.
+
+use super::hub::{Request, Session, now};
+use super::outline::{self, Context, ContextIds};
+use crate::engine::chunker::rechunk;
+use crate::engine::{ChatMessage, Engine, GenEvent, GenRequest};
+use crate::state::AppState;
+use futures_util::StreamExt;
+use shared::ErrorCode;
+use shared::books::{
+    ArtifactKind, ArtifactRef, CompletionResults, ORCHESTRATOR, ServerMessage, ToolStatus,
+};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Characters per `stream_chunk`.
+pub const CHUNK_CHARS: usize = 40;
+
+/// Output tokens one specialist may use.
+const TOKENS_PER_AGENT: i64 = 600;
+
+/// How a specialist's work ended.
+enum Ended {
+    Done,
+    Stopped,
+    TimedOut,
+    Failed(ErrorCode, String),
+}
+
+/// Runs one request to its end.
+pub async fn run(
+    state: &AppState,
+    session: &Arc<Session>,
+    request: Request,
+    stop: CancellationToken,
+) {
+    let started_at = session.last_seq();
+    let plan = outline::route(&request.content);
+    if plan.is_empty() {
+        orchestrator_answer(session);
+    } else {
+        specialists(state, session, &request, &plan, &stop).await;
+    }
+    save(state, session, started_at).await;
+}
+
+/// No specialist fits: the orchestrator says what it can do.
+fn orchestrator_answer(session: &Session) {
+    let text = "I can create plots, worlds, characters and authors for your book. \
+                Try \"Create a fantasy novel with dragons\", \"Build a world of floating islands\", \
+                \"Create a villain for my story\" or \"Invent an author for this plot\".";
+    for (i, piece) in chunks(text).enumerate() {
+        session.push(ServerMessage::StreamChunk {
+            content: piece,
+            agent: ORCHESTRATOR.into(),
+            chunk_id: i as u64 + 1,
+            total_chunks: None,
+            timestamp: now(),
+            seq: 0,
+        });
+    }
+    session.push(ServerMessage::Completion {
+        message: "Answered by the orchestrator".into(),
+        results: CompletionResults {
+            agents_used: vec![ORCHESTRATOR.into()],
+            ..CompletionResults::default()
+        },
+        timestamp: now(),
+        seq: 0,
+    });
+}
+
+fn chunks(text: &str) -> impl Iterator<Item = String> + '_ {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len().div_ceil(CHUNK_CHARS);
+    (0..n).map(move |i| {
+        chars[i * CHUNK_CHARS..((i + 1) * CHUNK_CHARS).min(chars.len())]
+            .iter()
+            .collect()
+    })
+}
+
+async fn specialists(
+    state: &AppState,
+    session: &Arc<Session>,
+    request: &Request,
+    plan: &[ArtifactKind],
+    stop: &CancellationToken,
+) {
+    let quota = state.quota();
+    let ticket = match quota
+        .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            let (_, body) = e.to_api_error();
+            push_error(session, body.code, body.error, serde_json::json!({}));
+            return;
+        }
+    };
+    let per_agent = ticket
+        .max_tokens()
+        .map_or(TOKENS_PER_AGENT, |cap| (cap / plan.len() as i64).max(1));
+    let (mut context, mut ids) = match load_context(state, session).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(session = %session.id, error = %e, "could not read artifacts");
+            push_error(
+                session,
+                ErrorCode::Internal,
+                "could not read this session's artifacts".into(),
+                serde_json::json!({}),
+            );
+            let _ = quota.cancel(ticket).await;
+            return;
+        }
+    };
+    let mut results = CompletionResults {
+        agents_used: vec![ORCHESTRATOR.into()],
+        ..CompletionResults::default()
+    };
+    let mut output_tokens = 0i64;
+    let mut ended = Ended::Done;
+    for &kind in plan {
+        let agent = kind.agent();
+        session.push(ServerMessage::AgentSwitch {
+            from_agent: session.current_agent(),
+            to_agent: agent.into(),
+            reason: format!("Routing request to {} generation specialist", kind.as_str()),
+            timestamp: now(),
+            seq: 0,
+        });
+        results.agents_used.push(agent.into());
+        let (text, tokens, how) =
+            stream_agent(state, session, request, kind, &context, per_agent, stop).await;
+        output_tokens += tokens;
+        let keep = !text.trim().is_empty();
+        if keep {
+            let status = if matches!(how, Ended::Done) {
+                "complete"
+            } else {
+                "partial"
+            };
+            let builds_on = context.ids_for(kind, &ids);
+            match save_artifact(
+                state,
+                session,
+                kind,
+                &text,
+                &request.content,
+                status,
+                &builds_on,
+            )
+            .await
+            {
+                Some(saved) => {
+                    let summary: String = text
+                        .lines()
+                        .skip(1)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .chars()
+                        .take(300)
+                        .collect();
+                    let pair = Some((saved.title.clone(), summary));
+                    match kind {
+                        ArtifactKind::World => {
+                            context.world = pair;
+                            ids.world = Some(saved.id.clone());
+                            results.world_id = Some(saved.id.clone());
+                        }
+                        ArtifactKind::Character => {
+                            context.character = pair;
+                            ids.character = Some(saved.id.clone());
+                            results.character_id = Some(saved.id.clone());
+                        }
+                        ArtifactKind::Plot => {
+                            context.plot = pair;
+                            ids.plot = Some(saved.id.clone());
+                            results.plot_id = Some(saved.id.clone());
+                        }
+                        ArtifactKind::Author => results.author_id = Some(saved.id.clone()),
+                    }
+                    results.title = Some(saved.title.clone());
+                    results.artifacts.push(saved);
+                }
+                None => {
+                    ended = Ended::Failed(ErrorCode::Internal, "could not save the work".into());
+                    break;
+                }
+            }
+        }
+        match how {
+            Ended::Done => {}
+            Ended::TimedOut => {
+                let ms = state.config.agent_timeout.as_millis() as u64;
+                push_error(
+                    session,
+                    ErrorCode::AgentTimeout,
+                    format!(
+                        "Agent processing timed out after {} seconds",
+                        ms.div_ceil(1000)
+                    ),
+                    serde_json::json!({"agent": agent, "timeout_duration": ms, "partial_saved": keep}),
+                );
+                ended = Ended::TimedOut;
+                break;
+            }
+            other => {
+                ended = other;
+                break;
+            }
+        }
+    }
+    let _ = quota.finish(ticket, output_tokens, "books").await;
+    match ended {
+        Ended::Done => session.push(ServerMessage::Completion {
+            message: completion_message(&results),
+            results,
+            timestamp: now(),
+            seq: 0,
+        }),
+        Ended::Stopped => session.push(ServerMessage::Completion {
+            message: "Stopped: the work so far is saved".into(),
+            results: CompletionResults {
+                stopped: true,
+                ..results
+            },
+            timestamp: now(),
+            seq: 0,
+        }),
+        Ended::TimedOut => 0,
+        Ended::Failed(code, message) => push_error(session, code, message, serde_json::json!({})),
+    };
+}
+
+fn completion_message(results: &CompletionResults) -> String {
+    match results.artifacts.as_slice() {
+        [one] => format!(
+            "{} generation completed successfully",
+            capitalised(one.kind.as_str())
+        ),
+        many => {
+            let names: Vec<&str> = many.iter().map(|a| a.kind.as_str()).collect();
+            format!("Created {} ({} artifacts)", names.join(", "), many.len())
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Streams one specialist's text; returns it, its output tokens, and how
+/// it ended.
+async fn stream_agent(
+    state: &AppState,
+    session: &Session,
+    request: &Request,
+    kind: ArtifactKind,
+    context: &Context,
+    max_tokens: i64,
+    stop: &CancellationToken,
+) -> (String, i64, Ended) {
+    let agent = kind.agent();
+    let mut gen_request = GenRequest::new(request.content.clone());
+    gen_request.system = outline::system_prompt(kind, context);
+    gen_request.messages = vec![ChatMessage::user(request.content.clone())];
+    gen_request.model = request.model.clone().or_else(|| session.model());
+    gen_request.max_tokens = max_tokens.clamp(1, u32::MAX as i64) as u32;
+    gen_request.seed = session.last_seq();
+    let generation = match &state.engine {
+        Engine::Offline(_) => {
+            let text = outline::compose(kind, &request.content, context, gen_request.seed);
+            crate::engine::offline::stream_text(text, &gen_request)
+        }
+        engine => engine.generate(gen_request),
+    };
+    let mut deltas = rechunk(generation, CHUNK_CHARS, state.config.chunk_delay());
+    let deadline = tokio::time::Instant::now() + state.config.agent_timeout;
+    let mut text = String::new();
+    let mut chunk_id = 0u64;
+    let mut tokens = None;
+    let ended = loop {
+        let next = tokio::select! {
+            _ = stop.cancelled() => break Ended::Stopped,
+            _ = state.shutdown.cancelled() => break Ended::Stopped,
+            _ = tokio::time::sleep_until(deadline) => break Ended::TimedOut,
+            n = deltas.next() => n,
+        };
+        match next {
+            Some(Ok(GenEvent::Delta(piece))) => {
+                chunk_id += 1;
+                text.push_str(&piece);
+                session.push(ServerMessage::StreamChunk {
+                    content: piece,
+                    agent: agent.into(),
+                    chunk_id,
+                    total_chunks: None,
+                    timestamp: now(),
+                    seq: 0,
+                });
+            }
+            Some(Ok(GenEvent::Finish { usage, .. })) => {
+                tokens = Some(usage.completion_tokens as i64);
+            }
+            Some(Err(e)) => break Ended::Failed(e.code(), e.to_string()),
+            None => break Ended::Done,
+        }
+    };
+    let tokens = tokens.unwrap_or_else(|| crate::engine::approx_tokens(&text) as i64);
+    (text, tokens, ended)
+}
+
+/// Runs the specialist's save tool, reporting it; the saved artifact, or
+/// `None` (reported as failed) when the database refused.
+async fn save_artifact(
+    state: &AppState,
+    session: &Session,
+    kind: ArtifactKind,
+    text: &str,
+    request: &str,
+    status: &str,
+    builds_on: &[String],
+) -> Option<ArtifactRef> {
+    let tool = kind.tool();
+    session.push(ServerMessage::ToolExecution {
+        tool_name: tool.into(),
+        status: ToolStatus::Executing,
+        message: format!("Saving {} to database...", kind.as_str()),
+        progress: 0.5,
+        timestamp: now(),
+        seq: 0,
+    });
+    let (title, fields) = outline::parse(kind, text, request);
+    match state
+        .store
+        .save_artifact(&session.id, kind, &title, &fields, text, status, builds_on)
+        .await
+    {
+        Ok(a) => {
+            let partial = if status == "partial" {
+                " (partial)"
+            } else {
+                ""
+            };
+            session.push(ServerMessage::ToolExecution {
+                tool_name: tool.into(),
+                status: ToolStatus::Completed,
+                message: format!("Saved {} \"{}\"{partial}", kind.as_str(), a.title),
+                progress: 1.0,
+                timestamp: now(),
+                seq: 0,
+            });
+            Some(ArtifactRef {
+                id: a.id,
+                kind,
+                title: a.title,
+            })
+        }
+        Err(e) => {
+            tracing::error!(session = %session.id, error = %e, "could not save an artifact");
+            session.push(ServerMessage::ToolExecution {
+                tool_name: tool.into(),
+                status: ToolStatus::Failed,
+                message: format!("Could not save the {}", kind.as_str()),
+                progress: 1.0,
+                timestamp: now(),
+                seq: 0,
+            });
+            None
+        }
+    }
+}
+
+/// The latest world, character and plot of the session.
+async fn load_context(
+    state: &AppState,
+    session: &Session,
+) -> Result<(Context, ContextIds), sqlx::Error> {
+    let mut context = Context::default();
+    let mut ids = ContextIds::default();
+    for a in state.store.artifacts(&session.id).await? {
+        let summary: String = a
+            .fields
+            .values()
+            .filter_map(|v| v.as_str())
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let pair = Some((a.title.clone(), summary.chars().take(300).collect()));
+        match a.kind {
+            ArtifactKind::World => {
+                context.world = pair;
+                ids.world = Some(a.id);
+            }
+            ArtifactKind::Character => {
+                context.character = pair;
+                ids.character = Some(a.id);
+            }
+            ArtifactKind::Plot => {
+                context.plot = pair;
+                ids.plot = Some(a.id);
+            }
+            ArtifactKind::Author => {}
+        }
+    }
+    Ok((context, ids))
+}
+
+/// An `error` event in the session.
+pub fn push_error(
+    session: &Session,
+    code: ErrorCode,
+    message: String,
+    details: serde_json::Value,
+) -> u64 {
+    session.push(ServerMessage::Error {
+        error_code: code.as_str().into(),
+        message,
+        details,
+        timestamp: now(),
+        seq: 0,
+    })
+}
+
+/// Saves what the request added to the conversation, and where the session
+/// stands.
+async fn save(state: &AppState, session: &Session, started_at: u64) {
+    let entries = session.entries_after(started_at);
+    let store = &state.store;
+    let result = async {
+        store.save_books_entries(&session.id, &entries).await?;
+        store
+            .update_books_session(
+                &session.id,
+                session.model().as_deref(),
+                &session.current_agent(),
+                session.last_seq(),
+            )
+            .await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(session = %session.id, error = %e, "could not save the conversation");
+    }
+}

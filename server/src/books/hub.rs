@@ -1,0 +1,449 @@
+//! Live BooksWriter sessions: each one's event log, transcript, request
+//! queue and rate window, shared by every connection to it.
+//!
+//! A session's events get one seq sequence. They go into a bounded log that
+//! connections read with a cursor (so a slow reader holds nothing), and into
+//! the [`Transcript`] that `session_restore` answers with. Requests run one
+//! at a time, in the order they came, on a worker task that exists only
+//! while there is work. Sessions with no connection and no work are dropped
+//! from memory after a while; the database keeps them.
+
+use crate::auth::identity::Identity;
+use crate::clock::now_rfc3339;
+use crate::state::AppState;
+use shared::books::{Entry, ServerMessage, Transcript};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Events a session keeps for `resume`; older ones are answered with a
+/// `session_restored` instead.
+pub const LOG_EVENTS: usize = 4096;
+
+/// The seed's RateLimiter: messages per window, per session.
+pub const RATE_MAX: usize = 60;
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Requests that may wait behind the running one.
+pub const QUEUE_MAX: usize = 20;
+
+/// How long a session with no connection and no work stays in memory.
+const KEEP_IDLE: Duration = Duration::from_secs(600);
+
+/// One session event, serialised once for every reader.
+#[derive(Debug)]
+pub struct Frame {
+    pub seq: u64,
+    pub json: String,
+}
+
+/// A request waiting for the agents.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub content: String,
+    pub model: Option<String>,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Someone else owns it.
+    Forbidden,
+    Database(sqlx::Error),
+}
+
+/// All sessions live in this process.
+#[derive(Clone, Debug, Default)]
+pub struct Books {
+    sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+}
+
+impl Books {
+    /// The session `id` for `who`: from memory, or loaded (or created) from
+    /// the database. `Forbidden` when it belongs to someone else.
+    pub async fn open(
+        &self,
+        state: &AppState,
+        id: &str,
+        who: &Identity,
+    ) -> Result<Arc<Session>, OpenError> {
+        let owner = who.owner_key();
+        if let Some(s) = self.get(id) {
+            return if s.owner == owner {
+                Ok(s)
+            } else {
+                Err(OpenError::Forbidden)
+            };
+        }
+        let store = &state.store;
+        let row = store
+            .claim_books_session(id, &owner, shared::books::ORCHESTRATOR)
+            .await
+            .map_err(OpenError::Database)?;
+        if row.owner != owner {
+            return Err(OpenError::Forbidden);
+        }
+        let entries = store.books_entries(id).await.map_err(OpenError::Database)?;
+        let last_seq = row
+            .last_seq
+            .max(entries.iter().map(Entry::id).max().unwrap_or(0));
+        let mut transcript = Transcript::restored(entries, row.current_agent, last_seq);
+        // A request cut by a crash left its text open; it is not coming back.
+        transcript.end_streaming();
+        let (latest, _) = watch::channel(last_seq);
+        let fresh = Arc::new(Session {
+            id: id.to_owned(),
+            owner,
+            who: who.clone(),
+            inner: Mutex::new(Inner {
+                last_seq,
+                log: VecDeque::new(),
+                transcript,
+                model: row.model,
+                window: VecDeque::new(),
+                queue: VecDeque::new(),
+                working: false,
+                running: None,
+                connections: 0,
+                idle_since: Instant::now(),
+            }),
+            latest,
+        });
+        let mut map = self.sessions.lock().expect("books lock");
+        map.retain(|_, s| !s.forgettable());
+        // Another connection may have loaded it meanwhile: keep theirs.
+        Ok(map.entry(id.to_owned()).or_insert(fresh).clone())
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().expect("books lock").get(id).cloned()
+    }
+
+    /// Sessions held in memory.
+    pub fn len(&self) -> usize {
+        self.sessions.lock().expect("books lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One session.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    /// `Identity::owner_key` of its owner.
+    pub owner: String,
+    /// Its owner, for quota.
+    pub who: Identity,
+    inner: Mutex<Inner>,
+    /// The last seq pushed; connections wait on it.
+    latest: watch::Sender<u64>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    last_seq: u64,
+    log: VecDeque<Arc<Frame>>,
+    transcript: Transcript,
+    /// The model chosen with `model_switch` (`None`: the server's).
+    model: Option<String>,
+    /// When the recent messages came (the rate window).
+    window: VecDeque<Instant>,
+    queue: VecDeque<Request>,
+    /// A worker task is running requests.
+    working: bool,
+    /// Stops the running request.
+    running: Option<CancellationToken>,
+    connections: usize,
+    idle_since: Instant,
+}
+
+/// What `session_restored` carries.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub entries: Vec<Entry>,
+    pub current_agent: String,
+    pub model: Option<String>,
+    pub seq: u64,
+}
+
+/// Frames after a cursor, or the news that some are gone.
+#[derive(Debug)]
+pub enum Read {
+    Frames(Vec<Arc<Frame>>),
+    /// The cursor is older than the log (or from another life of the
+    /// session): the reader needs a `session_restored`.
+    Gap,
+}
+
+impl Session {
+    /// Appends an event: gives it the next seq, folds it into the
+    /// transcript, and wakes the connections. Returns the seq.
+    pub fn push(&self, mut msg: ServerMessage) -> u64 {
+        let mut inner = self.inner.lock().expect("session lock");
+        let seq = inner.last_seq + 1;
+        msg.set_seq(seq);
+        let json = serde_json::to_string(&msg).expect("books messages serialise");
+        inner.transcript.apply(&msg);
+        inner.last_seq = seq;
+        inner.log.push_back(Arc::new(Frame { seq, json }));
+        if inner.log.len() > LOG_EVENTS {
+            inner.log.pop_front();
+        }
+        drop(inner);
+        self.latest.send_replace(seq);
+        seq
+    }
+
+    /// Waits for events past what the receiver has seen.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    /// The seq of the last event.
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().expect("session lock").last_seq
+    }
+
+    /// Up to `max` events after `cursor`.
+    pub fn read_after(&self, cursor: u64, max: usize) -> Read {
+        let inner = self.inner.lock().expect("session lock");
+        if cursor > inner.last_seq {
+            return Read::Gap;
+        }
+        if cursor == inner.last_seq {
+            return Read::Frames(Vec::new());
+        }
+        let Some(first) = inner.log.front().map(|f| f.seq) else {
+            return Read::Gap;
+        };
+        if cursor + 1 < first {
+            return Read::Gap;
+        }
+        let skip = (cursor + 1 - first) as usize;
+        Read::Frames(inner.log.iter().skip(skip).take(max).cloned().collect())
+    }
+
+    /// The conversation so far and the seq it reaches.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self.inner.lock().expect("session lock");
+        Snapshot {
+            entries: inner.transcript.entries.clone(),
+            current_agent: inner.transcript.current_agent.clone(),
+            model: inner.model.clone(),
+            seq: inner.last_seq,
+        }
+    }
+
+    /// Lines that began after `seq` (to save what a request added).
+    pub fn entries_after(&self, seq: u64) -> Vec<Entry> {
+        let inner = self.inner.lock().expect("session lock");
+        inner
+            .transcript
+            .entries
+            .iter()
+            .filter(|e| e.id() > seq)
+            .cloned()
+            .collect()
+    }
+
+    /// The agent the conversation is with.
+    pub fn current_agent(&self) -> String {
+        self.inner
+            .lock()
+            .expect("session lock")
+            .transcript
+            .current_agent
+            .clone()
+    }
+
+    pub fn model(&self) -> Option<String> {
+        self.inner.lock().expect("session lock").model.clone()
+    }
+
+    pub fn set_model(&self, model: String) {
+        self.inner.lock().expect("session lock").model = Some(model);
+    }
+
+    /// Counts one message against the seed's 60-a-minute window; the wait
+    /// until the next would be allowed when it is full.
+    pub fn take_rate(&self, now: Instant) -> Result<(), Duration> {
+        let mut inner = self.inner.lock().expect("session lock");
+        while inner
+            .window
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= RATE_WINDOW)
+        {
+            inner.window.pop_front();
+        }
+        if inner.window.len() >= RATE_MAX {
+            let oldest = *inner.window.front().expect("a full window");
+            return Err(RATE_WINDOW.saturating_sub(now.saturating_duration_since(oldest)));
+        }
+        inner.window.push_back(now);
+        Ok(())
+    }
+
+    /// Queues a request; starts the worker if none runs. `false` when the
+    /// queue is full.
+    pub fn submit(self: &Arc<Self>, state: &AppState, request: Request) -> bool {
+        let mut inner = self.inner.lock().expect("session lock");
+        if inner.queue.len() >= QUEUE_MAX {
+            return false;
+        }
+        inner.queue.push_back(request);
+        if !inner.working {
+            inner.working = true;
+            tokio::spawn(work(state.clone(), self.clone()));
+        }
+        true
+    }
+
+    /// Stops the running request; `false` when none runs.
+    pub fn stop(&self) -> bool {
+        let inner = self.inner.lock().expect("session lock");
+        match &inner.running {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A connection opened; dropping the guard closes it.
+    pub fn connect(self: &Arc<Self>) -> ConnectionGuard {
+        self.inner.lock().expect("session lock").connections += 1;
+        ConnectionGuard(self.clone())
+    }
+
+    fn forgettable(&self) -> bool {
+        let inner = self.inner.lock().expect("session lock");
+        inner.connections == 0 && !inner.working && inner.idle_since.elapsed() > KEEP_IDLE
+    }
+
+    /// The next queued request, marking it running; `None` (and the worker
+    /// ends) when the queue is empty.
+    fn next_request(&self) -> Option<(Request, CancellationToken)> {
+        let mut inner = self.inner.lock().expect("session lock");
+        match inner.queue.pop_front() {
+            Some(r) => {
+                let token = CancellationToken::new();
+                inner.running = Some(token.clone());
+                Some((r, token))
+            }
+            None => {
+                inner.working = false;
+                inner.running = None;
+                inner.idle_since = Instant::now();
+                None
+            }
+        }
+    }
+}
+
+/// Holds a session's connection count.
+#[derive(Debug)]
+pub struct ConnectionGuard(Arc<Session>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let mut inner = self.0.inner.lock().expect("session lock");
+        inner.connections = inner.connections.saturating_sub(1);
+        inner.idle_since = Instant::now();
+    }
+}
+
+/// Runs the session's requests one after another until none is left.
+async fn work(state: AppState, session: Arc<Session>) {
+    while let Some((request, stop)) = session.next_request() {
+        super::agents::run(&state, &session, request, stop).await;
+    }
+}
+
+/// A timestamp for events.
+pub fn now() -> String {
+    now_rfc3339()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let (latest, _) = watch::channel(0);
+        Session {
+            id: "s".into(),
+            owner: "anon:x".into(),
+            who: Identity::Anonymous("x".into()),
+            inner: Mutex::new(Inner {
+                last_seq: 0,
+                log: VecDeque::new(),
+                transcript: Transcript::default(),
+                model: None,
+                window: VecDeque::new(),
+                queue: VecDeque::new(),
+                working: false,
+                running: None,
+                connections: 0,
+                idle_since: Instant::now(),
+            }),
+            latest,
+        }
+    }
+
+    fn event() -> ServerMessage {
+        ServerMessage::Error {
+            error_code: "X".into(),
+            message: "m".into(),
+            details: serde_json::Value::Null,
+            timestamp: "t".into(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn readers_get_what_follows_their_cursor_or_a_gap() {
+        let s = session();
+        for _ in 0..(LOG_EVENTS + 10) {
+            s.push(event());
+        }
+        let last = s.last_seq();
+        assert_eq!(last, LOG_EVENTS as u64 + 10);
+        match s.read_after(last - 3, 100) {
+            Read::Frames(f) => assert_eq!(
+                f.iter().map(|f| f.seq).collect::<Vec<_>>(),
+                [last - 2, last - 1, last]
+            ),
+            Read::Gap => panic!("recent events are kept"),
+        }
+        assert!(matches!(s.read_after(last, 100), Read::Frames(f) if f.is_empty()));
+        assert!(
+            matches!(s.read_after(3, 100), Read::Gap),
+            "dropped from the log"
+        );
+        assert!(
+            matches!(s.read_after(last + 5, 100), Read::Gap),
+            "a cursor from the future"
+        );
+    }
+
+    #[test]
+    fn the_rate_window_allows_sixty_a_minute() {
+        let s = session();
+        let t0 = Instant::now();
+        for i in 0..RATE_MAX {
+            assert!(s.take_rate(t0 + Duration::from_millis(i as u64)).is_ok());
+        }
+        let wait = s.take_rate(t0 + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(59));
+        assert!(
+            s.take_rate(t0 + Duration::from_secs(60)).is_ok(),
+            "the first one left the window"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! BooksWriter (seed 002): a multi-agent writing chat on
+//! `GET /ws/{session_id}`, and `GET /api/books/{session_id}/artifacts`.
+//!
+//! - [`hub`]: live sessions: the event log with seq, the transcript, the
+//!   request queue, the seed's 60-a-minute rate window.
+//! - [`socket`]: one connection: validation, replies, resume and restore,
+//!   batched writes, heartbeat and idle close.
+//! - [`validate`]: the seed's `validateMessage`.
+//! - [`agents`]: one request: orchestrator → specialists → tools →
+//!   completion, with the agent timeout.
+//! - [`outline`]: routing, the specialists' prompts, the offline writer, and
+//!   reading their text into artifacts.
+//!
+//! A session belongs to whoever used its id first (a user by `?token=`, an
+//! anonymous visitor by `?anon_id=`, or a client with neither by its IP
+//! address, as the seed's clients send none); anyone else gets
+//! `SESSION_FORBIDDEN` and a close.
+
+pub mod agents;
+pub mod hub;
+pub mod outline;
+pub mod socket;
+pub mod validate;
+
+pub use hub::Books;
+
+use crate::auth::identity::{Identity, MaybeIdentity};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::ws::ip_visitor;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router, middleware, routing::get};
+use shared::ErrorCode;
+use shared::books::ArtifactList;
+use std::net::SocketAddr;
+
+/// Largest frame read (a batch of long messages fits).
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// `GET /ws/{session_id}`, behind the WebSocket Origin guard.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/ws/{session_id}", get(upgrade))
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            crate::web::ws_origin_guard,
+        ))
+}
+
+/// `GET /api/books/{session_id}/artifacts` (nested under `/api`).
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/books/{session_id}/artifacts", get(artifacts))
+}
+
+/// 1–64 of `[A-Za-z0-9_-]`.
+pub fn valid_session_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn check_session_id(id: &str) -> AppResult<()> {
+    if valid_session_id(id) {
+        Ok(())
+    } else {
+        Err(AppError::client(
+            ErrorCode::BadRequest,
+            "a session id is 1–64 characters of letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+/// Who is asking: their identity, or their IP address as an anonymous
+/// visitor when they gave none.
+fn caller(who: Option<Identity>, peer: SocketAddr) -> Identity {
+    who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())))
+}
+
+async fn upgrade(
+    Path(session_id): Path<String>,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    MaybeIdentity(who): MaybeIdentity,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = check_session_id(&session_id) {
+        return e.into_response();
+    }
+    let who = caller(who, peer);
+    let slot = match &who {
+        Identity::User(id) => match state
+            .connections
+            .acquire(id, state.config.max_connections_per_user)
+        {
+            Some(slot) => Some(slot),
+            None => {
+                return AppError::client(
+                    ErrorCode::ConnectionLimit,
+                    format!(
+                        "you already have {} connections open; close one first",
+                        state.config.max_connections_per_user
+                    ),
+                )
+                .into_response();
+            }
+        },
+        Identity::Anonymous(_) => None,
+    };
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket: WebSocket| async move {
+            match state.books.open(&state, &session_id, &who).await {
+                Ok(session) => socket::serve(socket, state, session).await,
+                Err(hub::OpenError::Forbidden) => {
+                    socket::refuse::<_, axum::Error>(
+                        socket,
+                        ErrorCode::SessionForbidden,
+                        "This session belongs to someone else",
+                    )
+                    .await
+                }
+                Err(hub::OpenError::Database(e)) => {
+                    tracing::error!(session = %session_id, error = %e, "could not open a session");
+                    socket::refuse::<_, axum::Error>(
+                        socket,
+                        ErrorCode::Internal,
+                        "The session could not be opened; try again",
+                    )
+                    .await
+                }
+            }
+            drop(slot);
+        })
+}
+
+/// The session's saved plots, authors, worlds and characters; its owner
+/// only (anyone else gets the same 404 as for an unknown id).
+async fn artifacts(
+    Path(session_id): Path<String>,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    MaybeIdentity(who): MaybeIdentity,
+) -> AppResult<Json<ArtifactList>> {
+    check_session_id(&session_id)?;
+    let who = caller(who, peer);
+    let owned = state
+        .store
+        .books_session(&session_id)
+        .await?
+        .is_some_and(|s| s.owner == who.owner_key());
+    if !owned {
+        return Err(AppError::client(
+            ErrorCode::SessionNotFound,
+            "no such BooksWriter session",
+        ));
+    }
+    let artifacts = state.store.artifacts(&session_id).await?;
+    Ok(Json(ArtifactList {
+        session_id,
+        artifacts,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_are_short_and_plain() {
+        assert!(super::valid_session_id("session-abc_123"));
+        assert!(super::valid_session_id(&"a".repeat(64)));
+        assert!(!super::valid_session_id(&"a".repeat(65)));
+        assert!(!super::valid_session_id(""));
+        assert!(!super::valid_session_id("a b"));
+        assert!(!super::valid_session_id("a/b"));
+        assert!(!super::valid_session_id("é"));
+    }
+}
