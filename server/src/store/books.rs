@@ -276,7 +276,7 @@ mod tests {
                     &fields,
                     "t",
                     "partial",
-                    &[world.id.clone()],
+                    std::slice::from_ref(&world.id),
                 )
                 .await
                 .unwrap();

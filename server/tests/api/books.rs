@@ -266,7 +266,7 @@ async fn a_request_for_several_things_runs_the_specialists_in_turn_and_builds_on
         .find(|a| a.id == character_id)
         .unwrap();
     let plot = list.artifacts.iter().find(|a| a.id == plot_id).unwrap();
-    assert_eq!(character.builds_on, [world_id.clone()]);
+    assert_eq!(character.builds_on, std::slice::from_ref(&world_id));
     assert_eq!(plot.builds_on, [world_id.clone(), character_id.clone()]);
     assert_eq!(
         plot.fields["setting"],
