@@ -113,7 +113,12 @@ export async function startProxy(targetURL) {
   const { createServer, connect } = await import('node:net');
   const target = new URL(targetURL);
   const sockets = new Set();
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(target.port), target.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -129,6 +134,10 @@ export async function startProxy(targetURL) {
     /** Destroys every connection open now; new ones still go through. */
     cut() {
       for (const s of sockets) s.destroy();
+    },
+    /** While set, new connections are dropped at once (the server is "down"). */
+    refuse(on) {
+      refusing = on;
     },
     close() {
       for (const s of sockets) s.destroy();

@@ -161,11 +161,11 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-fn store_get(key: &str) -> Option<String> {
+pub(crate) fn store_get(key: &str) -> Option<String> {
     storage()?.get_item(key).ok()?
 }
 
-fn store_set(key: &str, value: Option<&str>) {
+pub(crate) fn store_set(key: &str, value: Option<&str>) {
     if let Some(s) = storage() {
         let _ = match value {
             Some(v) => s.set_item(key, v),
@@ -174,7 +174,7 @@ fn store_set(key: &str, value: Option<&str>) {
     }
 }
 
-fn new_anon_id() -> String {
+pub(crate) fn new_anon_id() -> String {
     web_sys::window()
         .and_then(|w| w.crypto().ok())
         .map(|c| c.random_uuid())

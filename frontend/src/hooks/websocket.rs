@@ -102,6 +102,9 @@ pub struct UseWebSocketOptions {
     pub heartbeat_secs: u32,
     /// Longest wait between attempts.
     pub max_backoff_secs: u32,
+    /// Attempts in a row before giving up (`None`: never); "retry now"
+    /// starts again after that.
+    pub max_attempts: Option<u32>,
 }
 
 /// What the hook gives a component.
@@ -110,8 +113,11 @@ pub struct UseWebSocketReturn {
     pub state: Signal<ConnState>,
     /// Sends now, or queues until connected.
     pub send: Callback<String>,
-    /// Skips the wait of a pending reconnect.
+    /// Skips the wait of a pending reconnect, or tries again after the
+    /// attempts ran out.
     pub reconnect_now: Callback<()>,
+    /// Closes the socket and opens a new one at once (the URL changed).
+    pub restart: Callback<()>,
 }
 
 struct Inner {
@@ -149,7 +155,7 @@ pub fn use_websocket_with_options(
             ws: None,
             handlers: Vec::new(),
             queue: SendQueue::new(100),
-            reconnect: Reconnect::new(options.max_backoff_secs, None),
+            reconnect: Reconnect::new(options.max_backoff_secs, options.max_attempts),
             timer: None,
             countdown: None,
             heartbeat: None,
@@ -190,19 +196,39 @@ pub fn use_websocket_with_options(
         });
     });
     let reconnect_now = Callback::new(move |()| {
-        let waiting = ctx.inner.with_value(|i| i.timer.is_some());
-        if waiting {
+        let (waiting, idle) = ctx
+            .inner
+            .with_value(|i| (i.timer.is_some(), i.ws.is_none()));
+        if waiting || idle {
             ctx.inner.update_value(|i| {
                 i.timer = None;
                 i.countdown = None;
+                i.reconnect.connected();
             });
             connect(ctx);
         }
+    });
+    let restart = Callback::new(move |()| {
+        ctx.inner.update_value(|i| {
+            i.timer = None;
+            i.countdown = None;
+            i.heartbeat = None;
+            i.reconnect.connected();
+            if let Some(ws) = i.ws.take() {
+                ws.set_onopen(None);
+                ws.set_onmessage(None);
+                ws.set_onclose(None);
+                let _ = ws.close();
+            }
+            i.handlers.clear();
+        });
+        connect(ctx);
     });
     UseWebSocketReturn {
         state: state.into(),
         send,
         reconnect_now,
+        restart,
     }
 }
 

@@ -61,6 +61,7 @@ pub fn Personas() -> impl IntoView {
             on_open: Callback::new(move |()| state.with_untracked(PanelState::resume_messages)),
             heartbeat_secs: 25,
             max_backoff_secs: 30,
+            max_attempts: None,
         },
     );
     let send = ws.send;

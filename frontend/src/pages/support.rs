@@ -105,6 +105,7 @@ fn SupportRoom() -> impl IntoView {
             on_open: Callback::new(|()| Vec::new()),
             heartbeat_secs: 25,
             max_backoff_secs: 30,
+            max_attempts: None,
         },
     );
 

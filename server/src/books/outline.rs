@@ -73,14 +73,18 @@ pub fn route(content: &str) -> Vec<ArtifactKind> {
         .split(|c: char| !c.is_alphanumeric() && c != '-')
         .filter(|w| !w.is_empty())
         .collect();
+    // "for my story", "this plot": work that exists already, not a request.
+    const EXISTING: &[&str] = &["my", "this", "our", "that", "existing", "current"];
+    let asked = |keys: &[&str]| {
+        words.iter().enumerate().any(|(i, w)| {
+            keys.iter()
+                .any(|k| *w == *k || w.strip_suffix('s') == Some(k))
+                && !(i > 0 && EXISTING.contains(&words[i - 1]))
+        })
+    };
     WORDS
         .into_iter()
-        .filter(|(_, keys)| {
-            words.iter().any(|w| {
-                keys.iter()
-                    .any(|k| *w == *k || w.strip_suffix('s') == Some(k))
-            })
-        })
+        .filter(|(_, keys)| asked(keys))
         .map(|(kind, _)| kind)
         .collect()
 }
@@ -441,6 +445,12 @@ fn genre(request: &str) -> String {
 /// The request's most distinctive noun, singular and capitalised
 /// ("dragons" → "Dragon").
 fn motif(request: &str) -> Option<String> {
+    // Three-letter words that are not a motif ("ice", "sea", "war" are).
+    const SHORT_STOP: &[&str] = &[
+        "the", "and", "for", "with", "new", "set", "now", "one", "two", "who", "its", "his", "her",
+        "our", "you", "are", "was", "has", "had", "but", "not", "all", "any", "can", "get", "let",
+        "out", "own", "big", "old", "way", "few", "how", "why", "yet", "too", "per",
+    ];
     const SKIP: &[&str] = &[
         "create",
         "write",
@@ -490,11 +500,12 @@ fn motif(request: &str) -> Option<String> {
         .split(|c: char| !c.is_alphabetic())
         .map(str::to_lowercase)
         .find(|t| {
-            t.chars().count() >= 4
+            let n = t.chars().count();
+            (n >= 4 && !crate::engine::offline::key_terms(t).is_empty()
+                || n == 3 && !SHORT_STOP.contains(&t.as_str()))
                 && !SKIP
                     .iter()
                     .any(|s| t == s || t.strip_suffix('s') == Some(s))
-                && !crate::engine::offline::key_terms(t).is_empty()
         })
         .map(|t| {
             let single = if t.ends_with("ies") {
@@ -560,10 +571,24 @@ mod tests {
             ]
         );
         assert_eq!(
+            route("Create a villain for my story"),
+            [ArtifactKind::Character]
+        );
+        assert_eq!(
+            route("Invent an author for this plot"),
+            [ArtifactKind::Author]
+        );
+        assert_eq!(
             route("Invent an author with a pen name"),
             [ArtifactKind::Author]
         );
         assert_eq!(route("Build two worlds"), [ArtifactKind::World]);
+        assert_eq!(motif("Build a world of ice").as_deref(), Some("Ice"));
+        assert_eq!(
+            motif("a fantasy novel with dragons").as_deref(),
+            Some("Dragon")
+        );
+        assert_eq!(motif("write the one for me"), None);
         assert!(route("hello there").is_empty());
     }
 

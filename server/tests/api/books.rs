@@ -23,6 +23,11 @@ fn request(content: &str) -> Value {
     })
 }
 
+/// A request with no model of its own (the session's or the server's).
+fn bare(content: &str) -> Value {
+    json!({"type": "message", "content": content, "timestamp": "2025-01-28T10:30:00Z"})
+}
+
 fn sid() -> String {
     format!(
         "session-{}",
@@ -731,4 +736,62 @@ async fn sockets_are_off_when_websockets_are_disabled() {
         .await
         .expect_err("503");
     assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 503));
+}
+
+#[tokio::test]
+async fn with_a_model_each_specialist_asks_for_key_value_lines_and_the_tool_reads_them() {
+    let (base, script) = crate::openai::scripted().await;
+    let app = crate::openai::on_model(&base, "not-scripted").await;
+    let session = sid();
+    let mut ws = WsClient::open(&app, &format!("/ws/{session}")).await;
+    ws.send_json(json!({"type": "model_switch", "model": "outline"}))
+        .await;
+    assert!(matches!(
+        next(&mut ws).await,
+        ServerMessage::ModelSwitched { .. }
+    ));
+    ws.send_json(bare("A mystery novel")).await;
+    let events = read_request(&mut ws).await;
+    let ServerMessage::Completion { results, .. } = events.last().unwrap() else {
+        panic!("{events:#?}")
+    };
+    assert_eq!(results.title.as_deref(), Some("Glassdeep"));
+    let list: ArtifactList = json(artifacts(&app, &session, "").await).await;
+    assert_eq!(list.artifacts[0].fields["genre"], "Mystery");
+    assert_eq!(list.artifacts[0].fields["setting"], "flooded caves");
+    let calls = script.calls.lock().unwrap().clone();
+    let (model, body, _) = calls.last().unwrap();
+    assert_eq!(model, "outline", "the session's model");
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("PlotGeneratorAgent") && system.contains("Title, Genre, Premise"),
+        "{system}"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_never_answers_times_the_agent_out() {
+    let (base, _script) = crate::openai::scripted().await;
+    let app = spawn_app_with(move |c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base;
+        c.model = "hang".into();
+        c.agent_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let session = sid();
+    let mut ws = WsClient::open(&app, &format!("/ws/{session}")).await;
+    ws.send_json(bare("Build a world of salt")).await;
+    let events = read_request(&mut ws).await;
+    assert!(
+        matches!(events.last(), Some(ServerMessage::Error { error_code, details, .. })
+        if error_code == "AGENT_TIMEOUT" && details["partial_saved"] == false),
+        "{events:#?}"
+    );
+    assert!(
+        json::<ArtifactList>(artifacts(&app, &session, "").await)
+            .await
+            .artifacts
+            .is_empty()
+    );
 }

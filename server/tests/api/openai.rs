@@ -87,6 +87,12 @@ async fn chat(State(s): State<Script>, headers: HeaderMap, body: String) -> Resp
         ]),
         // A model that judges every message high risk.
         "risk-high" => sse(&[chunk("high"), "[DONE]".into()]),
+        "outline" => sse(&[
+            chunk("**Title:** Glass"),
+            chunk("deep\nGenre: Mystery\n"),
+            chunk("Setting: flooded caves"),
+            "[DONE]".into(),
+        ]),
         "unauthorized" => (
             StatusCode::UNAUTHORIZED,
             "{\"error\":{\"message\":\"bad key\"}}",
@@ -165,7 +171,7 @@ pub(crate) async fn scripted() -> (String, Script) {
 }
 
 /// The server, generating with the scripted provider's `model`.
-async fn on_model(base: &str, model: &str) -> crate::helpers::TestApp {
+pub(crate) async fn on_model(base: &str, model: &str) -> crate::helpers::TestApp {
     let (base, model) = (base.to_owned(), model.to_owned());
     crate::helpers::spawn_app_with(move |c| {
         c.llm = chorus_server::config::LlmKind::Openai;
