@@ -97,18 +97,7 @@ impl Books {
             id: id.to_owned(),
             owner,
             who: who.clone(),
-            inner: Mutex::new(Inner {
-                last_seq,
-                log: VecDeque::new(),
-                transcript,
-                model: row.model,
-                window: VecDeque::new(),
-                queue: VecDeque::new(),
-                working: false,
-                running: None,
-                connections: 0,
-                idle_since: Instant::now(),
-            }),
+            inner: Mutex::new(Inner::new(last_seq, transcript, row.model)),
             latest,
         });
         let mut map = self.sessions.lock().expect("books lock");
@@ -160,6 +149,23 @@ struct Inner {
     running: Option<CancellationToken>,
     connections: usize,
     idle_since: Instant,
+}
+
+impl Inner {
+    fn new(last_seq: u64, transcript: Transcript, model: Option<String>) -> Self {
+        Self {
+            last_seq,
+            log: VecDeque::new(),
+            transcript,
+            model,
+            window: VecDeque::new(),
+            queue: VecDeque::new(),
+            working: false,
+            running: None,
+            connections: 0,
+            idle_since: Instant::now(),
+        }
+    }
 }
 
 /// What `session_restored` carries.
@@ -380,18 +386,7 @@ mod tests {
             id: "s".into(),
             owner: "anon:x".into(),
             who: Identity::Anonymous("x".into()),
-            inner: Mutex::new(Inner {
-                last_seq: 0,
-                log: VecDeque::new(),
-                transcript: Transcript::default(),
-                model: None,
-                window: VecDeque::new(),
-                queue: VecDeque::new(),
-                working: false,
-                running: None,
-                connections: 0,
-                idle_since: Instant::now(),
-            }),
+            inner: Mutex::new(Inner::new(0, Transcript::default(), None)),
             latest,
         }
     }
