@@ -304,8 +304,11 @@ async fn stream_agent(
         };
         match next {
             Some(Ok(GenEvent::Delta(piece))) => {
-                chunk_id += 1;
                 text.push_str(&piece);
+                if !request.stream {
+                    continue;
+                }
+                chunk_id += 1;
                 session.push(ServerMessage::StreamChunk {
                     content: piece,
                     agent: agent.into(),
@@ -322,6 +325,16 @@ async fn stream_agent(
             None => break Ended::Done,
         }
     };
+    if !request.stream && !text.is_empty() {
+        session.push(ServerMessage::StreamChunk {
+            content: text.clone(),
+            agent: agent.into(),
+            chunk_id: 1,
+            total_chunks: Some(1),
+            timestamp: now(),
+            seq: 0,
+        });
+    }
     let tokens = tokens.unwrap_or_else(|| crate::engine::approx_tokens(&text) as i64);
     (text, tokens, ended)
 }

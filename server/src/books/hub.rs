@@ -44,6 +44,9 @@ pub struct Frame {
 pub struct Request {
     pub content: String,
     pub model: Option<String>,
+    /// `options.stream` (default true); `false` sends each agent's text as
+    /// one `stream_chunk` when it is done.
+    pub stream: bool,
 }
 
 /// Why a session could not be opened.

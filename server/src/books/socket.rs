@@ -236,6 +236,7 @@ impl Conn<'_> {
                     ));
                     return;
                 }
+                let stream = options.as_ref().and_then(|o| o.stream).unwrap_or(true);
                 let model = options
                     .and_then(|o| o.model)
                     .filter(|m| !m.trim().is_empty());
@@ -260,7 +261,14 @@ impl Conn<'_> {
                 {
                     tracing::error!(session = %self.session.id, error = %e, "could not save a message");
                 }
-                if !self.session.submit(self.state, Request { content, model }) {
+                if !self.session.submit(
+                    self.state,
+                    Request {
+                        content,
+                        model,
+                        stream,
+                    },
+                ) {
                     replies.push(self.error(
                         ErrorCode::RateLimited,
                         "Too many requests are waiting in this session; wait for them to finish",

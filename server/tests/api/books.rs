@@ -282,6 +282,35 @@ async fn a_request_for_several_things_runs_the_specialists_in_turn_and_builds_on
 }
 
 #[tokio::test]
+async fn with_stream_false_each_agent_sends_its_text_as_one_chunk() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::open(&app, &format!("/ws/{}", sid())).await;
+    let mut msg = request("Build a world of ice");
+    msg["options"]["stream"] = json!(false);
+    ws.send_json(msg).await;
+    let events = read_request(&mut ws).await;
+    let chunks: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            ServerMessage::StreamChunk {
+                content,
+                chunk_id,
+                total_chunks,
+                ..
+            } => Some((content.clone(), *chunk_id, *total_chunks)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!((chunks[0].1, chunks[0].2), (1, Some(1)));
+    assert!(
+        chunks[0].0.starts_with("Title: ") && chunks[0].0.contains("the ice"),
+        "{}",
+        chunks[0].0
+    );
+}
+
+#[tokio::test]
 async fn a_request_no_specialist_fits_is_answered_by_the_orchestrator() {
     let app = spawn_app().await;
     let mut ws = WsClient::open(&app, &format!("/ws/{}", sid())).await;
