@@ -1,5 +1,6 @@
 //! Pieces every page shares.
 
+pub mod composer;
 pub mod crisis_banner;
 pub mod nav;
 pub mod page;

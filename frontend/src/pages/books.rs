@@ -10,6 +10,7 @@
 //! meanwhile go out in order.
 
 use crate::api;
+use crate::components::composer::Composer;
 use crate::components::page::PageHeader;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::books_chat::{BooksChat, Follow};
@@ -217,44 +218,22 @@ pub fn Books() -> impl IntoView {
                 {move || chat.with(|c| c.notice.clone()).map(|n| view! {
                     <div class="banner banner--warn" role="status" data-testid="books-notice"><p>{n}</p></div>
                 })}
-                <form
-                    class="composer"
-                    on:submit=move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        send();
-                    }
+                <Composer
+                    id="books-text"
+                    label="Your request"
+                    rows=3
+                    max_length=10_000
+                    placeholder="Ask BooksWriter to create plots, authors, worlds, or characters… (Enter sends, Shift+Enter for a new line)"
+                    draft=draft
+                    on_send=Callback::new(move |()| send())
                 >
-                    <label class="visually-hidden" for="books-text">"Your request"</label>
-                    <textarea
-                        id="books-text"
-                        class="textarea"
-                        rows="3"
-                        maxlength="10000"
-                        placeholder="Ask BooksWriter to create plots, authors, worlds, or characters… (Enter sends, Shift+Enter for a new line)"
-                        bind:value=draft
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                            if ev.key() == "Enter" && !ev.shift_key() {
-                                ev.prevent_default();
-                                send();
-                            }
-                        }
-                    ></textarea>
-                    <div class="composer__actions">
-                        <button type="button" class="btn" on:click=move |_| start_new_session()>
-                            "New book"
-                        </button>
-                        <Show when=move || chat.with(BooksChat::working)>
-                            <button type="button" class="btn" on:click=move |_| stop()>"Stop"</button>
-                        </Show>
-                        <button
-                            class="btn btn--primary"
-                            type="submit"
-                            disabled=move || draft.with(|d| d.trim().is_empty())
-                        >
-                            "Send"
-                        </button>
-                    </div>
-                </form>
+                    <button type="button" class="btn" on:click=move |_| start_new_session()>
+                        "New book"
+                    </button>
+                    <Show when=move || chat.with(BooksChat::working)>
+                        <button type="button" class="btn" on:click=move |_| stop()>"Stop"</button>
+                    </Show>
+                </Composer>
             </section>
             <aside class="books__artifacts card" aria-label="Saved artifacts" data-testid="books-artifacts">
                 <h2 class="card__title">"Saved"</h2>

@@ -7,6 +7,7 @@
 //! (reconnecting, resuming open streams), closed when the page is left.
 
 use crate::api::{self, Auth};
+use crate::components::composer::Composer;
 use crate::components::page::PageHeader;
 use crate::components::status::ConnectionStatus;
 use crate::components::toggle::ToggleButton;
@@ -204,42 +205,24 @@ pub fn Personas() -> impl IntoView {
                 </Suspense>
             </fieldset>
         </Show>
-        <form
-            class="composer"
-            on:submit=move |ev: leptos::ev::SubmitEvent| {
-                ev.prevent_default();
-                submit();
-            }
+        <Composer
+            id="composer-text"
+            label="Your message"
+            placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
+            draft=draft
+            on_send=Callback::new(move |()| submit())
+            busy=Signal::derive(move || state.with(|s| s.busy))
         >
-            <label class="visually-hidden" for="composer-text">"Your message"</label>
-            <textarea
-                id="composer-text"
-                class="textarea"
-                rows="2"
-                placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
-                bind:value=draft
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Enter" && !ev.shift_key() {
-                        ev.prevent_default();
-                        submit();
-                    }
-                }
-            ></textarea>
-            <div class="composer__actions">
-                <Show when=move || state.with(|s| s.busy) && mode.get() != Mode::Panel>
-                    <button
-                        type="button"
-                        class="btn"
-                        on:click=move |_| stop(state.with_untracked(|s| s.turns.last().and_then(|t| t.stream_id.clone())))
-                    >
-                        "Stop"
-                    </button>
-                </Show>
-                <button class="btn btn--primary" type="submit" disabled=move || state.with(|s| s.busy)>
-                    "Send"
+            <Show when=move || state.with(|s| s.busy) && mode.get() != Mode::Panel>
+                <button
+                    type="button"
+                    class="btn"
+                    on:click=move |_| stop(state.with_untracked(|s| s.turns.last().and_then(|t| t.stream_id.clone())))
+                >
+                    "Stop"
                 </button>
-            </div>
-        </form>
+            </Show>
+        </Composer>
         {move || {
             state
                 .with(|s| s.error.clone())

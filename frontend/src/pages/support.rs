@@ -7,6 +7,7 @@
 
 use crate::api;
 use crate::components::crisis_banner::CrisisBanner;
+use crate::components::composer::Composer;
 use crate::components::page::PageHeader;
 use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
@@ -232,33 +233,14 @@ fn SupportRoom() -> impl IntoView {
                 {move || chat.with(|c| c.error.clone()).map(|e| view! {
                     <div class="banner banner--warn" role="status"><p>{e}</p></div>
                 })}
-                <form
-                    class="composer"
-                    on:submit=move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        send();
-                    }
-                >
-                    <label class="visually-hidden" for="support-text">"Your message"</label>
-                    <textarea
-                        id="support-text"
-                        class="textarea"
-                        rows="2"
-                        placeholder="Type a message… (Enter sends)"
-                        bind:value=draft
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                            if ev.key() == "Enter" && !ev.shift_key() {
-                                ev.prevent_default();
-                                send();
-                            }
-                        }
-                    ></textarea>
-                    <div class="composer__actions">
-                        <button class="btn btn--primary" type="submit" disabled=move || chat.with(|c| c.busy)>
-                            "Send"
-                        </button>
-                    </div>
-                </form>
+                <Composer
+                    id="support-text"
+                    label="Your message"
+                    placeholder="Type a message… (Enter sends)"
+                    draft=draft
+                    on_send=Callback::new(move |()| send())
+                    busy=Signal::derive(move || chat.with(|c| c.busy))
+                />
             </section>
         </div>
     }
