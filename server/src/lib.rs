@@ -14,9 +14,11 @@
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
 //!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
 //!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
-//!   over SSE).
+//!   over SSE), [`chats`] (seed 003: the hybrid chat, its management socket
+//!   on `/api/v1/chats/ws` and socket.io `/chats`, replies over SSE).
 
 pub mod auth;
+pub mod chats;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -64,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(support::router())
         .merge(rolecard::router())
         .merge(test_sse::router())
+        .merge(chats::router(state.clone()))
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);
 
@@ -82,6 +85,9 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(web::security_headers))
         .layer(tower::util::option_layer(cors(&state)))
         .layer(CompressionLayer::new().compress_when(compress))
+        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
+        // routes, so neither the SPA nor the `/api` fallback sees it.
+        .layer(chats::socketio::layer(&state))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "http",

@@ -1,6 +1,7 @@
 //! The one shared state every handler gets with `State<AppState>`.
 
 use crate::auth::token::TokenKeys;
+use crate::chats::hub::ChatHub;
 use crate::config::Config;
 use crate::db::Db;
 use crate::engine::Engine;
@@ -33,6 +34,9 @@ pub struct AppState {
     pub connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
+    /// Seed 003's chat news for every management connection, and the
+    /// replies running per chat.
+    pub chats: ChatHub,
     /// Cancelled when the server shuts down; every open stream and socket
     /// watches it and ends, so graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
@@ -53,6 +57,7 @@ impl AppState {
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
             conversations: Conversations::default(),
             connections: ConnectionCounter::default(),
+            chats: ChatHub::default(),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

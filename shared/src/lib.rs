@@ -6,6 +6,7 @@
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
 //! - [`auth`]: accounts, anonymous visitors, usage.
+//! - [`chat`]: seed 003's hybrid chat (management socket, reply SSE).
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
 //! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
@@ -16,6 +17,7 @@
 //! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
 
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod health;
 pub mod personas;
