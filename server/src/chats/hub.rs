@@ -109,7 +109,10 @@ mod tests {
         );
         let n = rx.recv().await.unwrap();
         assert!(n.is_for("anon:a", "c2"));
-        assert!(!n.is_for("anon:a", "c1"), "the sender already has the answer");
+        assert!(
+            !n.is_for("anon:a", "c1"),
+            "the sender already has the answer"
+        );
         assert!(!n.is_for("anon:b", "c2"), "another owner's news");
     }
 

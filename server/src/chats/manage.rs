@@ -199,7 +199,10 @@ mod tests {
     fn bad_messages_get_typed_errors() {
         assert_eq!(code_of(parse("nope")), ErrorCode::InvalidJson);
         assert_eq!(code_of(parse("{}")), ErrorCode::BadRequest);
-        assert_eq!(code_of(parse(r#"{"type":"dance"}"#)), ErrorCode::UnknownType);
+        assert_eq!(
+            code_of(parse(r#"{"type":"dance"}"#)),
+            ErrorCode::UnknownType
+        );
         assert_eq!(
             code_of(parse(r#"{"type":"list_messages"}"#)),
             ErrorCode::ValidationError

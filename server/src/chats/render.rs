@@ -46,7 +46,13 @@ struct After {
 }
 
 impl ChatRender {
-    pub fn new(state: &AppState, who: &Identity, kind: Kind, chat_id: &str, message_id: &str) -> Self {
+    pub fn new(
+        state: &AppState,
+        who: &Identity,
+        kind: Kind,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Self {
         Self {
             state: state.clone(),
             who: who.clone(),

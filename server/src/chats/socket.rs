@@ -20,7 +20,11 @@ const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Close code when the server goes away (RFC 6455 1001).
 const GOING_AWAY: u16 = 1001;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, who: Identity) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    who: Identity,
+) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| session(socket, state, who))
 }

@@ -18,10 +18,10 @@ use serde_json::Value;
 use shared::ErrorCode;
 use shared::auth::is_valid_anon_id;
 use shared::chat::ServerMessage;
+use socketioxide::SocketIo;
 use socketioxide::extract::{Event, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -31,9 +31,7 @@ pub const NAMESPACE: &str = "/chats";
 /// The socket.io layer, to wrap the app with. Its sockets end when the
 /// server shuts down.
 pub fn layer(state: &AppState) -> SocketIoLayer {
-    let (layer, io) = SocketIo::builder()
-        .with_state(state.clone())
-        .build_layer();
+    let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
     io.ns(NAMESPACE, on_connect.with(authenticate));
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         let shutdown = state.shutdown.clone();
@@ -115,7 +113,11 @@ async fn authenticate(
     }
 }
 
-async fn on_connect(s: SocketRef, State(state): State<AppState>, Extension(who): Extension<Identity>) {
+async fn on_connect(
+    s: SocketRef,
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) {
     emit(&s, &manage::welcome(&state, &who).await);
     s.on_fallback(on_event);
     let closed = CancellationToken::new();

@@ -80,11 +80,10 @@ impl Store {
 
     /// The chat, whoever owns it.
     pub async fn chat(&self, chat_id: &str) -> Result<Option<Chat>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT id, title, created_at, updated_ms FROM chats WHERE id = $1")
-                .bind(chat_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query("SELECT id, title, created_at, updated_ms FROM chats WHERE id = $1")
+            .bind(chat_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(chat_of).transpose()
     }
 
@@ -129,7 +128,11 @@ impl Store {
     }
 
     /// Renames a chat (and counts it as activity); the chat after.
-    pub async fn rename_chat(&self, chat_id: &str, title: &str) -> Result<Option<Chat>, sqlx::Error> {
+    pub async fn rename_chat(
+        &self,
+        chat_id: &str,
+        title: &str,
+    ) -> Result<Option<Chat>, sqlx::Error> {
         sqlx::query("UPDATE chats SET title = $2, updated_ms = $3 WHERE id = $1")
             .bind(chat_id)
             .bind(title)
@@ -244,13 +247,12 @@ impl Store {
         .try_get("n")?;
         self.insert_version(message_id, next, content, now_secs())
             .await?;
-        let row = sqlx::query(
-            "UPDATE chat_messages SET content = $2 WHERE id = $1 RETURNING chat_id",
-        )
-        .bind(message_id)
-        .bind(content)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1 RETURNING chat_id")
+                .bind(message_id)
+                .bind(content)
+                .fetch_optional(self.pool())
+                .await?;
         if let Some(r) = row {
             let chat_id: String = r.try_get("chat_id")?;
             self.touch_chat(&chat_id).await?;
@@ -259,7 +261,10 @@ impl Store {
     }
 
     /// One message with its chat's owner and its place.
-    pub async fn chat_message(&self, message_id: &str) -> Result<Option<StoredMessage>, sqlx::Error> {
+    pub async fn chat_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<StoredMessage>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT m.id, m.chat_id, m.role, m.content, m.created_at, m.position, c.owner \
              FROM chat_messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1",
@@ -269,7 +274,11 @@ impl Store {
         .await?;
         let Some(r) = row else { return Ok(None) };
         let mut message = message_of(&r)?;
-        message.versions = self.versions_of(&[message.id.clone()]).await?.remove(&message.id).unwrap_or_default();
+        message.versions = self
+            .versions_of(&[message.id.clone()])
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default();
         Ok(Some(StoredMessage {
             message,
             owner: r.try_get("owner")?,

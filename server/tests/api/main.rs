@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod chat;
 mod credits;
 mod health;
 mod http;
