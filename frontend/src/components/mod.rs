@@ -1,6 +1,7 @@
 //! Pieces every page shares.
 
 pub mod crisis_banner;
+pub mod markdown;
 pub mod nav;
 pub mod page;
 pub mod placeholder;

@@ -1,6 +1,7 @@
 //! Connections, in the leptos-use shape: `use_x()` returns a struct of
 //! signals; the state logic lives in plain types tested natively.
 
+pub mod chat_state;
 pub mod connection;
 pub mod panel;
 pub mod rolecard_run;
