@@ -97,6 +97,8 @@ pub enum ClientMessage {
     /// Asks for `usage_info` now (it also comes on connect and after every
     /// reply).
     GetUsage,
+    /// Keeps the connection alive; answered by `pong`.
+    Ping,
 }
 
 impl ClientMessage {
@@ -107,6 +109,7 @@ impl ClientMessage {
         "rename_chat",
         "delete_chat",
         "get_usage",
+        "ping",
     ];
 }
 
@@ -146,6 +149,8 @@ pub enum ServerMessage {
     /// A management message was not understood or not allowed; the
     /// connection stays open.
     Error { error: String, code: ErrorCode },
+    /// The answer to `ping`.
+    Pong,
 }
 
 impl ServerMessage {
@@ -160,6 +165,7 @@ impl ServerMessage {
             Self::ChatUpdated { .. } => "chat_updated",
             Self::AssistantError { .. } => "assistant_error",
             Self::Error { .. } => "error",
+            Self::Pong => "pong",
         }
     }
 }

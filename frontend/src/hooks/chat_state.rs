@@ -123,11 +123,11 @@ impl ChatState {
     /// The user stopped the reply: keep what arrived.
     pub fn stopped(&mut self) {
         for b in &mut self.bubbles {
-            if let Some(text) = b.streaming.take() {
-                if b.versions.is_empty() || b.role == "assistant" && !text.is_empty() {
-                    b.versions.push(text);
-                    b.shown = b.versions.len() - 1;
-                }
+            if let Some(text) = b.streaming.take()
+                && !text.is_empty()
+            {
+                b.versions.push(text);
+                b.shown = b.versions.len() - 1;
             }
         }
         self.bubbles.retain(|b| !b.versions.is_empty());
@@ -245,6 +245,7 @@ impl ChatState {
             ServerMessage::Error { error, .. } => {
                 self.notice = Some(Notice::Error(error.clone()));
             }
+            ServerMessage::Pong => {}
         }
         Then::Nothing
     }

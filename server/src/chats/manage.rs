@@ -180,6 +180,7 @@ async fn answer(
             reply
         }
         ClientMessage::GetUsage => ServerMessage::UsageInfo(state.quota().usage(who).await?),
+        ClientMessage::Ping => ServerMessage::Pong,
     })
 }
 
