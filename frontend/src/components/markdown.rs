@@ -17,7 +17,10 @@ pub enum Inline {
     Strong(Vec<Inline>),
     Em(Vec<Inline>),
     /// A link with a safe target.
-    Link { href: String, text: Vec<Inline> },
+    Link {
+        href: String,
+        text: Vec<Inline>,
+    },
 }
 
 /// A block of a reply.
@@ -25,8 +28,14 @@ pub enum Inline {
 pub enum Block {
     Paragraph(Vec<Inline>),
     Heading(u8, Vec<Inline>),
-    Code { lang: String, text: String },
-    List { ordered: bool, items: Vec<Vec<Inline>> },
+    Code {
+        lang: String,
+        text: String,
+    },
+    List {
+        ordered: bool,
+        items: Vec<Vec<Inline>>,
+    },
 }
 
 /// Whether a link target may be followed.
@@ -107,7 +116,9 @@ pub fn parse(text: &str) -> Vec<Block> {
 fn heading(line: &str) -> Option<(u8, &str)> {
     let level = line.bytes().take_while(|b| *b == b'#').count();
     if (1..=6).contains(&level) {
-        line[level..].strip_prefix(' ').map(|rest| (level as u8, rest))
+        line[level..]
+            .strip_prefix(' ')
+            .map(|rest| (level as u8, rest))
     } else {
         None
     }
@@ -246,7 +257,10 @@ mod tests {
             ]
         );
         assert_eq!(inline("2 * 3 = 6"), vec![t("2 * 3 = 6")]);
-        assert_eq!(inline("<script>alert(1)</script>"), vec![t("<script>alert(1)</script>")]);
+        assert_eq!(
+            inline("<script>alert(1)</script>"),
+            vec![t("<script>alert(1)</script>")]
+        );
     }
 
     #[test]
@@ -255,12 +269,21 @@ mod tests {
             inline("see [docs](https://example.com) or [me](mailto:a@b.c)"),
             vec![
                 t("see "),
-                Inline::Link { href: "https://example.com".into(), text: vec![t("docs")] },
+                Inline::Link {
+                    href: "https://example.com".into(),
+                    text: vec![t("docs")]
+                },
                 t(" or "),
-                Inline::Link { href: "mailto:a@b.c".into(), text: vec![t("me")] },
+                Inline::Link {
+                    href: "mailto:a@b.c".into(),
+                    text: vec![t("me")]
+                },
             ]
         );
-        assert_eq!(inline("[click](javascript:alert(1))"), vec![t("click"), t(")")]);
+        assert_eq!(
+            inline("[click](javascript:alert(1))"),
+            vec![t("click"), t(")")]
+        );
         assert_eq!(inline("[x](data:text/html,hi)"), vec![t("x")]);
         assert!(!safe_href(" JavaScript:alert(1)"));
     }
@@ -273,12 +296,27 @@ mod tests {
             vec![
                 Block::Heading(1, vec![t("Title")]),
                 Block::Paragraph(vec![t("First line\nsecond line")]),
-                Block::Code { lang: "rust".into(), text: "fn main() {}\n<b>".into() },
-                Block::List { ordered: false, items: vec![vec![t("one")], vec![Inline::Strong(vec![t("two")])]] },
-                Block::List { ordered: true, items: vec![vec![t("a")], vec![t("b")]] },
+                Block::Code {
+                    lang: "rust".into(),
+                    text: "fn main() {}\n<b>".into()
+                },
+                Block::List {
+                    ordered: false,
+                    items: vec![vec![t("one")], vec![Inline::Strong(vec![t("two")])]]
+                },
+                Block::List {
+                    ordered: true,
+                    items: vec![vec![t("a")], vec![t("b")]]
+                },
             ]
         );
         // An unclosed fence (a reply still streaming) holds the rest as code.
-        assert_eq!(parse("```\nlet x"), vec![Block::Code { lang: String::new(), text: "let x".into() }]);
+        assert_eq!(
+            parse("```\nlet x"),
+            vec![Block::Code {
+                lang: String::new(),
+                text: "let x".into()
+            }]
+        );
     }
 }

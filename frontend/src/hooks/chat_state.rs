@@ -27,7 +27,11 @@ impl Bubble {
     pub fn text(&self) -> &str {
         match &self.streaming {
             Some(t) => t,
-            None => self.versions.get(self.shown).map(String::as_str).unwrap_or(""),
+            None => self
+                .versions
+                .get(self.shown)
+                .map(String::as_str)
+                .unwrap_or(""),
         }
     }
 
@@ -203,12 +207,19 @@ impl ChatState {
                 let live: Vec<Bubble> = self
                     .bubbles
                     .iter()
-                    .filter(|b| b.streaming.is_some() && !messages.iter().any(|m| Some(&m.id) == b.id.as_ref()))
+                    .filter(|b| {
+                        b.streaming.is_some()
+                            && !messages.iter().any(|m| Some(&m.id) == b.id.as_ref())
+                    })
                     .cloned()
                     .collect();
                 let mut bubbles: Vec<Bubble> = messages.iter().map(Bubble::from_message).collect();
                 for b in &mut bubbles {
-                    if let Some(l) = self.bubbles.iter().find(|l| l.id == b.id && l.streaming.is_some()) {
+                    if let Some(l) = self
+                        .bubbles
+                        .iter()
+                        .find(|l| l.id == b.id && l.streaming.is_some())
+                    {
                         b.streaming = l.streaming.clone();
                     }
                 }
@@ -319,7 +330,8 @@ impl ChatState {
                 for b in &mut self.bubbles {
                     b.streaming = None;
                 }
-                self.bubbles.retain(|b| !b.versions.is_empty() || b.role == "user");
+                self.bubbles
+                    .retain(|b| !b.versions.is_empty() || b.role == "user");
                 self.notice = Some(Self::notice_for(*code, error));
                 if matches!(
                     code,
@@ -357,7 +369,9 @@ mod tests {
         let mut s = ChatState::default();
         s.sent("Hello");
         assert!(s.busy);
-        let then = s.apply_event(&ev(json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"})));
+        let then = s.apply_event(&ev(
+            json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"}),
+        ));
         assert_eq!(then, Then::Open("c1".into()));
         s.apply_event(&ev(json!({"type": "assistant_delta", "delta": "Hi "})));
         s.apply_event(&ev(json!({"type": "assistant_delta", "delta": "there"})));
@@ -376,13 +390,20 @@ mod tests {
         let mut s = ChatState::default();
         s.open(Some("c1".into()));
         s.sent("one more");
-        let then = s.apply_event(&ev(json!({"type": "assistant_error", "error": "sign up", "code": "ANON_LIMIT_REACHED"})));
+        let then = s.apply_event(&ev(
+            json!({"type": "assistant_error", "error": "sign up", "code": "ANON_LIMIT_REACHED"}),
+        ));
         assert_eq!(then, Then::RestoreDraft("one more".into()));
         assert_eq!(s.notice, Some(Notice::SignIn("sign up".into())));
-        assert!(s.bubbles.is_empty(), "the refused message is not shown as sent");
+        assert!(
+            s.bubbles.is_empty(),
+            "the refused message is not shown as sent"
+        );
         assert!(!s.busy);
         // The socket's copy of the error changes nothing more.
-        s.apply(&msg(json!({"type": "assistant_error", "error": "x", "code": "ANON_LIMIT_REACHED"})));
+        s.apply(&msg(
+            json!({"type": "assistant_error", "error": "x", "code": "ANON_LIMIT_REACHED"}),
+        ));
         assert_eq!(s.notice, Some(Notice::SignIn("sign up".into())));
     }
 
@@ -390,7 +411,9 @@ mod tests {
     fn no_credits_is_a_top_up_notice() {
         let mut s = ChatState::default();
         s.sent("hi");
-        s.apply_event(&ev(json!({"type": "assistant_error", "error": "broke", "code": "INSUFFICIENT_BALANCE"})));
+        s.apply_event(&ev(
+            json!({"type": "assistant_error", "error": "broke", "code": "INSUFFICIENT_BALANCE"}),
+        ));
         assert_eq!(s.notice, Some(Notice::TopUp("broke".into())));
     }
 
@@ -403,11 +426,15 @@ mod tests {
             {"id": "a1", "chat_id": "c1", "role": "assistant", "content": "A0", "versions": ["A0"], "created_at": "t"}
         ]})));
         s.regenerating("a1");
-        s.apply_event(&ev(json!({"type": "assistant_regenerating", "chat_id": "c1", "message_id": "a1"})));
+        s.apply_event(&ev(
+            json!({"type": "assistant_regenerating", "chat_id": "c1", "message_id": "a1"}),
+        ));
         s.apply_event(&ev(json!({"type": "assistant_delta", "delta": "A"})));
         assert_eq!(texts(&s), ["Q", "A"]);
-        s.apply_event(&ev(json!({"type": "assistant_regenerated", "chat_id": "c1", "message_id": "a1",
-            "content": "A1", "version": 1, "status": "completed"})));
+        s.apply_event(&ev(
+            json!({"type": "assistant_regenerated", "chat_id": "c1", "message_id": "a1",
+            "content": "A1", "version": 1, "status": "completed"}),
+        ));
         assert_eq!(texts(&s), ["Q", "A1"]);
         s.step_version("a1", -1);
         assert_eq!(texts(&s), ["Q", "A0"]);
@@ -422,13 +449,28 @@ mod tests {
         let chat = |id: &str, title: &str| json!({"id": id, "title": title, "created_at": "t", "updated_at": "t"});
         let mut s = ChatState::default();
         s.apply(&msg(json!({"type": "chats_list", "page": 0, "total": 2, "chats": [chat("a", "A"), chat("b", "B")]})));
-        s.apply(&msg(json!({"type": "chat_updated", "chat": chat("b", "B")})));
-        assert_eq!(s.chats.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["b", "a"]);
-        s.apply(&msg(json!({"type": "chat_renamed", "chat": chat("a", "Renamed")})));
+        s.apply(&msg(
+            json!({"type": "chat_updated", "chat": chat("b", "B")}),
+        ));
+        assert_eq!(
+            s.chats.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        s.apply(&msg(
+            json!({"type": "chat_renamed", "chat": chat("a", "Renamed")}),
+        ));
         assert_eq!(s.chats[1].title, "Renamed");
         s.open(Some("a".into()));
-        assert_eq!(s.apply(&msg(json!({"type": "chat_updated", "chat": chat("a", "Renamed")}))), Then::Reload);
-        assert_eq!(s.apply(&msg(json!({"type": "chat_deleted", "chat_id": "a"}))), Then::Leave);
+        assert_eq!(
+            s.apply(&msg(
+                json!({"type": "chat_updated", "chat": chat("a", "Renamed")})
+            )),
+            Then::Reload
+        );
+        assert_eq!(
+            s.apply(&msg(json!({"type": "chat_deleted", "chat_id": "a"}))),
+            Then::Leave
+        );
         assert_eq!((s.chats.len(), s.current.as_deref()), (1, None));
     }
 
@@ -436,12 +478,16 @@ mod tests {
     fn a_reply_reattached_after_a_refresh_joins_the_history() {
         let mut s = ChatState::default();
         s.open(Some("c1".into()));
-        s.apply(&msg(json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 1, "messages": [
-            {"id": "u1", "chat_id": "c1", "role": "user", "content": "Q", "created_at": "t"}
-        ]})));
+        s.apply(&msg(
+            json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 1, "messages": [
+                {"id": "u1", "chat_id": "c1", "role": "user", "content": "Q", "created_at": "t"}
+            ]}),
+        ));
         // The re-attached stream replays from its start.
         assert_eq!(
-            s.apply_event(&ev(json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"}))),
+            s.apply_event(&ev(
+                json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"})
+            )),
             Then::Nothing
         );
         s.apply_event(&ev(json!({"type": "assistant_delta", "delta": "Part"})));

@@ -13,7 +13,7 @@ use crate::components::markdown::Markdown;
 use crate::components::page::PageHeader;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
-use crate::hooks::session::{use_session, usage_label};
+use crate::hooks::session::{usage_label, use_session};
 use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
@@ -83,7 +83,8 @@ fn ChatRoom() -> impl IntoView {
                 follow.with_value(|f| f(then));
             }),
             on_open: Callback::new(move |()| {
-                let mut first = vec![json!({"type": "list_chats", "page": 0, "limit": 50}).to_string()];
+                let mut first =
+                    vec![json!({"type": "list_chats", "page": 0, "limit": 50}).to_string()];
                 if let Some(id) = current.get_untracked() {
                     first.push(list_messages(&id));
                 }
@@ -133,7 +134,9 @@ fn ChatRoom() -> impl IntoView {
     // A stream refused before it began (a 4xx): say why, keep the message.
     Effect::new(move |_| {
         if let Some(message) = sse.error.get() {
-            let then = state.try_update(|s| s.refused(message)).unwrap_or(Then::Nothing);
+            let then = state
+                .try_update(|s| s.refused(message))
+                .unwrap_or(Then::Nothing);
             follow.with_value(|f| f(then));
         }
     });
@@ -190,7 +193,8 @@ fn ChatRoom() -> impl IntoView {
         if let Some((id, title)) = editing.get_untracked() {
             let title = title.trim().to_owned();
             if !title.is_empty() {
-                ws.send.run(json!({"type": "rename_chat", "chat_id": id, "title": title}).to_string());
+                ws.send
+                    .run(json!({"type": "rename_chat", "chat_id": id, "title": title}).to_string());
             }
         }
         editing.set(None);
