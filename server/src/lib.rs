@@ -82,12 +82,14 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
+        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
+        // routes, so neither the SPA nor the `/api` fallback sees it (nor
+        // the JSON errors: its clients read its own); CORS and the security
+        // headers still wrap it.
+        .layer(chats::socketio::layer(&state))
         .layer(middleware::from_fn(web::security_headers))
         .layer(tower::util::option_layer(cors(&state)))
         .layer(CompressionLayer::new().compress_when(compress))
-        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
-        // routes, so neither the SPA nor the `/api` fallback sees it.
-        .layer(chats::socketio::layer(&state))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "http",

@@ -36,7 +36,9 @@ fn now_ms() -> i64 {
     static LAST: AtomicI64 = AtomicI64::new(0);
     let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let prev = LAST
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
         .unwrap_or(now);
     now.max(prev + 1)
 }

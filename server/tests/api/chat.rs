@@ -171,6 +171,34 @@ async fn a_first_message_streams_the_seeds_events_and_creates_a_titled_chat() {
 }
 
 #[tokio::test]
+async fn each_event_names_itself_before_its_data_for_line_readers() {
+    // The seed's client reads `event:` and applies it to the next `data:`.
+    let app = spawn_app().await;
+    let res = post(
+        &app,
+        "/api/v1/messages/send",
+        &As::Anon(ANON),
+        &json!({"model": "m", "content": "hi"}),
+    )
+    .await;
+    let body = res.text().await.unwrap();
+    let blocks: Vec<&str> = body
+        .split("\n\n")
+        .filter(|b| b.contains("data: "))
+        .collect();
+    assert!(blocks.len() > 3);
+    for block in blocks {
+        let lines: Vec<&str> = block.lines().collect();
+        assert!(lines[0].starts_with("event: "), "{block}");
+        assert!(lines[1].starts_with("id: "), "{block}");
+        assert!(lines[2].starts_with("data: "), "{block}");
+        let name = &lines[0]["event: ".len()..];
+        let data: Value = serde_json::from_str(&lines[2]["data: ".len()..]).unwrap();
+        assert_eq!(data["type"], name);
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_a_json_error_before_any_stream() {
     let app = spawn_app().await;
     let ok = events(
@@ -650,6 +678,20 @@ async fn socketio_is_served_beside_the_app_and_api_fallbacks() {
     assert!(body.starts_with("0{"), "an engine.io open packet: {body}");
     let open: Value = serde_json::from_str(&body[1..]).unwrap();
     assert!(open["sid"].is_string());
+    // With --allowed-origin, the polling transport answers CORS like the API.
+    let app = spawn_app_with(|c| c.allowed_origins = vec!["http://localhost:8080".into()]).await;
+    let res = app
+        .client
+        .get(app.url("/socket.io/?EIO=4&transport=polling"))
+        .header("origin", "http://localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://localhost:8080"
+    );
     // The fallbacks still answer everything else.
     let res = app.get("/api/v1/nothing-here").await;
     assert_eq!(res.status(), 404);
