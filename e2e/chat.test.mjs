@@ -1,7 +1,8 @@
 // The hybrid chat in the browser (seed 003): a visitor chats until the free
 // limit, sees the sign-in prompt with their message kept, signs in and goes
 // on; regenerate with version arrows, rename and delete in the sidebar (and
-// another tab following along), and a refresh during a reply re-attaches.
+// another tab following along), a refresh during a reply re-attaches, and
+// Stop keeps what was written.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,7 +124,7 @@ test('regenerate keeps both versions; rename and delete reach another tab', asyn
   await two.context.close();
 });
 
-test('a refresh during a reply re-attaches to it and it finishes', async () => {
+test('a refresh during a reply re-attaches to it and it finishes; stop keeps the text', async () => {
   // Slow chunks, so the reply is still being written after the reload.
   slow = await startServer(['--chunk-delay-ms', '400']);
   const { page, context, errors } = await openPage(browser, slow.baseURL);
@@ -146,6 +147,19 @@ test('a refresh during a reply re-attaches to it and it finishes', async () => {
   await appReady(page);
   await replies(page).first().waitFor();
   assert.equal(await replies(page).first().innerText(), text);
+
+  // Stop keeps what was written, on screen and saved.
+  await composer(page).fill('Another long one please');
+  await composer(page).press('Enter');
+  await replies(page).nth(1).locator('.md').waitFor(); // some text has arrived
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+  assert.equal(await replies(page).count(), 2);
+  assert.ok((await replies(page).nth(1).innerText()).length > 0);
+  await page.reload();
+  await appReady(page);
+  await replies(page).nth(1).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0, 'nothing runs after a stop');
   assert.deepEqual(errors, []);
   await context.close();
 });

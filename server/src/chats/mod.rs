@@ -209,7 +209,7 @@ async fn reattach(
         .and_then(|id| state.streams.get(&id))
         .filter(|e| !e.is_finished() && e.owner == who.owner_key());
     Ok(match entry {
-        Some(entry) => sse_of(&state, &entry, after),
+        Some(entry) => with_stream_id(sse_of(&state, &entry, after), &entry.id),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -270,7 +270,16 @@ fn run(
     );
     *slot.lock().expect("stream slot") = Some(entry.id.clone());
     state.chats.set_running(chat_id, &entry.id);
-    sse_of(state, &entry, 0)
+    with_stream_id(sse_of(state, &entry, 0), &entry.id)
+}
+
+/// Names the stream in a header too, so a client can stop it before its
+/// first event arrives.
+fn with_stream_id(mut res: Response, id: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(id) {
+        res.headers_mut().insert("x-stream-id", v);
+    }
+    res
 }
 
 /// A refused reply: a short stream of `assistant_error` and `usage_info`
@@ -304,5 +313,5 @@ async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Res
         None,
         ServerMessage::AssistantError { error, code },
     );
-    Ok(sse_of(state, &entry, 0))
+    Ok(with_stream_id(sse_of(state, &entry, 0), &entry.id))
 }

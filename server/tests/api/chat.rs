@@ -33,12 +33,19 @@ async fn events(res: reqwest::Response) -> Vec<ServerEvent> {
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     assert_eq!(res.headers()["cache-control"], "no-cache");
     assert_eq!(res.headers()["x-accel-buffering"], "no");
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
     let raw = read_sse(res).await;
     let mut out = Vec::new();
     let mut last_id = 0u64;
     for (name, id, data) in raw {
         let e: ServerEvent =
             serde_json::from_str(&data).unwrap_or_else(|err| panic!("{err}: {data}"));
+        let v: Value = serde_json::from_str(&data).unwrap();
+        assert_eq!(
+            v["stream_id"],
+            stream_id.as_str(),
+            "the header names the stream"
+        );
         assert_eq!(name, e.name(), "the SSE event name is the JSON type");
         let id: u64 = id.parse().unwrap();
         assert_eq!(id, last_id + 1, "id: is the seq");
@@ -787,4 +794,64 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
         assert_eq!(store.chats("anon:a", 0, 10).await.unwrap().1, 2, "{db}");
         assert!(!store.delete_chat(&ids[0]).await.unwrap());
     }
+}
+
+#[tokio::test]
+async fn a_stopped_reply_ends_complete_as_stopped_and_keeps_its_text() {
+    let app = spawn_app_with(|c| c.chunk_delay_ms = 100).await;
+    let res = post(
+        &app,
+        "/api/v1/messages/send",
+        &As::Anon(ANON),
+        &json!({"model": "m", "content": "Write a long story"}),
+    )
+    .await;
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let mut stream = res.bytes_stream().eventsource();
+    let mut all = Vec::new();
+    // Stop after the first piece of text.
+    while !all
+        .iter()
+        .any(|e| matches!(e, ServerEvent::AssistantDelta { .. }))
+    {
+        let ev = stream.next().await.unwrap().unwrap();
+        all.push(serde_json::from_str::<ServerEvent>(&ev.data).unwrap());
+    }
+    let res = post(
+        &app,
+        &format!("/api/streams/{stream_id}/stop"),
+        &As::Anon(ANON),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    while let Some(ev) = stream.next().await {
+        all.push(serde_json::from_str::<ServerEvent>(&ev.unwrap().data).unwrap());
+    }
+    let (chat_id, message_id, content) = all
+        .iter()
+        .find_map(|e| match e {
+            ServerEvent::AssistantComplete {
+                chat_id,
+                message_id,
+                content,
+                status,
+                ..
+            } => {
+                assert_eq!(*status, FinishStatus::Stopped);
+                Some((chat_id.clone(), message_id.clone(), content.clone()))
+            }
+            _ => None,
+        })
+        .expect("assistant_complete");
+    assert_eq!(deltas(&all), content);
+    assert!(matches!(all.last().unwrap(), ServerEvent::UsageInfo(_)));
+    let mut ws = manage(&app, &format!("anon_id={ANON}")).await;
+    let msgs = messages(&mut ws, &chat_id).await;
+    assert_eq!(
+        (msgs[1].id.as_str(), msgs[1].content.as_str()),
+        (message_id.as_str(), content.as_str())
+    );
 }
