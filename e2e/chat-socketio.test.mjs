@@ -80,19 +80,33 @@ test("the seed's socket.io client lists a user's chats on /chats", async () => {
   const seen = await sendMessage(server.baseURL, { Authorization: `Bearer ${token}` }, undefined, 'gpt-4o-mini', 'Hello from Node');
   const complete = seen.find(([e]) => e === 'assistant_complete')[1];
 
-  // The seed's code, with the server's address.
+  // The seed's code, with the server's address (and promises around its
+  // console.log handlers): it emits list_chats at once, before connecting.
   const socket = io(`${server.baseURL}/chats`, {
     auth: {
       token: token, // Optional for anonymous users
     },
   });
-  const usage = await once(socket, 'usage_info');
+
+  // Listen to usage info
+  const usageSeen = new Promise((resolve) => {
+    socket.on('usage_info', (data) => {
+      resolve(data);
+    });
+  });
+
+  // List chats
+  socket.emit('list_chats', { page: 0, limit: 20 });
+  const chatsSeen = new Promise((resolve) => {
+    socket.on('chats_list', (data) => {
+      resolve(data);
+    });
+  });
+
+  const usage = await usageSeen;
   assert.equal(usage.kind, 'user');
   assert.ok(usage.used > 0 && usage.used + usage.remaining === usage.limit, JSON.stringify(usage));
-
-  const listed = once(socket, 'chats_list');
-  socket.emit('list_chats', { page: 0, limit: 20 });
-  const data = await listed;
+  const data = await chatsSeen;
   assert.equal(data.total, 1);
   assert.equal(data.page, 0);
   assert.equal(data.chats[0].id, complete.chat_id);

@@ -4,11 +4,40 @@
 
 use crate::auth::identity::Identity;
 use crate::error::AppError;
+use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 use crate::store::chats::ChatAccess;
 use serde_json::Value;
 use shared::ErrorCode;
 use shared::chat::{ClientMessage, MAX_PAGE_LIMIT, MAX_TITLE_CHARS, ServerMessage};
+use std::sync::{Arc, Mutex};
+
+/// Messages a connection may send at once, then per second: listing is
+/// cheap, but a client stuck in a loop should not hammer the database.
+const BURST: u32 = 60;
+const PER_SEC: f64 = 5.0;
+
+/// One connection's rate limit (a handle: socket.io handlers clone it).
+#[derive(Clone)]
+pub struct Gate(Arc<Mutex<RateLimiter>>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(RateLimiter::new(BURST, PER_SEC))))
+    }
+}
+
+impl Gate {
+    /// Whether `msg` may be answered now (`ping` always is).
+    pub fn allows(&self, msg: &ClientMessage) -> bool {
+        matches!(msg, ClientMessage::Ping)
+            || self
+                .0
+                .lock()
+                .expect("rate lock")
+                .try_take(std::time::Instant::now())
+    }
+}
 
 /// The in-band error for a management message.
 pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
@@ -90,8 +119,15 @@ pub async fn handle(
     state: &AppState,
     who: &Identity,
     conn: &str,
+    gate: &Gate,
     msg: ClientMessage,
 ) -> ServerMessage {
+    if !gate.allows(&msg) {
+        return error(
+            ErrorCode::RateLimited,
+            "too many messages on this connection: slow down",
+        );
+    }
     match answer(state, who, conn, msg).await {
         Ok(m) => m,
         Err(e) => from_app_error(e),
@@ -208,6 +244,18 @@ mod tests {
             code_of(parse(r#"{"type":"list_messages"}"#)),
             ErrorCode::ValidationError
         );
+    }
+
+    #[test]
+    fn a_connection_gets_a_burst_then_is_slowed_but_pings_pass() {
+        let gate = Gate::default();
+        let list = ClientMessage::ListChats { page: 0, limit: 1 };
+        let allowed = (0..BURST + 10).filter(|_| gate.allows(&list)).count();
+        assert!(
+            (BURST as usize..BURST as usize + 3).contains(&allowed),
+            "{allowed}"
+        );
+        assert!(gate.allows(&ClientMessage::Ping));
     }
 
     #[test]

@@ -36,6 +36,7 @@ where
 {
     let conn = format!("ws_{}", uuid::Uuid::new_v4().simple());
     let owner = who.owner_key();
+    let gate = manage::Gate::default();
     let mut news = state.chats.subscribe();
     let (mut sink, mut incoming) = socket.split();
     if send(&mut sink, &manage::welcome(&state, &who).await)
@@ -61,7 +62,7 @@ where
             m = incoming.next() => match m {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
                 Some(Ok(Message::Text(t))) => match manage::parse(t.as_str()) {
-                    Ok(msg) => manage::handle(&state, &who, &conn, msg).await,
+                    Ok(msg) => manage::handle(&state, &who, &conn, &gate, msg).await,
                     Err(e) => e,
                 },
                 Some(Ok(Message::Binary(_))) => manage::error(

@@ -118,7 +118,8 @@ async fn on_connect(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) {
-    emit(&s, &manage::welcome(&state, &who).await);
+    // Handlers first: a client may emit the moment it is connected.
+    s.extensions.insert(manage::Gate::default());
     s.on_fallback(on_event);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());
@@ -127,6 +128,7 @@ async fn on_connect(
             closed.cancel();
         }
     });
+    emit(&s, &manage::welcome(&state, &who).await);
     // Forward the owner's news until the socket goes.
     let conn = s.id.to_string();
     let owner = who.owner_key();
@@ -155,9 +157,10 @@ async fn on_event(
     TryData(data): TryData<Value>,
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
+    Extension(gate): Extension<manage::Gate>,
 ) {
     let reply = match manage::parse_event(&name, data.ok()) {
-        Ok(msg) => manage::handle(&state, &who, &s.id.to_string(), msg).await,
+        Ok(msg) => manage::handle(&state, &who, &s.id.to_string(), &gate, msg).await,
         Err(e) => e,
     };
     emit(&s, &reply);
