@@ -126,6 +126,10 @@ impl Render for ChatRender {
                     };
                     match saved {
                         Ok(version) => after.lock().expect("after lock").version = version,
+                        // Deleted while the reply was written: nothing to keep.
+                        Err(_) if matches!(state.store.chat(&chat_id).await, Ok(None)) => {
+                            tracing::debug!(chat = %chat_id, "reply to a deleted chat not saved")
+                        }
                         Err(e) => {
                             tracing::error!(chat = %chat_id, error = %e, "could not save a reply")
                         }
