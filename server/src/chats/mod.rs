@@ -51,6 +51,7 @@ const MAX_MODEL_CHARS: usize = 100;
 
 const SYSTEM: &str = "You are Chorus, a helpful assistant. Answer in Markdown.";
 
+/// The chat routes (nested under `/api`); the socket route gets the Origin guard.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/chats/ws", get(socket::upgrade))
