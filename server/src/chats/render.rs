@@ -46,6 +46,7 @@ struct After {
 }
 
 impl ChatRender {
+    /// The render of a reply to save as `message_id` in `chat_id`.
     pub fn new(
         state: &AppState,
         who: &Identity,

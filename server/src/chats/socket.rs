@@ -20,6 +20,7 @@ const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Close code when the server goes away (RFC 6455 1001).
 const GOING_AWAY: u16 = 1001;
 
+/// `GET /api/v1/chats/ws`: who is asking (401 for nobody), then the socket.
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
