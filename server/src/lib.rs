@@ -14,10 +14,13 @@
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
 //!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
 //!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
-//!   over SSE), [`books`] (seed 002's BooksWriter on `/ws/{session_id}`).
+//!   over SSE), [`books`] (seed 002's BooksWriter on `/ws/{session_id}`),
+//!   [`chats`] (seed 003: the hybrid chat, its management socket on
+//!   `/api/v1/chats/ws` and socket.io `/chats`, replies over SSE).
 
 pub mod auth;
 pub mod books;
+pub mod chats;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -66,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rolecard::router())
         .merge(test_sse::router())
         .merge(books::api_router())
+        .merge(chats::router(state.clone()))
         // Its own fallback: a nested router would otherwise inherit the SPA's.
         .fallback(spa::api_not_found);
 
@@ -82,6 +86,11 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
+        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
+        // routes, so neither the SPA nor the `/api` fallback sees it (nor
+        // the JSON errors: its clients read its own); CORS and the security
+        // headers still wrap it.
+        .layer(chats::socketio::layer(&state))
         .layer(middleware::from_fn(web::security_headers))
         .layer(tower::util::option_layer(cors(&state)))
         .layer(CompressionLayer::new().compress_when(compress))

@@ -2,6 +2,7 @@
 
 use crate::auth::token::TokenKeys;
 use crate::books::Books;
+use crate::chats::hub::ChatHub;
 use crate::config::Config;
 use crate::db::Db;
 use crate::engine::Engine;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
     pub origins: Arc<OriginPolicy>,
+    /// Seed 003's chat news for every management connection, and the
+    /// replies running per chat.
+    pub chats: ChatHub,
     /// Cancelled when the server shuts down; every open stream and socket
     /// watches it and ends, so graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
@@ -57,6 +61,7 @@ impl AppState {
             conversations: Conversations::default(),
             connections: ConnectionCounter::default(),
             books: Books::default(),
+            chats: ChatHub::default(),
             config: Arc::new(config),
             store: Store::new(db),
             tokens,

@@ -7,6 +7,7 @@
 //!
 //! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`books`]: seed 002's BooksWriter on `/ws/{session_id}`.
+//! - [`chat`]: seed 003's hybrid chat (management socket, reply SSE).
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
 //! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
@@ -18,6 +19,7 @@
 
 pub mod auth;
 pub mod books;
+pub mod chat;
 pub mod error;
 pub mod health;
 pub mod personas;

@@ -2,6 +2,7 @@
 
 pub mod composer;
 pub mod crisis_banner;
+pub mod markdown;
 pub mod nav;
 pub mod page;
 pub mod placeholder;

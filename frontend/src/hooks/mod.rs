@@ -2,6 +2,7 @@
 //! signals; the state logic lives in plain types tested natively.
 
 pub mod books_chat;
+pub mod chat_state;
 pub mod connection;
 pub mod panel;
 pub mod rolecard_run;

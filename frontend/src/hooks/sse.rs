@@ -281,6 +281,11 @@ async fn read_once(ctx: &Ctx, run: u64, req: &SseRequest) -> Read {
             .unwrap_or_else(|_| format!("the server answered {}", res.status()));
         return Read::Refused(message);
     }
+    // 204: nothing to stream (a re-attach with no reply running).
+    if res.status() == 204 {
+        ctx.abort.set_value(None);
+        return Read::Finished;
+    }
     if let Ok(Some(id)) = res.headers().get("x-stream-id") {
         ctx.stream.update_value(|(s, _)| *s = Some(id));
     }

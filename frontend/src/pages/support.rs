@@ -6,8 +6,8 @@
 //! reopened (`/support?session=<id>` survives a reload).
 
 use crate::api;
-use crate::components::crisis_banner::CrisisBanner;
 use crate::components::composer::Composer;
+use crate::components::crisis_banner::CrisisBanner;
 use crate::components::page::PageHeader;
 use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;

@@ -7,10 +7,12 @@
 //! - [`credits`] balances, the ledger, atomic debits and reservations;
 //! - [`generations`] every stream's saved outcome;
 //! - [`rolecards`] memories, relations and role cards;
-//! - [`support`] support sessions, messages and escalations.
+//! - [`support`] support sessions, messages and escalations;
+//! - [`chats`] seed 003's chats, messages and reply versions.
 
 pub mod anon;
 pub mod books;
+pub mod chats;
 pub mod credits;
 pub mod generations;
 pub mod rolecards;

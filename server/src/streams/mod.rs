@@ -117,13 +117,13 @@ pub async fn owned_stream(
 /// protocol names its events, JSON data.
 pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
     let events = entry.subscribe(after).map(|ev| {
-        let mut out = axum::response::sse::Event::default()
-            .id(ev.seq.to_string())
-            .data(ev.json.as_str());
+        // `event:` before `data:`: line readers (seed 003's client) take the
+        // name from the line above the data.
+        let mut out = axum::response::sse::Event::default();
         if let Some(name) = ev.name {
             out = out.event(name);
         }
-        out
+        out.id(ev.seq.to_string()).data(ev.json.as_str())
     });
     sse::response(state, events)
 }

@@ -4,6 +4,8 @@
 use crate::helpers::{
     TestApp, WsClient, json, spawn_app, spawn_app_on, spawn_app_with, test_databases,
 };
+use chorus_server::db::Db;
+use chorus_server::store::Store;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use shared::books::{
@@ -823,4 +825,78 @@ async fn a_provider_that_never_answers_times_the_agent_out() {
             .artifacts
             .is_empty()
     );
+}
+
+/// The store on SQLite and PostgreSQL.
+#[tokio::test]
+async fn a_session_belongs_to_its_first_user_and_keeps_its_lines_and_artifacts() {
+    for url in test_databases().await {
+        let store = Store::new(Db::connect(&url).await.unwrap());
+        let sid = format!("s-{}", uuid::Uuid::new_v4());
+        let s = store
+            .claim_books_session(&sid, "u:alice", "OrchestratorAgent")
+            .await
+            .unwrap();
+        assert_eq!(s.owner, "u:alice");
+        let again = store
+            .claim_books_session(&sid, "u:bob", "OrchestratorAgent")
+            .await
+            .unwrap();
+        assert_eq!(again.owner, "u:alice", "the first owner keeps it");
+
+        let line = |content: &str| Entry::Agent {
+            id: 3,
+            agent: "PlotGeneratorAgent".into(),
+            content: content.into(),
+            streaming: false,
+            timestamp: "t".into(),
+        };
+        store.save_books_entries(&sid, &[line("Ti")]).await.unwrap();
+        store
+            .save_books_entries(&sid, &[line("Title")])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.books_entries(&sid).await.unwrap(),
+            vec![line("Title")]
+        );
+
+        store
+            .update_books_session(&sid, Some("m"), "PlotGeneratorAgent", 9)
+            .await
+            .unwrap();
+        let s = store.books_session(&sid).await.unwrap().unwrap();
+        assert_eq!((s.model.as_deref(), s.last_seq), (Some("m"), 9));
+
+        let mut fields = serde_json::Map::new();
+        fields.insert("genre".into(), "fantasy".into());
+        let world = store
+            .save_artifact(
+                &sid,
+                ArtifactKind::World,
+                "Emberreach",
+                &fields,
+                "text",
+                "complete",
+                &[],
+            )
+            .await
+            .unwrap();
+        let plot = store
+            .save_artifact(
+                &sid,
+                ArtifactKind::Plot,
+                "The Last Stand",
+                &fields,
+                "t",
+                "partial",
+                std::slice::from_ref(&world.id),
+            )
+            .await
+            .unwrap();
+        let all = store.artifacts(&sid).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all.contains(&plot) && all.contains(&world));
+        assert!(store.artifacts("other").await.unwrap().is_empty());
+    }
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod books;
+mod chat;
 mod credits;
 mod health;
 mod http;

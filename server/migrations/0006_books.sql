@@ -1,6 +1,5 @@
 -- Seed 002: BooksWriter sessions, their conversation and the artifacts the
--- agents' tools save. (Numbered 0007: 0005 and 0006 belong to other
--- features developed alongside.)
+-- agents' tools save.
 
 CREATE TABLE books_sessions (
     id             TEXT PRIMARY KEY,

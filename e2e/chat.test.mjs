@@ -1,0 +1,165 @@
+// The hybrid chat in the browser (seed 003): a visitor chats until the free
+// limit, sees the sign-in prompt with their message kept, signs in and goes
+// on; regenerate with version arrows, rename and delete in the sidebar (and
+// another tab following along), a refresh during a reply re-attaches, and
+// Stop keeps what was written.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, openSignedIn, register, screenshot, appReady } from './harness.mjs';
+
+let server;
+let slow;
+let browser;
+
+before(async () => {
+  server = await startServer(['--anon-message-limit', '2', '--chunk-delay-ms', '30']);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await slow?.stop();
+});
+
+const composer = (page) => page.locator('#chat-text');
+const replies = (page) => page.getByTestId('chat-reply');
+
+/** Types `text`, sends it with Enter and waits for its reply to finish. */
+async function chat(page, text) {
+  const before = await replies(page).count();
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await replies(page).nth(before).waitFor();
+  // Finished: the composer offers Send again (Stop while it streams).
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+  return replies(page).nth(before);
+}
+
+test('a visitor chats up to the free limit, signs in with the message kept, and goes on', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/chat');
+  await appReady(page);
+  await page.getByTestId('chat-usage').filter({ hasText: '2 of 2 free replies left' }).waitFor();
+
+  const first = await chat(page, 'Hello <b>there</b>');
+  await page.waitForURL(/\/chat\?chat=/);
+  assert.ok((await first.innerText()).length > 20);
+  // What the user typed is text, never markup.
+  assert.equal(await page.getByTestId('chat-user').first().locator('b').count(), 0);
+  assert.match(await page.getByTestId('chat-user').first().innerText(), /Hello <b>there<\/b>/);
+  // The sidebar lists the new chat, titled from the first message.
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Hello <b>there</b>' }).waitFor();
+  await page.getByTestId('chat-usage').filter({ hasText: '1 of 2 free replies left' }).waitFor();
+
+  await chat(page, 'Tell me more');
+  await page.getByTestId('chat-usage').filter({ hasText: 'All 2 free replies used' }).waitFor();
+
+  await composer(page).fill('Keep this message');
+  await composer(page).press('Enter');
+  const prompt = page.getByTestId('chat-signin');
+  await prompt.waitFor();
+  assert.equal(await composer(page).inputValue(), 'Keep this message');
+  assert.equal(await replies(page).count(), 2, 'no reply was written');
+  await screenshot(page, 'chat-anon-limit');
+
+  await prompt.getByRole('link', { name: 'Sign in or create an account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  await page.getByLabel('Username').fill('chat_e2e');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.locator('form button[type="submit"]').click();
+  await page.waitForURL('**/chat');
+  // The message waited for them.
+  await page.getByTestId('chat-usage').filter({ hasText: 'credits' }).waitFor();
+  assert.equal(await composer(page).inputValue(), 'Keep this message');
+  const reply = await chat(page, 'Keep this message');
+  assert.ok((await reply.innerText()).length > 20);
+  await page.waitForURL(/\/chat\?chat=/);
+  await screenshot(page, 'chat-signed-in');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('regenerate keeps both versions; rename and delete reach another tab', async () => {
+  const token = await register(server.baseURL, 'chat_tabs');
+  const one = await openSignedIn(browser, server.baseURL, token);
+  const page = one.page;
+  await page.goto('/chat');
+  await appReady(page);
+  const first = await chat(page, 'Explain tides');
+  const original = await first.locator('.md').innerText();
+
+  await first.getByRole('button', { name: 'Regenerate' }).click();
+  await first.getByText('2 / 2').waitFor();
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+  await first.getByRole('button', { name: 'Previous version' }).click();
+  await first.getByText('1 / 2').waitFor();
+  assert.equal(await first.locator('.md').innerText(), original);
+  await first.getByRole('button', { name: 'Next version' }).click();
+  await first.getByText('2 / 2').waitFor();
+  await screenshot(page, 'chat-versions');
+
+  // A second tab of the same user follows the sidebar.
+  const two = await openSignedIn(browser, server.baseURL, token);
+  await two.page.goto('/chat');
+  await appReady(two.page);
+  const otherList = two.page.getByTestId('chat-list');
+  await otherList.getByRole('link', { name: 'Explain tides' }).waitFor();
+
+  await page.getByRole('button', { name: 'Rename Explain tides' }).click();
+  await page.getByLabel('New title').fill('Tides');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Tides', exact: true }).waitFor();
+  await otherList.getByRole('link', { name: 'Tides', exact: true }).waitFor();
+
+  await page.getByRole('button', { name: 'Delete Tides' }).click();
+  await page.waitForURL('**/chat');
+  await page.getByText('Your chats will show here.').waitFor();
+  await two.page.getByText('Your chats will show here.').waitFor();
+  assert.deepEqual(one.errors, []);
+  assert.deepEqual(two.errors, []);
+  await one.context.close();
+  await two.context.close();
+});
+
+test('a refresh during a reply re-attaches to it and it finishes; stop keeps the text', async () => {
+  // Slow chunks, so the reply is still being written after the reload.
+  slow = await startServer(['--chunk-delay-ms', '400']);
+  const { page, context, errors } = await openPage(browser, slow.baseURL);
+  await page.goto('/chat');
+  await appReady(page);
+  await composer(page).fill('Write me a story');
+  await composer(page).press('Enter');
+  await page.waitForURL(/\/chat\?chat=/);
+  await page.getByRole('button', { name: 'Stop' }).waitFor();
+  await page.reload();
+  await appReady(page);
+  // Still streaming after the reload, then done.
+  await page.getByRole('button', { name: 'Stop' }).waitFor();
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor({ timeout: 30_000 });
+  assert.equal(await replies(page).count(), 1);
+  const text = await replies(page).first().innerText();
+  assert.ok(text.length > 20, text);
+  // It was saved whole: a fresh load shows the same reply.
+  await page.reload();
+  await appReady(page);
+  await replies(page).first().waitFor();
+  assert.equal(await replies(page).first().innerText(), text);
+
+  // Stop keeps what was written, on screen and saved.
+  await composer(page).fill('Another long one please');
+  await composer(page).press('Enter');
+  await replies(page).nth(1).locator('.md').waitFor(); // some text has arrived
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+  assert.equal(await replies(page).count(), 2);
+  assert.ok((await replies(page).nth(1).innerText()).length > 0);
+  await page.reload();
+  await appReady(page);
+  await replies(page).nth(1).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0, 'nothing runs after a stop');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,0 +1,129 @@
+//! News between a chat owner's connections, and the replies running per chat.
+//!
+//! Every management connection (plain WebSocket or socket.io) subscribes to
+//! the hub and forwards the news addressed to its owner, except what it
+//! caused itself (it already got the direct answer). The running map lets a
+//! refreshed page find the reply still being written in a chat.
+
+use shared::chat::ServerMessage;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// News a connection falls this far behind on is dropped for it (it can list
+/// again); chat news is small and rare.
+const NEWS_CAPACITY: usize = 256;
+
+/// One piece of news.
+#[derive(Debug, Clone)]
+pub struct News {
+    /// `Identity::owner_key` of whose chats changed.
+    pub owner: String,
+    /// The connection that caused it, which skips it; `None` for changes
+    /// made over HTTP (sending a message), which every connection gets.
+    pub from: Option<String>,
+    pub message: ServerMessage,
+}
+
+/// The hub: a cheap handle.
+#[derive(Clone, Debug)]
+pub struct ChatHub {
+    news: broadcast::Sender<Arc<News>>,
+    /// chat id → stream id of the reply being written in it.
+    running: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Default for ChatHub {
+    fn default() -> Self {
+        let (news, _) = broadcast::channel(NEWS_CAPACITY);
+        Self {
+            news,
+            running: Arc::default(),
+        }
+    }
+}
+
+impl ChatHub {
+    /// Tells `owner`'s connections (but `from`) about `message`.
+    pub fn notify(&self, owner: &str, from: Option<&str>, message: ServerMessage) {
+        // No receivers is fine: nobody is listening.
+        let _ = self.news.send(Arc::new(News {
+            owner: owner.to_owned(),
+            from: from.map(str::to_owned),
+            message,
+        }));
+    }
+
+    /// All news from now on; connections filter by owner.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<News>> {
+        self.news.subscribe()
+    }
+
+    /// Records the reply now being written in `chat_id`.
+    pub fn set_running(&self, chat_id: &str, stream_id: &str) {
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(chat_id.to_owned(), stream_id.to_owned());
+    }
+
+    /// Forgets `stream_id` as `chat_id`'s running reply (if it still is).
+    pub fn clear_running(&self, chat_id: &str, stream_id: &str) {
+        let mut running = self.running.lock().expect("running lock");
+        if running.get(chat_id).is_some_and(|s| s == stream_id) {
+            running.remove(chat_id);
+        }
+    }
+
+    /// The stream of the reply being written in `chat_id`, if any.
+    pub fn running(&self, chat_id: &str) -> Option<String> {
+        self.running
+            .lock()
+            .expect("running lock")
+            .get(chat_id)
+            .cloned()
+    }
+}
+
+impl News {
+    /// Whether a connection of `owner` with id `conn` should get it.
+    pub fn is_for(&self, owner: &str, conn: &str) -> bool {
+        self.owner == owner && self.from.as_deref() != Some(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn news_reaches_the_owners_other_connections_only() {
+        let hub = ChatHub::default();
+        let mut rx = hub.subscribe();
+        hub.notify(
+            "anon:a",
+            Some("c1"),
+            ServerMessage::ChatDeleted {
+                chat_id: "x".into(),
+            },
+        );
+        let n = rx.recv().await.unwrap();
+        assert!(n.is_for("anon:a", "c2"));
+        assert!(
+            !n.is_for("anon:a", "c1"),
+            "the sender already has the answer"
+        );
+        assert!(!n.is_for("anon:b", "c2"), "another owner's news");
+    }
+
+    #[test]
+    fn a_finished_reply_clears_only_itself() {
+        let hub = ChatHub::default();
+        hub.set_running("chat", "st_1");
+        hub.set_running("chat", "st_2");
+        hub.clear_running("chat", "st_1");
+        assert_eq!(hub.running("chat").as_deref(), Some("st_2"));
+        hub.clear_running("chat", "st_2");
+        assert_eq!(hub.running("chat"), None);
+    }
+}

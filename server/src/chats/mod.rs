@@ -1,0 +1,318 @@
+//! Seed 003: the hybrid chat. A socket manages the chats; every reply
+//! streams over SSE. Anonymous visitors (`x-anon-id`) chat up to the free
+//! limit; signed-in users spend credits.
+//!
+//! - Management: `GET /api/v1/chats/ws` (plain WebSocket, [`socket`]) and
+//!   the socket.io namespace `/chats` ([`socketio`]), both answered by
+//!   [`manage`]: `list_chats`, `list_messages`, `rename_chat`,
+//!   `delete_chat`, `get_usage`; `usage_info` on connect and after every
+//!   reply; news from the owner's other tabs through [`hub`].
+//! - Replies (SSE, `event:` = the JSON `type`, `id:` = seq):
+//!   `POST /api/v1/messages/send` (no `chat_id` starts a chat),
+//!   `POST /api/v1/messages/{message_id}/regenerate` (a new version; the old
+//!   ones stay), `GET /api/v1/chats/{chat_id}/stream` (re-attach to the
+//!   reply being written, after `Last-Event-ID`; 204 when none). Events are
+//!   rendered by [`render`]. Bad input is a 4xx JSON error before any
+//!   stream; a refused reply (`ANON_LIMIT_REACHED`, `INSUFFICIENT_BALANCE`)
+//!   is a stream of `assistant_error` and `usage_info`, and the management
+//!   channel hears the `assistant_error` too. Stop with
+//!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
+
+pub mod hub;
+pub mod manage;
+pub mod render;
+pub mod socket;
+pub mod socketio;
+
+use crate::auth::identity::Identity;
+use crate::engine::{ChatMessage, GenRequest};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::streams::generation::{self, Generation};
+use crate::streams::sse_of;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use render::{ChatRender, Kind, out};
+use shared::ErrorCode;
+use shared::chat::{MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage, title_from};
+
+/// Characters per `assistant_delta`.
+const CHUNK_CHARS: usize = 40;
+/// Messages of context a reply is written from.
+const HISTORY: u32 = 20;
+/// Most output tokens of one reply.
+const MAX_REPLY_TOKENS: u32 = 1000;
+/// Longest model name accepted.
+const MAX_MODEL_CHARS: usize = 100;
+
+const SYSTEM: &str = "You are Chorus, a helpful assistant. Answer in Markdown.";
+
+/// The chat routes (nested under `/api`); the socket route gets the Origin guard.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/chats/ws", get(socket::upgrade))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::web::ws_origin_guard,
+        ))
+        .route("/v1/messages/send", post(send))
+        .route("/v1/messages/{message_id}/regenerate", post(regenerate))
+        .route("/v1/chats/{chat_id}/stream", get(reattach))
+}
+
+async fn send(
+    State(state): State<AppState>,
+    who: Identity,
+    body: Result<Json<SendMessage>, JsonRejection>,
+) -> AppResult<Response> {
+    let Json(body) =
+        body.map_err(|e| AppError::client(ErrorCode::ValidationError, e.body_text()))?;
+    let content = body.content.trim();
+    let n = content.chars().count();
+    if n == 0 || n > MAX_CONTENT_CHARS {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
+        ));
+    }
+    let request = request_base(&body.model, body.temperature)?;
+    if let Some(chat_id) = &body.chat_id {
+        manage::own_chat(&state, &who, chat_id).await?;
+    }
+    let ticket = match state.quota().begin(&who, MAX_REPLY_TOKENS as i64).await {
+        Ok(t) => t,
+        Err(e) => return refused(&state, &who, e).await,
+    };
+    let owner = who.owner_key();
+    let chat_id = match body.chat_id {
+        Some(id) => id,
+        None => {
+            let chat = state.store.create_chat(&owner, &title_from(content)).await;
+            match chat {
+                Ok(chat) => {
+                    state.chats.notify(
+                        &owner,
+                        None,
+                        ServerMessage::ChatUpdated { chat: chat.clone() },
+                    );
+                    chat.id
+                }
+                Err(e) => {
+                    let _ = state.quota().cancel(ticket).await;
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let history = state.store.chat_history(&chat_id, None, HISTORY).await;
+    let saved = match history {
+        Ok(h) => state
+            .store
+            .add_chat_message(&chat_id, &crate::store::new_id(), "user", content)
+            .await
+            .map(|_| h),
+        Err(e) => Err(e),
+    };
+    let history = match saved {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = state.quota().cancel(ticket).await;
+            return Err(e.into());
+        }
+    };
+    let mut request = request;
+    request.messages = context(&history);
+    request.messages.push(ChatMessage::user(content));
+    let message_id = crate::store::new_id();
+    let render = ChatRender::new(&state, &who, Kind::Send, &chat_id, &message_id);
+    Ok(run(&state, &who, &chat_id, request, render, ticket))
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(message_id): Path<String>,
+    body: Option<Json<serde_json::Value>>,
+) -> AppResult<Response> {
+    let opts = body.map(|Json(v)| v).unwrap_or_default();
+    let model = opts.get("model").and_then(|m| m.as_str()).unwrap_or("");
+    let temperature = match opts.get("temperature") {
+        None | Some(serde_json::Value::Null) => 0.7,
+        Some(t) => t.as_f64().ok_or_else(|| {
+            AppError::client(ErrorCode::ValidationError, "temperature must be a number")
+        })?,
+    };
+    let mut request = request_base(model, temperature)?;
+    let stored = state
+        .store
+        .chat_message(&message_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("no such message"))?;
+    if stored.owner != who.owner_key() {
+        return Err(AppError::client(
+            ErrorCode::Forbidden,
+            "this message belongs to someone else",
+        ));
+    }
+    if stored.message.role != "assistant" {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            "only an assistant reply can be regenerated",
+        ));
+    }
+    let ticket = match state.quota().begin(&who, MAX_REPLY_TOKENS as i64).await {
+        Ok(t) => t,
+        Err(e) => return refused(&state, &who, e).await,
+    };
+    let chat_id = stored.message.chat_id.clone();
+    let history = match state
+        .store
+        .chat_history(&chat_id, Some(stored.position), HISTORY)
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = state.quota().cancel(ticket).await;
+            return Err(e.into());
+        }
+    };
+    request.messages = context(&history);
+    // A different seed, so the offline generator writes another version.
+    request.seed = stored.message.versions.len() as u64;
+    let render = ChatRender::new(&state, &who, Kind::Regenerate, &chat_id, &message_id);
+    Ok(run(&state, &who, &chat_id, request, render, ticket))
+}
+
+async fn reattach(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(chat_id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    manage::own_chat(&state, &who, &chat_id).await?;
+    let after = match headers.get("last-event-id") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                AppError::client(ErrorCode::BadRequest, "Last-Event-ID must be a seq number")
+            })?,
+        None => 0,
+    };
+    let entry = state
+        .chats
+        .running(&chat_id)
+        .and_then(|id| state.streams.get(&id))
+        .filter(|e| !e.is_finished() && e.owner == who.owner_key());
+    Ok(match entry {
+        Some(entry) => with_stream_id(sse_of(&state, &entry, after), &entry.id),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The request without its messages, or 4xx for a bad model or temperature.
+fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
+    if !(0.0..=2.0).contains(&temperature) {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            "temperature is 0 to 2",
+        ));
+    }
+    let model = model.trim();
+    if model.chars().count() > MAX_MODEL_CHARS {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            format!("a model name has at most {MAX_MODEL_CHARS} characters"),
+        ));
+    }
+    let mut request = GenRequest::new("");
+    request.messages.clear();
+    request.system = SYSTEM.into();
+    request.model = (!model.is_empty()).then(|| model.to_owned());
+    request.temperature = temperature;
+    request.max_tokens = MAX_REPLY_TOKENS;
+    Ok(request)
+}
+
+fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
+    history
+        .iter()
+        .map(|m| ChatMessage {
+            role: m.role.clone(),
+            content: m.content.clone(),
+        })
+        .collect()
+}
+
+/// Starts the reply and answers with its stream.
+fn run(
+    state: &AppState,
+    who: &Identity,
+    chat_id: &str,
+    request: GenRequest,
+    render: ChatRender,
+    ticket: crate::usage::Ticket,
+) -> Response {
+    let slot = render.stream_slot();
+    let entry = generation::start(
+        state,
+        who,
+        Generation {
+            request,
+            chunk_chars: CHUNK_CHARS,
+            render,
+            ticket: Some(ticket),
+        },
+    );
+    *slot.lock().expect("stream slot") = Some(entry.id.clone());
+    state.chats.set_running(chat_id, &entry.id);
+    with_stream_id(sse_of(state, &entry, 0), &entry.id)
+}
+
+/// Names the stream in a header too, so a client can stop it before its
+/// first event arrives.
+fn with_stream_id(mut res: Response, id: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(id) {
+        res.headers_mut().insert("x-stream-id", v);
+    }
+    res
+}
+
+/// A refused reply: a short stream of `assistant_error` and `usage_info`
+/// (so the seed's stream readers see why), and the `assistant_error` on the
+/// caller's management connections. Other errors stay HTTP errors.
+async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Response> {
+    let code = match &e {
+        AppError::Client { code, .. }
+            if matches!(
+                code,
+                ErrorCode::AnonLimitReached | ErrorCode::InsufficientBalance
+            ) =>
+        {
+            *code
+        }
+        _ => return Err(e),
+    };
+    let error = e.to_string();
+    let entry = state.streams.create(&who.owner_key());
+    let (name, json) = out(ServerEvent::AssistantError {
+        error: error.clone(),
+        code,
+    });
+    let _ = entry.push_final(name, json);
+    let usage = state.quota().usage(who).await?;
+    let (name, json) = out(ServerEvent::UsageInfo(usage));
+    let _ = entry.push_final(name, json);
+    entry.finish();
+    state.chats.notify(
+        &who.owner_key(),
+        None,
+        ServerMessage::AssistantError { error, code },
+    );
+    Ok(with_stream_id(sse_of(state, &entry, 0), &entry.id))
+}

@@ -1,0 +1,173 @@
+//! The management channel as the seed writes it: the socket.io namespace
+//! `/chats` (served by `socketioxide` at `/socket.io/`), for
+//! `io('http://host/chats', {auth: {token}})` or `{auth: {anonId}}`.
+//!
+//! Each socket.io event is a management message whose `type` is the event
+//! name (`list_chats`, `list_messages`, `rename_chat`, `delete_chat`,
+//! `get_usage`); answers and news go out as events of their `type`
+//! (`chats_list`, `messages_list`, `usage_info`, `assistant_error`, …),
+//! answered by the same [`manage`] code as the plain WebSocket. The connect
+//! middleware applies the Origin policy of `web` and `ENABLE_WEBSOCKET`, and
+//! refuses bad credentials with a `connect_error` whose message starts with
+//! the error code.
+
+use super::manage;
+use crate::auth::identity::{Identity, identify};
+use crate::state::AppState;
+use serde_json::Value;
+use shared::ErrorCode;
+use shared::auth::is_valid_anon_id;
+use shared::chat::ServerMessage;
+use socketioxide::SocketIo;
+use socketioxide::extract::{Event, Extension, SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+/// The namespace the seed's client connects to.
+pub const NAMESPACE: &str = "/chats";
+
+/// The socket.io layer, to wrap the app with. Its sockets end when the
+/// server shuts down.
+pub fn layer(state: &AppState) -> SocketIoLayer {
+    let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
+    io.ns(NAMESPACE, on_connect.with(authenticate));
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        let shutdown = state.shutdown.clone();
+        rt.spawn(async move {
+            shutdown.cancelled().await;
+            io.close().await;
+        });
+    }
+    layer
+}
+
+/// Who connects: `auth.token`, else `auth.anonId` (or `anon_id`), else the
+/// query (`?token=`, `?anon_id=`) as on the plain socket.
+fn who_from(
+    state: &AppState,
+    auth: Option<Value>,
+    parts: &axum::http::request::Parts,
+) -> Result<Identity, (ErrorCode, String)> {
+    let field = |k: &str| {
+        auth.as_ref()
+            .and_then(|a| a.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    if let Some(token) = field("token") {
+        return state
+            .tokens
+            .verify(&token)
+            .map(|c| Identity::User(c.sub))
+            .map_err(|code| (code, "the token is not valid: sign in again".to_owned()));
+    }
+    if let Some(anon) = field("anonId").or_else(|| field("anon_id")) {
+        return if is_valid_anon_id(&anon) {
+            Ok(Identity::Anonymous(anon))
+        } else {
+            Err((
+                ErrorCode::InvalidAnonId,
+                "anonId must be 8 to 64 characters of A-Z, a-z, 0-9, '_' and '-'".to_owned(),
+            ))
+        };
+    }
+    match identify(parts, state) {
+        Ok(Some(who)) => Ok(who),
+        Ok(None) => Err((
+            ErrorCode::Unauthorized,
+            "sign in (auth: {token}) or identify this browser (auth: {anonId})".to_owned(),
+        )),
+        Err(e) => {
+            let (_, body) = e.to_api_error();
+            Err((body.code, body.error))
+        }
+    }
+}
+
+async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(state): State<AppState>,
+) -> Result<(), String> {
+    let refuse = |code: ErrorCode, msg: &str| Err(format!("{}: {msg}", code.as_str()));
+    if !state.config.enable_websocket {
+        return refuse(
+            ErrorCode::Unavailable,
+            "WebSockets are turned off on this server (ENABLE_WEBSOCKET=false)",
+        );
+    }
+    if !state.origins.permits(&s.req_parts().headers) {
+        return refuse(
+            ErrorCode::Forbidden,
+            "connections from this origin are not allowed",
+        );
+    }
+    match who_from(&state, auth.ok(), s.req_parts()) {
+        Ok(who) => {
+            s.extensions.insert(who);
+            Ok(())
+        }
+        Err((code, msg)) => refuse(code, &msg),
+    }
+}
+
+async fn on_connect(
+    s: SocketRef,
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) {
+    // Handlers first: a client may emit the moment it is connected.
+    s.extensions.insert(manage::Gate::default());
+    s.on_fallback(on_event);
+    let closed = CancellationToken::new();
+    s.extensions.insert(closed.clone());
+    s.on_disconnect(async |s: SocketRef| {
+        if let Some(closed) = s.extensions.get::<CancellationToken>() {
+            closed.cancel();
+        }
+    });
+    emit(&s, &manage::welcome(&state, &who).await);
+    // Forward the owner's news until the socket goes.
+    let conn = s.id.to_string();
+    let owner = who.owner_key();
+    let mut news = state.chats.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = closed.cancelled() => break,
+                n = news.recv() => match n {
+                    Ok(n) if n.is_for(&owner, &conn) => {
+                        if !emit(&s, &n.message) {
+                            break;
+                        }
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+    });
+}
+
+async fn on_event(
+    s: SocketRef,
+    Event(name): Event,
+    TryData(data): TryData<Value>,
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Extension(gate): Extension<manage::Gate>,
+) {
+    let reply = match manage::parse_event(&name, data.ok()) {
+        Ok(msg) => manage::handle(&state, &who, &s.id.to_string(), &gate, msg).await,
+        Err(e) => e,
+    };
+    emit(&s, &reply);
+}
+
+/// Sends `msg` as the event of its `type`; false once the socket is gone.
+fn emit(s: &SocketRef, msg: &ServerMessage) -> bool {
+    let value = serde_json::to_value(msg).unwrap_or(Value::Null);
+    s.emit(msg.name(), &value).is_ok()
+}

@@ -1,0 +1,384 @@
+//! Seed 003's chats, their messages, and every version of a reply.
+//!
+//! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
+//! order in `position`; a reply's versions live in `chat_message_versions`
+//! and its newest one is also its `content`.
+
+use super::{Store, new_id, now_secs, rfc3339};
+use shared::chat::{Chat, Message};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Who a chat belongs to, as seen by someone asking for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatAccess {
+    /// No such chat.
+    Missing,
+    /// It belongs to someone else.
+    Other,
+    /// It is theirs.
+    Owned,
+}
+
+/// A message with what ownership checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub message: Message,
+    /// The owner key of its chat.
+    pub owner: String,
+    pub position: i64,
+}
+
+/// Unix milliseconds, strictly increasing within the process, so the
+/// sidebar's order never ties (two changes in one millisecond).
+fn now_ms() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let prev = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(now);
+    now.max(prev + 1)
+}
+
+fn chat_of(r: &sqlx::any::AnyRow) -> Result<Chat, sqlx::Error> {
+    let updated_ms: i64 = r.try_get("updated_ms")?;
+    Ok(Chat {
+        id: r.try_get("id")?,
+        title: r.try_get("title")?,
+        created_at: rfc3339(r.try_get("created_at")?),
+        updated_at: rfc3339(updated_ms / 1000),
+    })
+}
+
+fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
+    Ok(Message {
+        id: r.try_get("id")?,
+        chat_id: r.try_get("chat_id")?,
+        role: r.try_get("role")?,
+        content: r.try_get("content")?,
+        versions: Vec::new(),
+        created_at: rfc3339(r.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// A new, empty chat for `owner`.
+    pub async fn create_chat(&self, owner: &str, title: &str) -> Result<Chat, sqlx::Error> {
+        let id = new_id();
+        let now = now_secs();
+        let ms = now_ms();
+        sqlx::query(
+            "INSERT INTO chats (id, owner, title, created_at, updated_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(owner)
+        .bind(title)
+        .bind(now)
+        .bind(ms)
+        .execute(self.pool())
+        .await?;
+        Ok(Chat {
+            id,
+            title: title.to_owned(),
+            created_at: rfc3339(now),
+            updated_at: rfc3339(ms / 1000),
+        })
+    }
+
+    /// The chat, whoever owns it.
+    pub async fn chat(&self, chat_id: &str) -> Result<Option<Chat>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, title, created_at, updated_ms FROM chats WHERE id = $1")
+            .bind(chat_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(chat_of).transpose()
+    }
+
+    /// Whether `owner` may use `chat_id`.
+    pub async fn chat_access(&self, chat_id: &str, owner: &str) -> Result<ChatAccess, sqlx::Error> {
+        let row = sqlx::query("SELECT owner FROM chats WHERE id = $1")
+            .bind(chat_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            None => ChatAccess::Missing,
+            Some(r) if r.try_get::<String, _>("owner")? == owner => ChatAccess::Owned,
+            Some(_) => ChatAccess::Other,
+        })
+    }
+
+    /// A page of `owner`'s chats, most recently active first, and how many
+    /// they have in all.
+    pub async fn chats(
+        &self,
+        owner: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<Chat>, i64), sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, title, created_at, updated_ms FROM chats WHERE owner = $1 \
+             ORDER BY updated_ms DESC, id LIMIT $2 OFFSET $3",
+        )
+        .bind(owner)
+        .bind(i64::from(limit))
+        .bind(i64::from(page) * i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let chats = rows.iter().map(chat_of).collect::<Result<Vec<_>, _>>()?;
+        let total: i64 =
+            sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM chats WHERE owner = $1")
+                .bind(owner)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?;
+        Ok((chats, total))
+    }
+
+    /// Renames a chat (and counts it as activity); the chat after.
+    pub async fn rename_chat(
+        &self,
+        chat_id: &str,
+        title: &str,
+    ) -> Result<Option<Chat>, sqlx::Error> {
+        sqlx::query("UPDATE chats SET title = $2, updated_ms = $3 WHERE id = $1")
+            .bind(chat_id)
+            .bind(title)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        self.chat(chat_id).await
+    }
+
+    /// Deletes a chat with its messages and their versions; whether it existed.
+    pub async fn delete_chat(&self, chat_id: &str) -> Result<bool, sqlx::Error> {
+        // Explicit, children first: PostgreSQL cascades, but SQLite only does
+        // with its foreign-key pragma on, and the order costs nothing.
+        sqlx::query(
+            "DELETE FROM chat_message_versions WHERE message_id IN \
+             (SELECT id FROM chat_messages WHERE chat_id = $1)",
+        )
+        .bind(chat_id)
+        .execute(self.pool())
+        .await?;
+        sqlx::query("DELETE FROM chat_messages WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(self.pool())
+            .await?;
+        let done = sqlx::query("DELETE FROM chats WHERE id = $1")
+            .bind(chat_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Appends a message with a chosen id (a reply's id is known before it
+    /// is written); a reply gets its first version too. Marks the chat active.
+    pub async fn add_chat_message(
+        &self,
+        chat_id: &str,
+        id: &str,
+        role: &str,
+        content: &str,
+    ) -> Result<Message, sqlx::Error> {
+        let now = now_secs();
+        sqlx::query(
+            "INSERT INTO chat_messages (id, chat_id, role, content, position, created_at) \
+             VALUES ($1, $2, $3, $4, \
+               (SELECT COALESCE(MAX(position), -1) + 1 FROM chat_messages WHERE chat_id = $2), $5)",
+        )
+        .bind(id)
+        .bind(chat_id)
+        .bind(role)
+        .bind(content)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        let mut versions = Vec::new();
+        if role == "assistant" {
+            self.insert_version(id, 0, content, now).await?;
+            versions.push(content.to_owned());
+        }
+        self.touch_chat(chat_id).await?;
+        Ok(Message {
+            id: id.to_owned(),
+            chat_id: chat_id.to_owned(),
+            role: role.to_owned(),
+            content: content.to_owned(),
+            versions,
+            created_at: rfc3339(now),
+        })
+    }
+
+    async fn insert_version(
+        &self,
+        message_id: &str,
+        version: i64,
+        content: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(message_id)
+        .bind(version)
+        .bind(content)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_chat(&self, chat_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
+            .bind(chat_id)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a new version of a reply and makes it current; returns its index.
+    pub async fn add_message_version(
+        &self,
+        message_id: &str,
+        content: &str,
+    ) -> Result<usize, sqlx::Error> {
+        let next: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
+             FROM chat_message_versions WHERE message_id = $1",
+        )
+        .bind(message_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
+        self.insert_version(message_id, next, content, now_secs())
+            .await?;
+        let row =
+            sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1 RETURNING chat_id")
+                .bind(message_id)
+                .bind(content)
+                .fetch_optional(self.pool())
+                .await?;
+        if let Some(r) = row {
+            let chat_id: String = r.try_get("chat_id")?;
+            self.touch_chat(&chat_id).await?;
+        }
+        Ok(next as usize)
+    }
+
+    /// One message with its chat's owner and its place.
+    pub async fn chat_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<StoredMessage>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT m.id, m.chat_id, m.role, m.content, m.created_at, m.position, c.owner \
+             FROM chat_messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1",
+        )
+        .bind(message_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let mut message = message_of(&r)?;
+        message.versions = self
+            .versions_of(&[message.id.clone()])
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default();
+        Ok(Some(StoredMessage {
+            message,
+            owner: r.try_get("owner")?,
+            position: r.try_get("position")?,
+        }))
+    }
+
+    /// A page of a chat's messages (page 0 = the newest `limit`), oldest
+    /// first, with their versions; and how many the chat has.
+    pub async fn chat_messages(
+        &self,
+        chat_id: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<Message>, i64), sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, chat_id, role, content, created_at FROM chat_messages WHERE chat_id = $1 \
+             ORDER BY position DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(chat_id)
+        .bind(i64::from(limit))
+        .bind(i64::from(page) * i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut messages = rows.iter().map(message_of).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        let ids: Vec<String> = messages
+            .iter()
+            .filter(|m| m.role == "assistant")
+            .map(|m| m.id.clone())
+            .collect();
+        let mut versions = self.versions_of(&ids).await?;
+        for m in &mut messages {
+            if let Some(v) = versions.remove(&m.id) {
+                m.versions = v;
+            }
+        }
+        let total: i64 = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM chat_messages WHERE chat_id = $1",
+        )
+        .bind(chat_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?;
+        Ok((messages, total))
+    }
+
+    /// The last `limit` messages before `before` (a position; `None` = all),
+    /// oldest first: the context a reply is written from.
+    pub async fn chat_history(
+        &self,
+        chat_id: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, chat_id, role, content, created_at FROM chat_messages \
+             WHERE chat_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3",
+        )
+        .bind(chat_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut messages = rows.iter().map(message_of).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// The versions of these messages, oldest first, by message id.
+    async fn versions_of(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        // One query per message keeps the SQL portable (no array binds);
+        // a page holds at most MAX_PAGE_LIMIT messages.
+        for id in ids {
+            let rows = sqlx::query(
+                "SELECT content FROM chat_message_versions WHERE message_id = $1 ORDER BY version",
+            )
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+            let v = rows
+                .iter()
+                .map(|r| r.try_get::<String, _>("content"))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.insert(id.clone(), v);
+        }
+        Ok(out)
+    }
+}
