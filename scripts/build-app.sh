@@ -5,3 +5,4 @@ source "$(dirname "$0")/env.sh"
 cargo fetch --quiet
 echo "[build] the app (trunk build --release) into dist/"
 trunk build --release
+node scripts/precompress.mjs dist

@@ -48,16 +48,23 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
 }
 
 async fn decode<T: DeserializeOwned>(res: gloo_net::http::Response) -> Result<T, ApiError> {
-    if res.ok() {
-        return res
-            .json::<T>()
-            .await
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        return parse_json::<T>(&text)
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("unexpected answer: {e}")));
     }
-    let status = res.status();
-    Err(res.json::<ApiError>().await.unwrap_or_else(|_| {
+    Err(parse_json::<ApiError>(&text).unwrap_or_else(|_| {
         ApiError::new(ErrorCode::Internal, format!("the server answered {status}"))
     }))
+}
+
+/// JSON text → `T`, always through `serde_json::Value`. Every type is then
+/// decoded by one deserializer (`Value`) instead of one per source (text,
+/// bytes, value): serde's derived code is instantiated once per type, which
+/// keeps the wasm small (the wire types' decoders are a quarter of it).
+pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
 }
 
 fn unreachable_server() -> ApiError {

@@ -1,6 +1,7 @@
 //! The built app (trunk's `dist/`), served with an SPA fallback.
 //!
-//! Files that exist are served as they are (hashed names cached for a year);
+//! Files that exist are served as they are (hashed names cached for a year;
+//! precompressed `.br`/`.gz` siblings when the browser accepts them);
 //! any other non-API path gets `index.html`, so deep links like `/personas`
 //! load the app. Paths under `/api` and `/ws` never fall back: they get a
 //! JSON 404. The index carries a CSP naming the hashes of its inline scripts
@@ -48,7 +49,12 @@ pub async fn fallback(
     }
     let dist = state.config.dist.clone();
     if path != "/" {
+        // `scripts/build-app.sh` writes `.br` (quality 11) and `.gz` beside
+        // each asset: served as they are when the browser accepts them (the
+        // compression layer leaves encoded responses alone).
         let served = ServeDir::new(&dist)
+            .precompressed_br()
+            .precompressed_gzip()
             .append_index_html_on_directories(false)
             .oneshot(req)
             .await;

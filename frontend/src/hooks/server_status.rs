@@ -59,5 +59,5 @@ async fn fetch_health() -> Option<Health> {
     if !res.ok() {
         return None;
     }
-    res.json::<Health>().await.ok()
+    crate::api::parse_json::<Health>(&res.text().await.ok()?).ok()
 }

@@ -276,7 +276,7 @@ async fn read_once(ctx: &Ctx, run: u64, req: &SseRequest) -> Read {
                 .unwrap_or_default(),
             Err(_) => String::new(),
         };
-        let message = serde_json::from_str::<shared::ApiError>(&text)
+        let message = crate::api::parse_json::<shared::ApiError>(&text)
             .map(|e| e.error)
             .unwrap_or_else(|_| format!("the server answered {}", res.status()));
         return Read::Refused(message);

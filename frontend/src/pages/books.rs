@@ -108,7 +108,7 @@ pub fn Books() -> impl IntoView {
         },
         UseWebSocketOptions {
             on_message: Callback::new(move |text: String| {
-                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
                     return;
                 };
                 let mut follow = Follow::Nothing;

@@ -73,7 +73,7 @@ fn ChatRoom() -> impl IntoView {
         },
         UseWebSocketOptions {
             on_message: Callback::new(move |text: String| {
-                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
                     return;
                 };
                 if let ServerMessage::UsageInfo(u) = &msg {
@@ -100,7 +100,7 @@ fn ChatRoom() -> impl IntoView {
         Callback::new(move |()| session.auth()),
         UseSseOptions {
             on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(e) = serde_json::from_str::<ServerEvent>(&ev.data) else {
+                let Ok(e) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
                     return;
                 };
                 if let ServerEvent::UsageInfo(u) = &e {

@@ -50,7 +50,7 @@ pub fn Personas() -> impl IntoView {
         },
         UseWebSocketOptions {
             on_message: Callback::new(move |text: String| {
-                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
                     return;
                 };
                 let mut effect = Effect::None;

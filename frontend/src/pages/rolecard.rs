@@ -68,7 +68,7 @@ fn Studio() -> impl IntoView {
         auth,
         UseSseOptions {
             on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(parsed) = serde_json::from_str::<ServerEvent>(&ev.data) else {
+                let Ok(parsed) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
                     return;
                 };
                 let seq = ev.id.as_deref().and_then(|i| i.parse().ok());

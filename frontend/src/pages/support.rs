@@ -93,7 +93,7 @@ fn SupportRoom() -> impl IntoView {
         },
         UseWebSocketOptions {
             on_message: Callback::new(move |text: String| {
-                let Ok(msg) = serde_json::from_str::<ServerMessage>(&text) else {
+                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
                     return;
                 };
                 let mut finished = false;

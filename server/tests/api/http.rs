@@ -104,6 +104,41 @@ async fn static_files_are_compressed_and_hashed_ones_cached() {
 }
 
 #[tokio::test]
+async fn precompressed_siblings_are_sent_as_they_are_when_accepted() {
+    let app = spawn_app().await;
+    let dist = app.state.config.dist.clone();
+    std::fs::write(dist.join("app-0123456789abcdef_bg.wasm"), b"\0asm plain").unwrap();
+    std::fs::write(
+        dist.join("app-0123456789abcdef_bg.wasm.br"),
+        b"brotli bytes",
+    )
+    .unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef_bg.wasm.gz"), b"gzip bytes").unwrap();
+    let get = |enc: &'static str| {
+        app.client
+            .get(app.url("/app-0123456789abcdef_bg.wasm"))
+            .header("accept-encoding", enc)
+            .send()
+    };
+    let res = get("gzip, deflate, br").await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let res = get("gzip").await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"gzip bytes");
+    let res = get("identity").await.unwrap();
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"\0asm plain");
+}
+
+#[tokio::test]
 async fn event_streams_are_never_compressed() {
     let app = spawn_app().await;
     let res = app
