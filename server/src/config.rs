@@ -205,6 +205,13 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CHORUS_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
     pub body_limit: usize,
+
+    /// Benchmarking only: lifts every limit that protects a public server
+    /// (anonymous replies, credits, the per-connection message rate, the
+    /// per-user connection cap), so a load generator is not refused. The
+    /// server logs a warning at start when it is set.
+    #[arg(long, env = "CHORUS_NO_LIMITS", global = true)]
+    pub no_limits: bool,
 }
 
 impl Config {
@@ -238,6 +245,7 @@ impl Config {
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
             enable_websocket: true,
+            no_limits: false,
         }
     }
 

@@ -66,6 +66,7 @@ impl AppState {
         Quota {
             store: self.store.clone(),
             anon_limit: self.config.anon_message_limit,
+            unlimited: self.config.no_limits,
         }
     }
 }

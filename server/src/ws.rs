@@ -47,6 +47,15 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Stream events a connection may have waiting to be written.
 pub const OUTBOX_CAPACITY: usize = 1024;
 
+/// Most queued events written (fed to the socket) before one flush.
+pub const WRITE_BATCH: usize = 256;
+
+/// The socket's read buffer, allocated per connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Bytes of queued frames past which the socket writes them out.
+const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+
 /// Messages (other than `ping`) a connection may send at once …
 pub const RATE_BURST: u32 = 30;
 /// … and how many more it earns each second.
@@ -120,6 +129,8 @@ async fn upgrade(
 ) -> Response {
     let who = who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())));
     let slot = match &who {
+        // `--no-limits` (benchmarks): no per-user cap.
+        Identity::User(_) if state.config.no_limits => None,
         Identity::User(id) => {
             match state
                 .connections
@@ -142,6 +153,14 @@ async fn upgrade(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // tungstenite allocates its read buffer up front (128 KiB by
+        // default): most of an idle connection's memory. Client messages
+        // are small; a larger frame grows the buffer while it is read.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Queued frames are written out once this many bytes are buffered
+        // (or at the flush after a batch); the buffer keeps its capacity,
+        // so this also bounds what a streaming connection holds.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket: WebSocket| async move {
             session_with(socket, state, who, expires_at).await;
             drop(slot);
@@ -169,8 +188,9 @@ struct Conn {
     /// When the connection's token expires (seed 004 refuses support
     /// messages after it).
     token_expires_at: Option<i64>,
-    /// Messages a client may send in a burst, refilled over time.
-    rate: std::sync::Mutex<RateLimiter>,
+    /// Messages a client may send in a burst, refilled over time; `None`
+    /// under `--no-limits`.
+    rate: Option<std::sync::Mutex<RateLimiter>>,
     outbox: mpsc::Sender<Arc<Event>>,
     /// Cancelled when the outbox overflowed.
     lagging: CancellationToken,
@@ -201,7 +221,8 @@ pub async fn session_with<S, E>(
         state: state.clone(),
         who,
         token_expires_at,
-        rate: std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC)),
+        rate: (!state.config.no_limits)
+            .then(|| std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC))),
         outbox,
         lagging: CancellationToken::new(),
         closed: CancellationToken::new(),
@@ -223,7 +244,7 @@ pub async fn session_with<S, E>(
                 // A client that does not read blocks this write; the outbox
                 // then overflows and `lagging` ends the wait.
                 tokio::select! {
-                    r = sink.send(Message::Text(ev.json.clone().into())) => if r.is_err() { break None; },
+                    r = write_batch(&mut sink, ev, &mut queued) => if r.is_err() { break None; },
                     _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
                     _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
                 }
@@ -270,9 +291,10 @@ pub async fn session_with<S, E>(
 
 /// Acts on one message; the reply to send back, if any.
 async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
-    if !matches!(msg, ClientMessage::Ping) {
-        let allowed = conn
-            .rate
+    if !matches!(msg, ClientMessage::Ping)
+        && let Some(rate) = &conn.rate
+    {
+        let allowed = rate
             .lock()
             .expect("rate lock")
             .try_take(std::time::Instant::now());
@@ -387,6 +409,33 @@ where
             }
         }
     });
+}
+
+/// Writes `first` and every event already queued behind it (up to
+/// [`WRITE_BATCH`]), then flushes once: one frame per event, but one
+/// write to the socket for many frames when the client is busy.
+async fn write_batch<S>(
+    sink: &mut S,
+    first: Arc<Event>,
+    queued: &mut mpsc::Receiver<Arc<Event>>,
+) -> Result<(), S::Error>
+where
+    S: Sink<Message> + Unpin,
+{
+    sink.feed(frame(&first)).await?;
+    drop(first);
+    for _ in 1..WRITE_BATCH {
+        match queued.try_recv() {
+            Ok(ev) => sink.feed(frame(&ev)).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
+}
+
+/// A stream event as a text frame.
+fn frame(ev: &Event) -> Message {
+    Message::Text(ev.json.as_str().into())
 }
 
 /// A client message, or the in-band error that explains why not.

@@ -88,13 +88,11 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
         mut render,
         ticket,
     } = generation;
-    if let Err(e) = state
+    // Not waited for: the record of the end is written after it, and
+    // readers wait for that one (group commit, see `store::generations`).
+    state
         .store
-        .generation_started(&entry.id, &entry.owner)
-        .await
-    {
-        tracing::error!(stream = %entry.id, error = %e, "could not record the generation");
-    }
+        .queue_generation_started(&entry.id, &entry.owner);
     for (name, payload) in render.start() {
         let _ = entry.push(name, payload);
     }

@@ -7,7 +7,7 @@
 //! outcome stays in the database).
 
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -39,8 +39,13 @@ pub struct Streams {
 #[derive(Debug, Default)]
 struct Inner {
     map: HashMap<String, Arc<Entry>>,
+    /// Stream ids in creation order, for the sweep.
+    order: VecDeque<String>,
     last_sweep: Option<Instant>,
 }
+
+/// Most streams one sweep looks at (it holds the registry's lock).
+const SWEEP_MAX: usize = 4096;
 
 /// One stream.
 #[derive(Debug)]
@@ -92,6 +97,7 @@ impl Streams {
         });
         let mut inner = self.inner.lock().expect("streams lock");
         self.sweep(&mut inner);
+        inner.order.push_back(id.clone());
         inner.map.insert(id, entry.clone());
         entry
     }
@@ -116,7 +122,12 @@ impl Streams {
         self.len() == 0
     }
 
-    /// Drops expired streams, at most once a second.
+    /// Drops expired streams, at most once a second. Streams are looked at
+    /// oldest first and the sweep stops at the first one finished but not
+    /// yet expired (those behind it finished later, give or take how long
+    /// they ran), so it costs what it frees, not the size of the registry;
+    /// running streams go to the back to be looked at again. (Once it
+    /// walked every stream, holding the lock for milliseconds under load.)
     fn sweep(&self, inner: &mut Inner) {
         let now = Instant::now();
         if inner
@@ -126,8 +137,24 @@ impl Streams {
             return;
         }
         inner.last_sweep = Some(now);
-        let ttl = self.ttl;
-        inner.map.retain(|_, e| !e.expired(ttl));
+        let Inner { map, order, .. } = inner;
+        for _ in 0..order.len().min(SWEEP_MAX) {
+            let Some(id) = order.pop_front() else { break };
+            let Some(entry) = map.get(&id) else { continue };
+            let (done, expired) = {
+                let log = entry.log.lock().expect("stream log lock");
+                let expired = log.finished_at.is_some_and(|t| t.elapsed() > self.ttl);
+                (log.done, expired)
+            };
+            if expired {
+                map.remove(&id);
+            } else if done {
+                order.push_front(id);
+                break;
+            } else {
+                order.push_back(id);
+            }
+        }
     }
 }
 
@@ -159,7 +186,9 @@ impl Entry {
             map.insert("stream_id".into(), Value::String(self.id.clone()));
             map.insert("seq".into(), Value::from(seq));
         }
-        let json = payload.to_string();
+        let mut json = payload.to_string();
+        // Logs live for the replay time: keep no slack from the growth.
+        json.shrink_to_fit();
         if bounded && log.bytes + json.len() > MAX_STREAM_BYTES {
             return Err(PushError::Full);
         }
@@ -324,6 +353,26 @@ mod tests {
         );
         e.finish();
         assert_eq!(e.push(None, json!({})), Err(PushError::Finished));
+    }
+
+    #[tokio::test]
+    async fn the_sweep_frees_expired_streams_and_keeps_running_ones() {
+        let streams = Streams::new(Duration::ZERO);
+        let running = streams.create("user:1");
+        let finished: Vec<_> = (0..5).map(|_| streams.create("user:1")).collect();
+        for e in &finished {
+            e.finish();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        {
+            let mut inner = streams.inner.lock().unwrap();
+            inner.last_sweep = None;
+            streams.sweep(&mut inner);
+            assert_eq!(inner.map.len(), 1, "only the running stream is left");
+            assert_eq!(inner.order.len(), 1);
+        }
+        assert!(streams.get(&running.id).is_some());
+        assert!(finished.iter().all(|e| streams.get(&e.id).is_none()));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ mod auth;
 mod credits;
 mod health;
 mod http;
+mod limits;
 mod openai;
 mod personas;
 mod rolecard;
