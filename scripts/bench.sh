@@ -62,8 +62,8 @@ run() { # name, then chorus-bench arguments
 
 if want ws-chat || want ws-multi || want sse-fast; then
   start_server --chunk-delay-ms 0
-  want ws-chat && run ws-chat ws-stream --connections 200 --duration "$SECS" --ramp 1
-  want ws-multi && run ws-multi ws-stream --connections 200 --mode multi --personas 3 --duration "$SECS" --ramp 1
+  want ws-chat && run ws-chat ws-stream --connections 200 --duration "$SECS" --ramp 1 --pid "$PID"
+  want ws-multi && run ws-multi ws-stream --connections 200 --mode multi --personas 3 --duration "$SECS" --ramp 1 --pid "$PID"
   want sse-fast && run sse-fast sse-stream --connections 200 --duration "$SECS" --ramp 1 \
     --path "/api/v1/messages/test-sse?interval_ms=0"
 fi
@@ -75,7 +75,7 @@ fi
 
 if want ws-paced || want sse-5000; then
   start_server   # the seed's pacing: 100 ms between chunks
-  want ws-paced && run ws-paced ws-stream --connections 10000 --duration "$SECS" --ramp 5 --expect-gap-ms 100
+  want ws-paced && run ws-paced ws-stream --connections 10000 --duration "$SECS" --ramp 5 --expect-gap-ms 100 --pid "$PID"
   want sse-5000 && run sse-5000 sse-stream --connections 5000 --duration "$SECS" --ramp 5 \
     --path "/api/v1/messages/test-sse?interval_ms=100" --expect-gap-ms 100
 fi
@@ -88,7 +88,7 @@ if [[ -z "${BENCH_SKIP_BROWSER:-}" ]]; then
   fi
   if want browser-deltas; then
     echo "[bench] browser-deltas (load $(load))"
-    node e2e/bench/deltas.mjs --json "$OUT/browser-deltas.json" \
+    CHORUS_BIN="$BIN" CHORUS_DIST="$ROOT/dist" node e2e/bench/deltas.mjs --json "$OUT/browser-deltas.json" \
       || echo "[bench] browser-deltas failed or skipped (needs dist/ and Chromium)"
   fi
 fi

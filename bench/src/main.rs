@@ -16,6 +16,7 @@
 //! are taken for `--duration` seconds. Output is a table, or JSON with
 //! `--json` (and `--json-out FILE` writes it beside the table).
 
+mod cpu;
 mod sse;
 mod stats;
 mod ws;

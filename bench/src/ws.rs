@@ -50,6 +50,11 @@ pub struct StreamArgs {
     /// reported too.
     #[arg(long, default_value_t = 0)]
     expect_gap_ms: u64,
+    /// The server's process id (a server on this machine): its CPU time
+    /// over the run gives chunks per CPU-second, a figure that holds up on
+    /// a busy machine.
+    #[arg(long)]
+    pid: Option<u32>,
 }
 
 /// `ws-idle` flags.
@@ -93,6 +98,8 @@ struct Tally {
     errors: u64,
     first_errors: Vec<String>,
     ttfc: Samples,
+    /// From the request to its final `response`.
+    reply: Samples,
     gaps: Samples,
     lateness: Samples,
     connected: bool,
@@ -146,6 +153,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
     let deadline = measure_from + Duration::from_secs_f64(args.duration.max(0.1));
     let req = request(args);
     let expect = Duration::from_millis(args.expect_gap_ms);
+    let cpu = crate::cpu::Window::start(args.pid, measure_from, deadline);
     let tasks: Vec<_> = (0..args.connections)
         .map(|i| {
             let url = url.clone();
@@ -171,11 +179,14 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
             }
         }
         total.ttfc.extend(t.ttfc);
+        total.reply.extend(t.reply);
         total.gaps.extend(t.gaps);
         total.lateness.extend(t.lateness);
     }
     let secs = args.duration.max(0.1);
+    let cpu = cpu.finish().await;
     let ttfc = total.ttfc.summary();
+    let reply = total.reply.summary();
     let gaps = total.gaps.summary();
     let late = (!expect.is_zero()).then(|| total.lateness.summary());
     let chunks_per_sec = total.chunks as f64 / secs;
@@ -192,7 +203,17 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
     );
     let _ = writeln!(table, "  chunks/s          {chunks_per_sec:>12.0}");
     let _ = writeln!(table, "  replies/s         {replies_per_sec:>12.0}");
+    if let Some(c) = &cpu {
+        let _ = writeln!(
+            table,
+            "  server CPU        {:>12.2} cores  ({:.0} chunks per CPU-second; client {:.2} cores)",
+            c.server_cores,
+            total.chunks as f64 / (c.server_cores * secs).max(1e-9),
+            c.client_cores
+        );
+    }
     let _ = writeln!(table, "  first chunk       {ttfc}");
+    let _ = writeln!(table, "  whole reply       {reply}");
     let _ = writeln!(table, "  chunk gap         {gaps}");
     if let Some(l) = &late {
         let _ = writeln!(table, "  lateness (>{} ms) {l}", args.expect_gap_ms);
@@ -212,9 +233,14 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
         "chunks_per_sec": chunks_per_sec,
         "replies_per_sec": replies_per_sec,
         "ttfc_ms": ttfc,
+        "reply_ms": reply,
         "gap_ms": gaps,
         "lateness_ms": late,
         "expect_gap_ms": args.expect_gap_ms,
+        "server_cores": cpu.map(|c| c.server_cores),
+        "client_cores": cpu.map(|c| c.client_cores),
+        "chunks_per_server_cpu_sec": cpu.map(|c| total.chunks as f64 / (c.server_cores * secs).max(1e-9)),
+        "load_avg_1m": crate::cpu::load_avg(),
         "errors": total.errors,
         "first_errors": total.first_errors,
     });
@@ -309,6 +335,7 @@ async fn run_connection(
                 "response" => {
                     if measured {
                         t.replies += 1;
+                        t.reply.push(now - sent);
                     }
                     continue 'requests;
                 }
@@ -441,6 +468,7 @@ mod tests {
             personas: 2,
             message: "hi".into(),
             expect_gap_ms: 0,
+            pid: None,
         };
         let v: serde_json::Value = serde_json::from_str(&request(&args)).unwrap();
         assert_eq!(v["type"], "multi_chat");

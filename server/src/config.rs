@@ -179,6 +179,17 @@ pub struct Config {
     )]
     pub stream_ttl_secs: u64,
 
+    /// Most memory, in MiB, that streams' replay logs may hold; past it the
+    /// oldest finished streams are forgotten before `--stream-ttl-secs` (a
+    /// resume then gets `STREAM_EXPIRED` with the saved text).
+    #[arg(
+        long,
+        env = "CHORUS_STREAM_MEMORY_MB",
+        default_value_t = 512,
+        global = true
+    )]
+    pub stream_memory_mb: usize,
+
     /// A WebSocket client whose outgoing queue stays full this long (it
     /// stopped reading) is closed with 1008; it can resume. Milliseconds.
     #[arg(
@@ -242,6 +253,7 @@ impl Config {
             provider_timeout_secs: 60,
             chunk_delay_ms: 0,
             stream_ttl_secs: 300,
+            stream_memory_mb: 512,
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
             enable_websocket: true,

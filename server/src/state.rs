@@ -50,7 +50,8 @@ impl AppState {
         )?;
         Ok(Self {
             engine: config.engine(),
-            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
+            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs))
+                .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024)),
             conversations: Conversations::default(),
             connections: ConnectionCounter::default(),
             config: Arc::new(config),

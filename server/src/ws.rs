@@ -50,8 +50,9 @@ pub const OUTBOX_CAPACITY: usize = 1024;
 /// Most queued events written (fed to the socket) before one flush.
 pub const WRITE_BATCH: usize = 256;
 
-/// The socket's read buffer, allocated per connection.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// The socket's read buffer, allocated per connection (client messages
+/// are a few hundred bytes; a larger one grows it while it is read).
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Bytes of queued frames past which the socket writes them out.
 const WRITE_BUFFER_BYTES: usize = 32 * 1024;
@@ -244,7 +245,7 @@ pub async fn session_with<S, E>(
                 // A client that does not read blocks this write; the outbox
                 // then overflows and `lagging` ends the wait.
                 tokio::select! {
-                    r = write_batch(&mut sink, ev, &mut queued) => if r.is_err() { break None; },
+                    r = Box::pin(write_batch(&mut sink, ev, &mut queued)) => if r.is_err() { break None; },
                     _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
                     _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
                 }
@@ -269,7 +270,9 @@ pub async fn session_with<S, E>(
             ))
         } else {
             match parse(text.as_str()) {
-                Ok(msg) => handle(&conn, msg).await,
+                // Boxed: the handlers' futures (database, quota) are large,
+                // and inline they would sit in every idle connection's task.
+                Ok(msg) => Box::pin(handle(&conn, msg)).await,
                 Err(e) => Some(e),
             }
         };
@@ -285,7 +288,11 @@ pub async fn session_with<S, E>(
             reason: reason.into(),
         }));
         // A client that stopped reading may never take the frame.
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
+        let _ = Box::pin(tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(frame),
+        ))
+        .await;
     }
 }
 
