@@ -62,6 +62,11 @@ try {
     const b = page.getByRole('button', { name });
     if ((await b.getAttribute('aria-pressed')) === 'true') await b.click();
   }
+  // The observer must see a long task: a deliberate 120 ms one first.
+  await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 120) {} });
+  await page.waitForTimeout(200);
+  const observerWorks = (await page.evaluate(() => window.__longTasks.length)) > 0;
+  if (!observerWorks) throw new Error('the longtask observer saw nothing: measurement not possible here');
   await page.evaluate(() => { window.__longTasks = []; });
   await page.getByLabel('Your message').fill('Stream me ten thousand deltas.');
   const t0 = Date.now();

@@ -406,6 +406,12 @@ where
                 ev = events.next() => ev,
             };
             let Some(ev) = ev else { return };
+            // Room in the outbox (the usual case): no timer to set up.
+            let ev = match outbox.try_send(ev) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(ev)) => ev,
+            };
             match tokio::time::timeout(stall, outbox.send(ev)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
