@@ -36,12 +36,17 @@ URL="http://127.0.0.1:$PORT"
 # Starts a fresh server (new database) with the given extra flags.
 start_server() {
   stop_server
+  if curl -fs "$URL/api/health" >/dev/null 2>&1; then
+    echo "[bench] something already listens on $URL: stop it or set BENCH_PORT"; exit 1
+  fi
   rm -rf "$WORK/data" && mkdir -p "$WORK/data"
   RUST_LOG=warn "$BIN" --bind "127.0.0.1:$PORT" --dist "$WORK/no-app" \
     --database-url "sqlite://$WORK/data/bench.db" --data-dir "$WORK/data" \
     --no-limits "$@" >"$WORK/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do
+    # Our server, not another one already on the port.
+    kill -0 "$PID" 2>/dev/null || break
     curl -fs "$URL/api/health" >/dev/null 2>&1 && return 0
     sleep 0.1
   done

@@ -236,18 +236,23 @@ pub async fn session_with<S, E>(
     if send(&mut sink, &greeting).await.is_err() {
         return;
     }
+    // Made once and polled again on every turn: a new one per turn locked
+    // the token and registered a waiter, twice per event written.
+    let shutdown = state.shutdown.cancelled();
+    let lagging = conn.lagging.cancelled();
+    tokio::pin!(shutdown, lagging);
     let close = loop {
         let text = tokio::select! {
             biased;
-            _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
-            _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+            _ = &mut shutdown => break Some((GOING_AWAY, "server shutting down")),
+            _ = &mut lagging => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
             Some(ev) = queued.recv() => {
                 // A client that does not read blocks this write; the outbox
                 // then overflows and `lagging` ends the wait.
                 tokio::select! {
                     r = Box::pin(write_batch(&mut sink, ev, &mut queued)) => if r.is_err() { break None; },
-                    _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
-                    _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
+                    _ = &mut lagging => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+                    _ = &mut shutdown => break Some((GOING_AWAY, "server shutting down")),
                 }
                 continue;
             }
@@ -400,9 +405,10 @@ where
     let stall = conn.state.config.ws_stall_timeout();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
+        let mut closed = std::pin::pin!(closed.cancelled());
         loop {
             let ev = tokio::select! {
-                _ = closed.cancelled() => return,
+                _ = &mut closed => return,
                 ev = events.next() => ev,
             };
             let Some(ev) = ev else { return };

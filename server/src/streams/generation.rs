@@ -105,12 +105,16 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
         response_id: None,
         error: None,
     };
+    // Made once, polled on every chunk (cheaper than a new waiter each time).
+    let stopped = entry.cancel.cancelled();
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(stopped, shutdown);
     loop {
         let next = tokio::select! {
             // A stop, or the server shutting down, ends the generation here;
             // dropping `deltas` cancels the provider.
-            _ = entry.cancel.cancelled() => { outcome.status = FinishStatus::Stopped; break; }
-            _ = state.shutdown.cancelled() => { outcome.status = FinishStatus::Stopped; break; }
+            _ = &mut stopped => { outcome.status = FinishStatus::Stopped; break; }
+            _ = &mut shutdown => { outcome.status = FinishStatus::Stopped; break; }
             n = deltas.next() => n,
         };
         match next {
