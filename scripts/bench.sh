@@ -78,8 +78,9 @@ if want ws-idle; then
   run ws-idle ws-idle --connections 10000 --pid "$PID" --ramp 5 --hold 3
 fi
 
-if want ws-paced || want sse-5000; then
+if want ws-paced-2k || want ws-paced || want sse-5000; then
   start_server   # the seed's pacing: 100 ms between chunks
+  want ws-paced-2k && run ws-paced-2k ws-stream --connections 2000 --duration "$SECS" --ramp 2 --expect-gap-ms 100 --pid "$PID"
   want ws-paced && run ws-paced ws-stream --connections 10000 --duration "$SECS" --ramp 5 --expect-gap-ms 100 --pid "$PID"
   want sse-5000 && run sse-5000 sse-stream --connections 5000 --duration "$SECS" --ramp 5 \
     --path "/api/v1/messages/test-sse?interval_ms=100" --expect-gap-ms 100
@@ -102,7 +103,7 @@ echo
 echo "== Chorus benchmarks ($(nproc) cores, load at end $(load); JSON in target/bench/) =="
 shopt -s nullglob
 stream_results=()
-for n in ws-chat ws-multi ws-paced ws-idle sse-fast sse-5000; do
+for n in ws-chat ws-multi ws-paced-2k ws-paced ws-idle sse-fast sse-5000; do
   [[ -f "$OUT/$n.json" ]] && stream_results+=("$OUT/$n.json")
 done
 "$BENCH" summary "${stream_results[@]}"
