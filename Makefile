@@ -3,11 +3,16 @@
 
 
 SHELL := /bin/bash
-.PHONY: run test dev-server dev-app
+.PHONY: run test bench dev-server dev-app
 
 ## Build the app and the server in release; serve on http://localhost:3000.
+## Server flags go in ARGS: make run ARGS="--no-limits --chunk-delay-ms 0"
 run:
-	scripts/run.sh
+	scripts/run.sh $(ARGS)
+
+## Every benchmark of docs/benchmarks.md, in release, on a local server.
+bench:
+	scripts/bench.sh
 
 ## Every test: cargo test for the workspace, then the browser tests.
 test:

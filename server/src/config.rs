@@ -179,6 +179,17 @@ pub struct Config {
     )]
     pub stream_ttl_secs: u64,
 
+    /// Most memory, in MiB, that streams' replay logs may hold; past it the
+    /// oldest finished streams are forgotten before `--stream-ttl-secs` (a
+    /// resume then gets `STREAM_EXPIRED` with the saved text).
+    #[arg(
+        long,
+        env = "CHORUS_STREAM_MEMORY_MB",
+        default_value_t = 512,
+        global = true
+    )]
+    pub stream_memory_mb: usize,
+
     /// A WebSocket client whose outgoing queue stays full this long (it
     /// stopped reading) is closed with 1008; it can resume. Milliseconds.
     #[arg(
@@ -217,6 +228,13 @@ pub struct Config {
     /// in the database.
     #[arg(long, env = "CHORUS_BOOKS_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration, global = true)]
     pub books_idle_timeout: std::time::Duration,
+
+    /// Benchmarking only: lifts every limit that protects a public server
+    /// (anonymous replies, credits, the per-connection message rate, the
+    /// per-user connection cap), so a load generator is not refused. The
+    /// server logs a warning at start when it is set.
+    #[arg(long, env = "CHORUS_NO_LIMITS", global = true)]
+    pub no_limits: bool,
 }
 
 /// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
@@ -271,11 +289,13 @@ impl Config {
             provider_timeout_secs: 60,
             chunk_delay_ms: 0,
             stream_ttl_secs: 300,
+            stream_memory_mb: 512,
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
             enable_websocket: true,
             agent_timeout: std::time::Duration::from_secs(30),
             books_idle_timeout: std::time::Duration::from_secs(300),
+            no_limits: false,
         }
     }
 

@@ -145,6 +145,14 @@ pub async fn run(
     let token = state.shutdown.clone();
     let db = state.store.db().clone();
     let router = app(state);
+    // Streams write each event (or a batch of them) as soon as it is ready;
+    // with Nagle's algorithm a small write after another waited for the
+    // client's delayed ACK (40 ms on Linux) before leaving.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

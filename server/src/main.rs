@@ -6,6 +6,11 @@ use clap::Parser;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+// Many small short-lived allocations per streamed chunk, across threads:
+// mimalloc spends a fraction of glibc malloc's time on them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,6 +37,13 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::StartError> {
+    if config.no_limits {
+        tracing::warn!(
+            "--no-limits: anonymous quotas, credits, message rates and connection caps are OFF; \
+             for benchmarks only, never on a public server"
+        );
+    }
+    raise_open_files();
     let addr = config.bind_addr();
     let dist = config.dist.clone();
     let state = AppState::new(config).await?;
@@ -69,6 +81,15 @@ async fn grant(
         None => Err(chorus_server::StartError(format!(
             "no user named {username:?}"
         ))),
+    }
+}
+
+/// Every socket is a file: lifts the soft open-file limit to the hard one
+/// (often 1024 → 1M) so ten thousand connections fit.
+fn raise_open_files() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
     }
 }
 

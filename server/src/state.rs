@@ -57,7 +57,8 @@ impl AppState {
         )?;
         Ok(Self {
             engine: config.engine(),
-            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs)),
+            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs))
+                .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024)),
             conversations: Conversations::default(),
             connections: ConnectionCounter::default(),
             books: Books::default(),
@@ -75,6 +76,7 @@ impl AppState {
         Quota {
             store: self.store.clone(),
             anon_limit: self.config.anon_message_limit,
+            unlimited: self.config.no_limits,
         }
     }
 }

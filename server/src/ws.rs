@@ -47,6 +47,16 @@ pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Stream events a connection may have waiting to be written.
 pub const OUTBOX_CAPACITY: usize = 1024;
 
+/// Most queued events written (fed to the socket) before one flush.
+pub const WRITE_BATCH: usize = 256;
+
+/// The socket's read buffer, allocated per connection (client messages
+/// are a few hundred bytes; a larger one grows it while it is read).
+const READ_BUFFER_BYTES: usize = 1024;
+
+/// Bytes of queued frames past which the socket writes them out.
+const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+
 /// Messages (other than `ping`) a connection may send at once …
 pub const RATE_BURST: u32 = 30;
 /// … and how many more it earns each second.
@@ -119,33 +129,54 @@ async fn upgrade(
     TokenExpiry(expires_at): TokenExpiry,
 ) -> Response {
     let who = who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())));
-    let slot = match &who {
-        Identity::User(id) => {
-            match state
-                .connections
-                .acquire(id, state.config.max_connections_per_user)
-            {
-                Some(slot) => Some(slot),
-                None => {
-                    return AppError::client(
-                        ErrorCode::ConnectionLimit,
-                        format!(
-                            "you already have {} connections open; close one first",
-                            state.config.max_connections_per_user
-                        ),
-                    )
-                    .into_response();
-                }
-            }
-        }
-        Identity::Anonymous(_) => None,
+    let slot = match connection_slot(&state, &who) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
     };
+    tuned(ws).on_upgrade(move |socket: WebSocket| async move {
+        session_with(socket, state, who, expires_at).await;
+        drop(slot);
+    })
+}
+
+/// The caller's place among their open sockets: `None` when no cap applies
+/// (anonymous visitors; `--no-limits` for benchmarks), 429
+/// `CONNECTION_LIMIT` when a user holds the most allowed already.
+pub fn connection_slot(
+    state: &AppState,
+    who: &Identity,
+) -> Result<Option<ConnectionSlot>, AppError> {
+    match who {
+        Identity::User(_) if state.config.no_limits => Ok(None),
+        Identity::User(id) => state
+            .connections
+            .acquire(id, state.config.max_connections_per_user)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::client(
+                    ErrorCode::ConnectionLimit,
+                    format!(
+                        "you already have {} connections open; close one first",
+                        state.config.max_connections_per_user
+                    ),
+                )
+            }),
+        Identity::Anonymous(_) => Ok(None),
+    }
+}
+
+/// An upgrade with the limits and buffer sizes every Chorus socket uses.
+pub fn tuned(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| async move {
-            session_with(socket, state, who, expires_at).await;
-            drop(slot);
-        })
+        // tungstenite allocates its read buffer up front (128 KiB by
+        // default): most of an idle connection's memory. Client messages
+        // are small; a larger frame grows the buffer while it is read.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Queued frames are written out once this many bytes are buffered
+        // (or at the flush after a batch); the buffer keeps its capacity,
+        // so this also bounds what a streaming connection holds.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
 }
 
 /// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
@@ -169,8 +200,9 @@ struct Conn {
     /// When the connection's token expires (seed 004 refuses support
     /// messages after it).
     token_expires_at: Option<i64>,
-    /// Messages a client may send in a burst, refilled over time.
-    rate: std::sync::Mutex<RateLimiter>,
+    /// Messages a client may send in a burst, refilled over time; `None`
+    /// under `--no-limits`.
+    rate: Option<std::sync::Mutex<RateLimiter>>,
     outbox: mpsc::Sender<Arc<Event>>,
     /// Cancelled when the outbox overflowed.
     lagging: CancellationToken,
@@ -201,7 +233,8 @@ pub async fn session_with<S, E>(
         state: state.clone(),
         who,
         token_expires_at,
-        rate: std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC)),
+        rate: (!state.config.no_limits)
+            .then(|| std::sync::Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC))),
         outbox,
         lagging: CancellationToken::new(),
         closed: CancellationToken::new(),
@@ -214,18 +247,23 @@ pub async fn session_with<S, E>(
     if send(&mut sink, &greeting).await.is_err() {
         return;
     }
+    // Made once and polled again on every turn: a new one per turn locked
+    // the token and registered a waiter, twice per event written.
+    let shutdown = state.shutdown.cancelled();
+    let lagging = conn.lagging.cancelled();
+    tokio::pin!(shutdown, lagging);
     let close = loop {
         let text = tokio::select! {
             biased;
-            _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
-            _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+            _ = &mut shutdown => break Some((GOING_AWAY, "server shutting down")),
+            _ = &mut lagging => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
             Some(ev) = queued.recv() => {
                 // A client that does not read blocks this write; the outbox
                 // then overflows and `lagging` ends the wait.
                 tokio::select! {
-                    r = sink.send(Message::Text(ev.json.clone().into())) => if r.is_err() { break None; },
-                    _ = conn.lagging.cancelled() => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
-                    _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
+                    r = Box::pin(write_batch(&mut sink, ev, &mut queued)) => if r.is_err() { break None; },
+                    _ = &mut lagging => break Some((TOO_SLOW, "too far behind: resume from your last seq")),
+                    _ = &mut shutdown => break Some((GOING_AWAY, "server shutting down")),
                 }
                 continue;
             }
@@ -248,7 +286,9 @@ pub async fn session_with<S, E>(
             ))
         } else {
             match parse(text.as_str()) {
-                Ok(msg) => handle(&conn, msg).await,
+                // Boxed: the handlers' futures (database, quota) are large,
+                // and inline they would sit in every idle connection's task.
+                Ok(msg) => Box::pin(handle(&conn, msg)).await,
                 Err(e) => Some(e),
             }
         };
@@ -264,15 +304,20 @@ pub async fn session_with<S, E>(
             reason: reason.into(),
         }));
         // A client that stopped reading may never take the frame.
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
+        let _ = Box::pin(tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(frame),
+        ))
+        .await;
     }
 }
 
 /// Acts on one message; the reply to send back, if any.
 async fn handle(conn: &Conn, msg: ClientMessage) -> Option<ServerMessage> {
-    if !matches!(msg, ClientMessage::Ping) {
-        let allowed = conn
-            .rate
+    if !matches!(msg, ClientMessage::Ping)
+        && let Some(rate) = &conn.rate
+    {
+        let allowed = rate
             .lock()
             .expect("rate lock")
             .try_take(std::time::Instant::now());
@@ -371,12 +416,19 @@ where
     let stall = conn.state.config.ws_stall_timeout();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
+        let mut closed = std::pin::pin!(closed.cancelled());
         loop {
             let ev = tokio::select! {
-                _ = closed.cancelled() => return,
+                _ = &mut closed => return,
                 ev = events.next() => ev,
             };
             let Some(ev) = ev else { return };
+            // Room in the outbox (the usual case): no timer to set up.
+            let ev = match outbox.try_send(ev) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(ev)) => ev,
+            };
             match tokio::time::timeout(stall, outbox.send(ev)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return,
@@ -387,6 +439,33 @@ where
             }
         }
     });
+}
+
+/// Writes `first` and every event already queued behind it (up to
+/// [`WRITE_BATCH`]), then flushes once: one frame per event, but one
+/// write to the socket for many frames when the client is busy.
+async fn write_batch<S>(
+    sink: &mut S,
+    first: Arc<Event>,
+    queued: &mut mpsc::Receiver<Arc<Event>>,
+) -> Result<(), S::Error>
+where
+    S: Sink<Message> + Unpin,
+{
+    sink.feed(frame(&first)).await?;
+    drop(first);
+    for _ in 1..WRITE_BATCH {
+        match queued.try_recv() {
+            Ok(ev) => sink.feed(frame(&ev)).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
+}
+
+/// A stream event as a text frame.
+fn frame(ev: &Event) -> Message {
+    Message::Text(ev.json.as_str().into())
 }
 
 /// A client message, or the in-band error that explains why not.

@@ -11,7 +11,7 @@ use crate::components::composer::Composer;
 use crate::components::page::PageHeader;
 use crate::components::status::ConnectionStatus;
 use crate::components::toggle::ToggleButton;
-use crate::hooks::panel::{ColumnState, Effect, Mode, PanelState};
+use crate::hooks::panel::{Column, ColumnState, Effect, Mode, PanelState};
 use crate::hooks::session::use_session;
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
@@ -267,10 +267,18 @@ fn PanelColumn(
     index: usize,
     on_stop: Callback<Option<String>>,
 ) -> impl IntoView {
-    let col = move || state.with(|s| s.columns.get(index).cloned());
-    let name = move || col().map(|c| c.persona.name).unwrap_or_default();
-    let avatar = move || col().map(|c| c.persona.avatar).unwrap_or_default();
-    let status = move || match col().map(|c| c.state) {
+    // Each reactive read takes only the field it shows: cloning the whole
+    // column (its text included) in every closure made each streamed delta
+    // cost the length of the answer so far, several times over.
+    let field = move |f: fn(&Column) -> String| {
+        Memo::new(move |_| state.with(|s| s.columns.get(index).map(f).unwrap_or_default()))
+    };
+    let name = field(|c| c.persona.name.clone());
+    let avatar = field(|c| c.persona.avatar.clone());
+    let persona_id = field(|c| c.persona.id.clone());
+    let col_state =
+        Memo::new(move |_| state.with(|s| s.columns.get(index).map(|c| c.state.clone())));
+    let status = move || match col_state.get() {
         Some(ColumnState::Waiting) => "Waiting…".to_owned(),
         Some(ColumnState::Streaming) => "Answering…".to_owned(),
         Some(ColumnState::Done) => "Done".to_owned(),
@@ -278,9 +286,13 @@ fn PanelColumn(
         Some(ColumnState::Failed(m)) => format!("Failed: {m}"),
         None => String::new(),
     };
-    let running = move || col().is_some_and(|c| c.is_running());
+    let running =
+        Memo::new(move |_| state.with(|s| s.columns.get(index).is_some_and(|c| c.is_running())));
+    let stream_id =
+        move || state.with_untracked(|s| s.columns.get(index).and_then(|c| c.stream_id.clone()));
+    let (text_ref, chars) = append_only_text(state, index);
     view! {
-        <article class="card column" data-persona=move || col().map(|c| c.persona.id).unwrap_or_default()>
+        <article class="card column" data-persona=persona_id>
             <header class="column__header">
                 <span class="column__avatar" aria-hidden="true">{avatar}</span>
                 <h2 class="column__name">{name}</h2>
@@ -291,18 +303,18 @@ fn PanelColumn(
                 class:stream-text--live=running
                 aria-live="polite"
                 data-testid="column-text"
-            >
-                {move || col().map(|c| c.text).unwrap_or_default()}
-            </p>
+                node_ref=text_ref
+            ></p>
             <footer class="column__footer">
                 <span class="field__hint" data-testid="column-tokens">
-                    {move || format!("≈ {} tokens", col().map(|c| c.tokens()).unwrap_or(0))}
+                    // The server's approximation: 4 characters a token.
+                    {move || format!("≈ {} tokens", chars.get().div_ceil(4))}
                 </span>
-                <Show when=running>
+                <Show when=move || running.get()>
                     <button
                         type="button"
                         class="btn btn--sm"
-                        on:click=move |_| on_stop.run(col().and_then(|c| c.stream_id))
+                        on:click=move |_| on_stop.run(stream_id())
                     >
                         "Stop " {name}
                     </button>
@@ -310,6 +322,53 @@ fn PanelColumn(
             </footer>
         </article>
     }
+}
+
+/// Keeps a column's text in the DOM by appending only what is new to its
+/// text node (a new stream starts it again), and counts its characters as
+/// they come: each delta costs its own length, not the answer's.
+fn append_only_text(
+    state: RwSignal<PanelState>,
+    index: usize,
+) -> (NodeRef<leptos::html::P>, ReadSignal<usize>) {
+    use wasm_bindgen::JsCast;
+    let text_ref = NodeRef::<leptos::html::P>::new();
+    let (chars, set_chars) = signal(0usize);
+    // What the DOM shows: the stream it belongs to and its length in bytes.
+    let shown = StoredValue::new((None::<String>, 0usize));
+    leptos::prelude::Effect::new(move |_| {
+        let Some(el) = text_ref.get() else { return };
+        let update = state.with(|s| {
+            let c = s.columns.get(index)?;
+            let (stream, len) = shown.get_value();
+            let same = stream == c.stream_id && len <= c.text.len() && c.text.is_char_boundary(len);
+            let from = if same { len } else { 0 };
+            Some((
+                !same,
+                c.stream_id.clone(),
+                c.text[from..].to_owned(),
+                c.text.len(),
+            ))
+        });
+        let Some((restart, stream, piece, len)) = update else {
+            return;
+        };
+        let text_node = el
+            .last_child()
+            .and_then(|n| n.dyn_into::<web_sys::CharacterData>().ok());
+        match text_node {
+            Some(node) if !restart => node.append_data(&piece).unwrap_or_default(),
+            _ => el.set_text_content(Some(&piece)),
+        }
+        let added = piece.chars().count();
+        if restart {
+            set_chars.set(added);
+        } else if added > 0 {
+            set_chars.update(|n| *n += added);
+        }
+        shown.set_value((stream, len));
+    });
+    (text_ref, chars)
 }
 
 /// The single conversation of the "One persona" and "Model" modes.

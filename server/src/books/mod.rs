@@ -36,9 +36,6 @@ use shared::ErrorCode;
 use shared::books::ArtifactList;
 use std::net::SocketAddr;
 
-/// Largest frame read (a batch of long messages fits).
-const MAX_FRAME_BYTES: usize = 1024 * 1024;
-
 /// `GET /ws/{session_id}`, behind the WebSocket Origin guard.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -90,50 +87,33 @@ async fn upgrade(
         return e.into_response();
     }
     let who = caller(who, peer);
-    let slot = match &who {
-        Identity::User(id) => match state
-            .connections
-            .acquire(id, state.config.max_connections_per_user)
-        {
-            Some(slot) => Some(slot),
-            None => {
-                return AppError::client(
-                    ErrorCode::ConnectionLimit,
-                    format!(
-                        "you already have {} connections open; close one first",
-                        state.config.max_connections_per_user
-                    ),
-                )
-                .into_response();
-            }
-        },
-        Identity::Anonymous(_) => None,
+    let slot = match crate::ws::connection_slot(&state, &who) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
     };
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| async move {
-            match state.books.open(&state, &session_id, &who).await {
-                Ok(session) => socket::serve(socket, state, session).await,
-                Err(hub::OpenError::Forbidden) => {
-                    socket::refuse::<_, axum::Error>(
-                        socket,
-                        ErrorCode::SessionForbidden,
-                        "This session belongs to someone else",
-                    )
-                    .await
-                }
-                Err(hub::OpenError::Database(e)) => {
-                    tracing::error!(session = %session_id, error = %e, "could not open a session");
-                    socket::refuse::<_, axum::Error>(
-                        socket,
-                        ErrorCode::Internal,
-                        "The session could not be opened; try again",
-                    )
-                    .await
-                }
+    crate::ws::tuned(ws).on_upgrade(move |socket: WebSocket| async move {
+        match state.books.open(&state, &session_id, &who).await {
+            Ok(session) => socket::serve(socket, state, session).await,
+            Err(hub::OpenError::Forbidden) => {
+                socket::refuse::<_, axum::Error>(
+                    socket,
+                    ErrorCode::SessionForbidden,
+                    "This session belongs to someone else",
+                )
+                .await
             }
-            drop(slot);
-        })
+            Err(hub::OpenError::Database(e)) => {
+                tracing::error!(session = %session_id, error = %e, "could not open a session");
+                socket::refuse::<_, axum::Error>(
+                    socket,
+                    ErrorCode::Internal,
+                    "The session could not be opened; try again",
+                )
+                .await
+            }
+        }
+        drop(slot);
+    })
 }
 
 /// The session's saved plots, authors, worlds and characters; its owner

@@ -37,7 +37,7 @@ where
 {
     let conn = format!("ws_{}", uuid::Uuid::new_v4().simple());
     let owner = who.owner_key();
-    let gate = manage::Gate::default();
+    let gate = manage::Gate::new(&state);
     let mut news = state.chats.subscribe();
     let (mut sink, mut incoming) = socket.split();
     if send(&mut sink, &manage::welcome(&state, &who).await)

@@ -119,7 +119,7 @@ async fn on_connect(
     Extension(who): Extension<Identity>,
 ) {
     // Handlers first: a client may emit the moment it is connected.
-    s.extensions.insert(manage::Gate::default());
+    s.extensions.insert(manage::Gate::new(&state));
     s.on_fallback(on_event);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());

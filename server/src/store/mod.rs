@@ -25,11 +25,16 @@ use crate::db::Db;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// Group commit for the two writes every generation makes.
+    generation_writes: generations::Writer,
 }
 
 impl Store {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            generation_writes: generations::Writer::default(),
+            db,
+        }
     }
 
     pub fn db(&self) -> &Db {

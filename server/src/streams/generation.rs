@@ -88,13 +88,11 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
         mut render,
         ticket,
     } = generation;
-    if let Err(e) = state
+    // Not waited for: the record of the end is written after it, and
+    // readers wait for that one (group commit, see `store::generations`).
+    state
         .store
-        .generation_started(&entry.id, &entry.owner)
-        .await
-    {
-        tracing::error!(stream = %entry.id, error = %e, "could not record the generation");
-    }
+        .queue_generation_started(&entry.id, &entry.owner);
     for (name, payload) in render.start() {
         let _ = entry.push(name, payload);
     }
@@ -107,12 +105,16 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
         response_id: None,
         error: None,
     };
+    // Made once, polled on every chunk (cheaper than a new waiter each time).
+    let stopped = entry.cancel.cancelled();
+    let shutdown = state.shutdown.cancelled();
+    tokio::pin!(stopped, shutdown);
     loop {
         let next = tokio::select! {
             // A stop, or the server shutting down, ends the generation here;
             // dropping `deltas` cancels the provider.
-            _ = entry.cancel.cancelled() => { outcome.status = FinishStatus::Stopped; break; }
-            _ = state.shutdown.cancelled() => { outcome.status = FinishStatus::Stopped; break; }
+            _ = &mut stopped => { outcome.status = FinishStatus::Stopped; break; }
+            _ = &mut shutdown => { outcome.status = FinishStatus::Stopped; break; }
             n = deltas.next() => n,
         };
         match next {

@@ -7,7 +7,8 @@
 //! outcome stays in the database).
 
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -34,13 +35,26 @@ pub struct Event {
 pub struct Streams {
     inner: Arc<Mutex<Inner>>,
     ttl: Duration,
+    /// Bytes of events held by every stream in the registry.
+    retained: Arc<AtomicUsize>,
+    /// Past this many retained bytes, finished streams are forgotten
+    /// before their time, oldest first (their outcome stays saved).
+    retained_limit: usize,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     map: HashMap<String, Arc<Entry>>,
+    /// Stream ids in creation order, for the sweep.
+    order: VecDeque<String>,
     last_sweep: Option<Instant>,
 }
+
+/// Most streams one sweep looks at (it holds the registry's lock).
+const SWEEP_MAX: usize = 4096;
+
+/// Time between sweeps.
+const SWEEP_EVERY: Duration = Duration::from_millis(100);
 
 /// One stream.
 #[derive(Debug)]
@@ -52,6 +66,8 @@ pub struct Entry {
     pub cancel: CancellationToken,
     log: Mutex<Log>,
     latest: watch::Sender<u64>,
+    /// The registry's count of retained bytes, which this stream adds to.
+    retained: Arc<AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +92,24 @@ impl Streams {
         Self {
             inner: Arc::new(Mutex::new(Inner::default())),
             ttl,
+            retained: Arc::new(AtomicUsize::new(0)),
+            retained_limit: usize::MAX,
         }
+    }
+
+    /// Bounds the bytes finished streams may hold: past `bytes`, the oldest
+    /// finished streams are forgotten before the replay time is up (a
+    /// resume then gets `STREAM_EXPIRED` with the saved text). Under heavy
+    /// streaming the replay logs of five minutes of replies would
+    /// otherwise grow without bound.
+    pub fn with_retained_limit(mut self, bytes: usize) -> Self {
+        self.retained_limit = bytes;
+        self
+    }
+
+    /// Bytes of events held by the streams in the registry.
+    pub fn retained_bytes(&self) -> usize {
+        self.retained.load(Ordering::Relaxed)
     }
 
     /// Opens a new stream for `owner`.
@@ -89,9 +122,11 @@ impl Streams {
             cancel: CancellationToken::new(),
             log: Mutex::new(Log::default()),
             latest,
+            retained: self.retained.clone(),
         });
         let mut inner = self.inner.lock().expect("streams lock");
         self.sweep(&mut inner);
+        inner.order.push_back(id.clone());
         inner.map.insert(id, entry.clone());
         entry
     }
@@ -102,6 +137,7 @@ impl Streams {
         let entry = inner.map.get(id)?.clone();
         if entry.expired(self.ttl) {
             inner.map.remove(id);
+            self.forget(&entry);
             return None;
         }
         Some(entry)
@@ -116,18 +152,50 @@ impl Streams {
         self.len() == 0
     }
 
-    /// Drops expired streams, at most once a second.
+    /// A stream left the registry: its bytes no longer count.
+    fn forget(&self, entry: &Entry) {
+        let bytes = entry.buffered_bytes();
+        let _ = self
+            .retained
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
+    }
+
+    /// Drops expired streams (and, past the retained limit, the oldest
+    /// finished ones), at most every [`SWEEP_EVERY`]. Streams are looked at
+    /// oldest first and the sweep stops at the first one finished but not
+    /// yet expired (those behind it finished later, give or take how long
+    /// they ran), so it costs what it frees, not the size of the registry;
+    /// running streams go to the back to be looked at again. (Once it
+    /// walked every stream, holding the lock for milliseconds under load.)
     fn sweep(&self, inner: &mut Inner) {
         let now = Instant::now();
-        if inner
-            .last_sweep
-            .is_some_and(|t| now - t < Duration::from_secs(1))
-        {
+        if inner.last_sweep.is_some_and(|t| now - t < SWEEP_EVERY) {
             return;
         }
         inner.last_sweep = Some(now);
-        let ttl = self.ttl;
-        inner.map.retain(|_, e| !e.expired(ttl));
+        let Inner { map, order, .. } = inner;
+        for _ in 0..order.len().min(SWEEP_MAX) {
+            let Some(id) = order.pop_front() else { break };
+            let Some(entry) = map.get(&id) else { continue };
+            let (done, expired) = {
+                let log = entry.log.lock().expect("stream log lock");
+                let expired = log.finished_at.is_some_and(|t| t.elapsed() > self.ttl);
+                (log.done, expired)
+            };
+            let over_limit = self.retained.load(Ordering::Relaxed) > self.retained_limit;
+            if expired || (done && over_limit) {
+                if let Some(entry) = map.remove(&id) {
+                    self.forget(&entry);
+                }
+            } else if done {
+                order.push_front(id);
+                break;
+            } else {
+                order.push_back(id);
+            }
+        }
     }
 }
 
@@ -147,7 +215,7 @@ impl Entry {
     fn push_inner(
         &self,
         name: Option<&'static str>,
-        mut payload: Value,
+        payload: Value,
         bounded: bool,
     ) -> Result<u64, PushError> {
         let mut log = self.log.lock().expect("stream log lock");
@@ -155,19 +223,40 @@ impl Entry {
             return Err(PushError::Finished);
         }
         let seq = log.events.len() as u64 + 1;
-        if let Value::Object(map) = &mut payload {
-            map.insert("stream_id".into(), Value::String(self.id.clone()));
-            map.insert("seq".into(), Value::from(seq));
-        }
-        let json = payload.to_string();
+        let json = self.serialise(payload, seq);
         if bounded && log.bytes + json.len() > MAX_STREAM_BYTES {
             return Err(PushError::Full);
         }
         log.bytes += json.len();
+        self.retained.fetch_add(json.len(), Ordering::Relaxed);
         log.events.push(Arc::new(Event { seq, name, json }));
         drop(log);
         self.latest.send_replace(seq);
         Ok(seq)
+    }
+
+    /// The payload as JSON with `stream_id` and `seq` added (an object),
+    /// written straight after its fields: inserting them into the map
+    /// first cost two key and two value allocations per event.
+    fn serialise(&self, payload: Value, seq: u64) -> String {
+        use std::fmt::Write as _;
+        let Value::Object(mut map) = payload else {
+            return payload.to_string();
+        };
+        map.remove("stream_id");
+        map.remove("seq");
+        let empty = map.is_empty();
+        let mut json = String::with_capacity(192);
+        let _ = write!(json, "{}", Value::Object(map));
+        json.pop(); // the closing brace
+        if !empty {
+            json.push(',');
+        }
+        // Stream ids are `st_` and hex (see `create`): nothing to escape.
+        let _ = write!(json, "\"stream_id\":\"{}\",\"seq\":{seq}}}", self.id);
+        // Logs live for the replay time: keep no slack from the growth.
+        json.shrink_to_fit();
+        json
     }
 
     /// Marks the stream finished: readers end after the last event.
@@ -289,6 +378,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn stream_id_and_seq_replace_any_the_payload_had() {
+        let streams = Streams::new(Duration::from_secs(60));
+        let e = streams.create("user:1");
+        e.push(
+            None,
+            json!({"type": "chunk", "chunk": "a \"b\"", "seq": null}),
+        )
+        .unwrap();
+        e.push(None, json!({})).unwrap();
+        e.push(None, json!("not an object")).unwrap();
+        e.finish();
+        let all: Vec<Value> = e
+            .subscribe(0)
+            .map(|ev| serde_json::from_str(&ev.json).unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            all,
+            [
+                json!({"type": "chunk", "chunk": "a \"b\"", "stream_id": e.id, "seq": 1}),
+                json!({"stream_id": e.id, "seq": 2}),
+                json!("not an object"),
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn a_reader_gets_the_live_tail_after_the_replay() {
         let streams = Streams::new(Duration::from_secs(60));
         let e = streams.create("anon:x");
@@ -324,6 +440,57 @@ mod tests {
         );
         e.finish();
         assert_eq!(e.push(None, json!({})), Err(PushError::Finished));
+    }
+
+    #[tokio::test]
+    async fn the_sweep_frees_expired_streams_and_keeps_running_ones() {
+        let streams = Streams::new(Duration::ZERO);
+        let running = streams.create("user:1");
+        let finished: Vec<_> = (0..5).map(|_| streams.create("user:1")).collect();
+        for e in &finished {
+            e.finish();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        {
+            let mut inner = streams.inner.lock().unwrap();
+            inner.last_sweep = None;
+            streams.sweep(&mut inner);
+            assert_eq!(inner.map.len(), 1, "only the running stream is left");
+            assert_eq!(inner.order.len(), 1);
+        }
+        assert!(streams.get(&running.id).is_some());
+        assert!(finished.iter().all(|e| streams.get(&e.id).is_none()));
+    }
+
+    #[tokio::test]
+    async fn past_the_retained_limit_the_oldest_finished_streams_go_first() {
+        let streams = Streams::new(Duration::from_secs(60)).with_retained_limit(1000);
+        let running = streams.create("user:1");
+        running
+            .push(None, json!({"text": "x".repeat(300)}))
+            .unwrap();
+        let finished: Vec<_> = (0..4)
+            .map(|_| {
+                let e = streams.create("user:1");
+                e.push(None, json!({"text": "x".repeat(300)})).unwrap();
+                e.finish();
+                e
+            })
+            .collect();
+        assert!(streams.retained_bytes() > 1500);
+        {
+            let mut inner = streams.inner.lock().unwrap();
+            inner.last_sweep = None;
+            streams.sweep(&mut inner);
+        }
+        assert!(
+            streams.retained_bytes() <= 1000,
+            "{}",
+            streams.retained_bytes()
+        );
+        assert!(streams.get(&running.id).is_some(), "running streams stay");
+        assert!(streams.get(&finished[0].id).is_none(), "the oldest went");
+        assert!(streams.get(&finished[3].id).is_some(), "the newest stayed");
     }
 
     #[tokio::test]

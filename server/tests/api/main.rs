@@ -8,6 +8,7 @@ mod chat;
 mod credits;
 mod health;
 mod http;
+mod limits;
 mod openai;
 mod personas;
 mod rolecard;

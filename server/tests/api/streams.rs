@@ -523,3 +523,57 @@ async fn a_websocket_client_that_stops_reading_is_cut_off_and_can_resume() {
         assert_eq!(v["seq"], want);
     }
 }
+
+#[tokio::test]
+async fn generations_saved_together_are_each_kept_with_their_own_outcome() {
+    for db in crate::helpers::test_databases().await {
+        let app = crate::helpers::spawn_app_on(&db).await;
+        let store = app.state.store.clone();
+        // Starts and ends of many streams at once, in every mix the group
+        // commit meets: queued start then end (one row), awaited start then
+        // end (a row, then an update), and a start that never ends.
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let id = format!("st_group_{i}");
+                    match i % 3 {
+                        0 => store.queue_generation_started(&id, "user:g"),
+                        1 => store.generation_started(&id, "user:g").await.unwrap(),
+                        _ => {
+                            store.generation_started(&id, "user:g").await.unwrap();
+                            return;
+                        }
+                    }
+                    store
+                        .generation_finished(&id, "completed", &format!("text {i}"), 1, i)
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for i in 0..300i64 {
+            let saved = store
+                .generation(&format!("st_group_{i}"))
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("st_group_{i} missing on {db}"));
+            let (status, text) = match i % 3 {
+                2 => ("running".to_owned(), String::new()),
+                _ => ("completed".to_owned(), format!("text {i}")),
+            };
+            assert_eq!((saved.status, saved.text), (status, text), "{db}");
+            assert_eq!(saved.owner, "user:g");
+        }
+        // A duplicate start fails alone, and says so to its caller.
+        assert!(
+            store
+                .generation_started("st_group_1", "user:g")
+                .await
+                .is_err()
+        );
+    }
+}

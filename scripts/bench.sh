@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `make bench`: builds the server and the load generator in release, then
+# runs every benchmark of docs/benchmarks.md in sequence against a local
+# server started with `--no-limits` (and `--chunk-delay-ms 0` where the
+# figure is throughput), prints one summary table and writes each result as
+# JSON to target/bench/. Run it on a quiet machine: the load (uptime) is
+# recorded beside the figures.
+#
+#   BENCH_SECS=15      seconds measured per scenario (after a short ramp)
+#   BENCH_ONLY="ws-chat ws-idle"   run only these scenarios (names below)
+#   BENCH_SKIP_BROWSER=1           skip the app-size and browser scenarios
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+SECS="${BENCH_SECS:-15}"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json
+
+echo "[bench] building the server and chorus-bench (release)"
+cargo build --release --locked -p server --bin chorus -p chorus-bench
+BIN="$ROOT/target/release/chorus"
+BENCH="$ROOT/target/release/chorus-bench"
+
+WORK="$(mktemp -d)"
+PID=""
+cleanup() {
+  if [[ -n "$PID" ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT="${BENCH_PORT:-3917}"
+URL="http://127.0.0.1:$PORT"
+
+# Starts a fresh server (new database) with the given extra flags.
+start_server() {
+  stop_server
+  if curl -fs "$URL/api/health" >/dev/null 2>&1; then
+    echo "[bench] something already listens on $URL: stop it or set BENCH_PORT"; exit 1
+  fi
+  rm -rf "$WORK/data" && mkdir -p "$WORK/data"
+  RUST_LOG=warn "$BIN" --bind "127.0.0.1:$PORT" --dist "$WORK/no-app" \
+    --database-url "sqlite://$WORK/data/bench.db" --data-dir "$WORK/data" \
+    --no-limits "$@" >"$WORK/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do
+    # Our server, not another one already on the port.
+    kill -0 "$PID" 2>/dev/null || break
+    curl -fs "$URL/api/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "[bench] the server did not start:"; cat "$WORK/server.log"; exit 1
+}
+stop_server() {
+  if [[ -n "$PID" ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
+}
+
+want() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+run() { # name, then chorus-bench arguments
+  local name="$1"; shift
+  echo "[bench] $name (load $(load))"
+  "$BENCH" --url "$URL" --label "$name" --json-out "$OUT/$name.json" "$@"
+}
+
+if want ws-chat || want ws-multi || want sse-fast; then
+  start_server --chunk-delay-ms 0
+  want ws-chat && run ws-chat ws-stream --connections 200 --duration "$SECS" --ramp 1 --pid "$PID"
+  want ws-multi && run ws-multi ws-stream --connections 200 --mode multi --personas 3 --duration "$SECS" --ramp 1 --pid "$PID"
+  want sse-fast && run sse-fast sse-stream --connections 200 --duration "$SECS" --ramp 1 \
+    --path "/api/v1/messages/test-sse?interval_ms=0"
+fi
+
+if want ws-idle; then
+  start_server --chunk-delay-ms 0
+  run ws-idle ws-idle --connections 10000 --pid "$PID" --ramp 5 --hold 3
+fi
+
+if want ws-paced-2k || want ws-paced || want sse-5000; then
+  start_server   # the seed's pacing: 100 ms between chunks
+  want ws-paced-2k && run ws-paced-2k ws-stream --connections 2000 --duration "$SECS" --ramp 2 --expect-gap-ms 100 --pid "$PID"
+  want ws-paced && run ws-paced ws-stream --connections 10000 --duration "$SECS" --ramp 5 --expect-gap-ms 100 --pid "$PID"
+  want sse-5000 && run sse-5000 sse-stream --connections 5000 --duration "$SECS" --ramp 5 \
+    --path "/api/v1/messages/test-sse?interval_ms=100" --expect-gap-ms 100
+fi
+stop_server
+
+if [[ -z "${BENCH_SKIP_BROWSER:-}" ]]; then
+  if want app-size; then
+    echo "[bench] app-size"
+    scripts/app-size.sh --json "$OUT/app-size.json" || echo "[bench] app-size skipped (no dist/: scripts/build-app.sh)"
+  fi
+  if want browser-deltas; then
+    echo "[bench] browser-deltas (load $(load))"
+    CHORUS_BIN="$BIN" CHORUS_DIST="$ROOT/dist" node e2e/bench/deltas.mjs --json "$OUT/browser-deltas.json" \
+      || echo "[bench] browser-deltas failed or skipped (needs dist/ and Chromium)"
+  fi
+fi
+
+echo
+echo "== Chorus benchmarks ($(nproc) cores, load at end $(load); JSON in target/bench/) =="
+shopt -s nullglob
+stream_results=()
+for n in ws-chat ws-multi ws-paced-2k ws-paced ws-idle sse-fast sse-5000; do
+  [[ -f "$OUT/$n.json" ]] && stream_results+=("$OUT/$n.json")
+done
+"$BENCH" summary "${stream_results[@]}"
+[[ -f "$OUT/app-size.json" ]] && cat "$OUT/app-size.json"
+[[ -f "$OUT/browser-deltas.json" ]] && cat "$OUT/browser-deltas.json"
+exit 0

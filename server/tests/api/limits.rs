@@ -1,0 +1,131 @@
+//! `--no-limits` (benchmarks only): every limit that protects a public
+//! server holds without it and is lifted with it.
+
+use crate::helpers::{TestApp, WsClient, spawn_app_with};
+use serde_json::{Value, json};
+
+fn chat() -> Value {
+    json!({"type": "chat", "data": {"message": "Bread?", "persona_id": "chef"}})
+}
+
+/// Sends a `chat` and reads to its end; the refusal code, if it was refused.
+async fn chat_refusal(ws: &mut WsClient) -> Option<String> {
+    ws.send_json(chat()).await;
+    let events = ws
+        .read_until(|v| {
+            v["type"] == "response" || (v["type"] == "error" && v["stream_id"].is_null())
+        })
+        .await;
+    let last = events.last().unwrap();
+    (last["type"] == "error").then(|| last["code"].as_str().unwrap().to_owned())
+}
+
+/// Which limits refused something.
+#[derive(Debug, PartialEq)]
+struct Refused {
+    anonymous_replies: Option<String>,
+    message_rate: usize,
+    credits: Option<String>,
+    second_connection: bool,
+}
+
+/// Runs into each limit once.
+async fn probe(app: &TestApp) -> Refused {
+    let mut anon = WsClient::connect(app, "/ws?anon_id=probe-visitor").await;
+    assert_eq!(chat_refusal(&mut anon).await, None, "the first free reply");
+    let anonymous_replies = chat_refusal(&mut anon).await;
+
+    let mut rate = WsClient::connect(app, "/ws?anon_id=probe-rate").await;
+    let mut message_rate = 0;
+    for _ in 0..chorus_server::ws::RATE_BURST + 5 {
+        rate.send_json(json!({"type": "stop", "data": {"stream_id": "st_none"}}))
+            .await;
+        if rate.next_json().await["code"] == "RATE_LIMITED" {
+            message_rate += 1;
+        }
+    }
+
+    let token = app.register("probe-user").await;
+    let mut user = WsClient::connect(app, &format!("/ws?token={token}")).await;
+    let credits = chat_refusal(&mut user).await;
+    let second = tokio_tungstenite::connect_async(app.ws_url(&format!("/ws?token={token}"))).await;
+    Refused {
+        anonymous_replies,
+        message_rate,
+        credits,
+        second_connection: second.is_err(),
+    }
+}
+
+async fn app(no_limits: bool) -> TestApp {
+    spawn_app_with(move |c| {
+        c.anon_message_limit = 1;
+        c.initial_credits = 0;
+        c.max_connections_per_user = 1;
+        c.no_limits = no_limits;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn without_no_limits_every_limit_holds() {
+    let refused = probe(&app(false).await).await;
+    assert_eq!(
+        refused.anonymous_replies.as_deref(),
+        Some("ANON_LIMIT_REACHED")
+    );
+    assert!(refused.message_rate >= 4, "{refused:?}");
+    assert_eq!(refused.credits.as_deref(), Some("INSUFFICIENT_BALANCE"));
+    assert!(refused.second_connection, "{refused:?}");
+}
+
+#[tokio::test]
+async fn no_limits_lifts_every_limit() {
+    let refused = probe(&app(true).await).await;
+    assert_eq!(
+        refused,
+        Refused {
+            anonymous_replies: None,
+            message_rate: 0,
+            credits: None,
+            second_connection: false,
+        }
+    );
+}
+
+/// Messages refused by the rate limits of BooksWriter's session window
+/// (60 a minute) and the chat management socket, out of 70 each.
+async fn socket_rate_refusals(app: &TestApp) -> (usize, usize) {
+    let mut books = WsClient::open(app, "/ws/limits-probe").await;
+    for _ in 0..70 {
+        books.send_json(json!({"type": "ping"})).await;
+    }
+    let mut books_refused = 0;
+    for _ in 0..70 {
+        if books.next_json().await["error_code"] == "RATE_LIMITED" {
+            books_refused += 1;
+        }
+    }
+    let mut chats = WsClient::open(app, "/api/v1/chats/ws?anon_id=limits-probe").await;
+    let _usage = chats.next_json().await;
+    for _ in 0..70 {
+        chats
+            .send_json(json!({"type": "list_chats", "page": 0, "limit": 1}))
+            .await;
+    }
+    let mut chats_refused = 0;
+    for _ in 0..70 {
+        if chats.next_json().await["code"] == "RATE_LIMITED" {
+            chats_refused += 1;
+        }
+    }
+    (books_refused, chats_refused)
+}
+
+#[tokio::test]
+async fn no_limits_lifts_the_books_and_chat_socket_rates_too() {
+    let (books, chats) = socket_rate_refusals(&app(false).await).await;
+    assert_eq!(books, 10, "the seed's 60 a minute");
+    assert!(chats > 0);
+    assert_eq!(socket_rate_refusals(&app(true).await).await, (0, 0));
+}
