@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.json
 
 echo "[bench] building the server and chorus-bench (release)"
-cargo build --release --locked -p server --bin chorus -p chorus-bench
+cargo build --release --locked -p server -p chorus-bench --bins
 BIN="$ROOT/target/release/chorus"
 BENCH="$ROOT/target/release/chorus-bench"
 
