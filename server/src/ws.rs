@@ -472,24 +472,34 @@ fn frame(ev: &Event) -> Message {
 pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| error(ErrorCode::InvalidJson, format!("message is not JSON: {e}")))?;
+    decode_typed(value, ClientMessage::TYPES).map_err(|(code, message)| error(code, message))
+}
+
+/// A `{"type": …}` message of a socket protocol: its `type` checked against
+/// `types` (so an unknown type and a known one with bad fields get different
+/// codes), then decoded. The error's code and words otherwise.
+pub fn decode_typed<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    types: &[&str],
+) -> Result<T, (ErrorCode, String)> {
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
-        return Err(error(
+        return Err((
             ErrorCode::BadRequest,
-            "message needs a string \"type\" field",
+            "message needs a string \"type\" field".into(),
         ));
     };
-    if !ClientMessage::TYPES.contains(&kind) {
-        return Err(error(
+    if !types.contains(&kind) {
+        return Err((
             ErrorCode::UnknownType,
             format!(
                 "unknown message type {kind:?}; expected one of: {}",
-                ClientMessage::TYPES.join(", ")
+                types.join(", ")
             ),
         ));
     }
     let kind = kind.to_owned();
     serde_json::from_value(value).map_err(|e| {
-        error(
+        (
             ErrorCode::ValidationError,
             format!("invalid {kind} message: {e}"),
         )

@@ -77,28 +77,8 @@ pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
 
 /// A client message from a JSON value with its `type` inside.
 pub fn parse_value(value: Value) -> Result<ClientMessage, ServerMessage> {
-    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
-        return Err(error(
-            ErrorCode::BadRequest,
-            "message needs a string \"type\" field",
-        ));
-    };
-    if !ClientMessage::TYPES.contains(&kind) {
-        return Err(error(
-            ErrorCode::UnknownType,
-            format!(
-                "unknown message type {kind:?}; expected one of: {}",
-                ClientMessage::TYPES.join(", ")
-            ),
-        ));
-    }
-    let kind = kind.to_owned();
-    serde_json::from_value(value).map_err(|e| {
-        error(
-            ErrorCode::ValidationError,
-            format!("invalid {kind} message: {e}"),
-        )
-    })
+    crate::ws::decode_typed(value, ClientMessage::TYPES)
+        .map_err(|(code, message)| error(code, message))
 }
 
 /// A socket.io event (`name`, `data`) as a client message: the name is the
