@@ -194,16 +194,7 @@ async fn reattach(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     manage::own_chat(&state, &who, &chat_id).await?;
-    let after = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .ok_or_else(|| {
-                AppError::client(ErrorCode::BadRequest, "Last-Event-ID must be a seq number")
-            })?,
-        None => 0,
-    };
+    let after = crate::streams::last_event_id(&headers)?.unwrap_or(0);
     let entry = state
         .chats
         .running(&chat_id)

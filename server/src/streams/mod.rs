@@ -50,17 +50,23 @@ async fn resume(
     let Query(params) =
         params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
     let entry = owned_stream(&state, &who, &stream_id).await?;
-    let after = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .ok_or_else(|| {
-                AppError::client(ErrorCode::BadRequest, "Last-Event-ID must be a seq number")
-            })?,
-        None => params.after.unwrap_or(0),
-    };
+    let after = last_event_id(&headers)?.or(params.after).unwrap_or(0);
     Ok(sse_of(&state, &entry, after))
+}
+
+/// The `Last-Event-ID` a reconnecting client sent (a seq), if any.
+pub fn last_event_id(headers: &HeaderMap) -> AppResult<Option<u64>> {
+    headers
+        .get("last-event-id")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    AppError::client(ErrorCode::BadRequest, "Last-Event-ID must be a seq number")
+                })
+        })
+        .transpose()
 }
 
 async fn stop(
