@@ -11,7 +11,7 @@
 //! Whatever the request added to the conversation is then saved.
 
 use super::hub::{Request, Session, now};
-use super::outline::{self, Context, ContextIds};
+use super::outline::{self, Context, Made};
 use crate::engine::chunker::rechunk;
 use crate::engine::{ChatMessage, Engine, GenEvent, GenRequest};
 use crate::state::AppState;
@@ -112,7 +112,7 @@ async fn specialists(
     let per_agent = ticket
         .max_tokens()
         .map_or(TOKENS_PER_AGENT, |cap| (cap / plan.len() as i64).max(1));
-    let (mut context, mut ids) = match load_context(state, session).await {
+    let mut context = match load_context(state, session).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(session = %session.id, error = %e, "could not read artifacts");
@@ -152,7 +152,7 @@ async fn specialists(
             } else {
                 "partial"
             };
-            let builds_on = context.ids_for(kind, &ids);
+            let builds_on = context.ids_for(kind);
             match save_artifact(
                 state,
                 session,
@@ -173,24 +173,20 @@ async fn specialists(
                         .chars()
                         .take(300)
                         .collect();
-                    let pair = Some((saved.title.clone(), summary));
+                    context.record(
+                        kind,
+                        Made {
+                            id: saved.id.clone(),
+                            title: saved.title.clone(),
+                            summary,
+                        },
+                    );
+                    let id = Some(saved.id.clone());
                     match kind {
-                        ArtifactKind::World => {
-                            context.world = pair;
-                            ids.world = Some(saved.id.clone());
-                            results.world_id = Some(saved.id.clone());
-                        }
-                        ArtifactKind::Character => {
-                            context.character = pair;
-                            ids.character = Some(saved.id.clone());
-                            results.character_id = Some(saved.id.clone());
-                        }
-                        ArtifactKind::Plot => {
-                            context.plot = pair;
-                            ids.plot = Some(saved.id.clone());
-                            results.plot_id = Some(saved.id.clone());
-                        }
-                        ArtifactKind::Author => results.author_id = Some(saved.id.clone()),
+                        ArtifactKind::World => results.world_id = id,
+                        ArtifactKind::Character => results.character_id = id,
+                        ArtifactKind::Plot => results.plot_id = id,
+                        ArtifactKind::Author => results.author_id = id,
                     }
                     results.title = Some(saved.title.clone());
                     results.artifacts.push(saved);
@@ -401,12 +397,8 @@ async fn save_artifact(
 }
 
 /// The latest world, character and plot of the session.
-async fn load_context(
-    state: &AppState,
-    session: &Session,
-) -> Result<(Context, ContextIds), sqlx::Error> {
+async fn load_context(state: &AppState, session: &Session) -> Result<Context, sqlx::Error> {
     let mut context = Context::default();
-    let mut ids = ContextIds::default();
     for a in state.store.artifacts(&session.id).await? {
         let summary: String = a
             .fields
@@ -415,24 +407,14 @@ async fn load_context(
             .take(3)
             .collect::<Vec<_>>()
             .join("; ");
-        let pair = Some((a.title.clone(), summary.chars().take(300).collect()));
-        match a.kind {
-            ArtifactKind::World => {
-                context.world = pair;
-                ids.world = Some(a.id);
-            }
-            ArtifactKind::Character => {
-                context.character = pair;
-                ids.character = Some(a.id);
-            }
-            ArtifactKind::Plot => {
-                context.plot = pair;
-                ids.plot = Some(a.id);
-            }
-            ArtifactKind::Author => {}
-        }
+        let made = Made {
+            id: a.id,
+            title: a.title,
+            summary: summary.chars().take(300).collect(),
+        };
+        context.record(a.kind, made);
     }
-    Ok((context, ids))
+    Ok(context)
 }
 
 /// An `error` event in the session.

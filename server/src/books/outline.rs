@@ -108,64 +108,64 @@ pub fn keys(kind: ArtifactKind) -> &'static [&'static str] {
     }
 }
 
-/// What a piece of work builds on: earlier artifacts of the session.
+/// An earlier artifact a piece of work can build on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Made {
+    pub id: String,
+    pub title: String,
+    /// A few of its fields, for the prompt.
+    pub summary: String,
+}
+
+/// What a piece of work builds on: the session's latest world, character
+/// and plot.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub world: Option<(String, String)>,
-    pub character: Option<(String, String)>,
-    pub plot: Option<(String, String)>,
+    pub world: Option<Made>,
+    pub character: Option<Made>,
+    pub plot: Option<Made>,
 }
 
 impl Context {
-    /// The ids used, for `builds_on`.
-    pub fn ids_for(&self, kind: ArtifactKind, ids: &ContextIds) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut add = |v: &Option<String>| {
-            if let Some(id) = v {
-                out.push(id.clone());
-            }
-        };
+    /// Remembers `made` as the latest of its kind (authors build nothing on).
+    pub fn record(&mut self, kind: ArtifactKind, made: Made) {
         match kind {
-            ArtifactKind::World => {}
-            ArtifactKind::Character => add(&ids.world),
-            ArtifactKind::Plot => {
-                add(&ids.world);
-                add(&ids.character);
-            }
-            ArtifactKind::Author => add(&ids.plot),
+            ArtifactKind::World => self.world = Some(made),
+            ArtifactKind::Character => self.character = Some(made),
+            ArtifactKind::Plot => self.plot = Some(made),
+            ArtifactKind::Author => {}
         }
-        out
+    }
+
+    /// What `kind` builds on, with the label the prompt gives it.
+    fn used_by(&self, kind: ArtifactKind) -> Vec<(&'static str, &Made)> {
+        let wanted: &[(&'static str, &Option<Made>)] = match kind {
+            ArtifactKind::World => &[],
+            ArtifactKind::Character => &[("world", &self.world)],
+            ArtifactKind::Plot => &[("world", &self.world), ("character", &self.character)],
+            ArtifactKind::Author => &[("plot", &self.plot)],
+        };
+        wanted
+            .iter()
+            .filter_map(|(label, made)| made.as_ref().map(|m| (*label, m)))
+            .collect()
+    }
+
+    /// The ids used, for `builds_on`.
+    pub fn ids_for(&self, kind: ArtifactKind) -> Vec<String> {
+        self.used_by(kind)
+            .into_iter()
+            .map(|(_, m)| m.id.clone())
+            .collect()
     }
 
     /// Prompt lines about what this kind builds on.
     pub fn prompt_for(&self, kind: ArtifactKind) -> String {
-        let mut out = String::new();
-        let mut add = |label: &str, v: &Option<(String, String)>| {
-            if let Some((title, summary)) = v {
-                out.push_str(&format!(
-                    "Use the session's {label} \"{title}\": {summary}\n"
-                ));
-            }
-        };
-        match kind {
-            ArtifactKind::World => {}
-            ArtifactKind::Character => add("world", &self.world),
-            ArtifactKind::Plot => {
-                add("world", &self.world);
-                add("character", &self.character);
-            }
-            ArtifactKind::Author => add("plot", &self.plot),
-        }
-        out
+        self.used_by(kind)
+            .into_iter()
+            .map(|(label, m)| format!("Use the session's {label} \"{}\": {}\n", m.title, m.summary))
+            .collect()
     }
-}
-
-/// Ids of the artifacts in a [`Context`].
-#[derive(Debug, Clone, Default)]
-pub struct ContextIds {
-    pub world: Option<String>,
-    pub character: Option<String>,
-    pub plot: Option<String>,
 }
 
 /// The system prompt of a specialist.
@@ -239,8 +239,8 @@ pub fn compose(kind: ArtifactKind, request: &str, context: &Context, seed: u64) 
     let genre = genre(request);
     let motif =
         motif(request).unwrap_or_else(|| rng.pick(&["Lantern", "Tide", "Crown", "Mirror"]).into());
-    let world = context.world.as_ref().map(|(t, _)| t.clone());
-    let hero = context.character.as_ref().map(|(t, _)| t.clone());
+    let world = context.world.as_ref().map(|m| m.title.clone());
+    let hero = context.character.as_ref().map(|m| m.title.clone());
     let place = world.clone().unwrap_or_else(|| {
         format!(
             "{}{}",
@@ -374,7 +374,7 @@ pub fn compose(kind: ArtifactKind, request: &str, context: &Context, seed: u64) 
             ("Home".into(), place.clone()),
         ],
         ArtifactKind::Author => {
-            let plot = context.plot.as_ref().map(|(t, _)| t.clone());
+            let plot = context.plot.as_ref().map(|m| m.title.clone());
             vec![
                 (
                     "Name".into(),
@@ -628,7 +628,11 @@ mod tests {
     #[test]
     fn a_plot_builds_on_the_sessions_world() {
         let context = Context {
-            world: Some(("Saltmere".into(), "a drowned land".into())),
+            world: Some(Made {
+                id: "world-1".into(),
+                title: "Saltmere".into(),
+                summary: "a drowned land".into(),
+            }),
             ..Context::default()
         };
         let text = compose(ArtifactKind::Plot, "a story about lighthouses", &context, 2);
