@@ -128,7 +128,7 @@ async fn upgrade(
     MaybeIdentity(who): MaybeIdentity,
     TokenExpiry(expires_at): TokenExpiry,
 ) -> Response {
-    let who = who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())));
+    let who = caller(who, peer);
     let slot = match connection_slot(&state, &who) {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
@@ -177,6 +177,12 @@ pub fn tuned(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         // (or at the flush after a batch); the buffer keeps its capacity,
         // so this also bounds what a streaming connection holds.
         .write_buffer_size(WRITE_BUFFER_BYTES)
+}
+
+/// Who is asking: their identity, or, when they gave none (the seeds'
+/// clients send none), an anonymous visitor keyed by their IP address.
+pub fn caller(who: Option<Identity>, peer: SocketAddr) -> Identity {
+    who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())))
 }
 
 /// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.

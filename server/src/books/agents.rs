@@ -10,8 +10,9 @@
 //! server shutting down) saves it and ends with a stopped completion.
 //! Whatever the request added to the conversation is then saved.
 
-use super::hub::{Request, Session, now};
+use super::hub::{Request, Session};
 use super::outline::{self, Context, Made};
+use crate::clock::now_rfc3339 as now;
 use crate::engine::chunker::rechunk;
 use crate::engine::{ChatMessage, Engine, GenEvent, GenRequest};
 use crate::state::AppState;

@@ -9,7 +9,6 @@
 //! from memory after a while; the database keeps them.
 
 use crate::auth::identity::Identity;
-use crate::clock::now_rfc3339;
 use crate::state::AppState;
 use shared::books::{Entry, ServerMessage, Transcript};
 use std::collections::{HashMap, VecDeque};
@@ -372,11 +371,6 @@ async fn work(state: AppState, session: Arc<Session>) {
     while let Some((request, stop)) = session.next_request() {
         super::agents::run(&state, &session, request, stop).await;
     }
-}
-
-/// A timestamp for events.
-pub fn now() -> String {
-    now_rfc3339()
 }
 
 #[cfg(test)]

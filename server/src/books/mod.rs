@@ -24,10 +24,9 @@ pub mod validate;
 
 pub use hub::Books;
 
-use crate::auth::identity::{Identity, MaybeIdentity};
+use crate::auth::identity::MaybeIdentity;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::ws::ip_visitor;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
@@ -70,12 +69,6 @@ fn check_session_id(id: &str) -> AppResult<()> {
     }
 }
 
-/// Who is asking: their identity, or their IP address as an anonymous
-/// visitor when they gave none.
-fn caller(who: Option<Identity>, peer: SocketAddr) -> Identity {
-    who.unwrap_or_else(|| Identity::Anonymous(ip_visitor(peer.ip())))
-}
-
 async fn upgrade(
     Path(session_id): Path<String>,
     State(state): State<AppState>,
@@ -86,7 +79,7 @@ async fn upgrade(
     if let Err(e) = check_session_id(&session_id) {
         return e.into_response();
     }
-    let who = caller(who, peer);
+    let who = crate::ws::caller(who, peer);
     let slot = match crate::ws::connection_slot(&state, &who) {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
@@ -95,7 +88,7 @@ async fn upgrade(
         match state.books.open(&state, &session_id, &who).await {
             Ok(session) => socket::serve(socket, state, session).await,
             Err(hub::OpenError::Forbidden) => {
-                socket::refuse::<_, axum::Error>(
+                socket::refuse(
                     socket,
                     ErrorCode::SessionForbidden,
                     "This session belongs to someone else",
@@ -104,7 +97,7 @@ async fn upgrade(
             }
             Err(hub::OpenError::Database(e)) => {
                 tracing::error!(session = %session_id, error = %e, "could not open a session");
-                socket::refuse::<_, axum::Error>(
+                socket::refuse(
                     socket,
                     ErrorCode::Internal,
                     "The session could not be opened; try again",
@@ -125,7 +118,7 @@ async fn artifacts(
     MaybeIdentity(who): MaybeIdentity,
 ) -> AppResult<Json<ArtifactList>> {
     check_session_id(&session_id)?;
-    let who = caller(who, peer);
+    let who = crate::ws::caller(who, peer);
     let owned = state
         .store
         .books_session(&session_id)

@@ -9,8 +9,9 @@
 //! and can resume. Replies to this connection alone (`pong`, validation
 //! errors) carry the seq the connection has reached.
 
-use super::hub::{Read, Request, Session, now};
+use super::hub::{Read, Request, Session};
 use super::validate::{self, Invalid};
+use crate::clock::now_rfc3339 as now;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -38,7 +39,7 @@ struct Conn<'a> {
 
 /// Refuses a connection before the session opens (someone else's session,
 /// or the database failing): one `error`, then a close.
-pub async fn refuse<S, E>(mut socket: S, code: ErrorCode, message: &str)
+pub async fn refuse<S>(mut socket: S, code: ErrorCode, message: &str)
 where
     S: Sink<Message> + Unpin,
 {

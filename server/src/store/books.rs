@@ -1,13 +1,9 @@
 //! BooksWriter sessions, their conversation lines and saved artifacts
 //! (seed 002).
 
-use super::{Store, now_secs, rfc3339};
+use super::{Store, now_ms, now_secs, rfc3339};
 use shared::books::{Artifact, ArtifactKind, Entry};
 use sqlx::Row;
-
-fn now_millis() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +150,7 @@ impl Store {
         .bind(status)
         .bind(builds_json)
         .bind(now)
-        .bind(now_millis())
+        .bind(now_ms())
         .execute(self.pool())
         .await?;
         Ok(Artifact {

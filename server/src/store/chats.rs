@@ -4,7 +4,7 @@
 //! order in `position`; a reply's versions live in `chat_message_versions`
 //! and its newest one is also its `content`.
 
-use super::{Store, new_id, now_secs, rfc3339};
+use super::{Store, new_id, now_ms, now_secs, rfc3339};
 use shared::chat::{Chat, Message};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -27,20 +27,6 @@ pub struct StoredMessage {
     /// The owner key of its chat.
     pub owner: String,
     pub position: i64,
-}
-
-/// Unix milliseconds, strictly increasing within the process, so the
-/// sidebar's order never ties (two changes in one millisecond).
-fn now_ms() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    let prev = LAST
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
-            Some(now.max(last + 1))
-        })
-        .unwrap_or(now);
-    now.max(prev + 1)
 }
 
 fn chat_of(r: &sqlx::any::AnyRow) -> Result<Chat, sqlx::Error> {

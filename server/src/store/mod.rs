@@ -62,6 +62,21 @@ pub fn rfc3339(secs: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Unix milliseconds, strictly increasing within the process, so orders
+/// kept by it never tie (two changes in one millisecond): the chat sidebar,
+/// a session's artifacts.
+pub fn now_ms() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let prev = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(now);
+    now.max(prev + 1)
+}
+
 /// A new random id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
