@@ -1,7 +1,7 @@
 //! The `sse-stream` scenario: N concurrent SSE streams on a GET endpoint,
 //! each requested again when it ends.
 
-use crate::stats::Samples;
+use crate::stats::{Errors, Samples};
 use crate::{Report, ramp_offset};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -77,8 +77,7 @@ fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
 struct Tally {
     events: u64,
     streams: u64,
-    errors: u64,
-    first_errors: Vec<String>,
+    errors: Errors,
     ttfe: Samples,
     gaps: Samples,
     lateness: Samples,
@@ -86,10 +85,7 @@ struct Tally {
 
 impl Tally {
     fn error(&mut self, what: String) {
-        self.errors += 1;
-        if self.first_errors.len() < 3 {
-            self.first_errors.push(what);
-        }
+        self.errors.record(what);
     }
 }
 
@@ -138,12 +134,7 @@ pub async fn stream(base: &str, args: &Args) -> Result<Report, String> {
         let t = task.await.map_err(|e| e.to_string())?;
         total.events += t.events;
         total.streams += t.streams;
-        total.errors += t.errors;
-        for e in t.first_errors {
-            if total.first_errors.len() < 3 {
-                total.first_errors.push(e);
-            }
-        }
+        total.errors.merge(t.errors);
         total.ttfe.extend(t.ttfe);
         total.gaps.extend(t.gaps);
         total.lateness.extend(t.lateness);
@@ -171,10 +162,7 @@ pub async fn stream(base: &str, args: &Args) -> Result<Report, String> {
     if let Some(l) = &late {
         let _ = writeln!(table, "  lateness (>{} ms) {l}", args.expect_gap_ms);
     }
-    let _ = writeln!(table, "  errors            {}", total.errors);
-    for e in &total.first_errors {
-        let _ = writeln!(table, "    {e}");
-    }
+    total.errors.write(&mut table);
     let json = json!({
         "scenario": "sse-stream",
         "url": url,
@@ -188,8 +176,8 @@ pub async fn stream(base: &str, args: &Args) -> Result<Report, String> {
         "gap_ms": gaps,
         "lateness_ms": late,
         "expect_gap_ms": args.expect_gap_ms,
-        "errors": total.errors,
-        "first_errors": total.first_errors,
+        "errors": total.errors.count,
+        "first_errors": total.errors.first,
     });
     Ok(Report { table, json })
 }

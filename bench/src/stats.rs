@@ -6,6 +6,40 @@
 use serde::Serialize;
 use std::time::Duration;
 
+/// Errors of one or many connections: how many, and the first few words.
+#[derive(Debug, Default, Clone)]
+pub struct Errors {
+    pub count: u64,
+    pub first: Vec<String>,
+}
+
+impl Errors {
+    /// How many error messages a report keeps.
+    const KEEP: usize = 3;
+
+    pub fn record(&mut self, what: impl Into<String>) {
+        self.count += 1;
+        if self.first.len() < Self::KEEP {
+            self.first.push(what.into());
+        }
+    }
+
+    pub fn merge(&mut self, other: Errors) {
+        self.count += other.count;
+        let room = Self::KEEP.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
+    }
+
+    /// The report's lines: the count, then the first messages.
+    pub fn write(&self, table: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(table, "  errors            {}", self.count);
+        for e in &self.first {
+            let _ = writeln!(table, "    {e}");
+        }
+    }
+}
+
 /// Durations recorded by one or many connections.
 #[derive(Debug, Default, Clone)]
 pub struct Samples(Vec<u32>);
@@ -65,6 +99,23 @@ impl std::fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_count_all_and_keep_the_first_three() {
+        let mut a = Errors::default();
+        a.record("one");
+        a.record("two");
+        let mut b = Errors::default();
+        for w in ["three", "four", "five"] {
+            b.record(w);
+        }
+        a.merge(b);
+        assert_eq!(a.count, 5);
+        assert_eq!(a.first, ["one", "two", "three"]);
+        let mut table = String::new();
+        a.write(&mut table);
+        assert_eq!(table, "  errors            5\n    one\n    two\n    three\n");
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

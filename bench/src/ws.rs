@@ -1,7 +1,7 @@
 //! The `/ws` scenarios: streaming replies (`ws-stream`) and idle
 //! connections (`ws-idle`).
 
-use crate::stats::Samples;
+use crate::stats::{Errors, Samples};
 use crate::{Mode, Report, ramp_offset, ws_base};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -95,8 +95,7 @@ struct Incoming<'a> {
 struct Tally {
     chunks: u64,
     replies: u64,
-    errors: u64,
-    first_errors: Vec<String>,
+    errors: Errors,
     ttfc: Samples,
     /// From the request to its final `response`.
     reply: Samples,
@@ -107,10 +106,7 @@ struct Tally {
 
 impl Tally {
     fn error(&mut self, what: impl Into<String>) {
-        self.errors += 1;
-        if self.first_errors.len() < 3 {
-            self.first_errors.push(what.into());
-        }
+        self.errors.record(what);
     }
 }
 
@@ -172,12 +168,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
         connected += usize::from(t.connected);
         total.chunks += t.chunks;
         total.replies += t.replies;
-        total.errors += t.errors;
-        for e in t.first_errors {
-            if total.first_errors.len() < 3 {
-                total.first_errors.push(e);
-            }
-        }
+        total.errors.merge(t.errors);
         total.ttfc.extend(t.ttfc);
         total.reply.extend(t.reply);
         total.gaps.extend(t.gaps);
@@ -218,10 +209,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
     if let Some(l) = &late {
         let _ = writeln!(table, "  lateness (>{} ms) {l}", args.expect_gap_ms);
     }
-    let _ = writeln!(table, "  errors            {}", total.errors);
-    for e in &total.first_errors {
-        let _ = writeln!(table, "    {e}");
-    }
+    total.errors.write(&mut table);
     let json = json!({
         "scenario": "ws-stream",
         "url": url,
@@ -241,8 +229,8 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
         "client_cores": cpu.map(|c| c.client_cores),
         "chunks_per_server_cpu_sec": cpu.map(|c| total.chunks as f64 / (c.server_cores * secs).max(1e-9)),
         "load_avg_1m": crate::cpu::load_avg(),
-        "errors": total.errors,
-        "first_errors": total.first_errors,
+        "errors": total.errors.count,
+        "first_errors": total.errors.first,
     });
     Ok(Report { table, json })
 }
