@@ -12,9 +12,10 @@ export TEST_POSTGRES_URL
 echo "[test] cargo test --workspace (store tests on SQLite and PostgreSQL)"
 cargo test --workspace --locked
 
-echo "[test] the safety classifier's figures on its labelled set"
-cargo test --locked -q -p server --lib -- --exact --nocapture \
-  support::classifier::tests::the_labelled_set_is_classified_with_the_reported_figures
+echo "[test] the safety classifier's figures: development sets, then the held-out set"
+for set in safety/data/dev*.jsonl safety/data/heldout.jsonl; do
+  "$ROOT/target/debug/chorus" safety-eval "$set"
+done
 
 # The browser tests use the server binary cargo test just built (debug) and
 # the app built once in release.

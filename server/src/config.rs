@@ -27,6 +27,18 @@ pub enum Command {
         #[command(subcommand)]
         action: CreditsCommand,
     },
+    /// Score the crisis classifier on your own labelled messages: a file of
+    /// JSON lines `{"text": "...", "label": "none|low|medium|high"}`.
+    /// Prints the confusion matrix, precision and recall per level, the
+    /// recall of high risk and the false alarms on benign messages.
+    SafetyEval {
+        /// The labelled file (JSON lines).
+        file: PathBuf,
+        /// Also list every message classified otherwise than labelled,
+        /// with the cues behind the decision.
+        #[arg(long)]
+        misses: bool,
+    },
 }
 
 /// `chorus credits …`

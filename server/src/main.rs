@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         Command::Credits {
             action: CreditsCommand::Grant { username, amount },
         } => grant(cli.config, &username, amount).await,
+        Command::SafetyEval { file, misses } => safety_eval(&file, misses),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,6 +83,31 @@ async fn grant(
             "no user named {username:?}"
         ))),
     }
+}
+
+/// `chorus safety-eval FILE.jsonl [--misses]`: the classifier's figures on
+/// an operator's own labelled messages.
+fn safety_eval(file: &std::path::Path, misses: bool) -> Result<(), chorus_server::StartError> {
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| chorus_server::StartError(format!("cannot read {}: {e}", file.display())))?;
+    let set = safety::eval::parse_jsonl(&source)
+        .map_err(|e| chorus_server::StartError(format!("{}: {e}", file.display())))?;
+    if set.is_empty() {
+        return Err(chorus_server::StartError(format!(
+            "{}: no labelled messages",
+            file.display()
+        )));
+    }
+    let report = safety::eval::Report::run(&set);
+    print!("{}", report.table(&file.display().to_string()));
+    if misses {
+        println!("messages classified otherwise than labelled:");
+        for (text, label, got) in &report.misses {
+            let why = safety::assess(text).explanation();
+            println!("  {} -> {}: {text}\n      {why}", label.as_str(), got.as_str());
+        }
+    }
+    Ok(())
 }
 
 /// Every socket is a file: lifts the soft open-file limit to the hard one

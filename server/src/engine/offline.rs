@@ -170,6 +170,20 @@ fn compose_supportive(req: &GenRequest, rng: &mut Rng) -> String {
     .into_iter()
     .find(|f| message.contains(f));
     let topic = key_terms(req.last_user_message()).into_iter().next();
+    if req.system.lines().any(|l| l == "About: someone else") {
+        return format!(
+            "{} It's hard to carry worry for someone you care about. You can help: stay with \
+             them or keep in touch, ask them directly whether they are thinking about suicide \
+             (asking does not put the idea in their head), and if it is safe, help put away \
+             anything they could use to hurt themselves. You can call or text 988 together, and \
+             988 also helps people who are worried about someone else. If they are in immediate \
+             danger, call your local emergency number. How are you holding up?",
+            rng.pick(&[
+                "Thank you for looking out for them.",
+                "I'm glad they have you."
+            ])
+        );
+    }
     match intent {
         "escalate" => format!(
             "{} I'm really glad you told me, and I'm taking what you said seriously. \

@@ -144,19 +144,21 @@ impl Store {
             .collect()
     }
 
-    /// Records an escalation (no message text: the id points to it).
+    /// Records an escalation and the classifier's cues behind it (no
+    /// message text: the id points to it).
     pub async fn add_escalation(
         &self,
         user_id: &str,
         session_id: &str,
         message_id: &str,
         risk: RiskLevel,
+        cues: &str,
     ) -> Result<(), sqlx::Error> {
         let now = now_secs();
         let day = rfc3339(now).get(..10).unwrap_or_default().to_owned();
         sqlx::query(
-            "INSERT INTO escalations (id, user_id, session_id, message_id, risk_level, day, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO escalations (id, user_id, session_id, message_id, risk_level, day, created_at, cues) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(new_id())
         .bind(user_id)
@@ -165,9 +167,20 @@ impl Store {
         .bind(risk.as_str())
         .bind(day)
         .bind(now)
+        .bind(cues)
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// The cues stored with a message's escalation, if it escalated.
+    pub async fn escalation_cues(&self, message_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query("SELECT cues FROM escalations WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| r.try_get("cues"))
+            .transpose()
     }
 
     /// Escalations per day and level, for everyone (no text, no users).

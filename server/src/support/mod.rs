@@ -11,10 +11,14 @@
 //!   the reply (`assistant_message_start`, `assistant_message_chunk` …,
 //!   `assistant_message_complete`). Every message and escalation is stored.
 //!   A high-risk message is answered even when the user's credits are used
-//!   up: safety comes before billing.
-//! - [`classifier`]: the risk level and the reply's intent.
-
-pub mod classifier;
+//!   up: safety comes before billing. When the reply fails (provider down,
+//!   refused key, timeout), the person still gets a supportive fallback
+//!   reply that names the crisis resources; an empty reply is never stored.
+//! - The risk level comes from the `safety` crate's classifier, which reads
+//!   the message with the session's last messages (risk that builds up);
+//!   its cues (rule names, never the text) are logged and stored with the
+//!   escalation. Someone else's risk ("my friend wants to die") is medium,
+//!   answered with how to help them.
 
 use crate::auth::identity::{AuthUser, Identity};
 use crate::engine::{ApiStyle, ChatMessage, Engine, GenEvent, GenRequest};
@@ -145,12 +149,31 @@ pub async fn session_message(
     {
         return Err(refuse(ErrorCode::SessionNotFound, "no such session"));
     }
-    let mut risk = classifier::classify(text);
+    // The session so far: the classifier reads the last user messages with
+    // this one, and the reply sees the conversation.
+    let earlier = state
+        .store
+        .support_messages(session_id)
+        .await
+        .map_err(internal)?;
+    let earlier_user: Vec<&str> = earlier
+        .iter()
+        .filter(|m| m.role == "user")
+        .map(|m| m.text.as_str())
+        .collect();
+    let recent = &earlier_user[earlier_user.len().saturating_sub(3)..];
+    let mut assessment = safety::assess_in_context(text, recent);
     if let Engine::OpenAi(_) = state.engine {
         // The model may raise the level, never lower it.
-        risk = risk.max(model_risk(state, text).await.unwrap_or(RiskLevel::None));
+        let judged = model_risk(state, text).await.unwrap_or(RiskLevel::None);
+        if judged > assessment.level {
+            assessment.level = judged;
+            assessment.about_someone_else = false;
+        }
     }
-    let intent = classifier::intent_for(risk, text);
+    let risk = assessment.level;
+    let intent = safety::intent_for(&assessment, text);
+    let cues = assessment.explanation();
     let ticket = match state.quota().begin(who, 600).await {
         Ok(t) => Some(t),
         Err(_) if risk == RiskLevel::High => None,
@@ -167,27 +190,29 @@ pub async fn session_message(
     if risk == RiskLevel::High {
         state
             .store
-            .add_escalation(user, session_id, &message_id, risk)
+            .add_escalation(user, session_id, &message_id, risk, &cues)
             .await
             .map_err(internal)?;
-        tracing::warn!(session = %session_id, "safety escalation");
+        tracing::warn!(session = %session_id, %cues, "safety escalation");
+    } else if risk > RiskLevel::None {
+        tracing::info!(session = %session_id, level = risk.as_str(), %cues, "support message risk");
     }
-    let history = state
-        .store
-        .support_messages(session_id)
-        .await
-        .map_err(internal)?
+    let mut history: Vec<ChatMessage> = earlier
         .into_iter()
         .rev()
-        .take(12)
+        .take(11)
         .rev()
         .map(|m| ChatMessage {
             role: m.role,
             content: m.text,
         })
         .collect();
+    history.push(ChatMessage {
+        role: "user".into(),
+        content: text.to_owned(),
+    });
     let request = GenRequest {
-        system: system_prompt(intent),
+        system: system_prompt(intent, assessment.about_someone_else),
         messages: history,
         model: None,
         temperature: 0.6,
@@ -217,8 +242,10 @@ pub async fn session_message(
 }
 
 /// Instructions for the reply. The first line is the voice the offline
-/// generator recognises; `Reply intent:` tells it (and a model) the aim.
-pub fn system_prompt(intent: Intent) -> String {
+/// generator recognises; `Reply intent:` tells it (and a model) the aim;
+/// `About: someone else` that the person at risk is someone the user
+/// knows, and the reply helps the user help them.
+pub fn system_prompt(intent: Intent, about_someone_else: bool) -> String {
     let aim = match intent {
         Intent::Escalate => {
             "The person may be in danger. Say you are glad they told you, that their safety matters \
@@ -238,10 +265,33 @@ pub fn system_prompt(intent: Intent) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
+    let about = if about_someone_else {
+        "About: someone else\nThe person at risk is someone the user knows. Thank the user for \
+         caring, help them help that person: stay with them, ask them directly about suicide, \
+         remove means if it is safe, and call or text 988 together (988 also helps people \
+         worried about someone else); if the danger is immediate, call emergency services.\n"
+    } else {
+        ""
+    };
     format!(
         "You are a supportive listener: warm, calm and non-judgemental; not a therapist.\n\
-         Reply intent: {intent_name}\n{aim}\nKeep replies under 120 words."
+         Reply intent: {intent_name}\n{about}{aim}\nKeep replies under 120 words."
     )
+}
+
+/// The reply sent when the real one fails, after the banner for high risk:
+/// never only an error for a person who may be in danger.
+pub fn fallback_reply(risk: RiskLevel) -> &'static str {
+    if risk >= RiskLevel::Medium {
+        "I'm sorry, I couldn't put my reply together just now, but I don't want to leave you \
+         without support. If you are in danger or thinking about ending your life, please call \
+         or text 988 now (in the US), text HOME to 741741, or call your local emergency number. \
+         You deserve support right now, and I'm still here: you can keep writing to me."
+    } else {
+        "I'm sorry, I couldn't put my reply together just now. I'm still here, and you can keep \
+         writing to me; please try again in a moment. If things feel too heavy, you can call or \
+         text 988 any time."
+    }
 }
 
 /// Asks the configured model for the message's risk level (one word).
@@ -275,6 +325,22 @@ struct SupportRender {
     intent: Intent,
 }
 
+impl SupportRender {
+    /// The reply as the person sees and keeps it: the model's text, or,
+    /// when the reply failed, what arrived followed by the fallback.
+    fn reply_text(&self, o: &Outcome) -> String {
+        if o.error.is_none() {
+            return o.text.clone();
+        }
+        let fallback = fallback_reply(self.risk);
+        if o.text.trim().is_empty() {
+            fallback.to_owned()
+        } else {
+            format!("{}\n\n{fallback}", o.text)
+        }
+    }
+}
+
 fn out(m: ServerMessage) -> Out {
     (None, serde_json::to_value(&m).unwrap_or(Value::Null))
 }
@@ -302,10 +368,14 @@ impl Render for SupportRender {
     }
 
     fn save(&mut self, o: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
-        let (store, session, text, risk, intent) = (
+        let text = self.reply_text(o);
+        if text.trim().is_empty() {
+            // Stopped before a word: nothing to keep, never an empty reply.
+            return None;
+        }
+        let (store, session, risk, intent) = (
             self.store.clone(),
             self.session_id.clone(),
-            o.text.clone(),
             self.risk,
             self.intent,
         );
@@ -321,11 +391,21 @@ impl Render for SupportRender {
 
     fn finish(&mut self, o: &Outcome) -> Vec<Out> {
         let now = crate::clock::now_rfc3339();
-        let mut events = vec![out(ServerMessage::AssistantMessageChunk {
+        let text = self.reply_text(o);
+        let mut events = Vec::new();
+        // The fallback after whatever arrived, streamed like the rest.
+        if let Some(tail) = text.strip_prefix(o.text.as_str()).filter(|t| !t.is_empty()) {
+            events.push(out(ServerMessage::AssistantMessageChunk {
+                chunk: tail.to_owned(),
+                is_complete: false,
+                timestamp: now.clone(),
+            }));
+        }
+        events.push(out(ServerMessage::AssistantMessageChunk {
             chunk: String::new(),
             is_complete: true,
             timestamp: now.clone(),
-        })];
+        }));
         if let Some((code, message)) = &o.error {
             events.push(out(ServerMessage::error(
                 *code,
@@ -335,7 +415,7 @@ impl Render for SupportRender {
         }
         events.push(out(ServerMessage::AssistantMessageComplete {
             message: AssistantMessage {
-                text: o.text.clone(),
+                text,
                 intent: self.intent,
                 risk_level: self.risk,
             },

@@ -1,0 +1,730 @@
+//! Reading each cue in its clause, and adding up what is left.
+
+use crate::lexicon::{
+    FIRST_PERSON, NEGATION_BLOCKERS, NEGATORS, RULES, Rule, THIRD_PERSON, THIRD_PERSON_VERBS,
+    flags::{HYPER, ORD, SUBJ, THIRD, TOPIC},
+};
+use crate::pattern::Pattern;
+use crate::text::{self, Clause};
+use crate::{Category, RiskLevel};
+use std::sync::OnceLock;
+
+/// A first-person score at or above this is high risk.
+const HIGH: f32 = 1.0;
+/// A first-person score at or above this (and below [`HIGH`]) is medium.
+const MEDIUM: f32 = 0.5;
+/// How much of an earlier message's score carries into the next ones, most
+/// recent first.
+const CARRY: [f32; 3] = [0.9, 0.7, 0.5];
+
+/// What reading a cue in its context did to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// It counts, for the writer.
+    Counts,
+    /// It is about someone else (a friend, a child): medium.
+    SomeoneElse,
+    /// Negated in its clause.
+    Negated,
+    /// In the past, or told as recovery.
+    Past,
+    /// Hyperbole: laughter or a trivial cause, nothing serious beside it.
+    Hyperbole,
+    /// Fiction, news, study or work.
+    Fiction,
+    /// An everyday reason: moving house, a trip, a wedding.
+    Ordinary,
+    /// Raised by the session's earlier messages.
+    Context,
+    /// Raised by the model (its probability is [`Assessment::model`]).
+    Model,
+}
+
+impl Effect {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Counts => "",
+            Self::SomeoneElse => "someone_else:",
+            Self::Negated => "negated:",
+            Self::Past => "past:",
+            Self::Hyperbole => "hyperbole:",
+            Self::Fiction => "fiction:",
+            Self::Ordinary => "ordinary:",
+            Self::Context => "context:",
+            Self::Model => "model:",
+        }
+    }
+}
+
+/// One cue found, and what its context did to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cue {
+    pub rule: &'static str,
+    pub category: Category,
+    pub effect: Effect,
+}
+
+impl std::fmt::Display for Cue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}:{}",
+            self.effect.as_str(),
+            self.category.as_str(),
+            self.rule
+        )
+    }
+}
+
+/// The classifier's decision about one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub level: RiskLevel,
+    /// The risk is someone else's (medium: help the writer help them).
+    pub about_someone_else: bool,
+    /// The writer's own evidence, added up (1.0 is high).
+    pub score: f32,
+    /// Every cue found, with what its context did to it.
+    pub cues: Vec<Cue>,
+    /// The model's probability of high risk (0 when the rules decided).
+    pub model: f32,
+}
+
+impl Assessment {
+    /// The cues that decided the level, as `category:rule` names (no
+    /// text): for logs and the stored escalation.
+    pub fn explanation(&self) -> String {
+        let mut parts: Vec<String> = self.cues.iter().map(Cue::to_string).collect();
+        if self.model > 0.0 {
+            parts.push(format!("p={:.2}", self.model));
+        }
+        parts.join(",")
+    }
+}
+
+/// The rules, compiled once.
+fn compiled() -> &'static [(&'static Rule, Pattern)] {
+    static COMPILED: OnceLock<Vec<(&'static Rule, Pattern)>> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        RULES
+            .iter()
+            .map(|rule| (rule, Pattern::compile(rule.pattern)))
+            .collect()
+    })
+}
+
+/// Who a cue is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Writer,
+    SomeoneElse,
+    /// "Everyone", "people", a question to the listener: nobody at risk.
+    Nobody,
+}
+
+/// Markers of the whole message.
+#[derive(Debug, Default)]
+struct Markers {
+    laughter: bool,
+    serious: bool,
+    fiction: bool,
+    trivial: bool,
+    recovery: bool,
+    /// Someone else's words are reported ("my friend posted ...").
+    reported: bool,
+    /// An everyday reason: moving house, a trip, a wedding.
+    ordinary: bool,
+    /// The strongest sign that harm to others is a plan, not an outburst
+    /// (0.5 "going to", 1.0 a weapon, a time, "I mean it").
+    plan: f32,
+}
+
+/// A cue found, where, and its weight.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    cue: Cue,
+    weight: f32,
+    clause: usize,
+    span: (usize, usize),
+}
+
+/// Assesses one message on its own: the rules, then the model for what
+/// the rules did not find (never for someone else's risk).
+pub fn assess(message: &str) -> Assessment {
+    let mut a = assess_rules(message);
+    if a.level == RiskLevel::High || a.about_someone_else {
+        return a;
+    }
+    let model = crate::model::trained();
+    let p = model.probability_of(&crate::model::features(message, &a));
+    a.model = p;
+    if p >= crate::model::HIGH_THRESHOLD {
+        a.level = RiskLevel::High;
+        a.cues.push(Cue {
+            rule: "model",
+            category: Category::Ideation,
+            effect: Effect::Model,
+        });
+    }
+    a
+}
+
+/// The rules alone.
+pub(crate) fn assess_rules(message: &str) -> Assessment {
+    let clauses = text::clauses(message);
+    let rules = compiled();
+
+    // Idiom spans per clause, and the markers of the message.
+    let mut markers = Markers::default();
+    let mut idioms: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
+    let mut past = Vec::with_capacity(clauses.len());
+    let mut present = Vec::with_capacity(clauses.len());
+    let mut fiction = Vec::with_capacity(clauses.len());
+    let mut reported = Vec::with_capacity(clauses.len());
+    let mut recovery = Vec::with_capacity(clauses.len());
+    for clause in &clauses {
+        let mut spans = Vec::new();
+        let (mut is_past, mut is_present, mut is_fiction) = (false, false, false);
+        let mut is_recovery = false;
+        let mut reported_at = usize::MAX;
+        for (rule, pattern) in rules {
+            if rule.category.is_risk() || rule.category == Category::Distress {
+                continue;
+            }
+            let found = pattern.find(clause);
+            if found.is_empty() {
+                continue;
+            }
+            match rule.category {
+                Category::Idiom => spans.extend(found),
+                Category::Laughter => markers.laughter = true,
+                Category::Serious => markers.serious = true,
+                Category::Fiction => is_fiction = true,
+                Category::Trivial => markers.trivial = true,
+                Category::Recovery => {
+                    markers.recovery = true;
+                    is_recovery = true;
+                }
+                Category::Ordinary => markers.ordinary = true,
+                Category::Reported => {
+                    markers.reported = true;
+                    reported_at =
+                        reported_at.min(found.iter().map(|(s, _)| *s).min().unwrap_or(usize::MAX));
+                }
+                Category::Plan => markers.plan = markers.plan.max(rule.weight),
+                Category::Past => is_past = true,
+                Category::Present => is_present = true,
+                _ => {}
+            }
+        }
+        idioms.push(spans);
+        past.push(is_past);
+        present.push(is_present);
+        fiction.push(is_fiction);
+        recovery.push(is_recovery);
+        reported.push(reported_at);
+    }
+    markers.fiction = fiction.iter().any(|f| *f);
+
+    let mut found: Vec<Found> = Vec::new();
+    let mut distress = false;
+    for (ci, clause) in clauses.iter().enumerate() {
+        for (rule, pattern) in rules {
+            if !rule.category.is_risk() && rule.category != Category::Distress {
+                continue;
+            }
+            for (start, end) in pattern.find(clause) {
+                if idioms[ci].iter().any(|(a, b)| start >= *a && start < *b) {
+                    continue;
+                }
+                if rule.category == Category::Distress {
+                    distress |= !negated(clause, start);
+                    continue;
+                }
+                let here = Here {
+                    past: past[ci],
+                    present: present[ci],
+                    fiction: fiction[ci],
+                    reported_at: reported[ci],
+                    recovery: recovery[ci],
+                    after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
+                };
+                let effect = read_cue(rule, clause, (start, end), here, &markers);
+                let cue = Cue {
+                    rule: rule.id,
+                    category: rule.category,
+                    effect,
+                };
+                if !found.iter().any(|f| f.cue == cue) {
+                    found.push(Found {
+                        cue,
+                        weight: rule.weight,
+                        clause: ci,
+                        span: (start, end),
+                    });
+                }
+            }
+        }
+    }
+
+    // Someone else's risk colours the clauses that speak of them: "my son
+    // is cutting himself, I found the blades in his room".
+    if found
+        .iter()
+        .any(|f| f.cue.effect == Effect::SomeoneElse && f.weight >= 0.9)
+    {
+        for f in &mut found {
+            let clause = &clauses[f.clause];
+            let about_them = clause[f.span.0..].iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "his" | "her" | "their" | "him" | "them" | "himself" | "herself" | "themselves"
+                )
+            });
+            if f.cue.effect == Effect::Counts && about_them {
+                f.cue.effect = Effect::SomeoneElse;
+            }
+        }
+    }
+
+    // Hyperbole: laughter or a trivial cause takes back the cues that are
+    // often said in jest, unless the writer says they mean it or a cue that
+    // is never a joke is there. Laughter and a trivial cause together take
+    // back a method too ("might walk into the sea if they cancel my show
+    // lol").
+    let jest = (markers.laughter || markers.trivial) && !markers.serious;
+    let never_a_joke = found.iter().any(|f| {
+        f.cue.effect == Effect::Counts
+            && f.weight >= 0.9
+            && !rule_has(f.cue.rule, HYPER)
+            && (matches!(
+                f.cue.category,
+                Category::Preparation | Category::SelfHarm | Category::Intent
+            ) || (f.cue.category == Category::Method && !(markers.laughter && markers.trivial)))
+    });
+    if jest && !never_a_joke {
+        for f in &mut found {
+            // A threat with a weapon, a time or "I mean it" is not a joke.
+            let planned = f.cue.category == Category::HarmToOthers && markers.plan >= 1.0;
+            let joke_method =
+                f.cue.category == Category::Method && markers.laughter && markers.trivial;
+            if f.cue.effect == Effect::Counts
+                && (rule_has(f.cue.rule, HYPER) || joke_method)
+                && !planned
+            {
+                f.cue.effect = Effect::Hyperbole;
+            }
+        }
+    }
+
+    // The writer's evidence: each word counts once (overlapping cues give
+    // the strongest weight, not the sum); harm to others is high when it is
+    // a plan, not an outburst.
+    let mut counted: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.cue.effect == Effect::Counts && f.cue.category != Category::Timing)
+        .collect();
+    counted.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let mut taken: Vec<(usize, (usize, usize))> = Vec::new();
+    let mut score = 0.0f32;
+    let mut harm = false;
+    for f in counted {
+        // The same words: the same start, or one cue inside another.
+        let overlaps = taken.iter().any(|(c, (a, b))| {
+            *c == f.clause
+                && (f.span.0 == *a
+                    || (f.span.0 >= *a && f.span.1 <= *b)
+                    || (*a >= f.span.0 && *b <= f.span.1))
+        });
+        if overlaps {
+            harm |= f.cue.category == Category::HarmToOthers;
+            continue;
+        }
+        taken.push((f.clause, f.span));
+        score += f.weight;
+        harm |= f.cue.category == Category::HarmToOthers;
+    }
+    if harm {
+        score += 0.8 * markers.plan;
+    }
+    let timing = found
+        .iter()
+        .any(|f| f.cue.category == Category::Timing && f.cue.effect == Effect::Counts);
+    if timing && score > 0.0 {
+        score += 0.3;
+    }
+    let someone_else = found
+        .iter()
+        .any(|f| f.cue.effect == Effect::SomeoneElse && f.weight >= 0.5);
+    let softened = found
+        .iter()
+        .any(|f| f.cue.effect == Effect::Past && f.cue.category.is_risk());
+    let level = if score >= HIGH {
+        RiskLevel::High
+    } else if someone_else {
+        RiskLevel::Medium
+    } else if score >= MEDIUM {
+        RiskLevel::Medium
+    } else if distress || softened || score > 0.0 {
+        RiskLevel::Low
+    } else {
+        RiskLevel::None
+    };
+    Assessment {
+        level,
+        about_someone_else: someone_else && score < HIGH,
+        score,
+        cues: found.into_iter().map(|f| f.cue).collect(),
+        model: 0.0,
+    }
+}
+
+/// Assesses a message with the session's earlier user messages (oldest
+/// first): risk that builds over several messages, or "I've made up my
+/// mind" after "I can't do this anymore", is high. Earlier messages only
+/// raise a message that has a cue of its own.
+pub fn assess_in_context(message: &str, earlier: &[&str]) -> Assessment {
+    let mut now = assess(message);
+    if now.level == RiskLevel::High {
+        return now;
+    }
+    let has_own_cue = now.score > 0.0
+        || now
+            .cues
+            .iter()
+            .any(|c| c.effect == Effect::Counts && c.category == Category::Timing);
+    if !has_own_cue {
+        return now;
+    }
+    let carried = earlier
+        .iter()
+        .rev()
+        .zip(CARRY)
+        .map(|(m, carry)| {
+            let a = assess(m);
+            let evidence = if a.level == RiskLevel::High { a.score.max(HIGH) } else { a.score };
+            evidence * carry
+        })
+        .fold(0.0f32, f32::max);
+    let timing = if now.score == 0.0 { 0.3 } else { 0.0 };
+    if now.score + timing + carried >= HIGH {
+        now.level = RiskLevel::High;
+        now.about_someone_else = false;
+        now.cues.push(Cue {
+            rule: "earlier_messages",
+            category: Category::Ideation,
+            effect: Effect::Context,
+        });
+    }
+    now
+}
+
+fn rule_has(id: &str, flag: u8) -> bool {
+    RULES.iter().any(|r| r.id == id && r.flags & flag != 0)
+}
+
+/// What is true of the clause a cue is in.
+#[derive(Debug, Clone, Copy)]
+struct Here {
+    past: bool,
+    present: bool,
+    fiction: bool,
+    /// Where someone else's words are reported in the clause, if they are.
+    reported_at: usize,
+    /// The clause before ends "she keeps saying": this one quotes them.
+    after_reporting: bool,
+    /// Recovery is told in this very clause ("500 days clean today").
+    recovery: bool,
+}
+
+/// What the clause does to a risk cue that starts at `start`.
+fn read_cue(
+    rule: &Rule,
+    clause: &Clause,
+    (start, end): (usize, usize),
+    here: Here,
+    markers: &Markers,
+) -> Effect {
+    if negated(clause, start) {
+        return Effect::Negated;
+    }
+    let subject = if rule.flags & THIRD != 0 {
+        Subject::SomeoneElse
+    } else if rule.flags & SUBJ != 0 {
+        subject(clause, start)
+    } else {
+        Subject::Writer
+    };
+    // Someone else's words: a quotation, or "my friend posted kms" with no
+    // "I" of the writer's between the reporting and the cue.
+    let reported_here = here.reported_at < start
+        && !clause[here.reported_at..start]
+            .iter()
+            .skip(1)
+            .any(|w| w == "i");
+    if (clause.quoted && (markers.reported || here.after_reporting)) || reported_here {
+        return if markers.fiction {
+            Effect::Fiction
+        } else {
+            Effect::SomeoneElse
+        };
+    }
+    if markers.fiction {
+        // In fiction, news, study or work a cue is the writer's only when
+        // they are its subject, close by: "I keep thinking about suicide".
+        let close_i = clause[start.saturating_sub(5)..start]
+            .iter()
+            .any(|w| matches!(w.as_str(), "i" | "me" | "myself"))
+            || clause[start..end]
+                .iter()
+                .any(|w| matches!(w.as_str(), "i" | "me" | "myself" | "my"));
+        let topic = rule.flags & TOPIC != 0 || (here.fiction && rule.flags & SUBJ != 0);
+        if subject != Subject::Writer || (topic && !close_i) {
+            return Effect::Fiction;
+        }
+    }
+    let everyday = rule.flags & ORD != 0
+        || matches!(rule.category, Category::Preparation | Category::Intent);
+    if markers.ordinary && everyday {
+        return Effect::Ordinary;
+    }
+    // No subject written, and the cue is on someone else's body or things:
+    // "fresh cuts on his arm".
+    let theirs = rule.flags & SUBJ != 0
+        && !clause[..start].iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
+        && clause[end..(end + 4).min(clause.len())]
+            .iter()
+            .any(|w| matches!(w.as_str(), "his" | "her" | "their"));
+    if theirs {
+        return Effect::SomeoneElse;
+    }
+    match subject {
+        Subject::SomeoneElse => return Effect::SomeoneElse,
+        // "Can you overdose on ...?" asks for oneself.
+        Subject::Nobody if rule.category != Category::Method => return Effect::Fiction,
+        _ => {}
+    }
+    // The past, or recovery: "I used to cut", "before I wanted to die every
+    // day, now with medicine I am better".
+    if here.recovery
+        || (here.past && (!here.present || markers.recovery))
+        || (markers.recovery && !here.present)
+    {
+        return Effect::Past;
+    }
+    Effect::Counts
+}
+
+/// Whether a negator governs the words from `start` on.
+fn negated(clause: &Clause, start: usize) -> bool {
+    let mut i = start;
+    let mut steps = 0;
+    while i > 0 && steps < 5 {
+        i -= 1;
+        steps += 1;
+        let w = clause[i].as_str();
+        if NEGATORS.contains(&w) {
+            let next = clause.get(i + 1).map(String::as_str).unwrap_or("");
+            // "can't stop thinking about", "can't help", "never felt so":
+            // the negation is of something else.
+            if matches!(
+                next,
+                "stop"
+                    | "help"
+                    | "resist"
+                    | "shake"
+                    | "wait"
+                    | "only"
+                    | "even"
+                    | "one"
+                    | "more"
+                    | "longer"
+                    | "reason"
+                    | "point"
+                    | "way"
+                    | "matter"
+                    | "sure"
+                    | "able"
+                    | "anymore"
+                    | "ever"
+            ) {
+                return false;
+            }
+            if (w == "never" || w == "not")
+                && clause[i + 1..start]
+                    .iter()
+                    .any(|x| x == "so" || x == "this" || x == "more")
+            {
+                return false;
+            }
+            return true;
+        }
+        if NEGATION_BLOCKERS.contains(&w) {
+            // "no way I would", "it's not like I want to", "not that I".
+            let before: Vec<&str> = clause[i.saturating_sub(2)..i]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let negating = matches!(
+                before.as_slice(),
+                ["no", "way"]
+                    | ["not", "like"]
+                    | ["not", "that"]
+                    | ["not", "saying"]
+                    | ["not", "mean"]
+                    | ["not", "because"]
+                    | [_, "not"]
+                    | [_, "never"]
+            );
+            return w == "i" && negating;
+        }
+    }
+    false
+}
+
+/// Who the cue starting at `start` is about: the nearest subject before it.
+fn subject(clause: &Clause, start: usize) -> Subject {
+    let question = clause.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "do" | "did"
+                | "does"
+                | "have"
+                | "has"
+                | "are"
+                | "is"
+                | "would"
+                | "could"
+                | "can"
+                | "should"
+                | "will"
+                | "were"
+                | "was"
+        )
+    });
+    for (k, w) in clause[..start].iter().enumerate().rev().take(8) {
+        let w = w.as_str();
+        if FIRST_PERSON.contains(&w) {
+            return Subject::Writer;
+        }
+        if matches!(w, "you" | "your" | "yourself") {
+            return if question {
+                Subject::Nobody
+            } else {
+                Subject::Writer
+            };
+        }
+        if matches!(
+            w,
+            "everyone" | "everybody" | "nobody" | "people" | "anyone" | "anybody" | "humans"
+        ) && is_subject_position(clause, k)
+        {
+            return Subject::Nobody;
+        }
+        if matches!(w, "he" | "she" | "they") {
+            return Subject::SomeoneElse;
+        }
+        // "my friend wants to", not "I called my dad to hear his voice".
+        if THIRD_PERSON.contains(&w) && is_subject_position(clause, k) {
+            return Subject::SomeoneElse;
+        }
+        if matches!(w, "and" | "so" | "then") {
+            break;
+        }
+    }
+    // No subject written: "wants to die" is someone else's, "want to die"
+    // the writer's.
+    match clause.get(start) {
+        Some(verb) if THIRD_PERSON_VERBS.contains(&verb.as_str()) => Subject::SomeoneElse,
+        _ => Subject::Writer,
+    }
+}
+
+/// Whether a clause ends by reporting someone else's words: "my dad keeps
+/// saying", "she texted me".
+fn ends_in_reporting(clause: &Clause) -> bool {
+    let reporting = clause.last().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "said" | "says" | "saying" | "texted" | "posted" | "wrote" | "told" | "tells" | "me"
+                | "goes" | "went" | "like" | "asked" | "asks" | "messaged" | "tweeted"
+        )
+    });
+    let someone = clause.iter().enumerate().any(|(k, w)| {
+        matches!(w.as_str(), "he" | "she" | "they")
+            || (THIRD_PERSON.contains(&w.as_str()) && is_subject_position(clause, k))
+    });
+    reporting && someone
+}
+
+/// Whether the noun at `k` stands where a subject does: at the start of
+/// the clause or after a conjunction or a verb of worry, past its
+/// determiners ("my best friend", "our little brother").
+fn is_subject_position(clause: &Clause, k: usize) -> bool {
+    let mut i = k;
+    while i > 0
+        && matches!(
+            clause[i - 1].as_str(),
+            "my" | "our"
+                | "best"
+                | "little"
+                | "older"
+                | "younger"
+                | "big"
+                | "the"
+                | "a"
+                | "his"
+                | "her"
+                | "their"
+                | "your"
+                | "one"
+                | "of"
+                | "close"
+                | "old"
+                | "new"
+                | "online"
+                | "discord"
+                | "twin"
+                | "step"
+                | "baby"
+                | "teenage"
+                | "adult"
+        )
+    {
+        i -= 1;
+    }
+    i == 0
+        || matches!(
+            clause[i - 1].as_str(),
+            "and"
+                | "but"
+                | "so"
+                | "because"
+                | "that"
+                | "when"
+                | "if"
+                | "think"
+                | "worried"
+                | "scared"
+                | "afraid"
+                | "know"
+                | "feel"
+                | "honestly"
+                | "now"
+                | "today"
+                | "yesterday"
+                | "lately"
+                | "recently"
+                | "apparently"
+                | "tonight"
+                | "suddenly"
+                | "also"
+                | "cause"
+                | "since"
+                | "then"
+                | "while"
+        )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! One test per category the classifier must catch and per case it must
+//! not escalate, in several voices each; and the conversation cases.
+
+use super::*;
+
+fn level(m: &str) -> RiskLevel {
+    assess(m).level
+}
+
+#[track_caller]
+fn all_at(level_wanted: RiskLevel, messages: &[&str]) {
+    for m in messages {
+        let a = assess(m);
+        assert_eq!(a.level, level_wanted, "{m:?}: {}", a.explanation());
+    }
+}
+
+#[test]
+fn suicidal_thoughts_passive_and_active_are_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "I want to kill myself",
+            "i just dont want to wake up tomorrow",
+            "honestly everyone would be better off without me",
+            "i wish i could just disappear for good",
+            "I'm done. with everything. with life.",
+            "I want the pain to stop for good",
+            "i feel ready to go",
+            "kms fr",
+            "thinking about unaliving myself again",
+            "no reason to keep living tbh",
+            "I am tired of being alive",
+        ],
+    );
+}
+
+#[test]
+fn a_method_or_the_means_is_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "how many sleeping pills would it take",
+            "i've been saving up my pills 💊",
+            "I tied a rope in the garage",
+            "i keep thinking about jumping off the bridge on my way home",
+            "stepping in front of a train seems easy",
+            "I could just drive my car into a wall",
+            "my dad's gun is in the closet and I know the code",
+            "walk into the sea and not come back",
+        ],
+    );
+}
+
+#[test]
+fn intent_and_timing_are_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "i'm going to do it tonight after the kids are asleep",
+            "this is the last time you'll hear from me",
+            "goodbye everyone, I love you all",
+            "I've made up my mind. I'm doing it this weekend",
+        ],
+    );
+}
+
+#[test]
+fn preparation_is_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "i gave away my guitar and all my games, i won't need them anymore",
+            "I wrote letters to everyone in my family",
+            "been researching painless ways to die",
+            "who will take care of my cat when i'm gone",
+            "I've been saying my goodbyes this week",
+        ],
+    );
+}
+
+#[test]
+fn self_harm_acts_and_urges_are_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "i cut myself again last night",
+            "burned my arm with a lighter on purpose",
+            "I scratch my skin until it bleeds",
+            "the urge to cut is so strong rn",
+            "i keep pulling out my hair until there are bald spots",
+            "i haven't eaten in days on purpose, i don't deserve food",
+            "hit myself in the head again today",
+        ],
+    );
+}
+
+#[test]
+fn harm_to_others_as_a_plan_is_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "I'm going to bring my dad's gun to school tomorrow",
+            "i'm going to stab him when he gets home, the knife is in my bag",
+            "I keep thinking about hurting my baby",
+        ],
+    );
+}
+
+#[test]
+fn shorthand_misspellings_and_emoji_are_understood() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "kms",
+            "i wanna unalive myself",
+            "im gonna ctb tonight",
+            "i want to comit sucide",
+            "i wanna kil myslef",
+            "thinking abt sewerslide again",
+            "💊💊💊 tonight",
+        ],
+    );
+}
+
+#[test]
+fn negation_does_not_escalate() {
+    for m in [
+        "I have never had thoughts of killing myself",
+        "I'm not going to hurt myself, I promise",
+        "i would never kill myself",
+        "I don't want to die, I want things to get better",
+        "It's not like I want to die or anything, I'm just burnt out",
+    ] {
+        assert!(
+            level(m) < RiskLevel::High,
+            "{m}: {}",
+            assess(m).explanation()
+        );
+    }
+}
+
+#[test]
+fn recovery_and_the_past_are_not_escalated() {
+    for m in [
+        "I used to cut but I've been clean for two years",
+        "I tried to kill myself in college. Therapy helped and I'm doing much better now",
+        "haven't self harmed in 3 years and i'm proud of myself",
+    ] {
+        let a = assess(m);
+        assert!(a.level < RiskLevel::High, "{m}: {}", a.explanation());
+    }
+}
+
+#[test]
+fn a_relapse_after_recovery_is_high() {
+    all_at(
+        RiskLevel::High,
+        &["I was clean for two years but I cut again tonight"],
+    );
+}
+
+#[test]
+fn hyperbole_with_laughter_or_a_trivial_cause_is_not_escalated() {
+    all_at(
+        RiskLevel::None,
+        &[
+            "I'll kill him if he's late again lol",
+            "kms this wifi is so slow lmao",
+            "if i have to sit through one more meeting i'll die",
+            "my mom is going to kill me when she sees my grades",
+        ],
+    );
+}
+
+#[test]
+fn idioms_are_not_escalated() {
+    all_at(
+        RiskLevel::None,
+        &[
+            "dead tired after my shift",
+            "I'm dying to see the new movie",
+            "my phone died again",
+            "you're killing it!",
+            "my boss is killing me with these deadlines",
+            "this pizza is to die for",
+            "I overdosed on coffee this morning",
+            "let's hang out this weekend",
+        ],
+    );
+}
+
+#[test]
+fn fiction_news_and_study_are_not_escalated() {
+    for m in [
+        "the film where the hero dies at the end made me cry",
+        "I'm writing my essay on suicide prevention",
+        "in the novel she jumps off the bridge in chapter 12",
+        "our nursing lecture covered overdose response today",
+    ] {
+        assert!(
+            level(m) <= RiskLevel::Low,
+            "{m}: {}",
+            assess(m).explanation()
+        );
+    }
+}
+
+#[test]
+fn someone_elses_risk_is_medium_and_says_so() {
+    for m in [
+        "my friend says she wants to die",
+        "my son is cutting himself",
+        "my roommate told me he has pills saved up",
+    ] {
+        let a = assess(m);
+        assert_eq!(a.level, RiskLevel::Medium, "{m}: {}", a.explanation());
+        assert!(a.about_someone_else, "{m}");
+    }
+}
+
+#[test]
+fn every_decision_lists_its_cues_and_never_the_text() {
+    let a = assess("I want to kill myself tonight");
+    let why = a.explanation();
+    assert!(why.contains("ideation:kill_myself"), "{why}");
+    assert!(why.contains("timing"), "{why}");
+    assert!(!why.contains("want to"), "{why}");
+    let b = assess("I'm not going to hurt myself");
+    assert!(b.explanation().contains("negated:self_harm:hurt_myself"));
+}
+
+#[test]
+fn risk_that_builds_over_messages_is_high() {
+    let earlier = ["I can't do this anymore"];
+    assert_eq!(level("I'm so tired of everything"), RiskLevel::Medium);
+    let a = assess_in_context("I'm so tired of everything", &earlier);
+    assert_eq!(a.level, RiskLevel::High, "{}", a.explanation());
+    assert!(a.explanation().contains("context:"));
+    let b = assess_in_context("tonight", &["I have the pills ready"]);
+    assert_eq!(b.level, RiskLevel::High);
+}
+
+#[test]
+fn earlier_messages_do_not_raise_a_message_with_no_cue() {
+    let a = assess_in_context("thanks, I'll call them now", &["I want to die"]);
+    assert!(a.level < RiskLevel::Medium);
+    let b = assess_in_context("what's a good book to read?", &["I can't do this anymore"]);
+    assert_eq!(b.level, RiskLevel::None);
+}

@@ -1,0 +1,202 @@
+//! The learned half: a logistic regression over the message's words and
+//! the rules' cues, trained on the development sets when first used.
+//!
+//! The rules find what they know; the model weighs the words they do not
+//! know ("at the bridge rn", "calm now that I decided") against the ones
+//! that mark safety (laughter, fiction, negation, someone else). It is
+//! small (hashed features, one weight each), deterministic (a fixed order,
+//! no randomness) and embedded: its training data is compiled in, nothing
+//! is downloaded. Its probability is listed with the cues (`model:0.87`).
+//!
+//! Its threshold [`HIGH_THRESHOLD`] was chosen by cross-validation on the
+//! development sets (the `threshold_by_cross_validation` test prints the
+//! out-of-fold figures), never on the held-out set.
+
+use crate::assess::{Assessment, Effect};
+use crate::eval::{Labelled, parse_jsonl};
+use crate::text;
+use crate::RiskLevel;
+use std::sync::OnceLock;
+
+/// A probability of high risk at or above this makes a message high.
+pub(crate) const HIGH_THRESHOLD: f32 = 0.7;
+
+/// Hashed feature space.
+const BUCKETS: usize = 1 << 18;
+/// Passes over the training data.
+const EPOCHS: usize = 30;
+/// Adagrad's base step.
+const STEP: f32 = 0.5;
+/// L2 penalty per update.
+const L2: f32 = 1e-5;
+
+/// The development sets the model learns from.
+pub(crate) const TRAINING: &[(&str, &str)] = &[
+    ("dev.jsonl", include_str!("../data/dev.jsonl")),
+    ("dev-young.jsonl", include_str!("../data/dev-young.jsonl")),
+    ("dev-adult.jsonl", include_str!("../data/dev-adult.jsonl")),
+    ("dev-indirect.jsonl", include_str!("../data/dev-indirect.jsonl")),
+];
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    weights: Vec<f32>,
+    bias: f32,
+}
+
+/// The model trained on every development set, once.
+pub(crate) fn trained() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let set: Vec<Labelled> = TRAINING
+            .iter()
+            .flat_map(|(name, src)| {
+                parse_jsonl(src).unwrap_or_else(|e| panic!("{name}: {e}"))
+            })
+            .collect();
+        Model::train(&set)
+    })
+}
+
+/// FNV-1a, for a stable hash across builds and platforms.
+fn hash(s: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h as usize) & (BUCKETS - 1)
+}
+
+/// The features of a message: its words and pairs of words (normalised),
+/// and the rules' cues with what their context did to them.
+pub(crate) fn features(message: &str, rules: &Assessment) -> Vec<usize> {
+    let mut out = Vec::new();
+    for clause in text::clauses(message) {
+        let words = &clause.words;
+        for (i, w) in words.iter().enumerate() {
+            out.push(hash(&format!("w:{w}")));
+            if let Some(next) = words.get(i + 1) {
+                out.push(hash(&format!("b:{w} {next}")));
+            }
+        }
+    }
+    for cue in &rules.cues {
+        out.push(hash(&format!("c:{cue}")));
+        out.push(hash(&format!("k:{}:{:?}", cue.category.as_str(), cue.effect)));
+        if cue.effect == Effect::Counts {
+            out.push(hash("k:counts"));
+        }
+    }
+    out.push(hash(&format!("s:{}", (rules.score * 2.0).round().min(4.0))));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+impl Model {
+    /// Trains on a labelled set: high against everything else.
+    pub(crate) fn train(set: &[Labelled]) -> Self {
+        let examples: Vec<(Vec<usize>, f32)> = set
+            .iter()
+            .map(|m| {
+                let rules = crate::assess::assess_rules(&m.text);
+                (
+                    features(&m.text, &rules),
+                    if m.label == RiskLevel::High { 1.0 } else { 0.0 },
+                )
+            })
+            .collect();
+        let mut model = Self {
+            weights: vec![0.0; BUCKETS],
+            bias: 0.0,
+        };
+        let mut squares = vec![1e-6f32; BUCKETS];
+        let mut bias_squares = 1e-6f32;
+        for _ in 0..EPOCHS {
+            for (x, y) in &examples {
+                let p = model.probability_of(x);
+                let g = p - y;
+                for &i in x {
+                    let grad = g + L2 * model.weights[i];
+                    squares[i] += grad * grad;
+                    model.weights[i] -= STEP * grad / squares[i].sqrt();
+                }
+                bias_squares += g * g;
+                model.bias -= STEP * g / bias_squares.sqrt();
+            }
+        }
+        model
+    }
+
+    /// The probability that a message with these features is high risk.
+    pub(crate) fn probability_of(&self, features: &[usize]) -> f32 {
+        let z: f32 = self.bias + features.iter().map(|&i| self.weights[i]).sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Report;
+
+    /// The model's threshold, chosen honestly: five folds of the
+    /// development sets, each scored by a model trained on the other four.
+    /// Prints recall and false alarms for a range of thresholds.
+    #[test]
+    fn threshold_by_cross_validation() {
+        let tagged: Vec<(&str, Labelled)> = TRAINING
+            .iter()
+            .flat_map(|(name, src)| parse_jsonl(src).unwrap().into_iter().map(move |m| (*name, m)))
+            .collect();
+        let set: Vec<Labelled> = tagged.iter().map(|(_, m)| m.clone()).collect();
+        const FOLDS: usize = 5;
+        let mut scored: Vec<(RiskLevel, RiskLevel, f32)> = Vec::new();
+        let mut from: Vec<&str> = Vec::new();
+        for fold in 0..FOLDS {
+            let train: Vec<Labelled> = set
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % FOLDS != fold)
+                .map(|(_, m)| m.clone())
+                .collect();
+            let model = Model::train(&train);
+            for (i, m) in set.iter().enumerate().filter(|(i, _)| i % FOLDS == fold) {
+                let rules = crate::assess::assess_rules(&m.text);
+                let p = if rules.about_someone_else {
+                    0.0
+                } else {
+                    model.probability_of(&features(&m.text, &rules))
+                };
+                scored.push((m.label, rules.level, p));
+                from.push(tagged[i].0);
+            }
+        }
+        println!("out-of-fold, rules with the model at each threshold:");
+        for (name, only) in [("all", None), ("dev-adult", Some("dev-adult.jsonl"))] {
+        println!(" {name}:");
+        for t in [0.3f32, 0.4, 0.5, 0.6, 0.7, 0.8, 1.1] {
+            let mut matrix = [[0usize; 4]; 4];
+            for ((label, rules, p), src) in scored.iter().zip(&from) {
+                if only.is_some_and(|o| o != *src) {
+                    continue;
+                }
+                let got = if *p >= t { RiskLevel::High } else { *rules };
+                matrix[*label as usize][got as usize] += 1;
+            }
+            let r = Report {
+                matrix,
+                misses: Vec::new(),
+            };
+            println!(
+                "  t={t:.1}: high recall {:.3}, false alarms {:.1}%, medium escalated {:?}",
+                r.high_recall(),
+                100.0 * r.false_alarm_rate(),
+                r.medium_escalated()
+            );
+        }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The lexicon's small pattern language, over a clause's words.
+//!
+//! A pattern is segments separated by gaps:
+//! - a segment is phrases separated by `|`: `want to die|wish i was dead`;
+//!   each word of a phrase may end in `*` (any word that starts so: `cut*`)
+//!   or `?` (optional: `my own? life`);
+//! - `_3` between segments skips up to three words (fewest first); `_0`
+//!   just separates two segments;
+//! - `!on|for` is a look-ahead: the next word is none of these (or the
+//!   clause has ended); it takes no word;
+//! - a leading `^` anchors the pattern at the start of the clause;
+//! - `$` is the end of the clause, also as one of a segment's phrases
+//!   (`tonight|$`).
+
+/// One word of a phrase.
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+    prefix: bool,
+    optional: bool,
+}
+
+impl Word {
+    fn parse(s: &str) -> Self {
+        let (s, optional) = match s.strip_suffix('?') {
+            Some(s) => (s, true),
+            None => (s, false),
+        };
+        let (s, prefix) = match s.strip_suffix('*') {
+            Some(s) => (s, true),
+            None => (s, false),
+        };
+        Self {
+            text: s.to_owned(),
+            prefix,
+            optional,
+        }
+    }
+
+    /// `$` as a phrase: the end of the clause.
+    fn is_end(&self) -> bool {
+        self.text == "$"
+    }
+
+    fn matches(&self, word: &str) -> bool {
+        if self.prefix {
+            word.starts_with(&self.text)
+        } else {
+            word == self.text
+        }
+    }
+}
+
+/// One element of a compiled pattern.
+#[derive(Debug, Clone)]
+enum Element {
+    /// Any one of these phrases.
+    Phrases(Vec<Vec<Word>>),
+    Gap(usize),
+    NotNext(Vec<Word>),
+    End,
+}
+
+/// A compiled pattern.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    elements: Vec<Element>,
+    /// `^`: only at the start of the clause.
+    anchored: bool,
+}
+
+impl Pattern {
+    /// Compiles the pattern language above; panics on a malformed pattern
+    /// (the lexicon is a constant, and a test compiles all of it).
+    pub(crate) fn compile(source: &str) -> Self {
+        let (source_words, anchored) = match source.strip_prefix("^ ") {
+            Some(rest) => (rest, true),
+            None => (source, false),
+        };
+        let mut elements = Vec::new();
+        let mut segment: Vec<&str> = Vec::new();
+        let flush = |segment: &mut Vec<&str>, elements: &mut Vec<Element>| {
+            if segment.is_empty() {
+                return;
+            }
+            let text = segment.join(" ");
+            segment.clear();
+            let phrases = text
+                .split('|')
+                .map(|p| p.split_whitespace().map(Word::parse).collect::<Vec<_>>())
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>();
+            assert!(!phrases.is_empty(), "an empty segment in {source:?}");
+            elements.push(Element::Phrases(phrases));
+        };
+        for token in source_words.split_whitespace() {
+            if token == "$" {
+                flush(&mut segment, &mut elements);
+                elements.push(Element::End);
+            } else if let Some(n) = token
+                .strip_prefix('_')
+                .filter(|n| n.parse::<usize>().is_ok())
+            {
+                flush(&mut segment, &mut elements);
+                elements.push(Element::Gap(n.parse().unwrap_or(0)));
+            } else if let Some(rest) = token.strip_prefix('!') {
+                flush(&mut segment, &mut elements);
+                elements.push(Element::NotNext(rest.split('|').map(Word::parse).collect()));
+            } else {
+                segment.push(token);
+            }
+        }
+        flush(&mut segment, &mut elements);
+        assert!(
+            matches!(elements.first(), Some(Element::Phrases(_))),
+            "a pattern starts with words: {source:?}"
+        );
+        assert!(
+            elements
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|e| !matches!(e, Element::NotNext(_))),
+            "a look-ahead ends the pattern: {source:?}"
+        );
+        Self { elements, anchored }
+    }
+
+    /// Every match in the clause, as (first word, one past the last word);
+    /// at most one per starting word, the shortest.
+    pub(crate) fn find(&self, words: &[String]) -> Vec<(usize, usize)> {
+        let starts = if self.anchored {
+            0..words.len().min(1)
+        } else {
+            0..words.len()
+        };
+        starts
+            .filter_map(|start| match_from(&self.elements, words, start).map(|end| (start, end)))
+            .filter(|(start, end)| end > start)
+            .collect()
+    }
+}
+
+/// Where a match of `elements` starting at word `at` ends, if it does.
+fn match_from(elements: &[Element], words: &[String], at: usize) -> Option<usize> {
+    let Some((first, rest)) = elements.split_first() else {
+        return Some(at);
+    };
+    match first {
+        Element::End => (at == words.len()).then_some(at),
+        Element::NotNext(alts) => match words.get(at) {
+            Some(w) if alts.iter().any(|a| a.matches(w)) => None,
+            _ => match_from(rest, words, at),
+        },
+        Element::Gap(n) => (0..=*n)
+            .take_while(|skip| at + skip <= words.len())
+            .find_map(|skip| match_from(rest, words, at + skip)),
+        Element::Phrases(phrases) => phrases.iter().find_map(|phrase| {
+            phrase_ends(phrase, words, at)
+                .into_iter()
+                .find_map(|end| match_from(rest, words, end))
+        }),
+    }
+}
+
+/// Where a phrase starting at `at` can end (several, with optional words).
+fn phrase_ends(phrase: &[Word], words: &[String], at: usize) -> Vec<usize> {
+    let Some((first, rest)) = phrase.split_first() else {
+        return vec![at];
+    };
+    let mut ends = Vec::new();
+    if first.is_end() {
+        if at == words.len() {
+            ends.extend(phrase_ends(rest, words, at));
+        }
+        return ends;
+    }
+    if words.get(at).is_some_and(|w| first.matches(w)) {
+        ends.extend(phrase_ends(rest, words, at + 1));
+    }
+    if first.optional {
+        ends.extend(phrase_ends(rest, words, at));
+    }
+    ends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn words_alternatives_gaps_lookahead_and_end() {
+        let p = Pattern::compile("want|wish _0 to? die|to? be dead");
+        assert_eq!(p.find(&words("i want to die")), vec![(1, 4)]);
+        assert_eq!(p.find(&words("i wish die")), vec![(1, 3)]);
+        assert_eq!(p.find(&words("i want to be dead")), vec![(1, 5)]);
+        let p = Pattern::compile("want _1 dead");
+        assert_eq!(p.find(&words("i want really dead")), vec![(1, 4)]);
+        assert!(p.find(&words("i want to go")).is_empty());
+        let p = Pattern::compile("end my own? life|kill myself");
+        assert_eq!(p.find(&words("i will end my life")), vec![(2, 5)]);
+        assert_eq!(p.find(&words("end my own life")), vec![(0, 4)]);
+        assert_eq!(p.find(&words("kill myself")), vec![(0, 2)]);
+        let p = Pattern::compile("do it _2 tonight|$");
+        assert_eq!(p.find(&words("i will do it")), vec![(2, 4)]);
+        assert_eq!(p.find(&words("do it so tonight")), vec![(0, 4)]);
+        assert!(p.find(&words("do it at the gym")).is_empty());
+        let p = Pattern::compile("i am _2 done $");
+        assert_eq!(p.find(&words("i am so done")), vec![(0, 4)]);
+        assert!(p.find(&words("i am done with homework")).is_empty());
+        let p = Pattern::compile("overdos* !on|of");
+        assert_eq!(p.find(&words("i overdosed")), vec![(1, 2)]);
+        assert!(p.find(&words("i overdosed on coffee")).is_empty());
+    }
+}

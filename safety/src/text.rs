@@ -1,0 +1,575 @@
+//! From a message to clauses of normalised words.
+//!
+//! Lower case; emoji that carry meaning become words (💊 → `pills`) and
+//! laughter becomes one word, [`LAUGH`]; contractions and texting shorthand
+//! are written out (`im` → `i am`, `wanna` → `want to`, `kms` → `kill
+//! myself`, `rn` → `right now`); repeated letters are squeezed (`dieee`);
+//! misspellings of the words the lexicon reads are corrected by edit
+//! distance (`sucide`, `myslef`). Clauses end at sentence punctuation,
+//! line breaks, quotation marks and the words that turn a sentence (`but`,
+//! `though`): negation and tense are read within a clause.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// The word that stands for laughter (`lol`, `haha`, 😂, 💀 …).
+pub(crate) const LAUGH: &str = "_laugh_";
+
+/// One clause: its words, in order, and whether it was inside quotation
+/// marks (reported speech: "she said \"I won't be around\"").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Clause {
+    pub(crate) words: Vec<String>,
+    pub(crate) quoted: bool,
+}
+
+impl std::ops::Deref for Clause {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.words
+    }
+}
+
+impl std::ops::DerefMut for Clause {
+    fn deref_mut(&mut self) -> &mut Vec<String> {
+        &mut self.words
+    }
+}
+
+/// Words that end a clause before them (they start the next one).
+const TURNS: &[&str] = &["but", "though", "although", "however", "except", "tho"];
+
+/// Emoji and symbols that mean something here.
+const EMOJI: &[(&str, &str)] = &[
+    ("😂", LAUGH),
+    ("🤣", LAUGH),
+    ("💀", LAUGH),
+    ("☠", LAUGH),
+    ("😹", LAUGH),
+    ("😆", LAUGH),
+    ("😅", LAUGH),
+    ("💊", " pills "),
+    ("🔪", " knife "),
+    ("🗡", " knife "),
+    ("🔫", " gun "),
+    ("🪢", " rope "),
+    ("🪦", " grave "),
+    ("⚰", " coffin "),
+    ("🩸", " blood "),
+    ("🌉", " bridge "),
+    ("🚆", " train "),
+    ("🚂", " train "),
+    ("🚄", " train "),
+    ("🚇", " train "),
+    ("👋", " bye "),
+    ("🫡", " bye "),
+];
+
+/// Whole-word rewrites: contractions, shorthand, texting spellings.
+const REWRITES: &[(&str, &str)] = &[
+    ("im", "i am"),
+    ("i'm", "i am"),
+    ("ima", "i am going to"),
+    ("imma", "i am going to"),
+    ("i'ma", "i am going to"),
+    ("ive", "i have"),
+    ("i've", "i have"),
+    ("i'll", "i will"),
+    ("i'd", "i would"),
+    ("id", "i would"),
+    ("cant", "can not"),
+    ("can't", "can not"),
+    ("cannot", "can not"),
+    ("cnt", "can not"),
+    ("dont", "do not"),
+    ("don't", "do not"),
+    ("dnt", "do not"),
+    ("doesnt", "does not"),
+    ("didnt", "did not"),
+    ("wont", "will not"),
+    ("won't", "will not"),
+    ("wouldnt", "would not"),
+    ("couldnt", "could not"),
+    ("shouldnt", "should not"),
+    ("isnt", "is not"),
+    ("wasnt", "was not"),
+    ("werent", "were not"),
+    ("arent", "are not"),
+    ("aint", "am not"),
+    ("ain't", "am not"),
+    ("havent", "have not"),
+    ("hasnt", "has not"),
+    ("hadnt", "had not"),
+    ("wanna", "want to"),
+    ("wana", "want to"),
+    ("wantto", "want to"),
+    ("gonna", "going to"),
+    ("gona", "going to"),
+    ("finna", "going to"),
+    ("gotta", "got to"),
+    ("hafta", "have to"),
+    ("kinda", "kind of"),
+    ("tryna", "trying to"),
+    ("lemme", "let me"),
+    ("youre", "you are"),
+    ("you're", "you are"),
+    ("theyre", "they are"),
+    ("they're", "they are"),
+    ("thats", "that is"),
+    ("that's", "that is"),
+    ("whats", "what is"),
+    ("what's", "what is"),
+    ("theres", "there is"),
+    ("there's", "there is"),
+    ("it's", "it is"),
+    ("hes", "he is"),
+    ("he's", "he is"),
+    ("she's", "she is"),
+    ("u", "you"),
+    ("ur", "your"),
+    ("r", "are"),
+    ("n", "and"),
+    ("ppl", "people"),
+    ("abt", "about"),
+    ("bc", "because"),
+    ("bcs", "because"),
+    ("bcuz", "because"),
+    ("cuz", "because"),
+    ("coz", "because"),
+    ("cos", "because"),
+    ("rn", "right now"),
+    ("tn", "tonight"),
+    ("tonite", "tonight"),
+    ("2nite", "tonight"),
+    ("2night", "tonight"),
+    ("tmrw", "tomorrow"),
+    ("tmr", "tomorrow"),
+    ("tmw", "tomorrow"),
+    ("tomoz", "tomorrow"),
+    ("2moro", "tomorrow"),
+    ("2morrow", "tomorrow"),
+    ("wknd", "weekend"),
+    ("idk", "i do not know"),
+    ("idc", "i do not care"),
+    ("ngl", "honestly"),
+    ("tbh", "honestly"),
+    ("tbf", "honestly"),
+    ("fr", "for real"),
+    ("frfr", "for real"),
+    ("deadass", "for real"),
+    ("istg", "i swear"),
+    ("jk", "joking"),
+    ("jking", "joking"),
+    ("no1", "no one"),
+    ("noone", "no one"),
+    ("nobody's", "nobody"),
+    ("every1", "everyone"),
+    ("some1", "someone"),
+    ("any1", "anyone"),
+    ("smth", "something"),
+    ("sth", "something"),
+    ("nothin", "nothing"),
+    ("anymore", "anymore"),
+    ("any more", "anymore"),
+    ("bf", "boyfriend"),
+    ("gf", "girlfriend"),
+    ("bff", "friend"),
+    ("bestie", "friend"),
+    ("mum", "mom"),
+    ("mam", "mom"),
+    ("ma", "mom"),
+    ("thru", "through"),
+    ("w", "with"),
+    ("wo", "without"),
+    ("kms", "kill myself"),
+    ("kmn", "kill me now"),
+    ("kys", "kill yourself"),
+    ("unalive", "kill"),
+    ("unaliving", "killing"),
+    ("unalived", "killed"),
+    ("sewerslide", "suicide"),
+    ("suicide's", "suicide"),
+    ("suicidial", "suicidal"),
+    ("selfharm", "selfharm"),
+    ("sh", "selfharm"),
+    ("s/h", "selfharm"),
+    ("shing", "selfharming"),
+    ("sh'd", "selfharmed"),
+    ("shed", "shed"),
+    ("od", "overdose"),
+    ("oding", "overdosing"),
+    ("od'd", "overdosed"),
+    ("odd", "odd"),
+    ("ded", "dead"),
+    ("kil", "kill"),
+    ("kll", "kill"),
+    ("killl", "kill"),
+    ("dieing", "dying"),
+    ("cutt", "cut"),
+    ("cuting", "cutting"),
+    ("cuttin", "cutting"),
+    ("agian", "again"),
+    ("agan", "again"),
+    ("agin", "again"),
+    ("mysefl", "myself"),
+    ("tonigt", "tonight"),
+    ("tonihgt", "tonight"),
+    ("killin", "killing"),
+    ("dyeing", "dying"),
+    ("dyin", "dying"),
+    ("tryin", "trying"),
+    ("goin", "going"),
+    ("livin", "living"),
+    ("thinkin", "thinking"),
+    ("nothing's", "nothing"),
+    ("everyone's", "everyone"),
+    ("everybody's", "everyone"),
+    ("everybody", "everyone"),
+    ("somebody", "someone"),
+    ("lol", LAUGH),
+    ("lolol", LAUGH),
+    ("lool", LAUGH),
+    ("lmao", LAUGH),
+    ("lmfao", LAUGH),
+    ("lmaoo", LAUGH),
+    ("rofl", LAUGH),
+    ("xd", LAUGH),
+    ("haha", LAUGH),
+    ("hahaha", LAUGH),
+    ("hehe", LAUGH),
+    ("jaja", LAUGH),
+    ("kek", LAUGH),
+];
+
+/// Words the lexicon reads that people misspell; a word within one edit
+/// (two for nine letters or more) of one of these is read as it.
+const SPELLED: &[&str] = &[
+    "suicide",
+    "suicidal",
+    "myself",
+    "overdose",
+    "overdosing",
+    "anymore",
+    "tonight",
+    "goodbye",
+    "everyone",
+    "everything",
+    "disappear",
+    "worthless",
+    "hopeless",
+    "forever",
+    "tomorrow",
+    "without",
+    "existing",
+    "wrists",
+    "yourself",
+    "himself",
+    "herself",
+    "themselves",
+    "nobody",
+    "someone",
+    "depressed",
+    "anxious",
+    "exhausted",
+    "because",
+    "really",
+    "breathing",
+    "medication",
+    "paracetamol",
+    "ibuprofen",
+    "sleeping",
+    "pointless",
+    "miserable",
+    "lonely",
+    "burden",
+    "better",
+];
+
+/// Turns a message into clauses of normalised words.
+pub(crate) fn clauses(message: &str) -> Vec<Clause> {
+    let mut text = message.to_lowercase();
+    for (from, to) in [("’", "'"), ("‘", "'"), ("`", "'"), ("´", "'")] {
+        text = text.replace(from, to);
+    }
+    for (emoji, word) in EMOJI {
+        if text.contains(emoji) {
+            text = text.replace(emoji, &format!(" {word} "));
+        }
+    }
+    // "self-harm", "self harm", "self harming" are one word.
+    for (from, to) in [
+        ("self-harm", "selfharm"),
+        ("self harm", "selfharm"),
+        ("self-injur", "selfinjur"),
+        ("self injur", "selfinjur"),
+        ("self-delet", "selfdelet"),
+        ("self delet", "selfdelet"),
+        ("sewer slide", "suicide"),
+        ("no-one", "no one"),
+        ("any more", "anymore"),
+        ("s/h", " selfharm "),
+    ] {
+        text = text.replace(from, to);
+    }
+    let mut out: Vec<Clause> = Vec::new();
+    let mut clause = Clause::default();
+    let mut quoted = false;
+    let mut word = String::new();
+    let flush_word = |word: &mut String, clause: &mut Clause, out: &mut Vec<Clause>| {
+        if word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(word);
+        push_word(&w, clause, out);
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '\'' || c == '_' {
+            word.push(c);
+        } else if c == '/' && word == "s" {
+            word.push(c);
+        } else if matches!(c, '"' | '“' | '”' | '«' | '»') {
+            flush_word(&mut word, &mut clause, &mut out);
+            end_clause(&mut clause, &mut out);
+            quoted = !quoted;
+            clause.quoted = quoted;
+        } else {
+            flush_word(&mut word, &mut clause, &mut out);
+            if matches!(
+                c,
+                '.' | '!' | '?' | ';' | ':' | '\n' | '…' | '—' | '–' | '(' | ')'
+            ) {
+                end_clause(&mut clause, &mut out);
+            }
+        }
+    }
+    flush_word(&mut word, &mut clause, &mut out);
+    end_clause(&mut clause, &mut out);
+    out
+}
+
+fn end_clause(clause: &mut Clause, out: &mut Vec<Clause>) {
+    let quoted = clause.quoted;
+    if !clause.is_empty() {
+        out.push(std::mem::take(clause));
+    }
+    clause.quoted = quoted;
+}
+
+/// Adds one raw word (after rewriting) to the clause; a turning word starts
+/// a new clause.
+fn push_word(raw: &str, clause: &mut Clause, out: &mut Vec<Clause>) {
+    let raw = raw.trim_matches('\'');
+    if raw.is_empty() {
+        return;
+    }
+    if is_laughter(raw) {
+        clause.push(LAUGH.to_owned());
+        return;
+    }
+    let raw = squeeze(raw);
+    let rewritten: String = if let Some((_, to)) = REWRITES.iter().find(|(from, _)| *from == raw) {
+        (*to).to_owned()
+    } else if let Some(base) = raw.strip_suffix("n't") {
+        format!("{base} not")
+    } else if let Some(base) = raw.strip_suffix("'s") {
+        base.to_owned()
+    } else if let Some(base) = raw.strip_suffix("'re") {
+        format!("{base} are")
+    } else if let Some(base) = raw.strip_suffix("'ve") {
+        format!("{base} have")
+    } else if let Some(base) = raw.strip_suffix("'ll") {
+        format!("{base} will")
+    } else if let Some(base) = raw.strip_suffix("'d") {
+        format!("{base} would")
+    } else {
+        respell(&raw.replace('\'', ""))
+    };
+    for w in rewritten.split(' ').filter(|w| !w.is_empty()) {
+        let w = match w {
+            // "ill" is "I'll" unless someone is ill.
+            "ill"
+                if !clause
+                    .last()
+                    .is_some_and(|p| ILL_BEFORE.contains(&p.as_str())) =>
+            {
+                clause.push("i".into());
+                "will"
+            }
+            "2" => "to",
+            "4" => "for",
+            other => other,
+        };
+        if TURNS.contains(&w) && !clause.is_empty() {
+            end_clause(clause, out);
+        }
+        clause.push(w.to_owned());
+    }
+}
+
+/// Words after which "ill" means sick.
+const ILL_BEFORE: &[&str] = &[
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "feel",
+    "feeling",
+    "felt",
+    "so",
+    "very",
+    "really",
+    "mentally",
+    "terminally",
+    "got",
+    "get",
+    "getting",
+    "fell",
+    "too",
+];
+
+/// `lol`, `haha`, `hahahaha`, `lmaooo`, `ahaha`.
+fn is_laughter(w: &str) -> bool {
+    let w = w.trim_matches('\'');
+    if w.len() >= 4 && w.chars().all(|c| matches!(c, 'h' | 'a' | 'e')) && w.contains("ha") {
+        return true;
+    }
+    if w.starts_with("lmao") || w.starts_with("lmfao") || w.starts_with("lolol") {
+        return true;
+    }
+    matches!(
+        w,
+        "lol" | "lool" | "loool" | "rofl" | "xd" | "hehe" | "hehehe"
+    )
+}
+
+/// Runs of three or more of one letter: kept as two when that spells a
+/// word the lexicon knows ("alll" → "all"), else as one ("dieee" → "die").
+fn squeeze(w: &str) -> String {
+    let chars: Vec<char> = w.chars().collect();
+    let has_run = chars.windows(3).any(|r| r[0] == r[1] && r[1] == r[2]);
+    if !has_run {
+        return w.to_owned();
+    }
+    let squeeze_to = |keep: usize| {
+        let mut out = String::new();
+        let mut run = 0;
+        let mut last = None;
+        for &c in &chars {
+            if Some(c) == last {
+                run += 1;
+            } else {
+                run = 1;
+                last = Some(c);
+            }
+            if run <= keep {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let two = squeeze_to(2);
+    if known_words().contains(two.as_str()) {
+        two
+    } else {
+        squeeze_to(1)
+    }
+}
+
+/// Every word of the lexicon, for [`squeeze`].
+fn known_words() -> &'static HashSet<&'static str> {
+    static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut set: HashSet<&'static str> = crate::lexicon::RULES
+            .iter()
+            .flat_map(|r| r.pattern.split([' ', '|']))
+            .map(|w| w.trim_end_matches(['*', '?']))
+            .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+            .collect();
+        set.extend(SPELLED.iter().copied());
+        set.extend(["all", "too", "good", "soon", "feel", "need", "see", "been"]);
+        set
+    })
+}
+
+/// A misspelling of a word the lexicon reads, corrected.
+fn respell(w: &str) -> String {
+    if w.chars().count() < 6 || known_words().contains(w) {
+        return w.to_owned();
+    }
+    let chars: Vec<char> = w.chars().collect();
+    for key in SPELLED {
+        let k: Vec<char> = key.chars().collect();
+        if chars.len().abs_diff(k.len()) > 2 {
+            continue;
+        }
+        let limit = if k.len() >= 9 { 2 } else { 1 };
+        if distance(&chars, &k) <= limit {
+            return (*key).to_owned();
+        }
+    }
+    w.to_owned()
+}
+
+/// Damerau–Levenshtein distance (optimal string alignment).
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(s: &str) -> String {
+        clauses(s)
+            .iter()
+            .map(|c| c.words.join(" "))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    #[test]
+    fn shorthand_contractions_and_misspellings_are_written_out() {
+        assert_eq!(flat("I'm SUCIDAL!!"), "i am suicidal");
+        assert_eq!(flat("kms"), "kill myself");
+        assert_eq!(flat("i wanna unalive myslef"), "i want to kill myself");
+        assert_eq!(flat("cant do this anymoreee"), "can not do this anymore");
+        assert_eq!(
+            flat("i dont wanna be here tn"),
+            "i do not want to be here tonight"
+        );
+        assert_eq!(flat("ill do it"), "i will do it");
+        assert_eq!(flat("i feel ill"), "i feel ill");
+    }
+
+    #[test]
+    fn clauses_end_at_punctuation_and_turning_words() {
+        assert_eq!(
+            flat("I used to cut, but I've been clean for two years"),
+            "i used to cut | but i have been clean for two years"
+        );
+        assert_eq!(flat("im fine lol"), format!("i am fine {LAUGH}"));
+        assert_eq!(flat("💊💊 tonight"), "pills pills tonight");
+        assert_eq!(flat("i'm dead 💀"), format!("i am dead {LAUGH}"));
+    }
+}
