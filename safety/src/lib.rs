@@ -114,6 +114,12 @@ impl Category {
     }
 }
 
+/// Trains the model now rather than on the first message (it takes a
+/// moment: call it from a blocking task at start-up).
+pub fn warm() {
+    model::trained();
+}
+
 /// The risk level of one message on its own.
 pub fn classify(message: &str) -> RiskLevel {
     assess(message).level

@@ -45,6 +45,9 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
         );
     }
     raise_open_files();
+    // The crisis classifier learns from its labelled sets once; do it now,
+    // off the async workers, not when the first person writes.
+    tokio::task::spawn_blocking(safety::warm);
     let addr = config.bind_addr();
     let dist = config.dist.clone();
     let state = AppState::new(config).await?;

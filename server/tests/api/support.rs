@@ -254,3 +254,108 @@ async fn enable_websocket_is_read_from_the_environment_as_the_seed_says() {
     let cli = chorus_server::config::Cli::try_parse_from(["chorus"]).unwrap();
     assert!(cli.config.enable_websocket, "on unless turned off");
 }
+
+/// Opens a session for a new user and a socket on `/ws`.
+async fn talk(app: &TestApp, name: &str) -> (String, SupportSession, WsClient) {
+    let token = app.register(name).await;
+    let session = new_session(app, &token).await;
+    let ws = WsClient::connect(app, &format!("/ws?token={token}")).await;
+    (token, session, ws)
+}
+
+async fn stored(app: &TestApp, token: &str, session: &str) -> Vec<SupportMessage> {
+    json(
+        app.get_with_token(&format!("/api/support/sessions/{session}/messages"), token)
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_high_risk_message_whose_reply_fails_still_gets_the_resources_and_nothing_empty_is_stored()
+ {
+    // A provider that answers every request with a 500.
+    let (base, _) = crate::openai::scripted().await;
+    let app = crate::openai::on_model(&base, "broken").await;
+    let (token, session, mut ws) = talk(&app, "fallback_high").await;
+    ws.send_json(say(&session.id, "i took all my pills tonight")).await;
+    let events = conversation(&mut ws).await;
+    assert_eq!(events[1]["type"], "safety_escalation");
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["type"] == "assistant_message_chunk")
+        .map(|e| e["chunk"].as_str().unwrap())
+        .collect();
+    assert!(streamed.contains("988"), "{streamed}");
+    assert!(events.iter().any(|e| e["type"] == "error"));
+    let done = &events.last().unwrap()["message"];
+    assert_eq!(done["text"].as_str().unwrap(), streamed);
+    assert_eq!(done["risk_level"], "high");
+    let history = stored(&app, &token, &session.id).await;
+    let replies: Vec<&SupportMessage> = history.iter().filter(|m| m.role == "assistant").collect();
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].text.contains("988"));
+    assert!(history.iter().all(|m| !m.text.trim().is_empty()));
+}
+
+#[tokio::test]
+async fn an_ordinary_message_whose_reply_fails_gets_a_kind_fallback_not_an_empty_reply() {
+    let (base, _) = crate::openai::scripted().await;
+    let app = crate::openai::on_model(&base, "broken").await;
+    let (token, session, mut ws) = talk(&app, "fallback_low").await;
+    ws.send_json(say(&session.id, "work was long today")).await;
+    let events = conversation(&mut ws).await;
+    assert!(events.iter().all(|e| e["type"] != "safety_escalation"));
+    let done = events.last().unwrap()["message"]["text"].as_str().unwrap().to_owned();
+    assert!(done.contains("couldn't put my reply together"), "{done}");
+    let history = stored(&app, &token, &session.id).await;
+    assert!(history.iter().all(|m| !m.text.trim().is_empty()));
+    assert_eq!(history.iter().filter(|m| m.role == "assistant").count(), 1);
+}
+
+#[tokio::test]
+async fn the_escalation_stores_the_cues_that_caused_it_and_never_the_text() {
+    let app = spawn_app().await;
+    let (token, session, mut ws) = talk(&app, "cues_user").await;
+    ws.send_json(say(&session.id, "I want to kill myself tonight")).await;
+    conversation(&mut ws).await;
+    let history = stored(&app, &token, &session.id).await;
+    let cues = app
+        .state
+        .store
+        .escalation_cues(&history[0].id)
+        .await
+        .unwrap()
+        .expect("an escalation for the message");
+    assert!(cues.contains("ideation:kill_myself"), "{cues}");
+    assert!(cues.contains("timing"), "{cues}");
+    assert!(!cues.contains("want to"), "{cues}");
+}
+
+#[tokio::test]
+async fn risk_that_builds_over_the_session_escalates() {
+    let app = spawn_app().await;
+    let (_, session, mut ws) = talk(&app, "building_up").await;
+    ws.send_json(say(&session.id, "I can't do this anymore")).await;
+    let first = conversation(&mut ws).await;
+    assert!(first.iter().all(|e| e["type"] != "safety_escalation"));
+    assert_eq!(first.last().unwrap()["message"]["risk_level"], "medium");
+    ws.send_json(say(&session.id, "I'm so tired of everything")).await;
+    let second = conversation(&mut ws).await;
+    assert_eq!(second[1]["type"], "safety_escalation");
+}
+
+#[tokio::test]
+async fn someone_elses_risk_is_medium_with_a_reply_that_helps_the_user_help_them() {
+    let app = spawn_app().await;
+    let (_, session, mut ws) = talk(&app, "worried_friend").await;
+    ws.send_json(say(&session.id, "my friend says she wants to die and I don't know what to do"))
+        .await;
+    let events = conversation(&mut ws).await;
+    assert!(events.iter().all(|e| e["type"] != "safety_escalation"));
+    let done = &events.last().unwrap()["message"];
+    assert_eq!(done["risk_level"], "medium");
+    let text = done["text"].as_str().unwrap();
+    assert!(text.contains("988"), "{text}");
+    assert!(text.contains("worried about someone else"), "{text}");
+}
