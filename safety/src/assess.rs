@@ -361,9 +361,7 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         .any(|f| f.cue.effect == Effect::Past && f.cue.category.is_risk());
     let level = if score >= HIGH {
         RiskLevel::High
-    } else if someone_else {
-        RiskLevel::Medium
-    } else if score >= MEDIUM {
+    } else if someone_else || score >= MEDIUM {
         RiskLevel::Medium
     } else if distress || softened || score > 0.0 {
         RiskLevel::Low

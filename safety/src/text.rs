@@ -323,9 +323,7 @@ pub(crate) fn clauses(message: &str) -> Vec<Clause> {
         push_word(&w, clause, out);
     };
     for c in text.chars() {
-        if c.is_alphanumeric() || c == '\'' || c == '_' {
-            word.push(c);
-        } else if c == '/' && word == "s" {
+        if c.is_alphanumeric() || c == '\'' || c == '_' || (c == '/' && word == "s") {
             word.push(c);
         } else if matches!(c, '"' | '“' | '”' | '«' | '»') {
             flush_word(&mut word, &mut clause, &mut out);
