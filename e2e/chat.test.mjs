@@ -115,6 +115,7 @@ test('regenerate keeps both versions; rename and delete reach another tab', asyn
   await otherList.getByRole('link', { name: 'Tides', exact: true }).waitFor();
 
   await page.getByRole('button', { name: 'Delete Tides' }).click();
+  await page.getByRole('button', { name: 'Yes, delete Tides' }).click();
   await page.waitForURL('**/chat');
   await page.getByText('Your chats will show here.').waitFor();
   await two.page.getByText('Your chats will show here.').waitFor();
@@ -160,6 +161,42 @@ test('a refresh during a reply re-attaches to it and it finishes; stop keeps the
   await appReady(page);
   await replies(page).nth(1).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0, 'nothing runs after a stop');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('rename keeps keyboard focus, and delete asks first', async () => {
+  const token = await register(server.baseURL, 'chat_focus');
+  const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
+  await page.goto('/chat');
+  await appReady(page);
+  await chat(page, 'Explain rainbows');
+  const list = page.getByTestId('chat-list');
+  await list.getByRole('link', { name: 'Explain rainbows' }).waitFor();
+
+  await page.getByRole('button', { name: 'Rename Explain rainbows' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-rename', 'focus moves to the title');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Rainbows');
+  await page.keyboard.press('Enter');
+  await list.getByRole('link', { name: 'Rainbows', exact: true }).waitFor();
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Rename Rainbows');
+  // Escape cancels and gives focus back too.
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-rename');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Rename Rainbows');
+
+  // Delete asks before it deletes; Cancel keeps the chat.
+  await page.getByRole('button', { name: 'Delete Rainbows' }).click();
+  const confirm = page.getByRole('button', { name: 'Yes, delete Rainbows' });
+  await confirm.waitFor();
+  await page.getByRole('button', { name: 'Keep Rainbows' }).click();
+  await page.waitForTimeout(500);
+  assert.equal(await list.getByRole('link', { name: 'Rainbows', exact: true }).count(), 1);
+  await page.getByRole('button', { name: 'Delete Rainbows' }).click();
+  await confirm.click();
+  await list.getByRole('link', { name: 'Rainbows', exact: true }).waitFor({ state: 'detached' });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -155,3 +155,24 @@ test("the seed's RoleCardStreamClient works unchanged with EventSource and ?toke
   assert.ok(result.card.coreLayer.identitySummary.startsWith('Someone'));
   await context.close();
 });
+
+test('Generate waits for a memory, and memories keep their order after a reload', async () => {
+  const token = await register(server.baseURL, 'rc_order');
+  const { page, context, errors } = await studio(server.baseURL, token);
+  const generate = page.getByRole('button', { name: 'Generate role card' });
+  await generate.waitFor();
+  assert.equal(await generate.isDisabled(), true, 'nothing to generate from yet');
+  assert.doesNotMatch(await page.getByTestId('stage').innerText(), /%/);
+
+  const list = page.getByRole('list', { name: 'Your memories' });
+  const added = ['one: the first', 'two: the second', 'three: the third', 'four: the fourth', 'five: the fifth'];
+  await addMemories(page, added);
+  assert.equal(await generate.isDisabled(), false);
+  assert.deepEqual((await list.getByRole('listitem').allInnerTexts()).map((t) => t.replace('✕', '').trim()), added);
+  await page.reload();
+  await appReady(page);
+  await list.getByText(added[4]).waitFor();
+  assert.deepEqual((await list.getByRole('listitem').allInnerTexts()).map((t) => t.replace('✕', '').trim()), added);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,6 +1,8 @@
 //! Pieces every page shares.
 
 pub mod composer;
+pub mod conversation;
+pub mod copy;
 pub mod crisis_banner;
 pub mod markdown;
 pub mod nav;

@@ -11,7 +11,8 @@
 
 use crate::api;
 use crate::components::composer::Composer;
-use crate::components::page::PageHeader;
+use crate::components::conversation::{Conversation, EmptyState};
+use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::books_chat::{BooksChat, Follow};
 use crate::hooks::connection::ConnState;
@@ -60,19 +61,7 @@ pub fn Books() -> impl IntoView {
     }));
     let chat = RwSignal::new(BooksChat::default());
     let draft = RwSignal::new(String::new());
-
-    // Follow the newest line while the reader is at the bottom; leave them
-    // be when they scrolled up to read.
-    let log_ref = NodeRef::<leptos::html::Div>::new();
-    let stick = StoredValue::new(true);
-    Effect::new(move |_| {
-        chat.track();
-        if stick.get_value()
-            && let Some(el) = log_ref.get()
-        {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-        }
-    });
+    let side_open = RwSignal::new(false);
 
     let reload_artifacts = move || {
         let id = session_id.get_untracked();
@@ -145,49 +134,47 @@ pub fn Books() -> impl IntoView {
     let stop = move || ws.send.run(r#"{"type":"stop"}"#.to_owned());
 
     view! {
-        <PageHeader
-            title="BooksWriter"
-            lead="Ask for a plot, a world, characters or an author: specialist agents stream their work and save what they make."
-        >
-            <div class="books__status">
-                <span class="chip" data-testid="current-agent" title="The agent working on your book">
-                    {move || chat.with(|c| c.transcript.current_agent.clone())}
-                </span>
-                <ConnectionStatus state=ws.state label="BooksWriter connection" />
-            </div>
-        </PageHeader>
-        {move || {
-            let state = ws.state.get();
-            matches!(state, ConnState::Reconnecting { .. } | ConnState::Closed).then(|| {
-                let text = if state == ConnState::Closed {
-                    "Could not reconnect after 10 attempts. Your messages are kept until you retry."
-                } else {
-                    "The connection dropped. Messages you send now go out when it is back."
-                };
-                view! {
-                    <div class="banner banner--warn" role="status" data-testid="books-reconnect">
-                        <p>{text}</p>
-                        <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
-                            "Retry now"
+        <AppTitle title="BooksWriter" />
+        <div class="app books" class:app--side-open=side_open>
+            <section class="app__main" aria-label="BooksWriter">
+                <div class="app__bar">
+                    <div class="app__bar-start">
+                        <span class="chip" data-testid="current-agent" title="Who is working on your book">
+                            {move || chat.with(|c| agent_label(&c.transcript.current_agent))}
+                        </span>
+                        <button
+                            type="button"
+                            class="btn btn--sm app__side-button"
+                            aria-controls="books-saved"
+                            aria-expanded=move || side_open.get().to_string()
+                            on:click=move |_| side_open.update(|o| *o = !*o)
+                        >
+                            {move || format!("Saved ({})", chat.with(|c| c.artifacts.len()))}
                         </button>
                     </div>
-                }
-            })
-        }}
-        <div class="books">
-            <section class="books__main" aria-label="Conversation">
-                <div
-                    class="books__log"
-                    role="log"
-                    aria-live="polite"
-                    data-testid="books-log"
-                    node_ref=log_ref
-                    on:scroll=move |_| {
-                        if let Some(el) = log_ref.get_untracked() {
-                            stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
+                    <span class="books__status">
+                        <ConnectionStatus state=ws.state label="BooksWriter connection" />
+                    </span>
+                </div>
+                {move || {
+                    let state = ws.state.get();
+                    matches!(state, ConnState::Reconnecting { .. } | ConnState::Closed).then(|| {
+                        let text = if state == ConnState::Closed {
+                            "Could not reconnect after 10 attempts. Your messages are kept until you retry."
+                        } else {
+                            "The connection dropped. Messages you send now go out when it is back."
+                        };
+                        view! {
+                            <div class="banner banner--warn" role="status" data-testid="books-reconnect">
+                                <p>{text}</p>
+                                <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
+                                    "Retry now"
+                                </button>
+                            </div>
                         }
-                    }
-                >
+                    })
+                }}
+                <Conversation label="Conversation with the writers" testid="books-log" changes=Signal::derive(move || chat.track())>
                     <For
                         each=move || chat.with(|c| c.transcript.entries.clone())
                         key=entry_key
@@ -210,20 +197,26 @@ pub fn Books() -> impl IntoView {
                             .collect_view()
                     }}
                     <Show when=move || chat.with(|c| c.loaded && c.transcript.entries.is_empty() && c.pending.is_empty())>
-                        <p class="field__hint">
-                            "Try \u{201c}Create a fantasy novel with dragons\u{201d}, \u{201c}Build a world of floating islands\u{201d} or \u{201c}Invent an author for this plot\u{201d}."
-                        </p>
+                        <EmptyState
+                            title="Write a book with a team of writers"
+                            text="Ask for a plot, a world, characters or an author. Specialist writers take it in turn, you watch them write, and everything they make is saved for your book, each piece building on the last."
+                            examples=&EXAMPLES
+                            on_example=Callback::new(move |text: String| {
+                                draft.set(text);
+                                send();
+                            })
+                        />
                     </Show>
-                </div>
+                </Conversation>
                 {move || chat.with(|c| c.notice.clone()).map(|n| view! {
                     <div class="banner banner--warn" role="status" data-testid="books-notice"><p>{n}</p></div>
                 })}
                 <Composer
                     id="books-text"
                     label="Your request"
-                    rows=3
+                    rows=1
                     max_length=10_000
-                    placeholder="Ask BooksWriter to create plots, authors, worlds, or characters… (Enter sends, Shift+Enter for a new line)"
+                    placeholder="Ask for a plot, a world, characters or an author… (Enter sends)"
                     draft=draft
                     on_send=Callback::new(move |()| send())
                 >
@@ -235,8 +228,19 @@ pub fn Books() -> impl IntoView {
                     </Show>
                 </Composer>
             </section>
-            <aside class="books__artifacts card" aria-label="Saved artifacts" data-testid="books-artifacts">
-                <h2 class="card__title">"Saved"</h2>
+            <aside class="app__side books__artifacts card" id="books-saved" aria-label="Saved for your book" data-testid="books-artifacts">
+                <div class="row">
+                    <h2 class="card__title">"Saved"</h2>
+                    <Show when=move || chat.with(|c| !c.artifacts.is_empty())>
+                        <button
+                            type="button"
+                            class="btn btn--sm"
+                            on:click=move |_| download("book.md", &chat.with_untracked(|c| book_markdown(&c.artifacts)))
+                        >
+                            "Export as Markdown"
+                        </button>
+                    </Show>
+                </div>
                 {move || {
                     let artifacts = chat.with(|c| c.artifacts.clone());
                     if artifacts.is_empty() {
@@ -249,7 +253,10 @@ pub fn Books() -> impl IntoView {
                             (!of_kind.is_empty()).then(|| view! {
                                 <h3 class="books__kind">{kind_label(kind)}</h3>
                                 <ul class="books__list">
-                                    {of_kind.into_iter().map(|a| view! { <ArtifactView artifact=a /> }).collect_view()}
+                                    {of_kind.into_iter().map(|a| {
+                                        let based_on = builds_on(&a, &artifacts);
+                                        view! { <ArtifactView artifact=a based_on=based_on /> }
+                                    }).collect_view()}
                                 </ul>
                             })
                         })
@@ -259,6 +266,72 @@ pub fn Books() -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// First steps offered by the empty conversation.
+const EXAMPLES: [&str; 3] = [
+    "Create a fantasy novel with dragons",
+    "Build a world of floating islands",
+    "Invent an author for this plot",
+];
+
+/// The name people see for an agent (the wire keeps the seed's names).
+fn agent_label(agent: &str) -> String {
+    match agent {
+        "OrchestratorAgent" => "Guide".to_owned(),
+        "PlotGeneratorAgent" => "Plot writer".to_owned(),
+        "WorldBuilderAgent" => "World builder".to_owned(),
+        "CharacterCreatorAgent" => "Character creator".to_owned(),
+        "AuthorGeneratorAgent" => "Author creator".to_owned(),
+        other => words(other.trim_end_matches("Agent")),
+    }
+}
+
+/// What a tool did, in words: `save_plot` → "Saved the plot".
+fn tool_label(tool: &str, status: ToolStatus) -> String {
+    let what = tool.strip_prefix("save_").unwrap_or(tool).replace('_', " ");
+    match status {
+        ToolStatus::Executing => format!("Saving the {what}…"),
+        ToolStatus::Completed => format!("Saved the {what}"),
+        ToolStatus::Failed => format!("Could not save the {what}"),
+    }
+}
+
+/// `CamelCase` → "Camel case".
+fn words(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A field's key as a label: `act_ii` → "Act II", `main_conflict` →
+/// "Main conflict".
+fn field_label(key: &str) -> String {
+    key.split('_')
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .map(|(i, w)| {
+            let roman = w.len() <= 4 && w.chars().all(|c| matches!(c, 'i' | 'v' | 'x'));
+            if roman {
+                w.to_uppercase()
+            } else if i == 0 {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn kind_label(kind: ArtifactKind) -> &'static str {
@@ -300,7 +373,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             to_agent, reason, ..
         } => view! {
             <div class="books__status-line" data-kind="switch">
-                "→ Switching to " <strong>{to_agent}</strong>
+                "→ Over to the " <strong>{agent_label(&to_agent).to_lowercase()}</strong>
                 <span class="field__hint">" " {reason}</span>
             </div>
         }
@@ -312,15 +385,15 @@ fn EntryView(entry: Entry) -> impl IntoView {
             timestamp,
             ..
         } => {
-            let name = agent.clone();
+            let label = agent_label(&agent);
             view! {
             <div
                 class="bubble bubble--assistant"
                 class:bubble--streaming=streaming
                 data-kind="agent"
-                data-agent=name
+                data-agent=agent
             >
-                <span class="bubble__meta">{agent} " · " {local_time(&timestamp)}</span>
+                <span class="bubble__meta">{label} " · " {local_time(&timestamp)}</span>
                 <span class="books__text">{content}</span>
             </div>
             }
@@ -329,7 +402,6 @@ fn EntryView(entry: Entry) -> impl IntoView {
         Entry::Tool {
             tool_name,
             status,
-            message,
             progress,
             ..
         } => {
@@ -341,7 +413,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             view! {
                 <div class="books__tool" data-kind="tool" data-status=state>
                     <span aria-hidden="true">"🔧"</span>
-                    <span class="books__tool-text"><code>{tool_name}</code> " " {message}</span>
+                    <span class="books__tool-text">{tool_label(&tool_name, status)}</span>
                     <progress max="1" value=progress.to_string() aria-label="Tool progress"></progress>
                 </div>
             }
@@ -367,13 +439,68 @@ fn EntryView(entry: Entry) -> impl IntoView {
     }
 }
 
+/// The saved artifacts as one Markdown document, by kind, each with what
+/// it builds on.
+pub fn book_markdown(artifacts: &[Artifact]) -> String {
+    let mut out = String::from("# My book\n");
+    for kind in ArtifactKind::ALL {
+        let of_kind: Vec<&Artifact> = artifacts.iter().filter(|a| a.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n## {}\n", kind_label(kind)));
+        for a in of_kind {
+            out.push_str(&format!("\n### {}\n\n", a.title));
+            let based = builds_on(a, artifacts);
+            if !based.is_empty() {
+                out.push_str(&format!("_Builds on: {}_\n\n", based.join(", ")));
+            }
+            out.push_str(a.content.trim());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The titles of the artifacts `a` builds on.
+fn builds_on(a: &Artifact, all: &[Artifact]) -> Vec<String> {
+    a.builds_on
+        .iter()
+        .filter_map(|id| all.iter().find(|o| &o.id == id).map(|o| o.title.clone()))
+        .collect()
+}
+
+/// Saves `text` as a file called `name` through the browser's download.
+fn download(name: &str, text: &str) {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/markdown;charset=utf-8");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(a) = document()
+        .create_element("a")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
 #[component]
-fn ArtifactView(artifact: Artifact) -> impl IntoView {
+fn ArtifactView(artifact: Artifact, based_on: Vec<String>) -> impl IntoView {
     let fields: Vec<(String, String)> = artifact
         .fields
         .iter()
         .map(|(k, v)| {
-            let label = k.replace('_', " ");
+            let label = field_label(k);
             (
                 label,
                 v.as_str()
@@ -390,6 +517,9 @@ fn ArtifactView(artifact: Artifact) -> impl IntoView {
                     {artifact.title}
                     {partial.then(|| view! { <span class="chip chip--warn">"partial"</span> })}
                 </summary>
+                {(!based_on.is_empty()).then(|| view! {
+                    <p class="field__hint">"Builds on: " {based_on.join(", ")}</p>
+                })}
                 <dl class="books__fields">
                     {fields
                         .into_iter()
@@ -398,5 +528,52 @@ fn ArtifactView(artifact: Artifact) -> impl IntoView {
                 </dl>
             </details>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_see_names_not_the_wire_names() {
+        assert_eq!(agent_label("PlotGeneratorAgent"), "Plot writer");
+        assert_eq!(agent_label("MapMakerAgent"), "Map maker");
+        assert_eq!(
+            tool_label("save_plot", ToolStatus::Completed),
+            "Saved the plot"
+        );
+        assert_eq!(
+            tool_label("save_world", ToolStatus::Executing),
+            "Saving the world…"
+        );
+    }
+
+    #[test]
+    fn a_book_exports_as_markdown_with_what_each_piece_builds_on() {
+        let artifact = |id: &str, kind, title: &str, builds: &[&str]| Artifact {
+            id: id.into(),
+            kind,
+            title: title.into(),
+            fields: Default::default(),
+            content: format!("About {title}."),
+            status: "complete".into(),
+            builds_on: builds.iter().map(|b| (*b).to_owned()).collect(),
+            created_at: "t".into(),
+        };
+        let md = book_markdown(&[
+            artifact("w", ArtifactKind::World, "Isles", &[]),
+            artifact("p", ArtifactKind::Plot, "Dragons", &["w"]),
+        ]);
+        assert!(md.find("## Plots").unwrap() < md.find("## Worlds").unwrap());
+        assert!(md.contains("### Dragons\n\n_Builds on: Isles_\n\nAbout Dragons."));
+    }
+
+    #[test]
+    fn field_labels_keep_roman_numerals_upright() {
+        assert_eq!(field_label("act_ii"), "Act II");
+        assert_eq!(field_label("act_iii"), "Act III");
+        assert_eq!(field_label("main_conflict"), "Main conflict");
+        assert_eq!(field_label("genre"), "Genre");
     }
 }

@@ -31,7 +31,7 @@ pub fn RoleCards() -> impl IntoView {
 }
 
 fn event_kind(ev: &SseEvent) -> bool {
-    serde_json::from_str::<serde_json::Value>(&ev.data)
+    crate::api::parse_json::<serde_json::Value>(&ev.data)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(is_last))
         .unwrap_or(false)
@@ -260,7 +260,7 @@ fn Studio() -> impl IntoView {
                         <button
                             class="btn btn--primary"
                             type="button"
-                            disabled=move || run.with(|r| r.running)
+                            disabled=move || run.with(|r| r.running) || memories.with(Vec::is_empty)
                             on:click=move |_| generate("/api/rolecard/generate/stream".into(), "Starting…")
                         >
                             "Generate role card"
@@ -268,7 +268,7 @@ fn Studio() -> impl IntoView {
                         <button
                             class="btn"
                             type="button"
-                            disabled=move || run.with(|r| r.running)
+                            disabled=move || run.with(|r| r.running) || memories.with(Vec::is_empty)
                             on:click=move |_| generate("/api/rolecard/layers/core/stream".into(), "Regenerating the core…")
                         >
                             "Regenerate core"
@@ -298,10 +298,14 @@ fn Studio() -> impl IntoView {
                     ></progress>
                     <p class="field__hint" aria-live="polite" data-testid="stage">
                         {move || run.with(|r| {
-                            if r.message.is_empty() {
-                                "Ready: add memories, then generate.".to_owned()
-                            } else {
+                            if r.error.is_some() || sse.error.get().is_some() {
+                                "Not generated: see why below.".to_owned()
+                            } else if !r.message.is_empty() {
                                 format!("{}% · {}", r.progress, r.message)
+                            } else if memories.with(Vec::is_empty) {
+                                "Add a memory first: the card is built from them.".to_owned()
+                            } else {
+                                "Ready: generate when you are.".to_owned()
                             }
                         })}
                     </p>
