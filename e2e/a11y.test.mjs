@@ -15,6 +15,13 @@ const SIZES = {
   phone: { width: 360, height: 740 },
 };
 const PAGES = ['/', '/rolecard', '/books', '/personas', '/chat', '/support'];
+/** Pages scanned again with a conversation: (path, composer, message, what shows it settled). */
+const CONVERSATIONS = [
+  ['/personas', 'Your message', 'What is a good book?', '[data-testid="column-status"]'],
+  ['/books', 'Your request', 'Create a fantasy novel with dragons', '[data-kind="completion"]'],
+  ['/chat', 'Your message', 'Show me a table of planets', '[data-testid="chat-reply"]'],
+  ['/support', 'Your message', 'I want to kill myself', '.crisis'],
+];
 
 let server;
 let browser;
@@ -64,23 +71,13 @@ for (const scheme of ['light', 'dark']) {
         found[path] = await scan(page);
       }
       // With a conversation on screen.
-      await page.goto('/personas');
-      await appReady(page);
-      await converse(page, 'Your message', 'What is a good book?');
-      found['/personas (answered)'] = await scan(page);
-      await page.goto('/books');
-      await appReady(page);
-      await converse(page, 'Your request', 'Create a fantasy novel with dragons');
-      await page.locator('[data-kind="completion"]').waitFor({ timeout: 30_000 });
-      found['/books (answered)'] = await scan(page);
-      await page.goto('/chat');
-      await appReady(page);
-      await converse(page, 'Your message', 'Show me a table of planets');
-      found['/chat (answered)'] = await scan(page);
-      await page.goto('/support');
-      await appReady(page);
-      await converse(page, 'Your message', 'I want to kill myself');
-      found['/support (escalated)'] = await scan(page);
+      for (const [path, label, text, settled] of CONVERSATIONS) {
+        await page.goto(path);
+        await appReady(page);
+        await converse(page, label, text);
+        await page.locator(settled).first().waitFor({ timeout: 30_000 });
+        found[`${path} (answered)`] = await scan(page);
+      }
 
       const visitor = await openPage(browser, server.baseURL, { viewport, colorScheme: scheme });
       for (const path of ['/login', '/support', '/rolecard', '/no/such/page']) {

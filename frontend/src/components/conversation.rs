@@ -110,3 +110,25 @@ pub fn EmptyState(
         </div>
     }
 }
+
+/// The button that opens the page's side panel on narrow screens (it is
+/// always shown beside the conversation on wide ones).
+#[component]
+pub fn SideToggle(
+    /// The id of the side panel.
+    controls: &'static str,
+    open: RwSignal<bool>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="btn btn--sm app__side-button"
+            aria-controls=controls
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {children()}
+        </button>
+    }
+}

@@ -11,7 +11,8 @@
 
 use crate::api;
 use crate::components::composer::Composer;
-use crate::components::conversation::{Conversation, EmptyState};
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
+use crate::components::files::download;
 use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::books_chat::{BooksChat, Follow};
@@ -20,7 +21,9 @@ use crate::hooks::session::{new_anon_id, store_get, store_set, use_session};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::books::{Artifact, ArtifactKind, ArtifactList, Entry, ServerMessage, ToolStatus};
+use shared::books::{
+    Artifact, ArtifactKind, ArtifactList, ClientMessage, Entry, ServerMessage, ToolStatus,
+};
 
 /// localStorage key of the session id, per kind of identity (a new sign-in
 /// that does not own the stored session gets a new one).
@@ -96,10 +99,7 @@ pub fn Books() -> impl IntoView {
             ws_url(&format!("/ws/{id}?{who}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut follow = Follow::Nothing;
                 chat.update(|c| follow = c.apply(msg));
                 match follow {
@@ -127,12 +127,17 @@ pub fn Books() -> impl IntoView {
         draft.set(String::new());
         let client_id = new_anon_id();
         let now: String = js_sys::Date::new_0().to_iso_string().into();
-        let mut wire = String::new();
-        chat.update(|c| wire = c.send(client_id, text, now));
-        ws.send.run(wire);
+        let mut wire = None;
+        chat.update(|c| wire = Some(c.send(client_id, text, now)));
+        if let Some(msg) = wire {
+            ws.send.run(msg);
+        }
     };
-    let stop = move || ws.send.run(r#"{"type":"stop"}"#.to_owned());
+    let stop = move || ws.send.run(ClientMessage::Stop);
 
+    let empty = Memo::new(move |_| {
+        chat.with(|c| c.loaded && c.transcript.entries.is_empty() && c.pending.is_empty())
+    });
     view! {
         <AppTitle title="BooksWriter" />
         <div class="app books" class:app--side-open=side_open>
@@ -142,15 +147,9 @@ pub fn Books() -> impl IntoView {
                         <span class="chip" data-testid="current-agent" title="Who is working on your book">
                             {move || chat.with(|c| agent_label(&c.transcript.current_agent))}
                         </span>
-                        <button
-                            type="button"
-                            class="btn btn--sm app__side-button"
-                            aria-controls="books-saved"
-                            aria-expanded=move || side_open.get().to_string()
-                            on:click=move |_| side_open.update(|o| *o = !*o)
-                        >
+                        <SideToggle controls="books-saved" open=side_open>
                             {move || format!("Saved ({})", chat.with(|c| c.artifacts.len()))}
-                        </button>
+                        </SideToggle>
                     </div>
                     <span class="books__status">
                         <ConnectionStatus state=ws.state label="BooksWriter connection" />
@@ -196,7 +195,7 @@ pub fn Books() -> impl IntoView {
                             })
                             .collect_view()
                     }}
-                    <Show when=move || chat.with(|c| c.loaded && c.transcript.entries.is_empty() && c.pending.is_empty())>
+                    {move || empty.get().then(|| view! {
                         <EmptyState
                             title="Write a book with a team of writers"
                             text="Ask for a plot, a world, characters or an author. Specialist writers take it in turn, you watch them write, and everything they make is saved for your book, each piece building on the last."
@@ -206,7 +205,7 @@ pub fn Books() -> impl IntoView {
                                 send();
                             })
                         />
-                    </Show>
+                    })}
                 </Conversation>
                 {move || chat.with(|c| c.notice.clone()).map(|n| view! {
                     <div class="banner banner--warn" role="status" data-testid="books-notice"><p>{n}</p></div>
@@ -235,7 +234,11 @@ pub fn Books() -> impl IntoView {
                         <button
                             type="button"
                             class="btn btn--sm"
-                            on:click=move |_| download("book.md", &chat.with_untracked(|c| book_markdown(&c.artifacts)))
+                            on:click=move |_| download(
+                                "book.md",
+                                &chat.with_untracked(|c| book_markdown(&c.artifacts)),
+                                "text/markdown;charset=utf-8",
+                            )
                         >
                             "Export as Markdown"
                         </button>
@@ -468,30 +471,6 @@ fn builds_on(a: &Artifact, all: &[Artifact]) -> Vec<String> {
         .iter()
         .filter_map(|id| all.iter().find(|o| &o.id == id).map(|o| o.title.clone()))
         .collect()
-}
-
-/// Saves `text` as a file called `name` through the browser's download.
-fn download(name: &str, text: &str) {
-    use wasm_bindgen::JsCast;
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/markdown;charset=utf-8");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(a) = document()
-        .create_element("a")
-        .ok()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
 }
 
 #[component]

@@ -9,7 +9,8 @@
 //! typed message (in sessionStorage, across the sign-in page). The event →
 //! state logic is `hooks::chat_state`.
 
-use crate::components::conversation::{Conversation, EmptyState};
+use crate::api::to_json;
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
 use crate::components::copy::CopyButton;
 use crate::components::markdown::Markdown;
 use crate::components::page::AppTitle;
@@ -20,9 +21,8 @@ use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_option
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde_json::json;
 use shared::auth::UsageKind;
-use shared::chat::{MAX_CONTENT_CHARS, ServerEvent, ServerMessage};
+use shared::chat::{ClientMessage, MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage};
 
 /// Where a refused message waits while its author signs in.
 const DRAFT_KEY: &str = "chorus.chat.draft";
@@ -103,10 +103,7 @@ fn ChatRoom() -> impl IntoView {
             None => ws_url(&format!("/api/v1/chats/ws?anon_id={}", session.anon_id())),
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 if let ServerMessage::UsageInfo(u) = &msg {
                     session.usage.set(Some(u.clone()));
                 }
@@ -114,8 +111,7 @@ fn ChatRoom() -> impl IntoView {
                 follow.with_value(|f| f(then));
             }),
             on_open: Callback::new(move |()| {
-                let mut first =
-                    vec![json!({"type": "list_chats", "page": 0, "limit": 50}).to_string()];
+                let mut first = vec![ClientMessage::ListChats { page: 0, limit: 50 }];
                 if let Some(id) = current.get_untracked() {
                     first.push(list_messages(&id));
                 }
@@ -210,14 +206,16 @@ fn ChatRoom() -> impl IntoView {
                 .with_untracked(|u| u.as_ref().map(|u| u.remaining)),
         );
         state.update(|s| s.sent(&text));
-        let mut body = json!({"model": "", "content": text, "temperature": 0.7});
-        if let Some(id) = current.get_untracked() {
-            body["chat_id"] = json!(id);
-        }
+        let body = SendMessage {
+            chat_id: current.get_untracked(),
+            model: String::new(),
+            content: text,
+            temperature: 0.7,
+        };
         sse.start.run(SseRequest {
             method: "POST",
             path: "/api/v1/messages/send".into(),
-            body: Some(body.to_string()),
+            body: Some(to_json(&body)),
         });
     };
     let stop = move || {
@@ -270,8 +268,10 @@ fn ChatRoom() -> impl IntoView {
         if let Some((id, title)) = editing.get_untracked() {
             let title = title.trim().to_owned();
             if !title.is_empty() {
-                ws.send
-                    .run(json!({"type": "rename_chat", "chat_id": id, "title": title}).to_string());
+                ws.send.run(ClientMessage::RenameChat {
+                    chat_id: id,
+                    title: title.clone(),
+                });
                 new_title = Some(title);
             }
         }
@@ -297,83 +297,79 @@ fn ChatRoom() -> impl IntoView {
                     move || confirming.with(|e| e.as_deref() == Some(id.as_str()))
                 };
                 let title = c.title.clone();
-                let item = ChatItem { id, title };
-                view! {
-                    <li class="chat-side__item">
-                        <Show
-                            when=is_editing
-                            fallback=move || {
-                                let ChatItem { id, title } = item.clone();
-                                let here = here.clone();
-                                let is_confirming = is_confirming.clone();
-                                let (rename_id, delete_id, confirm_id, title2, title3) =
-                                    (id.clone(), id.clone(), id.clone(), title.clone(), title.clone());
-                                view! {
-                                    <a
-                                        href=format!("/chat?chat={id}")
-                                        class="chat-side__link"
-                                        aria-current=move || here().then_some("page")
-                                    >
-                                        {title.clone()}
-                                    </a>
-                                    <Show
-                                        when=is_confirming
-                                        fallback=move || {
-                                            let (rename_id, delete_id, title) =
-                                                (rename_id.clone(), delete_id.clone(), title2.clone());
-                                            let rename_title = title.clone();
-                                            view! {
-                                                <span class="chat-side__tools">
-                                                    <button
-                                                        type="button"
-                                                        class="btn btn--ghost btn--sm"
-                                                        aria-label=format!("Rename {title}")
-                                                        data-rename=rename_id.clone()
-                                                        on:click=move |_| editing.set(Some((rename_id.clone(), rename_title.clone())))
-                                                    >"Rename"</button>
-                                                    <button
-                                                        type="button"
-                                                        class="btn btn--ghost btn--sm"
-                                                        aria-label=format!("Delete {title}")
-                                                        on:click=move |_| {
-                                                            confirming.set(Some(delete_id.clone()));
-                                                            request_animation_frame(|| focus("[data-keep]"));
-                                                        }
-                                                    >"Delete"</button>
-                                                </span>
-                                            }
-                                        }
-                                    >
-                                        <span class="chat-side__confirm" role="group" aria-label="Delete this chat?">
-                                            <span class="field__hint">"Delete this chat?"</span>
-                                            <button
-                                                type="button"
-                                                class="btn btn--danger btn--sm"
-                                                aria-label=format!("Yes, delete {title3}")
-                                                on:click={
-                                                    let id = confirm_id.clone();
-                                                    move |_| {
-                                                        confirming.set(None);
-                                                        ws.send.run(json!({"type": "delete_chat", "chat_id": id}).to_string());
-                                                    }
-                                                }
-                                            >"Delete"</button>
-                                            <button
-                                                type="button"
-                                                class="btn btn--ghost btn--sm"
-                                                aria-label=format!("Keep {title3}")
-                                                data-keep=""
-                                                on:click=move |_| confirming.set(None)
-                                            >"Keep"</button>
-                                        </span>
-                                    </Show>
-                                }
-                            }
-                        >
+                // One closure per state of the item (not nested `Show`s:
+                // each of those is a generic instantiation, and the app's
+                // size counts).
+                let item = move || {
+                    if is_editing() {
+                        return view! {
                             <RenameForm editing=editing on_save=Callback::new(move |()| save_title()) on_cancel=Callback::new(move |()| end_edit(None)) />
-                        </Show>
-                    </li>
-                }
+                        }
+                        .into_any();
+                    }
+                    let (id, title) = (id.clone(), title.clone());
+                    let here = here.clone();
+                    let tools = if is_confirming() {
+                        let confirm_id = id.clone();
+                        view! {
+                            <span class="chat-side__confirm" role="group" aria-label="Delete this chat?">
+                                <span class="field__hint">"Delete this chat?"</span>
+                                <button
+                                    type="button"
+                                    class="btn btn--danger btn--sm"
+                                    aria-label=format!("Yes, delete {title}")
+                                    on:click=move |_| {
+                                        confirming.set(None);
+                                        ws.send.run(ClientMessage::DeleteChat { chat_id: confirm_id.clone() });
+                                    }
+                                >"Delete"</button>
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Keep {title}")
+                                    data-keep=""
+                                    on:click=move |_| confirming.set(None)
+                                >"Keep"</button>
+                            </span>
+                        }
+                        .into_any()
+                    } else {
+                        let (rename_id, delete_id, rename_title) = (id.clone(), id.clone(), title.clone());
+                        view! {
+                            <span class="chat-side__tools">
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Rename {title}")
+                                    data-rename=id.clone()
+                                    on:click=move |_| editing.set(Some((rename_id.clone(), rename_title.clone())))
+                                >"Rename"</button>
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Delete {title}")
+                                    on:click=move |_| {
+                                        confirming.set(Some(delete_id.clone()));
+                                        request_animation_frame(|| focus("[data-keep]"));
+                                    }
+                                >"Delete"</button>
+                            </span>
+                        }
+                        .into_any()
+                    };
+                    view! {
+                        <a
+                            href=format!("/chat?chat={id}")
+                            class="chat-side__link"
+                            aria-current=move || here().then_some("page")
+                        >
+                            {title.clone()}
+                        </a>
+                        {tools}
+                    }
+                    .into_any()
+                };
+                view! { <li class="chat-side__item">{item}</li> }
             })
             .collect_view()
     };
@@ -439,6 +435,7 @@ fn ChatRoom() -> impl IntoView {
         }
     };
 
+    let empty = Memo::new(move |_| state.with(|s| s.bubbles.is_empty()));
     view! {
         <div class="app" class:app--side-open=side_open>
             <aside class="app__side card chat-side" id="chat-side" aria-label="Your chats">
@@ -453,15 +450,9 @@ fn ChatRoom() -> impl IntoView {
             <section class="app__main" aria-label="Chat">
                 <div class="app__bar">
                     <div class="app__bar-start">
-                        <button
-                            type="button"
-                            class="btn btn--sm app__side-button"
-                            aria-controls="chat-side"
-                            aria-expanded=move || side_open.get().to_string()
-                            on:click=move |_| side_open.update(|o| *o = !*o)
-                        >
+                        <SideToggle controls="chat-side" open=side_open>
                             "Chats"
-                        </button>
+                        </SideToggle>
                         {move || state.with(|s| s.usage.clone()).map(|u| view! {
                             <span class="chat-usage" data-testid="chat-usage">
                                 <meter min="0" max=u.limit.max(1) value=u.remaining aria-label="Usage left"></meter>
@@ -481,7 +472,7 @@ fn ChatRoom() -> impl IntoView {
                             .map(|(i, b)| bubble(b, i + 1 == n, busy))
                             .collect_view()
                     }}
-                    <Show when=move || state.with(|s| s.bubbles.is_empty())>
+                    {move || empty.get().then(|| view! {
                         <EmptyState
                             title="Ask anything"
                             text="Replies stream in as they are written and read as formatted text: lists, tables, code. Your chats are kept on the side, to reopen, rename or delete."
@@ -493,7 +484,7 @@ fn ChatRoom() -> impl IntoView {
                         >
                             <p class="field__hint">{credits_note}</p>
                         </EmptyState>
-                    </Show>
+                    })}
                 </Conversation>
                 {move || state.with(|s| s.notice.clone()).map(|n| match n {
                     Notice::SignIn(_) => view! {
@@ -558,13 +549,6 @@ fn ChatRoom() -> impl IntoView {
     }
 }
 
-/// A chat of the sidebar.
-#[derive(Clone)]
-struct ChatItem {
-    id: String,
-    title: String,
-}
-
 /// The title box of a chat being renamed: focused when it appears; Enter
 /// saves, Escape cancels.
 #[component]
@@ -625,6 +609,10 @@ fn focus(selector: &str) {
     }
 }
 
-fn list_messages(chat_id: &str) -> String {
-    json!({"type": "list_messages", "chat_id": chat_id, "page": 0, "limit": 100}).to_string()
+fn list_messages(chat_id: &str) -> ClientMessage {
+    ClientMessage::ListMessages {
+        chat_id: chat_id.to_owned(),
+        page: 0,
+        limit: 100,
+    }
 }

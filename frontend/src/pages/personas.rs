@@ -59,10 +59,7 @@ pub fn Personas() -> impl IntoView {
             ws_url(&format!("/ws?{who}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut effect = Effect::None;
                 state.update(|s| effect = s.apply(&msg));
                 match effect {
@@ -75,13 +72,7 @@ pub fn Personas() -> impl IntoView {
                     }
                 }
             }),
-            on_open: Callback::new(move |()| {
-                state
-                    .with_untracked(PanelState::resume_messages)
-                    .iter()
-                    .map(wire)
-                    .collect()
-            }),
+            on_open: Callback::new(move |()| state.with_untracked(PanelState::resume_messages)),
             heartbeat_secs: 25,
             max_backoff_secs: 30,
             max_attempts: None,
@@ -154,14 +145,14 @@ pub fn Personas() -> impl IntoView {
                 }
             }
         };
-        send.run(wire(&msg));
+        send.run(msg);
         draft.set(String::new());
     };
     let stop = move |stream_id: Option<String>| {
         if let Some(stream_id) = stream_id {
-            send.run(wire(&ClientMessage::Stop {
+            send.run(ClientMessage::Stop {
                 data: StopData { stream_id },
-            }));
+            });
         }
     };
     let stop_all = move || {
@@ -198,6 +189,8 @@ pub fn Personas() -> impl IntoView {
         }
     };
 
+    let empty = Memo::new(move |_| state.with(|s| s.columns.is_empty() && s.earlier.is_empty()));
+    let earlier = Memo::new(move |_| state.with(|s| s.earlier.len()));
     // What sending will cost, said before it is sent.
     let cost = move || {
         let replies = match mode.get() {
@@ -210,7 +203,7 @@ pub fn Personas() -> impl IntoView {
         };
         session.usage.get().map(|u| match u.kind {
             UsageKind::User => format!(
-                "{who} · up to {} credits (1 credit a token written, most answers use far fewer) · you have {}",
+                "{who} · at most {} credits (1 per token written) · you have {}",
                 group_thousands(i64::from(MAX_TOKENS) * replies as i64),
                 group_thousands(u.remaining),
             ),
@@ -287,34 +280,34 @@ pub fn Personas() -> impl IntoView {
                         when=move || mode.get() == Mode::Panel
                         fallback=move || view! { <Turns state=state /> }
                     >
-                        <Show when=move || state.with(|s| s.columns.is_empty() && s.earlier.is_empty())>
+                        {move || empty.get().then(|| view! {
                             <EmptyState
                                 title="Many minds, one question"
                                 text="Pick up to eight personas above, ask once, and each one answers in its own column, all at the same time. \u{201c}One persona\u{201d} keeps a conversation with one of them; \u{201c}Model\u{201d} talks to the model itself."
                             />
-                        </Show>
-                        <For
-                            each=move || state.with(|s| (0..s.earlier.len()).collect::<Vec<_>>())
-                            key=|i| *i
-                            let:i
-                        >
-                            <EarlierRound round=state.with_untracked(|s| s.earlier[i].clone()) />
-                        </For>
-                        <Show when=move || state.with(|s| !s.columns.is_empty())>
-                            <p class="round__question" data-testid="panel-question">
-                                <span class="visually-hidden">"You asked: "</span>
-                                {move || state.with(|s| s.question.clone())}
-                            </p>
-                            <div class="grid grid--columns panel" role="group" aria-label="Answers to your question">
-                                <For
-                                    each=move || state.with(|s| (0..s.columns.len()).collect::<Vec<_>>())
-                                    key=move |i| (*i, state.with_untracked(|s| s.columns.get(*i).map(|c| c.persona.id.clone())))
-                                    let:i
-                                >
-                                    <PanelColumn state=state index=i on_stop=Callback::new(stop) />
-                                </For>
-                            </div>
-                        </Show>
+                        })}
+                        // Redrawn only when a round is added, not on every chunk.
+                        {move || {
+                            earlier.track();
+                            state
+                                .with_untracked(|s| s.earlier.clone())
+                                .into_iter()
+                                .map(|round| view! { <EarlierRound round=round /> })
+                                .collect_view()
+                        }}
+                        <p class="round__question" data-testid="panel-question" class:visually-hidden=empty>
+                            <span class="visually-hidden">"You asked: "</span>
+                            {move || state.with(|s| s.question.clone())}
+                        </p>
+                        <div class="grid grid--columns panel" role="group" aria-label="Answers to your question">
+                            <For
+                                each=move || state.with(|s| (0..s.columns.len()).collect::<Vec<_>>())
+                                key=move |i| (*i, state.with_untracked(|s| s.columns.get(*i).map(|c| c.persona.id.clone())))
+                                let:i
+                            >
+                                <PanelColumn state=state index=i on_stop=Callback::new(stop) />
+                            </For>
+                        </div>
                     </Show>
                 </Conversation>
                 {move || {
@@ -366,11 +359,6 @@ pub fn Personas() -> impl IntoView {
             </section>
         </div>
     }
-}
-
-/// A socket message's text.
-fn wire(msg: &ClientMessage) -> String {
-    api::to_json(msg)
 }
 
 /// An earlier question and its answers, as they ended.

@@ -10,7 +10,7 @@
 
 use crate::api;
 use crate::components::composer::Composer;
-use crate::components::conversation::{Conversation, EmptyState};
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
 use crate::components::crisis_banner::CrisisBanner;
 use crate::components::page::AppTitle;
 use crate::components::require_account::RequireAccount;
@@ -102,10 +102,7 @@ fn SupportRoom() -> impl IntoView {
             ws_url(&format!("/ws?token={token}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut finished = false;
                 chat.update(|c| finished = c.apply(&msg));
                 if finished {
@@ -163,10 +160,11 @@ fn SupportRoom() -> impl IntoView {
                 session_id: id,
                 message_text: text,
             };
-            ws.send.run(api::to_json(&msg));
+            ws.send.run(msg);
         });
     };
 
+    let empty = Memo::new(move |_| chat.with(|c| c.lines.is_empty()));
     let banner_shown = move || chat.with(|c| c.escalated) || help.get();
     let help_expanded = move || banner_shown() && !folded.get();
 
@@ -221,15 +219,9 @@ fn SupportRoom() -> impl IntoView {
             <section class="app__main" aria-label="Support conversation">
                 <div class="app__bar">
                     <div class="app__bar-start">
-                        <button
-                            type="button"
-                            class="btn btn--sm app__side-button"
-                            aria-controls="support-sessions"
-                            aria-expanded=move || side_open.get().to_string()
-                            on:click=move |_| side_open.update(|o| *o = !*o)
-                        >
+                        <SideToggle controls="support-sessions" open=side_open>
                             "Conversations"
-                        </button>
+                        </SideToggle>
                         <button
                             type="button"
                             class="btn btn--sm help-button"
@@ -280,12 +272,12 @@ fn SupportRoom() -> impl IntoView {
                             })
                             .collect_view()
                     }}
-                    <Show when=move || chat.with(|c| c.lines.is_empty())>
+                    {move || empty.get().then(|| view! {
                         <EmptyState
                             title="A calm place to talk"
                             text="Say whatever is on your mind: a listener answers with care, and nothing here is shared. If you are in danger, \u{201c}Get help now\u{201d} shows who to call, any time."
                         />
-                    </Show>
+                    })}
                 </Conversation>
                 {move || chat.with(|c| c.error.clone()).map(|e| view! {
                     <div class="banner banner--warn" role="status"><p>{e}</p></div>
