@@ -215,7 +215,7 @@ pub fn Books() -> impl IntoView {
                     label="Your request"
                     rows=1
                     max_length=10_000
-                    placeholder="Ask for a plot, a world, characters or an author… (Enter sends)"
+                    placeholder="Ask for a plot, a world, characters…"
                     draft=draft
                     on_send=Callback::new(move |()| send())
                 >

@@ -481,9 +481,7 @@ fn ChatRoom() -> impl IntoView {
                                 draft.set(text);
                                 send();
                             })
-                        >
-                            <p class="field__hint">{credits_note}</p>
-                        </EmptyState>
+                        />
                     })}
                 </Conversation>
                 {move || state.with(|s| s.notice.clone()).map(|n| match n {
@@ -523,7 +521,7 @@ fn ChatRoom() -> impl IntoView {
                         class="textarea"
                         rows="1"
                         maxlength=MAX_CONTENT_CHARS.to_string()
-                        placeholder="Message… (Enter sends, Shift+Enter for a new line)"
+                        placeholder="Message…"
                         bind:value=draft
                         on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                             if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

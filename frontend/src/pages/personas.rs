@@ -334,7 +334,7 @@ pub fn Personas() -> impl IntoView {
                     id="composer-text"
                     label="Your message"
                     rows=1
-                    placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
+                    placeholder="Ask something…"
                     draft=draft
                     on_send=Callback::new(move |()| submit())
                     busy=Signal::derive(move || state.with(|s| s.busy))

@@ -286,7 +286,7 @@ fn SupportRoom() -> impl IntoView {
                     id="support-text"
                     label="Your message"
                     rows=1
-                    placeholder="Type a message… (Enter sends)"
+                    placeholder="Type a message…"
                     draft=draft
                     on_send=Callback::new(move |()| send())
                     busy=Signal::derive(move || chat.with(|c| c.busy))
