@@ -79,6 +79,17 @@ for (const scheme of ['light', 'dark']) {
         found[`${path} (answered)`] = await scan(page);
       }
 
+      // A generated role card, with its export editor open.
+      await page.goto('/rolecard');
+      await appReady(page);
+      await page.getByLabel('A memory about them').fill('She baked bread every Sunday.');
+      await page.getByRole('button', { name: 'Add memory' }).click();
+      await page.getByRole('button', { name: 'Generate role card' }).click();
+      await page.getByTestId('stage').filter({ hasText: /^100%/ }).waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Edit before export' }).click();
+      await page.getByLabel('Description').waitFor();
+      found['/rolecard (card, editor open)'] = await scan(page);
+
       const visitor = await openPage(browser, server.baseURL, { viewport, colorScheme: scheme });
       for (const path of ['/login', '/support', '/rolecard', '/no/such/page']) {
         await visitor.page.goto(path);
