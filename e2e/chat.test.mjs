@@ -200,3 +200,38 @@ test('rename keeps keyboard focus, and delete asks first', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('only the conversation scrolls; it follows the reply unless scrolled up, then "Jump to latest"', async () => {
+  const paced = await startServer(['--chunk-delay-ms', '120']);
+  const { page, context, errors } = await openPage(browser, paced.baseURL, { viewport: { width: 900, height: 520 } });
+  try {
+    await page.goto('/chat');
+    await appReady(page);
+    const log = page.getByTestId('chat-log');
+    const gap = () => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await chat(page, 'Explain how tides work');
+    await composer(page).fill('And why are there two a day?');
+    await composer(page).press('Enter');
+    await replies(page).nth(1).locator('.md').waitFor();
+    // The page itself never scrolls; the composer stays in view.
+    assert.ok(await page.evaluate(() => document.scrollingElement.scrollHeight <= innerHeight));
+    assert.ok(await composer(page).isVisible());
+    // Following the reply as it grows.
+    await page.waitForTimeout(600);
+    assert.ok((await gap()) < 48, 'at the end while it streams');
+    // Scrolled up: left alone, and offered a way back.
+    await log.evaluate((el) => el.scrollTo(0, 0));
+    const jump = page.getByRole('button', { name: /Jump to latest/ });
+    await jump.waitFor();
+    await page.waitForTimeout(600);
+    assert.equal(await log.evaluate((el) => el.scrollTop), 0, 'not pulled down while reading');
+    await jump.click();
+    await jump.waitFor({ state: 'detached' });
+    assert.ok((await gap()) < 48);
+    await page.getByRole('button', { name: 'Send', exact: true }).waitFor({ timeout: 30_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await paced.stop();
+  }
+});
