@@ -170,7 +170,10 @@ test('rename keeps keyboard focus, and delete asks first', async () => {
   const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
   await page.goto('/chat');
   await appReady(page);
+  await page.getByTestId('chat-cost').filter({ hasText: 'A reply costs 1 credit per token it writes' }).waitFor();
   await chat(page, 'Explain rainbows');
+  // What that reply cost, the balance after it, and what it still buys.
+  await page.getByTestId('chat-cost').filter({ hasText: /The last reply cost [\d,]+ credits; [\d,]+ left, about [\d,]+ more like it/ }).waitFor();
   const list = page.getByTestId('chat-list');
   await list.getByRole('link', { name: 'Explain rainbows' }).waitFor();
 

@@ -79,11 +79,12 @@ fn ChatRoom() -> impl IntoView {
                 let left = group_thousands(u.remaining);
                 let rate = "A reply costs 1 credit per token it writes (a token is about \u{be} of a word)";
                 match last_cost.get() {
-                    Some(c) => format!(
-                        "The last reply cost {} credits; {left} left. {rate}.",
-                        group_thousands(c)
+                    Some(c) if c > 0 => format!(
+                        "The last reply cost {} credits; {left} left, about {} more like it. {rate}.",
+                        group_thousands(c),
+                        group_thousands(u.remaining / c)
                     ),
-                    None => format!("{rate}; you have {left}."),
+                    _ => format!("{rate}; you have {left}."),
                 }
             }
             UsageKind::Anonymous => format!(
