@@ -5,6 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer, launchBrowser, openPage, startProxy, screenshot, appReady } from './harness.mjs';
 
 let server;
@@ -55,7 +56,7 @@ test('a reload mid-stream restores the whole conversation, nothing twice', async
   assert.equal(await page.locator('[data-kind="tool"][data-status="completed"]').count(), 1);
   assert.equal(await page.locator('[data-kind="completion"]').count(), 1);
   assert.equal(await page.locator('.bubble--streaming').count(), 0, 'the cursor is gone once done');
-  assert.equal((await page.getByTestId('current-agent').textContent()).trim(), 'PlotGeneratorAgent');
+  assert.equal((await page.getByTestId('current-agent').textContent()).trim(), 'Plot writer');
 
   // The streamed text on the page is exactly what the tool saved.
   const saved = await page.evaluate(async (sid) => {
@@ -238,6 +239,39 @@ test("the seed's BooksWriterWebSocket and RobustWebSocket classes work unchanged
   assert.deepEqual(result.plain.errors, []);
   assert.deepEqual(result.queued.switches, ['WorldBuilderAgent']);
   assert.ok(result.queued.results.world_id);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('people-facing names, clickable examples, proper act numbers and a Markdown export', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL, { acceptDownloads: true });
+  await page.goto('/books');
+  await appReady(page);
+  await online(page);
+  // An example prompt is a button that asks it.
+  await page.getByRole('button', { name: 'Create a fantasy novel with dragons' }).click();
+  await page.locator('[data-kind="user"]').filter({ hasText: 'Create a fantasy novel with dragons' }).waitFor();
+  await page.locator('[data-kind="completion"]').waitFor({ timeout: 30_000 });
+  const main = await page.locator('main').innerText();
+  for (const internal of ['PlotGeneratorAgent', 'OrchestratorAgent', 'save_plot', 'Orchestrator']) {
+    assert.ok(!main.includes(internal), `"${internal}" is shown to the user`);
+  }
+  assert.equal((await page.getByTestId('current-agent').innerText()).trim(), 'Plot writer');
+  await page.getByText('Saved the plot').first().waitFor();
+
+  const plot = page.getByTestId('books-artifacts').locator('[data-kind="plot"]').first();
+  await plot.locator('summary').click();
+  const labels = await plot.locator('dt').allInnerTexts();
+  assert.ok(labels.length > 0);
+  for (const l of labels) assert.doesNotMatch(l, /\b(Ii|Iii|Iv)\b/, `label "${l}"`);
+
+  const title = (await plot.locator('summary').innerText()).trim();
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export as Markdown' }).click();
+  const file = await (await download).path();
+  const markdown = readFileSync(file, 'utf8');
+  assert.match(markdown, /^# My book/);
+  assert.ok(markdown.includes(`### ${title}`), markdown.slice(0, 200));
   assert.deepEqual(errors, []);
   await context.close();
 });

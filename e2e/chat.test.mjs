@@ -115,6 +115,7 @@ test('regenerate keeps both versions; rename and delete reach another tab', asyn
   await otherList.getByRole('link', { name: 'Tides', exact: true }).waitFor();
 
   await page.getByRole('button', { name: 'Delete Tides' }).click();
+  await page.getByRole('button', { name: 'Yes, delete Tides' }).click();
   await page.waitForURL('**/chat');
   await page.getByText('Your chats will show here.').waitFor();
   await two.page.getByText('Your chats will show here.').waitFor();
@@ -162,4 +163,78 @@ test('a refresh during a reply re-attaches to it and it finishes; stop keeps the
   assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0, 'nothing runs after a stop');
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('rename keeps keyboard focus, and delete asks first', async () => {
+  const token = await register(server.baseURL, 'chat_focus');
+  const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
+  await page.goto('/chat');
+  await appReady(page);
+  await page.getByTestId('chat-cost').filter({ hasText: 'A reply costs 1 credit per token it writes' }).waitFor();
+  await chat(page, 'Explain rainbows');
+  // What that reply cost, the balance after it, and what it still buys.
+  await page.getByTestId('chat-cost').filter({ hasText: /The last reply cost [\d,]+ credits; [\d,]+ left, about [\d,]+ more like it/ }).waitFor();
+  const list = page.getByTestId('chat-list');
+  await list.getByRole('link', { name: 'Explain rainbows' }).waitFor();
+
+  await page.getByRole('button', { name: 'Rename Explain rainbows' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-rename', 'focus moves to the title');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Rainbows');
+  await page.keyboard.press('Enter');
+  await list.getByRole('link', { name: 'Rainbows', exact: true }).waitFor();
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Rename Rainbows');
+  // Escape cancels and gives focus back too.
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-rename');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Rename Rainbows');
+
+  // Delete asks before it deletes; Cancel keeps the chat.
+  await page.getByRole('button', { name: 'Delete Rainbows' }).click();
+  const confirm = page.getByRole('button', { name: 'Yes, delete Rainbows' });
+  await confirm.waitFor();
+  await page.getByRole('button', { name: 'Keep Rainbows' }).click();
+  await page.waitForTimeout(500);
+  assert.equal(await list.getByRole('link', { name: 'Rainbows', exact: true }).count(), 1);
+  await page.getByRole('button', { name: 'Delete Rainbows' }).click();
+  await confirm.click();
+  await list.getByRole('link', { name: 'Rainbows', exact: true }).waitFor({ state: 'detached' });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('only the conversation scrolls; it follows the reply unless scrolled up, then "Jump to latest"', async () => {
+  const paced = await startServer(['--chunk-delay-ms', '120']);
+  const { page, context, errors } = await openPage(browser, paced.baseURL, { viewport: { width: 900, height: 520 } });
+  try {
+    await page.goto('/chat');
+    await appReady(page);
+    const log = page.getByTestId('chat-log');
+    const gap = () => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await chat(page, 'Explain how tides work');
+    await composer(page).fill('And why are there two a day?');
+    await composer(page).press('Enter');
+    await replies(page).nth(1).locator('.md').waitFor();
+    // The page itself never scrolls; the composer stays in view.
+    assert.ok(await page.evaluate(() => document.scrollingElement.scrollHeight <= innerHeight));
+    assert.ok(await composer(page).isVisible());
+    // Following the reply as it grows.
+    await page.waitForTimeout(600);
+    assert.ok((await gap()) < 48, 'at the end while it streams');
+    // Scrolled up: left alone, and offered a way back.
+    await log.evaluate((el) => el.scrollTo(0, 0));
+    const jump = page.getByRole('button', { name: /Jump to latest/ });
+    await jump.waitFor();
+    await page.waitForTimeout(600);
+    assert.equal(await log.evaluate((el) => el.scrollTop), 0, 'not pulled down while reading');
+    await jump.click();
+    await jump.waitFor({ state: 'detached' });
+    assert.ok((await gap()) < 48);
+    await page.getByRole('button', { name: 'Send', exact: true }).waitFor({ timeout: 30_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await paced.stop();
+  }
 });

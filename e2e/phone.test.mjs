@@ -25,7 +25,7 @@ test('signed in, every page fits 360 px', async () => {
   for (const path of ['/', '/rolecard', '/books', '/personas', '/chat', '/support', '/login']) {
     await page.goto(path);
     await appReady(page);
-    await page.getByTestId('user-name').waitFor();
+    await page.getByTestId('user-name').waitFor({ state: 'attached' });
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );

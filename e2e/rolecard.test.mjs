@@ -49,7 +49,7 @@ test('add memories, generate with progress to 100, see and export the card', asy
   const token = await register(server.baseURL, 'rc_browser');
   const { page, context, errors } = await studio(server.baseURL, token);
   await addMemories(page, MEMORIES);
-  await page.getByLabel('Name').fill('Tom');
+  await page.getByLabel('Name', { exact: true }).fill('Tom');
   await page.getByLabel('Relationship').fill('grandson');
   await page.getByRole('button', { name: 'Add person' }).click();
   await page.getByRole('list', { name: 'People' }).getByText('Tom').waitFor();
@@ -153,5 +153,62 @@ test("the seed's RoleCardStreamClient works unchanged with EventSource and ?toke
   }, token);
   assert.equal(result.seen.at(-1), 100);
   assert.ok(result.card.coreLayer.identitySummary.startsWith('Someone'));
+  await context.close();
+});
+
+test('Generate waits for a memory, and memories keep their order after a reload', async () => {
+  const token = await register(server.baseURL, 'rc_order');
+  const { page, context, errors } = await studio(server.baseURL, token);
+  const generate = page.getByRole('button', { name: 'Generate role card' });
+  await generate.waitFor();
+  assert.equal(await generate.isDisabled(), true, 'nothing to generate from yet');
+  assert.doesNotMatch(await page.getByTestId('stage').innerText(), /%/);
+
+  const list = page.getByRole('list', { name: 'Your memories' });
+  const added = ['one: the first', 'two: the second', 'three: the third', 'four: the fourth', 'five: the fifth'];
+  await addMemories(page, added);
+  assert.equal(await generate.isDisabled(), false);
+  assert.deepEqual((await list.getByRole('listitem').allInnerTexts()).map((t) => t.replace('✕', '').trim()), added);
+  await page.reload();
+  await appReady(page);
+  await list.getByText(added[4]).waitFor();
+  assert.deepEqual((await list.getByRole('listitem').allInnerTexts()).map((t) => t.replace('✕', '').trim()), added);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a character card starts the memories; the card is named and edited before export', async () => {
+  const token = await register(server.baseURL, 'rc_import');
+  const { page, context, errors } = await studio(server.baseURL, token);
+  const card = {
+    spec: 'chara_card_v2',
+    spec_version: '2.0',
+    data: { name: 'Rosa', description: 'Rosa bakes bread every Sunday.\n\nShe hums while she works.', personality: 'Patient and warm.', scenario: '', first_mes: 'Hello!', mes_example: '' },
+  };
+  await page.getByLabel('Start from a character card (V2 or V3 JSON)').setInputFiles({
+    name: 'rosa.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(card)),
+  });
+  const list = page.getByRole('list', { name: 'Your memories' });
+  await list.getByText('Patient and warm.').waitFor();
+  assert.equal(await list.getByRole('listitem').count(), 3);
+  assert.equal(await page.getByLabel('Their name').inputValue(), 'Rosa');
+
+  await page.getByRole('button', { name: 'Generate role card' }).click();
+  await page.getByTestId('stage').filter({ hasText: /^100%/ }).waitFor({ timeout: 60_000 });
+  const rolecard = page.getByTestId('rolecard');
+  let download = page.waitForEvent('download');
+  await rolecard.getByRole('link', { name: 'Export V2' }).click();
+  const named = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  assert.equal(named.data.name, 'Rosa');
+
+  await rolecard.getByRole('button', { name: 'Edit before export' }).click();
+  await rolecard.getByLabel('Description').fill('Edited before export.');
+  download = page.waitForEvent('download');
+  await rolecard.getByRole('button', { name: 'Download V3' }).click();
+  const edited = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  assert.equal(edited.spec, 'chara_card_v3');
+  assert.equal(edited.data.description, 'Edited before export.');
+  assert.equal(edited.data.name, 'Rosa');
+  assert.deepEqual(errors, []);
   await context.close();
 });

@@ -67,6 +67,14 @@ pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Erro
     serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
 }
 
+/// `T` → JSON text, always through `serde_json::Value`, for the same reason
+/// as [`parse_json`]: one serializer (`Value`'s) for every message type.
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 fn unreachable_server() -> ApiError {
     ApiError::new(
         ErrorCode::Unavailable,

@@ -19,6 +19,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
+/// The pages laid out as an app shell (see [`components::conversation`]).
+const APP_PAGES: &[&str] = &["/chat", "/support", "/books", "/personas"];
+
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
@@ -55,7 +58,11 @@ fn Shell() -> impl IntoView {
             }
         }
     });
+    // Conversation pages fill the window: only their conversation scrolls.
+    let app_page =
+        Memo::new(move |_| APP_PAGES.contains(&location.pathname.get().trim_end_matches('/')));
     view! {
+        <div class="layout" class:layout--app=app_page>
         <a class="skip-link" href="#main">"Skip to content"</a>
         <NavBar server=server.state />
         <main id="main" class="main" tabindex="-1">
@@ -69,5 +76,6 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::Login />
             </Routes>
         </main>
+        </div>
     }
 }

@@ -1,13 +1,16 @@
-//! The crisis banner: shown on a safety escalation and kept for the whole
-//! session. It can be collapsed, never dismissed.
+//! The crisis banner: shown on a safety escalation (or when asked for with
+//! "Get help now") and kept for the whole session. It can be folded, never
+//! dismissed. Calm and high-contrast: deep teal, not alarm red.
 
 use leptos::prelude::*;
 
 #[component]
-pub fn CrisisBanner() -> impl IntoView {
-    let collapsed = RwSignal::new(false);
+pub fn CrisisBanner(
+    /// Folded to its title (the page's "Get help now" unfolds it).
+    collapsed: RwSignal<bool>,
+) -> impl IntoView {
     view! {
-        <section class="banner banner--danger crisis" role="alert" aria-labelledby="crisis-title">
+        <section class="banner crisis" role="alert" aria-labelledby="crisis-title">
             <div class="crisis__body">
                 <h2 id="crisis-title" class="crisis__title">"You don't have to go through this alone"</h2>
                 <Show when=move || !collapsed.get()>

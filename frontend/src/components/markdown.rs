@@ -1,5 +1,6 @@
 //! A small, safe Markdown renderer for replies: paragraphs, headings,
-//! fenced code blocks, inline code, bold, italic, lists and links.
+//! fenced code blocks (with a copy button), tables, inline code, bold,
+//! italic, lists and links.
 //!
 //! [`parse`] turns text into [`Block`]s (plain, tested natively); the
 //! [`Markdown`] component renders them as Leptos views, so every piece of
@@ -7,6 +8,7 @@
 //! Links keep only `http:`, `https:` and `mailto:` targets; anything else
 //! (`javascript:`, `data:` …) is shown as its text.
 
+use crate::components::copy::CopyButton;
 use leptos::prelude::*;
 
 /// A run of text with its style.
@@ -36,6 +38,28 @@ pub enum Block {
         ordered: bool,
         items: Vec<Vec<Inline>>,
     },
+    /// A pipe table: its header cells, then its rows.
+    Table {
+        head: Vec<Vec<Inline>>,
+        rows: Vec<Vec<Vec<Inline>>>,
+    },
+}
+
+/// The cells of a table row `| a | b |` (`None` when it is not one).
+fn table_cells(line: &str) -> Option<Vec<&str>> {
+    let t = line.trim();
+    let inner = t.strip_prefix('|')?;
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    Some(inner.split('|').map(str::trim).collect())
+}
+
+/// A table's header separator: `|---|:---:|`.
+fn is_table_rule(line: &str) -> bool {
+    table_cells(line).is_some_and(|cells| {
+        cells.iter().all(|c| {
+            !c.is_empty() && c.contains('-') && c.chars().all(|ch| matches!(ch, '-' | ':' | ' '))
+        })
+    })
 }
 
 /// Whether a link target may be followed.
@@ -89,6 +113,20 @@ pub fn parse(text: &str) -> Vec<Block> {
             });
         } else if trimmed.is_empty() {
             flush(&mut para, &mut blocks);
+        } else if let Some(head) =
+            table_cells(line).filter(|_| lines.peek().is_some_and(|next| is_table_rule(next)))
+        {
+            flush(&mut para, &mut blocks);
+            lines.next();
+            let mut rows = Vec::new();
+            while let Some(cells) = lines.peek().and_then(|next| table_cells(next)) {
+                rows.push(cells.into_iter().map(inline).collect());
+                lines.next();
+            }
+            blocks.push(Block::Table {
+                head: head.into_iter().map(inline).collect(),
+                rows,
+            });
         } else if let Some((level, rest)) = heading(trimmed) {
             flush(&mut para, &mut blocks);
             blocks.push(Block::Heading(level, inline(rest)));
@@ -217,7 +255,31 @@ pub fn Markdown(#[prop(into)] text: String) -> impl IntoView {
                 _ => view! { <h5>{render_inline(i)}</h5> }.into_any(),
             },
             Block::Code { lang, text } => view! {
-                <pre class="md-code" data-lang=lang><code>{text}</code></pre>
+                <div class="md-codeblock">
+                    <div class="md-codeblock__bar">
+                        <span>{lang.clone()}</span>
+                        <CopyButton text=text.clone() label="Copy code" />
+                    </div>
+                    <pre class="md-code" data-lang=lang tabindex="0"><code>{text}</code></pre>
+                </div>
+            }
+            .into_any(),
+            Block::Table { head, rows } => view! {
+                <div class="md-table" tabindex="0" role="region" aria-label="Table">
+                    <table>
+                        <thead>
+                            <tr>{head.into_iter().map(|c| view! { <th scope="col">{render_inline(c)}</th> }).collect_view()}</tr>
+                        </thead>
+                        <tbody>
+                            {rows
+                                .into_iter()
+                                .map(|r| view! {
+                                    <tr>{r.into_iter().map(|c| view! { <td>{render_inline(c)}</td> }).collect_view()}</tr>
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
             }
             .into_any(),
             Block::List { ordered, items } => {
@@ -238,6 +300,28 @@ pub fn Markdown(#[prop(into)] text: String) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipe_tables_have_a_head_and_rows() {
+        let blocks = parse(
+            "Planets:\n\n| Name | Moons |\n|---|--:|\n| Earth | 1 |\n| Mars | **2** |\nAfter",
+        );
+        let Block::Table { head, rows } = &blocks[1] else {
+            panic!("{blocks:?}");
+        };
+        assert_eq!(head[1], vec![Inline::Text("Moons".into())]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[1][1],
+            vec![Inline::Strong(vec![Inline::Text("2".into())])]
+        );
+        assert!(matches!(&blocks[2], Block::Paragraph(_)));
+        // A line with a pipe but no rule under it stays text.
+        assert!(matches!(
+            &parse("| not a table |\nplain")[0],
+            Block::Paragraph(_)
+        ));
+    }
 
     fn t(s: &str) -> Inline {
         Inline::Text(s.into())

@@ -1,7 +1,10 @@
 //! Pieces every page shares.
 
 pub mod composer;
+pub mod conversation;
+pub mod copy;
 pub mod crisis_banner;
+pub mod files;
 pub mod markdown;
 pub mod nav;
 pub mod page;

@@ -1,10 +1,13 @@
-//! The header: brand, one link per experience, and the server status.
+//! The header: brand, one link per experience, the server status and the
+//! account corner, in one row; on a phone the links and the account fold
+//! into a menu.
 
 use crate::components::status::ConnectionStatus;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::connection::ConnState;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 /// The experiences, in navigation order: (path, label).
 pub const NAV_LINKS: &[(&str, &str)] = &[
@@ -18,6 +21,13 @@ pub const NAV_LINKS: &[(&str, &str)] = &[
 /// The site header. `A` marks the current page with `aria-current="page"`.
 #[component]
 pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    // A link followed closes the menu.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
     view! {
         <header class="site-header">
             <div class="site-header__inner">
@@ -25,6 +35,17 @@ pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
                     <span class="brand__mark" aria-hidden="true">"◐"</span>
                     <span>"Chorus"</span>
                 </A>
+                <ConnectionStatus state=server label="Server" />
+                <button
+                    type="button"
+                    class="btn btn--sm site-menu__button"
+                    aria-expanded=move || open.get().to_string()
+                    aria-controls="site-menu"
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <div id="site-menu" class="site-menu" class:site-menu--open=open>
                 <nav class="nav" aria-label="Main">
                     <ul class="nav__list">
                         {NAV_LINKS
@@ -42,8 +63,8 @@ pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
                     </ul>
                 </nav>
                 <div class="site-header__end">
-                    <ConnectionStatus state=server label="Server" />
                     <UserMenu />
+                </div>
                 </div>
             </div>
         </header>

@@ -21,3 +21,13 @@ pub fn PageHeader(
         </div>
     }
 }
+
+/// The top of an app-shell page: the document title, and the h1 for
+/// screen readers only (the conversation's empty state explains the page).
+#[component]
+pub fn AppTitle(title: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1 class="visually-hidden">{title}</h1>
+    }
+}

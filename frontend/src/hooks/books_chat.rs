@@ -6,7 +6,7 @@
 //! are the same. Messages typed while offline wait in `pending` (shown as
 //! queued) until the server echoes them with `message_received`.
 
-use shared::books::{Artifact, Entry, ServerMessage, Transcript};
+use shared::books::{Artifact, ClientMessage, Entry, ServerMessage, Transcript};
 
 /// A message the server has not confirmed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,26 +41,28 @@ pub struct BooksChat {
 impl BooksChat {
     /// What to send when a connection opens: the events missed since the
     /// last one seen, or the whole conversation on a fresh page.
-    pub fn on_open(&self) -> String {
+    pub fn on_open(&self) -> ClientMessage {
         if self.loaded {
-            serde_json::json!({"type": "resume", "after_seq": self.transcript.last_seq}).to_string()
+            ClientMessage::Resume {
+                after_seq: self.transcript.last_seq,
+            }
         } else {
-            serde_json::json!({"type": "session_restore"}).to_string()
+            ClientMessage::SessionRestore
         }
     }
 
     /// A message typed by the user: shown at once, sent (or queued).
-    pub fn send(&mut self, client_id: String, content: String, timestamp: String) -> String {
+    pub fn send(&mut self, client_id: String, content: String, timestamp: String) -> ClientMessage {
         self.notice = None;
-        let msg = serde_json::json!({
-            "type": "message",
-            "content": content,
-            "user_id": "anonymous",
-            "timestamp": timestamp,
-            "client_id": client_id,
-        });
+        let msg = ClientMessage::Message {
+            content: content.clone(),
+            user_id: Some("anonymous".into()),
+            timestamp: serde_json::Value::String(timestamp),
+            options: None,
+            client_id: Some(client_id.clone()),
+        };
         self.pending.push(Pending { client_id, content });
-        msg.to_string()
+        msg
     }
 
     /// Applies a message from the server.
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn a_fresh_page_restores_and_a_reconnect_resumes() {
         let mut c = BooksChat::default();
-        assert!(c.on_open().contains("session_restore"));
+        assert_eq!(c.on_open(), ClientMessage::SessionRestore);
         c.apply(ServerMessage::SessionRestored {
             messages: vec![],
             current_agent: ORCHESTRATOR.into(),
@@ -193,14 +195,14 @@ mod tests {
             timestamp: "t".into(),
             seq: 7,
         });
-        assert_eq!(c.on_open(), r#"{"after_seq":7,"type":"resume"}"#);
+        assert_eq!(c.on_open(), ClientMessage::Resume { after_seq: 7 });
     }
 
     #[test]
     fn queued_messages_wait_until_the_server_echoes_them() {
         let mut c = BooksChat::default();
         let wire = c.send("c1".into(), "a plot".into(), "2025-01-28T10:30:00Z".into());
-        assert!(wire.contains(r#""client_id":"c1""#) && wire.contains(r#""type":"message""#));
+        assert!(matches!(wire, ClientMessage::Message { client_id: Some(ref c), .. } if c == "c1"));
         assert_eq!(c.pending.len(), 1);
         c.apply(received(1, "c1"));
         assert!(c.pending.is_empty());

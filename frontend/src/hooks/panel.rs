@@ -7,7 +7,7 @@
 
 use shared::ErrorCode;
 use shared::personas::{OpenaiResponseData, Persona, PersonaStream};
-use shared::ws::{ServerMessage, StreamStatus};
+use shared::ws::{ClientMessage, ResumeData, ServerMessage, StreamStatus};
 use std::collections::HashMap;
 
 /// Which request the composer sends.
@@ -65,16 +65,31 @@ pub struct Turn {
 }
 
 /// What the page should do after a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     None,
     /// A reply finished: refresh the usage meter.
     RefreshUsage,
+    /// The request was refused as a whole: put the question back in the
+    /// composer.
+    RestoreDraft(String),
+}
+
+/// An earlier panel question and its answers, kept above the current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub question: String,
+    pub columns: Vec<Column>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PanelState {
+    /// The current panel question.
+    pub question: String,
+    /// Its answers, one column per persona.
     pub columns: Vec<Column>,
+    /// Earlier panel questions and their answers, oldest first.
+    pub earlier: Vec<Round>,
     pub turns: Vec<Turn>,
     /// The last `seq` seen per stream.
     pub last_seq: HashMap<String, u64>,
@@ -91,8 +106,16 @@ pub struct PanelState {
 }
 
 impl PanelState {
-    /// Clears the columns for a new panel question to `personas`.
-    pub fn start_panel(&mut self, personas: Vec<Persona>) {
+    /// A new panel question to `personas`: the current one moves up to the
+    /// earlier rounds.
+    pub fn start_panel(&mut self, question: &str, personas: Vec<Persona>) {
+        if !self.columns.is_empty() {
+            self.earlier.push(Round {
+                question: std::mem::take(&mut self.question),
+                columns: std::mem::take(&mut self.columns),
+            });
+        }
+        self.question = question.to_owned();
         self.columns = personas
             .into_iter()
             .map(|persona| Column {
@@ -139,17 +162,57 @@ impl PanelState {
     }
 
     /// The `resume` messages to send after a reconnect.
-    pub fn resume_messages(&self) -> Vec<String> {
+    pub fn resume_messages(&self) -> Vec<ClientMessage> {
         self.open_streams
             .iter()
-            .map(|id| {
-                serde_json::json!({"type": "resume", "data": {
-                    "stream_id": id,
-                    "after_seq": self.last_seq.get(id).copied().unwrap_or(0),
-                }})
-                .to_string()
+            .map(|id| ClientMessage::Resume {
+                data: ResumeData {
+                    stream_id: id.clone(),
+                    after_seq: self.last_seq.get(id).copied().unwrap_or(0),
+                },
             })
             .collect()
+    }
+
+    /// The streams of the current panel still answering ("Stop all").
+    pub fn running_streams(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| c.is_running())
+            .filter_map(|c| c.stream_id.clone())
+            .collect()
+    }
+
+    /// The request was refused before any stream began: take its round (or
+    /// turn) off the screen, bring the earlier answers back, and return the
+    /// question to the composer.
+    fn refused(&mut self) -> Effect {
+        let panel_refused = !self.columns.is_empty()
+            && self
+                .columns
+                .iter()
+                .all(|c| c.stream_id.is_none() && c.state == ColumnState::Waiting);
+        if panel_refused {
+            let question = std::mem::take(&mut self.question);
+            let previous = self.earlier.pop();
+            self.columns = Vec::new();
+            if let Some(round) = previous {
+                self.question = round.question;
+                self.columns = round.columns;
+            }
+            return Effect::RestoreDraft(question);
+        }
+        let turn_refused = self
+            .turns
+            .last()
+            .is_some_and(|t| t.streaming && t.text.is_empty() && t.stream_id.is_none());
+        if turn_refused && self.turns.len() >= 2 {
+            self.turns.pop();
+            if let Some(user) = self.turns.pop() {
+                return Effect::RestoreDraft(user.text);
+            }
+        }
+        Effect::None
     }
 
     /// Applies one message from the server.
@@ -284,7 +347,13 @@ impl PanelState {
                     return Effect::None;
                 }
                 self.error = Some(message.clone());
-                self.busy = false;
+                if self.busy {
+                    self.busy = false;
+                    let effect = self.refused();
+                    if effect != Effect::None {
+                        return effect;
+                    }
+                }
                 for c in self
                     .columns
                     .iter_mut()
@@ -387,7 +456,7 @@ mod tests {
 
     fn panel() -> PanelState {
         let mut s = PanelState::default();
-        s.start_panel(vec![persona("a"), persona("b")]);
+        s.start_panel("q", vec![persona("a"), persona("b")]);
         s.apply(&msg(json!({"type":"status","status":"starting","message":"…",
             "persona_streams":[{"persona_id":"a","stream_id":"sa","index":0},{"persona_id":"b","stream_id":"sb","index":1}],
             "stream_id":"panel","seq":1})));
@@ -416,11 +485,12 @@ mod tests {
         s.apply(&c);
         assert_eq!(s.columns[0].text, "Hi");
         let resumes = s.resume_messages();
-        assert!(
-            resumes
-                .iter()
-                .any(|r| r.contains("\"sa\"") && r.contains("\"after_seq\":1"))
-        );
+        assert!(resumes.contains(&ClientMessage::Resume {
+            data: ResumeData {
+                stream_id: "sa".into(),
+                after_seq: 1
+            }
+        }));
     }
 
     #[test]
@@ -480,6 +550,29 @@ mod tests {
         ));
         assert_eq!(s.error.as_deref(), Some("message must not be empty"));
         assert!(!s.busy);
-        assert_eq!(s.turns.len(), 1, "the empty reply is removed");
+        assert!(s.turns.is_empty(), "the refused turn is removed");
+    }
+
+    #[test]
+    fn a_refused_panel_keeps_the_earlier_answers_and_gives_the_question_back() {
+        let mut s = panel();
+        s.apply(&msg(json!({"type":"persona_response","persona_id":"a","response":"A","index":0,"stream_id":"sa","seq":5})));
+        s.apply(&msg(json!({"type":"response","status":"completed","stream_id":"panel","seq":3,
+            "data":{"message":"q","responses":[
+                {"persona_id":"a","persona_name":"a","index":0,"response":"A","finish":"completed"},
+                {"persona_id":"b","persona_name":"b","index":1,"response":"B","finish":"completed"}]}})));
+        s.start_panel("again", vec![persona("a"), persona("b")]);
+        assert_eq!((s.earlier.len(), s.question.as_str()), (1, "again"));
+        let effect = s.apply(&msg(
+            json!({"type":"error","status":"error","message":"used up",
+            "code":"ANON_LIMIT_REACHED","timestamp":"t"}),
+        ));
+        assert_eq!(effect, Effect::RestoreDraft("again".into()));
+        assert!(s.limit_reached && !s.busy);
+        assert_eq!(
+            (s.question.as_str(), s.columns[0].text.as_str()),
+            ("q", "A")
+        );
+        assert!(s.earlier.is_empty());
     }
 }

@@ -154,3 +154,87 @@ mod tests {
         assert!(is_last("batch_complete") && !is_last("data"));
     }
 }
+
+/// The text fields of a Character Card the export editor offers, in order:
+/// (key in `data`, label).
+pub const CARD_FIELDS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("description", "Description"),
+    ("personality", "Personality"),
+    ("scenario", "Scenario"),
+    ("first_mes", "First message"),
+    ("mes_example", "Example messages"),
+    ("system_prompt", "System prompt"),
+    ("creator_notes", "Creator notes"),
+];
+
+/// Most memories an imported card starts with, and the longest one.
+const IMPORT_MAX: usize = 20;
+const MEMORY_MAX_CHARS: usize = 4000;
+
+/// A Character Card (V2/V3 `{spec, data}`, or V1 with the fields at the
+/// top) → its name and the memories to start from: each paragraph of its
+/// description, personality, scenario and example messages. `None` when it
+/// is not a card.
+pub fn card_memories(card: &serde_json::Value) -> Option<(String, Vec<String>)> {
+    let data = card.get("data").filter(|d| d.is_object()).unwrap_or(card);
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    let name = text("name").trim().to_owned();
+    let memories: Vec<String> = ["description", "personality", "scenario", "mes_example"]
+        .into_iter()
+        .flat_map(|key| text(key).split("\n\n"))
+        .map(|p| p.trim().replace("{{char}}", &name).replace("<START>", ""))
+        .map(|p| p.trim().chars().take(MEMORY_MAX_CHARS).collect::<String>())
+        .filter(|p| !p.is_empty())
+        .take(IMPORT_MAX)
+        .collect();
+    (!name.is_empty() || !memories.is_empty()).then_some((name, memories))
+}
+
+/// `card` (V2 or V3) with the edited text fields put into its `data`.
+pub fn with_edits(mut card: serde_json::Value, edits: &serde_json::Value) -> serde_json::Value {
+    if let Some(data) = card.get_mut("data").and_then(|d| d.as_object_mut()) {
+        for (key, _) in CARD_FIELDS {
+            if let Some(v) = edits.get(*key).and_then(|v| v.as_str()) {
+                data.insert((*key).to_owned(), serde_json::Value::String(v.to_owned()));
+            }
+        }
+    }
+    card
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_imported_card_gives_its_name_and_a_memory_per_paragraph() {
+        let v2 = json!({"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+            "name": "Rosa", "description": "Bakes bread.\n\nHums while working.",
+            "personality": "{{char}} is patient.", "scenario": "", "mes_example": "<START>\nHello"}});
+        let (name, memories) = card_memories(&v2).unwrap();
+        assert_eq!(name, "Rosa");
+        assert_eq!(
+            memories,
+            [
+                "Bakes bread.",
+                "Hums while working.",
+                "Rosa is patient.",
+                "Hello"
+            ]
+        );
+        let v1 = json!({"name": "Tom", "description": "A brother."});
+        assert_eq!(card_memories(&v1).unwrap().1, ["A brother."]);
+        assert!(card_memories(&json!({"spec": "x"})).is_none());
+    }
+
+    #[test]
+    fn edits_go_into_the_cards_data_only_for_text_fields() {
+        let card = json!({"spec": "chara_card_v3", "data": {"name": "My persona", "tags": []}});
+        let out = with_edits(card, &json!({"name": "Rosa", "tags": "x"}));
+        assert_eq!(out["data"]["name"], "Rosa");
+        assert_eq!(out["data"]["tags"], json!([]));
+        assert_eq!(out["spec"], "chara_card_v3");
+    }
+}

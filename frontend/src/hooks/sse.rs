@@ -326,7 +326,7 @@ async fn read_once(ctx: &Ctx, run: u64, req: &SseRequest) -> Read {
             }
             if ev.id.is_none() && ctx.stream.with_value(|(s, _)| s.is_none()) {
                 // Streams name themselves in every event's JSON too.
-                if let Some(sid) = serde_json::from_str::<serde_json::Value>(&ev.data)
+                if let Some(sid) = crate::api::parse_json::<serde_json::Value>(&ev.data)
                     .ok()
                     .and_then(|v| {
                         v.get("stream_id")

@@ -15,6 +15,8 @@ pub struct Line {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SupportChat {
+    /// The session on screen (`None`: a new one starts with the first message).
+    pub session: Option<String>,
     pub lines: Vec<Line>,
     /// Crisis resources are shown: once raised, they stay for the session.
     pub escalated: bool,
@@ -24,9 +26,36 @@ pub struct SupportChat {
 }
 
 impl SupportChat {
+    /// Shows session `id`: a different one starts empty (its history is
+    /// then loaded); the same one is left as it is, so a session created by
+    /// the first message keeps the reply streaming into it. `true` when the
+    /// history should be loaded.
+    pub fn open(&mut self, id: Option<String>) -> bool {
+        if self.session == id {
+            return false;
+        }
+        *self = Self {
+            session: id,
+            ..Self::default()
+        };
+        self.session.is_some()
+    }
+
+    /// The history of session `id` arrived: it replaces the screen unless
+    /// another session is shown by now or the conversation already went on.
+    pub fn restore(&mut self, id: &str, history: &[SupportMessage], max_risk: RiskLevel) {
+        if self.session.as_deref() != Some(id) || self.busy || !self.lines.is_empty() {
+            return;
+        }
+        let restored = Self::from_history(history, max_risk);
+        self.lines = restored.lines;
+        self.escalated |= restored.escalated;
+    }
+
     /// A reopened session: its history, and the banner if it ever escalated.
     pub fn from_history(history: &[SupportMessage], max_risk: RiskLevel) -> Self {
         Self {
+            session: None,
             lines: history
                 .iter()
                 .map(|m| Line {
@@ -123,6 +152,43 @@ mod tests {
         ));
         assert!(done && c.escalated && !c.lines[1].streaming);
         assert_eq!(c.lines[1].text, "I'm here with you.");
+    }
+
+    #[test]
+    fn a_session_made_by_the_first_message_keeps_its_streaming_reply() {
+        let mut c = SupportChat {
+            busy: true,
+            session: Some("s1".into()),
+            ..SupportChat::default()
+        };
+        c.apply(&msg(
+            json!({"type":"user_message","text":"hi","timestamp":"t"}),
+        ));
+        c.apply(&msg(
+            json!({"type":"assistant_message_start","timestamp":"t"}),
+        ));
+        c.apply(&msg(json!({"type":"assistant_message_chunk","chunk":"Hello","is_complete":false,"timestamp":"t"})));
+        // The page's address now names the session: nothing is reloaded.
+        assert!(!c.open(Some("s1".into())));
+        // A history read before the reply was saved changes nothing.
+        c.restore("s1", &[], RiskLevel::None);
+        assert_eq!(c.lines.len(), 2);
+        assert_eq!(c.lines[1].text, "Hello");
+        // Another session starts empty and loads its own history.
+        assert!(c.open(Some("s2".into())));
+        assert!(c.lines.is_empty() && !c.busy);
+        let history = vec![SupportMessage {
+            id: "1".into(),
+            role: "user".into(),
+            text: "x".into(),
+            risk_level: RiskLevel::Low,
+            intent: None,
+            timestamp: "t".into(),
+        }];
+        c.restore("s1", &history, RiskLevel::None);
+        assert!(c.lines.is_empty(), "not the session on screen");
+        c.restore("s2", &history, RiskLevel::None);
+        assert_eq!(c.lines.len(), 1);
     }
 
     #[test]

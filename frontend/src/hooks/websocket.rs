@@ -6,9 +6,14 @@
 //! - Messages sent while offline are queued ([`SendQueue`], bounded) and go
 //!   out in order once connected; `on_open` runs first (to resume streams).
 //! - Heartbeat: `{"type":"ping"}` every `heartbeat_secs`.
-//! - Every message reaches `on_message` (none is lost between renders).
+//! - Every message reaches `on_message` (none is lost between renders),
+//!   decoded into the protocol's `Rx` type through `api::parse_json`; the
+//!   page sends its `Tx` values (a `shared` `ClientMessage`), encoded through
+//!   `api::to_json`. The socket itself works on text, so only those two
+//!   conversions are instantiated per protocol.
 //! - Closes when the owning component unmounts.
 
+use crate::api;
 use crate::hooks::connection::{Backoff, ConnState};
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -91,13 +96,14 @@ impl SendQueue {
     }
 }
 
-/// Options of [`use_websocket_with_options`].
-pub struct UseWebSocketOptions {
-    /// Every text message, in order.
-    pub on_message: Callback<String>,
+/// Options of [`use_websocket_with_options`], for a protocol whose server
+/// sends `Rx` and whose page sends `Tx`.
+pub struct UseWebSocketOptions<Tx: 'static, Rx: 'static> {
+    /// Every message that decodes as `Rx`, in order (others are dropped).
+    pub on_message: Callback<Rx>,
     /// After each (re)connect: messages to send before the queue (e.g.
     /// `resume` for streams still open).
-    pub on_open: Callback<(), Vec<String>>,
+    pub on_open: Callback<(), Vec<Tx>>,
     /// Seconds between pings; 0 for none.
     pub heartbeat_secs: u32,
     /// Longest wait between attempts.
@@ -108,11 +114,10 @@ pub struct UseWebSocketOptions {
 }
 
 /// What the hook gives a component.
-#[derive(Clone, Copy)]
-pub struct UseWebSocketReturn {
+pub struct UseWebSocketReturn<Tx: 'static> {
     pub state: Signal<ConnState>,
     /// Sends now, or queues until connected.
-    pub send: Callback<String>,
+    pub send: Callback<Tx>,
     /// Skips the wait of a pending reconnect, or tries again after the
     /// attempts ran out.
     pub reconnect_now: Callback<()>,
@@ -143,12 +148,61 @@ struct Ctx {
     heartbeat_secs: u32,
 }
 
+// Not derived: a derive would ask `Tx: Copy`.
+impl<Tx> Clone for UseWebSocketReturn<Tx> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<Tx> Copy for UseWebSocketReturn<Tx> {}
+
 /// Opens a socket to `url()` (called again on each reconnect, so the URL
-/// can carry a fresh token).
-pub fn use_websocket_with_options(
+/// can carry a fresh token) that speaks `Tx` one way and `Rx` the other.
+pub fn use_websocket_with_options<Tx, Rx>(
     url: impl Fn() -> String + 'static,
-    options: UseWebSocketOptions,
-) -> UseWebSocketReturn {
+    options: UseWebSocketOptions<Tx, Rx>,
+) -> UseWebSocketReturn<Tx>
+where
+    Tx: serde::Serialize + 'static,
+    Rx: serde::de::DeserializeOwned + 'static,
+{
+    let (on_message, on_open) = (options.on_message, options.on_open);
+    let text = open_socket(
+        url,
+        TextOptions {
+            on_message: Callback::new(move |text: String| {
+                if let Ok(msg) = api::parse_json::<Rx>(&text) {
+                    on_message.run(msg);
+                }
+            }),
+            on_open: Callback::new(move |()| on_open.run(()).iter().map(api::to_json).collect()),
+            heartbeat_secs: options.heartbeat_secs,
+            max_backoff_secs: options.max_backoff_secs,
+            max_attempts: options.max_attempts,
+        },
+    );
+    let send = text.send;
+    UseWebSocketReturn {
+        state: text.state,
+        send: Callback::new(move |msg: Tx| send.run(api::to_json(&msg))),
+        reconnect_now: text.reconnect_now,
+        restart: text.restart,
+    }
+}
+
+/// The socket's options, in text.
+struct TextOptions {
+    on_message: Callback<String>,
+    on_open: Callback<(), Vec<String>>,
+    heartbeat_secs: u32,
+    max_backoff_secs: u32,
+    max_attempts: Option<u32>,
+}
+
+fn open_socket(
+    url: impl Fn() -> String + 'static,
+    options: TextOptions,
+) -> UseWebSocketReturn<String> {
     let (state, set_state) = signal(ConnState::Connecting);
     let ctx = Ctx {
         inner: StoredValue::new_local(Inner {

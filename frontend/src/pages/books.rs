@@ -11,7 +11,9 @@
 
 use crate::api;
 use crate::components::composer::Composer;
-use crate::components::page::PageHeader;
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
+use crate::components::files::download;
+use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::books_chat::{BooksChat, Follow};
 use crate::hooks::connection::ConnState;
@@ -19,7 +21,9 @@ use crate::hooks::session::{new_anon_id, store_get, store_set, use_session};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::books::{Artifact, ArtifactKind, ArtifactList, Entry, ServerMessage, ToolStatus};
+use shared::books::{
+    Artifact, ArtifactKind, ArtifactList, ClientMessage, Entry, ServerMessage, ToolStatus,
+};
 
 /// localStorage key of the session id, per kind of identity (a new sign-in
 /// that does not own the stored session gets a new one).
@@ -60,19 +64,7 @@ pub fn Books() -> impl IntoView {
     }));
     let chat = RwSignal::new(BooksChat::default());
     let draft = RwSignal::new(String::new());
-
-    // Follow the newest line while the reader is at the bottom; leave them
-    // be when they scrolled up to read.
-    let log_ref = NodeRef::<leptos::html::Div>::new();
-    let stick = StoredValue::new(true);
-    Effect::new(move |_| {
-        chat.track();
-        if stick.get_value()
-            && let Some(el) = log_ref.get()
-        {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-        }
-    });
+    let side_open = RwSignal::new(false);
 
     let reload_artifacts = move || {
         let id = session_id.get_untracked();
@@ -107,10 +99,7 @@ pub fn Books() -> impl IntoView {
             ws_url(&format!("/ws/{id}?{who}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut follow = Follow::Nothing;
                 chat.update(|c| follow = c.apply(msg));
                 match follow {
@@ -138,56 +127,53 @@ pub fn Books() -> impl IntoView {
         draft.set(String::new());
         let client_id = new_anon_id();
         let now: String = js_sys::Date::new_0().to_iso_string().into();
-        let mut wire = String::new();
-        chat.update(|c| wire = c.send(client_id, text, now));
-        ws.send.run(wire);
+        let mut wire = None;
+        chat.update(|c| wire = Some(c.send(client_id, text, now)));
+        if let Some(msg) = wire {
+            ws.send.run(msg);
+        }
     };
-    let stop = move || ws.send.run(r#"{"type":"stop"}"#.to_owned());
+    let stop = move || ws.send.run(ClientMessage::Stop);
 
+    let empty = Memo::new(move |_| {
+        chat.with(|c| c.loaded && c.transcript.entries.is_empty() && c.pending.is_empty())
+    });
     view! {
-        <PageHeader
-            title="BooksWriter"
-            lead="Ask for a plot, a world, characters or an author: specialist agents stream their work and save what they make."
-        >
-            <div class="books__status">
-                <span class="chip" data-testid="current-agent" title="The agent working on your book">
-                    {move || chat.with(|c| c.transcript.current_agent.clone())}
-                </span>
-                <ConnectionStatus state=ws.state label="BooksWriter connection" />
-            </div>
-        </PageHeader>
-        {move || {
-            let state = ws.state.get();
-            matches!(state, ConnState::Reconnecting { .. } | ConnState::Closed).then(|| {
-                let text = if state == ConnState::Closed {
-                    "Could not reconnect after 10 attempts. Your messages are kept until you retry."
-                } else {
-                    "The connection dropped. Messages you send now go out when it is back."
-                };
-                view! {
-                    <div class="banner banner--warn" role="status" data-testid="books-reconnect">
-                        <p>{text}</p>
-                        <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
-                            "Retry now"
-                        </button>
+        <AppTitle title="BooksWriter" />
+        <div class="app books" class:app--side-open=side_open>
+            <section class="app__main" aria-label="BooksWriter">
+                <div class="app__bar">
+                    <div class="app__bar-start">
+                        <span class="chip" data-testid="current-agent" title="Who is working on your book">
+                            {move || chat.with(|c| agent_label(&c.transcript.current_agent))}
+                        </span>
+                        <SideToggle controls="books-saved" open=side_open>
+                            {move || format!("Saved ({})", chat.with(|c| c.artifacts.len()))}
+                        </SideToggle>
                     </div>
-                }
-            })
-        }}
-        <div class="books">
-            <section class="books__main" aria-label="Conversation">
-                <div
-                    class="books__log"
-                    role="log"
-                    aria-live="polite"
-                    data-testid="books-log"
-                    node_ref=log_ref
-                    on:scroll=move |_| {
-                        if let Some(el) = log_ref.get_untracked() {
-                            stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < 48);
+                    <span class="books__status">
+                        <ConnectionStatus state=ws.state label="BooksWriter connection" />
+                    </span>
+                </div>
+                {move || {
+                    let state = ws.state.get();
+                    matches!(state, ConnState::Reconnecting { .. } | ConnState::Closed).then(|| {
+                        let text = if state == ConnState::Closed {
+                            "Could not reconnect after 10 attempts. Your messages are kept until you retry."
+                        } else {
+                            "The connection dropped. Messages you send now go out when it is back."
+                        };
+                        view! {
+                            <div class="banner banner--warn" role="status" data-testid="books-reconnect">
+                                <p>{text}</p>
+                                <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
+                                    "Retry now"
+                                </button>
+                            </div>
                         }
-                    }
-                >
+                    })
+                }}
+                <Conversation label="Conversation with the writers" testid="books-log" changes=Signal::derive(move || chat.track())>
                     <For
                         each=move || chat.with(|c| c.transcript.entries.clone())
                         key=entry_key
@@ -209,21 +195,27 @@ pub fn Books() -> impl IntoView {
                             })
                             .collect_view()
                     }}
-                    <Show when=move || chat.with(|c| c.loaded && c.transcript.entries.is_empty() && c.pending.is_empty())>
-                        <p class="field__hint">
-                            "Try \u{201c}Create a fantasy novel with dragons\u{201d}, \u{201c}Build a world of floating islands\u{201d} or \u{201c}Invent an author for this plot\u{201d}."
-                        </p>
-                    </Show>
-                </div>
+                    {move || empty.get().then(|| view! {
+                        <EmptyState
+                            title="Write a book with a team of writers"
+                            text="Ask for a plot, a world, characters or an author. Specialist writers take it in turn, you watch them write, and everything they make is saved for your book, each piece building on the last."
+                            examples=&EXAMPLES
+                            on_example=Callback::new(move |text: String| {
+                                draft.set(text);
+                                send();
+                            })
+                        />
+                    })}
+                </Conversation>
                 {move || chat.with(|c| c.notice.clone()).map(|n| view! {
                     <div class="banner banner--warn" role="status" data-testid="books-notice"><p>{n}</p></div>
                 })}
                 <Composer
                     id="books-text"
                     label="Your request"
-                    rows=3
+                    rows=1
                     max_length=10_000
-                    placeholder="Ask BooksWriter to create plots, authors, worlds, or characters… (Enter sends, Shift+Enter for a new line)"
+                    placeholder="Ask for a plot, a world, characters…"
                     draft=draft
                     on_send=Callback::new(move |()| send())
                 >
@@ -235,8 +227,23 @@ pub fn Books() -> impl IntoView {
                     </Show>
                 </Composer>
             </section>
-            <aside class="books__artifacts card" aria-label="Saved artifacts" data-testid="books-artifacts">
-                <h2 class="card__title">"Saved"</h2>
+            <aside class="app__side books__artifacts card" id="books-saved" aria-label="Saved for your book" data-testid="books-artifacts">
+                <div class="row">
+                    <h2 class="card__title">"Saved"</h2>
+                    <Show when=move || chat.with(|c| !c.artifacts.is_empty())>
+                        <button
+                            type="button"
+                            class="btn btn--sm"
+                            on:click=move |_| download(
+                                "book.md",
+                                &chat.with_untracked(|c| book_markdown(&c.artifacts)),
+                                "text/markdown;charset=utf-8",
+                            )
+                        >
+                            "Export as Markdown"
+                        </button>
+                    </Show>
+                </div>
                 {move || {
                     let artifacts = chat.with(|c| c.artifacts.clone());
                     if artifacts.is_empty() {
@@ -249,7 +256,10 @@ pub fn Books() -> impl IntoView {
                             (!of_kind.is_empty()).then(|| view! {
                                 <h3 class="books__kind">{kind_label(kind)}</h3>
                                 <ul class="books__list">
-                                    {of_kind.into_iter().map(|a| view! { <ArtifactView artifact=a /> }).collect_view()}
+                                    {of_kind.into_iter().map(|a| {
+                                        let based_on = builds_on(&a, &artifacts);
+                                        view! { <ArtifactView artifact=a based_on=based_on /> }
+                                    }).collect_view()}
                                 </ul>
                             })
                         })
@@ -259,6 +269,72 @@ pub fn Books() -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// First steps offered by the empty conversation.
+const EXAMPLES: [&str; 3] = [
+    "Create a fantasy novel with dragons",
+    "Build a world of floating islands",
+    "Invent an author for this plot",
+];
+
+/// The name people see for an agent (the wire keeps the seed's names).
+fn agent_label(agent: &str) -> String {
+    match agent {
+        "OrchestratorAgent" => "Guide".to_owned(),
+        "PlotGeneratorAgent" => "Plot writer".to_owned(),
+        "WorldBuilderAgent" => "World builder".to_owned(),
+        "CharacterCreatorAgent" => "Character creator".to_owned(),
+        "AuthorGeneratorAgent" => "Author creator".to_owned(),
+        other => words(other.trim_end_matches("Agent")),
+    }
+}
+
+/// What a tool did, in words: `save_plot` → "Saved the plot".
+fn tool_label(tool: &str, status: ToolStatus) -> String {
+    let what = tool.strip_prefix("save_").unwrap_or(tool).replace('_', " ");
+    match status {
+        ToolStatus::Executing => format!("Saving the {what}…"),
+        ToolStatus::Completed => format!("Saved the {what}"),
+        ToolStatus::Failed => format!("Could not save the {what}"),
+    }
+}
+
+/// `CamelCase` → "Camel case".
+fn words(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A field's key as a label: `act_ii` → "Act II", `main_conflict` →
+/// "Main conflict".
+fn field_label(key: &str) -> String {
+    key.split('_')
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .map(|(i, w)| {
+            let roman = w.len() <= 4 && w.chars().all(|c| matches!(c, 'i' | 'v' | 'x'));
+            if roman {
+                w.to_uppercase()
+            } else if i == 0 {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn kind_label(kind: ArtifactKind) -> &'static str {
@@ -300,7 +376,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             to_agent, reason, ..
         } => view! {
             <div class="books__status-line" data-kind="switch">
-                "→ Switching to " <strong>{to_agent}</strong>
+                "→ Over to the " <strong>{agent_label(&to_agent).to_lowercase()}</strong>
                 <span class="field__hint">" " {reason}</span>
             </div>
         }
@@ -312,15 +388,15 @@ fn EntryView(entry: Entry) -> impl IntoView {
             timestamp,
             ..
         } => {
-            let name = agent.clone();
+            let label = agent_label(&agent);
             view! {
             <div
                 class="bubble bubble--assistant"
                 class:bubble--streaming=streaming
                 data-kind="agent"
-                data-agent=name
+                data-agent=agent
             >
-                <span class="bubble__meta">{agent} " · " {local_time(&timestamp)}</span>
+                <span class="bubble__meta">{label} " · " {local_time(&timestamp)}</span>
                 <span class="books__text">{content}</span>
             </div>
             }
@@ -329,7 +405,6 @@ fn EntryView(entry: Entry) -> impl IntoView {
         Entry::Tool {
             tool_name,
             status,
-            message,
             progress,
             ..
         } => {
@@ -341,7 +416,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             view! {
                 <div class="books__tool" data-kind="tool" data-status=state>
                     <span aria-hidden="true">"🔧"</span>
-                    <span class="books__tool-text"><code>{tool_name}</code> " " {message}</span>
+                    <span class="books__tool-text">{tool_label(&tool_name, status)}</span>
                     <progress max="1" value=progress.to_string() aria-label="Tool progress"></progress>
                 </div>
             }
@@ -367,13 +442,44 @@ fn EntryView(entry: Entry) -> impl IntoView {
     }
 }
 
+/// The saved artifacts as one Markdown document, by kind, each with what
+/// it builds on.
+pub fn book_markdown(artifacts: &[Artifact]) -> String {
+    let mut out = String::from("# My book\n");
+    for kind in ArtifactKind::ALL {
+        let of_kind: Vec<&Artifact> = artifacts.iter().filter(|a| a.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n## {}\n", kind_label(kind)));
+        for a in of_kind {
+            out.push_str(&format!("\n### {}\n\n", a.title));
+            let based = builds_on(a, artifacts);
+            if !based.is_empty() {
+                out.push_str(&format!("_Builds on: {}_\n\n", based.join(", ")));
+            }
+            out.push_str(a.content.trim());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The titles of the artifacts `a` builds on.
+fn builds_on(a: &Artifact, all: &[Artifact]) -> Vec<String> {
+    a.builds_on
+        .iter()
+        .filter_map(|id| all.iter().find(|o| &o.id == id).map(|o| o.title.clone()))
+        .collect()
+}
+
 #[component]
-fn ArtifactView(artifact: Artifact) -> impl IntoView {
+fn ArtifactView(artifact: Artifact, based_on: Vec<String>) -> impl IntoView {
     let fields: Vec<(String, String)> = artifact
         .fields
         .iter()
         .map(|(k, v)| {
-            let label = k.replace('_', " ");
+            let label = field_label(k);
             (
                 label,
                 v.as_str()
@@ -390,6 +496,9 @@ fn ArtifactView(artifact: Artifact) -> impl IntoView {
                     {artifact.title}
                     {partial.then(|| view! { <span class="chip chip--warn">"partial"</span> })}
                 </summary>
+                {(!based_on.is_empty()).then(|| view! {
+                    <p class="field__hint">"Builds on: " {based_on.join(", ")}</p>
+                })}
                 <dl class="books__fields">
                     {fields
                         .into_iter()
@@ -398,5 +507,52 @@ fn ArtifactView(artifact: Artifact) -> impl IntoView {
                 </dl>
             </details>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_see_names_not_the_wire_names() {
+        assert_eq!(agent_label("PlotGeneratorAgent"), "Plot writer");
+        assert_eq!(agent_label("MapMakerAgent"), "Map maker");
+        assert_eq!(
+            tool_label("save_plot", ToolStatus::Completed),
+            "Saved the plot"
+        );
+        assert_eq!(
+            tool_label("save_world", ToolStatus::Executing),
+            "Saving the world…"
+        );
+    }
+
+    #[test]
+    fn a_book_exports_as_markdown_with_what_each_piece_builds_on() {
+        let artifact = |id: &str, kind, title: &str, builds: &[&str]| Artifact {
+            id: id.into(),
+            kind,
+            title: title.into(),
+            fields: Default::default(),
+            content: format!("About {title}."),
+            status: "complete".into(),
+            builds_on: builds.iter().map(|b| (*b).to_owned()).collect(),
+            created_at: "t".into(),
+        };
+        let md = book_markdown(&[
+            artifact("w", ArtifactKind::World, "Isles", &[]),
+            artifact("p", ArtifactKind::Plot, "Dragons", &["w"]),
+        ]);
+        assert!(md.find("## Plots").unwrap() < md.find("## Worlds").unwrap());
+        assert!(md.contains("### Dragons\n\n_Builds on: Isles_\n\nAbout Dragons."));
+    }
+
+    #[test]
+    fn field_labels_keep_roman_numerals_upright() {
+        assert_eq!(field_label("act_ii"), "Act II");
+        assert_eq!(field_label("act_iii"), "Act III");
+        assert_eq!(field_label("main_conflict"), "Main conflict");
+        assert_eq!(field_label("genre"), "Genre");
     }
 }

@@ -9,17 +9,20 @@
 //! typed message (in sessionStorage, across the sign-in page). The event →
 //! state logic is `hooks::chat_state`.
 
+use crate::api::to_json;
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
+use crate::components::copy::CopyButton;
 use crate::components::markdown::Markdown;
-use crate::components::page::PageHeader;
+use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
-use crate::hooks::session::{usage_label, use_session};
+use crate::hooks::session::{group_thousands, usage_label, use_session};
 use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde_json::json;
-use shared::chat::{MAX_CONTENT_CHARS, ServerEvent, ServerMessage};
+use shared::auth::UsageKind;
+use shared::chat::{ClientMessage, MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage};
 
 /// Where a refused message waits while its author signs in.
 const DRAFT_KEY: &str = "chorus.chat.draft";
@@ -42,10 +45,7 @@ fn kept_draft(value: Option<&str>) -> Option<String> {
 #[component]
 pub fn Chat() -> impl IntoView {
     view! {
-        <PageHeader
-            title="Chat"
-            lead="A chat with history. Visitors get a number of free replies; members spend credits."
-        />
+        <AppTitle title="Chat" />
         <ChatRoom />
     }
 }
@@ -60,7 +60,39 @@ fn ChatRoom() -> impl IntoView {
     let draft = RwSignal::new(kept_draft(None).unwrap_or_default());
     // (chat id, title being typed) while a chat is renamed.
     let editing = RwSignal::new(None::<(String, String)>);
+    // The chat whose delete waits for a confirmation.
+    let confirming = RwSignal::new(None::<String>);
     let go = move |path: String| navigate.with_value(|n| n(&path, Default::default()));
+    let side_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        current.track();
+        side_open.set(false);
+    });
+    // Credits, explained where they are spent: the balance before a reply,
+    // and what the last one cost.
+    let balance_before = StoredValue::new(None::<i64>);
+    let last_cost = RwSignal::new(None::<i64>);
+    let credits_note = move || {
+        let u = session.usage.get()?;
+        Some(match u.kind {
+            UsageKind::User => {
+                let left = group_thousands(u.remaining);
+                let rate = "A reply costs 1 credit per token it writes (a token is about \u{be} of a word)";
+                match last_cost.get() {
+                    Some(c) if c > 0 => format!(
+                        "The last reply cost {} credits; {left} left, about {} more like it. {rate}.",
+                        group_thousands(c),
+                        group_thousands(u.remaining / c)
+                    ),
+                    _ => format!("{rate}; you have {left}."),
+                }
+            }
+            UsageKind::Anonymous => format!(
+                "{} of {} free replies left; after that, an account (free) gives you credits to go on.",
+                u.remaining, u.limit
+            ),
+        })
+    };
 
     // What the page does after an event: the hooks below call it; it is
     // filled in once `ws` exists.
@@ -72,10 +104,7 @@ fn ChatRoom() -> impl IntoView {
             None => ws_url(&format!("/api/v1/chats/ws?anon_id={}", session.anon_id())),
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 if let ServerMessage::UsageInfo(u) = &msg {
                     session.usage.set(Some(u.clone()));
                 }
@@ -83,8 +112,7 @@ fn ChatRoom() -> impl IntoView {
                 follow.with_value(|f| f(then));
             }),
             on_open: Callback::new(move |()| {
-                let mut first =
-                    vec![json!({"type": "list_chats", "page": 0, "limit": 50}).to_string()];
+                let mut first = vec![ClientMessage::ListChats { page: 0, limit: 50 }];
                 if let Some(id) = current.get_untracked() {
                     first.push(list_messages(&id));
                 }
@@ -104,6 +132,12 @@ fn ChatRoom() -> impl IntoView {
                     return;
                 };
                 if let ServerEvent::UsageInfo(u) = &e {
+                    if u.kind == UsageKind::User
+                        && let Some(before) = balance_before.get_value()
+                    {
+                        last_cost.set(Some((before - u.remaining).max(0)));
+                        balance_before.set_value(None);
+                    }
                     session.usage.set(Some(u.clone()));
                 }
                 let then = state
@@ -167,15 +201,22 @@ fn ChatRoom() -> impl IntoView {
         }
         draft.set(String::new());
         kept_draft(None);
+        balance_before.set_value(
+            session
+                .usage
+                .with_untracked(|u| u.as_ref().map(|u| u.remaining)),
+        );
         state.update(|s| s.sent(&text));
-        let mut body = json!({"model": "", "content": text, "temperature": 0.7});
-        if let Some(id) = current.get_untracked() {
-            body["chat_id"] = json!(id);
-        }
+        let body = SendMessage {
+            chat_id: current.get_untracked(),
+            model: String::new(),
+            content: text,
+            temperature: 0.7,
+        };
         sse.start.run(SseRequest {
             method: "POST",
             path: "/api/v1/messages/send".into(),
-            body: Some(body.to_string()),
+            body: Some(to_json(&body)),
         });
     };
     let stop = move || {
@@ -183,6 +224,11 @@ fn ChatRoom() -> impl IntoView {
         state.update(|s| s.stopped());
     };
     let regenerate = move |id: String| {
+        balance_before.set_value(
+            session
+                .usage
+                .with_untracked(|u| u.as_ref().map(|u| u.remaining)),
+        );
         state.update(|s| s.regenerating(&id));
         sse.start.run(SseRequest {
             method: "POST",
@@ -190,15 +236,47 @@ fn ChatRoom() -> impl IntoView {
             body: Some("{}".into()),
         });
     };
+    // Keyboard focus through rename and delete: into the title box when
+    // renaming starts, back to the chat's Rename button when it ends (also
+    // after the list is redrawn with the new title); to "Keep" when a delete
+    // asks for confirmation.
+    let refocus = StoredValue::new(None::<(String, String)>);
+    Effect::new(move |_| {
+        let done = state.with(|s| {
+            let (id, title) = refocus.get_value()?;
+            Some(s.chats.iter().any(|c| c.id == id && c.title == title))
+        });
+        editing.track();
+        let Some((id, _)) = refocus.get_value() else {
+            return;
+        };
+        request_animation_frame(move || focus(&format!("[data-rename=\"{id}\"]")));
+        if done == Some(true) {
+            refocus.set_value(None);
+        }
+    });
+    let end_edit = move |title: Option<String>| {
+        if let Some((id, typed)) = editing.get_untracked() {
+            let kept = state
+                .with_untracked(|s| s.chats.iter().find(|c| c.id == id).map(|c| c.title.clone()));
+            let expected = title.unwrap_or_else(|| kept.unwrap_or(typed));
+            refocus.set_value(Some((id, expected)));
+        }
+        editing.set(None);
+    };
     let save_title = move || {
+        let mut new_title = None;
         if let Some((id, title)) = editing.get_untracked() {
             let title = title.trim().to_owned();
             if !title.is_empty() {
-                ws.send
-                    .run(json!({"type": "rename_chat", "chat_id": id, "title": title}).to_string());
+                ws.send.run(ClientMessage::RenameChat {
+                    chat_id: id,
+                    title: title.clone(),
+                });
+                new_title = Some(title);
             }
         }
-        editing.set(None);
+        end_edit(new_title);
     };
 
     let sidebar = move || {
@@ -215,66 +293,84 @@ fn ChatRoom() -> impl IntoView {
                     let id = id.clone();
                     move || editing.with(|e| e.as_ref().is_some_and(|(e, _)| *e == id))
                 };
-                let (rename_id, rename_title, delete_id) = (id.clone(), c.title.clone(), id.clone());
+                let is_confirming = {
+                    let id = id.clone();
+                    move || confirming.with(|e| e.as_deref() == Some(id.as_str()))
+                };
                 let title = c.title.clone();
-                view! {
-                    <li class="chat-side__item">
-                        <Show
-                            when=is_editing
-                            fallback=move || {
-                                let (rename_id, rename_title, delete_id) =
-                                    (rename_id.clone(), rename_title.clone(), delete_id.clone());
-                                let title = title.clone();
-                                let here = here.clone();
-                                view! {
-                                    <a
-                                        href=format!("/chat?chat={}", rename_id)
-                                        class="chat-side__link"
-                                        aria-current=move || here().then_some("page")
-                                    >
-                                        {title.clone()}
-                                    </a>
-                                    <span class="chat-side__tools">
-                                        <button
-                                            type="button"
-                                            class="btn btn--ghost btn--sm"
-                                            aria-label=format!("Rename {title}")
-                                            on:click=move |_| editing.set(Some((rename_id.clone(), rename_title.clone())))
-                                        >"Rename"</button>
-                                        <button
-                                            type="button"
-                                            class="btn btn--ghost btn--sm"
-                                            aria-label=format!("Delete {title}")
-                                            on:click=move |_| ws.send.run(json!({"type": "delete_chat", "chat_id": delete_id}).to_string())
-                                        >"Delete"</button>
-                                    </span>
-                                }
-                            }
-                        >
-                            <form
-                                class="chat-side__rename"
-                                on:submit=move |ev: leptos::ev::SubmitEvent| {
-                                    ev.prevent_default();
-                                    save_title();
-                                }
-                            >
-                                <label class="visually-hidden" for="chat-rename">"New title"</label>
-                                <input
-                                    id="chat-rename"
-                                    class="input"
-                                    maxlength="100"
-                                    prop:value=move || editing.with(|e| e.as_ref().map(|(_, t)| t.clone()).unwrap_or_default())
-                                    on:input=move |ev| {
-                                        let v = event_target_value(&ev);
-                                        editing.update(|e| if let Some((_, t)) = e { *t = v });
+                // One closure per state of the item (not nested `Show`s:
+                // each of those is a generic instantiation, and the app's
+                // size counts).
+                let item = move || {
+                    if is_editing() {
+                        return view! {
+                            <RenameForm editing=editing on_save=Callback::new(move |()| save_title()) on_cancel=Callback::new(move |()| end_edit(None)) />
+                        }
+                        .into_any();
+                    }
+                    let (id, title) = (id.clone(), title.clone());
+                    let here = here.clone();
+                    let tools = if is_confirming() {
+                        let confirm_id = id.clone();
+                        view! {
+                            <span class="chat-side__confirm" role="group" aria-label="Delete this chat?">
+                                <span class="field__hint">"Delete this chat?"</span>
+                                <button
+                                    type="button"
+                                    class="btn btn--danger btn--sm"
+                                    aria-label=format!("Yes, delete {title}")
+                                    on:click=move |_| {
+                                        confirming.set(None);
+                                        ws.send.run(ClientMessage::DeleteChat { chat_id: confirm_id.clone() });
                                     }
-                                />
-                                <button type="submit" class="btn btn--primary btn--sm">"Save"</button>
-                                <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| editing.set(None)>"Cancel"</button>
-                            </form>
-                        </Show>
-                    </li>
-                }
+                                >"Delete"</button>
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Keep {title}")
+                                    data-keep=""
+                                    on:click=move |_| confirming.set(None)
+                                >"Keep"</button>
+                            </span>
+                        }
+                        .into_any()
+                    } else {
+                        let (rename_id, delete_id, rename_title) = (id.clone(), id.clone(), title.clone());
+                        view! {
+                            <span class="chat-side__tools">
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Rename {title}")
+                                    data-rename=id.clone()
+                                    on:click=move |_| editing.set(Some((rename_id.clone(), rename_title.clone())))
+                                >"Rename"</button>
+                                <button
+                                    type="button"
+                                    class="btn btn--ghost btn--sm"
+                                    aria-label=format!("Delete {title}")
+                                    on:click=move |_| {
+                                        confirming.set(Some(delete_id.clone()));
+                                        request_animation_frame(|| focus("[data-keep]"));
+                                    }
+                                >"Delete"</button>
+                            </span>
+                        }
+                        .into_any()
+                    };
+                    view! {
+                        <a
+                            href=format!("/chat?chat={id}")
+                            class="chat-side__link"
+                            aria-current=move || here().then_some("page")
+                        >
+                            {title.clone()}
+                        </a>
+                        {tools}
+                    }
+                    .into_any()
+                };
+                view! { <li class="chat-side__item">{item}</li> }
             })
             .collect_view()
     };
@@ -287,6 +383,7 @@ fn ChatRoom() -> impl IntoView {
         let versions = b.versions.len();
         let shown = b.shown;
         let (prev_id, next_id, regen_id) = (id.clone(), id.clone(), id.clone());
+        let copy_text = text.clone();
         view! {
             <div
                 class="bubble chat-bubble"
@@ -306,8 +403,9 @@ fn ChatRoom() -> impl IntoView {
                         <Markdown text=text />
                     </div> }.into_any()
                 }}
-                {(!user && !streaming && (versions > 1 || last)).then(|| view! {
+                {(!user && !streaming).then(|| view! {
                     <div class="chat-bubble__tools">
+                        <CopyButton text=copy_text label="Copy reply" />
                         {(versions > 1).then(|| view! {
                             <button
                                 type="button"
@@ -338,9 +436,10 @@ fn ChatRoom() -> impl IntoView {
         }
     };
 
+    let empty = Memo::new(move |_| state.with(|s| s.bubbles.is_empty()));
     view! {
-        <div class="chat-page">
-            <aside class="chat-side card" aria-label="Your chats">
+        <div class="app" class:app--side-open=side_open>
+            <aside class="app__side card chat-side" id="chat-side" aria-label="Your chats">
                 <button type="button" class="btn btn--primary" on:click=move |_| go("/chat".into())>
                     "New chat"
                 </button>
@@ -349,17 +448,22 @@ fn ChatRoom() -> impl IntoView {
                     <p class="field__hint">"Your chats will show here."</p>
                 </Show>
             </aside>
-            <section class="chat-main" aria-label="Conversation">
-                <div class="chat-main__bar">
-                    {move || state.with(|s| s.usage.clone()).map(|u| view! {
-                        <span class="chat-usage" data-testid="chat-usage">
-                            <meter min="0" max=u.limit.max(1) value=u.remaining aria-label="Usage left"></meter>
-                            {usage_label(&u)}
-                        </span>
-                    })}
+            <section class="app__main" aria-label="Chat">
+                <div class="app__bar">
+                    <div class="app__bar-start">
+                        <SideToggle controls="chat-side" open=side_open>
+                            "Chats"
+                        </SideToggle>
+                        {move || state.with(|s| s.usage.clone()).map(|u| view! {
+                            <span class="chat-usage" data-testid="chat-usage">
+                                <meter min="0" max=u.limit.max(1) value=u.remaining aria-label="Usage left"></meter>
+                                {usage_label(&u)}
+                            </span>
+                        })}
+                    </div>
                     <ConnectionStatus state=ws.state label="Live connection" />
                 </div>
-                <div class="chat chat-log" data-testid="chat-log">
+                <Conversation label="Conversation" testid="chat-log" changes=Signal::derive(move || state.track())>
                     {move || {
                         let (bubbles, busy) = state.with(|s| (s.bubbles.clone(), s.busy));
                         let n = bubbles.len();
@@ -369,10 +473,18 @@ fn ChatRoom() -> impl IntoView {
                             .map(|(i, b)| bubble(b, i + 1 == n, busy))
                             .collect_view()
                     }}
-                    <Show when=move || state.with(|s| s.bubbles.is_empty())>
-                        <p class="field__hint">"Ask anything. Replies stream in as they are written."</p>
-                    </Show>
-                </div>
+                    {move || empty.get().then(|| view! {
+                        <EmptyState
+                            title="Ask anything"
+                            text="Replies stream in as they are written and read as formatted text: lists, tables, code. Your chats are kept on the side, to reopen, rename or delete."
+                            examples=&["Explain how tides work", "Plan a three-day trip to Lisbon", "Write a haiku about coffee"]
+                            on_example=Callback::new(move |text: String| {
+                                draft.set(text);
+                                send();
+                            })
+                        />
+                    })}
+                </Conversation>
                 {move || state.with(|s| s.notice.clone()).map(|n| match n {
                     Notice::SignIn(_) => view! {
                         <div class="banner banner--warn chat-notice" role="alert" data-testid="chat-signin">
@@ -389,7 +501,12 @@ fn ChatRoom() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Notice::Error(e) => view! {
-                        <div class="banner banner--warn chat-notice" role="status"><p>{e}</p></div>
+                        <div class="banner banner--warn chat-notice" role="status">
+                            <p>{e}</p>
+                            {state.with_untracked(|s| s.last_reply().map(str::to_owned)).map(|id| view! {
+                                <button type="button" class="btn btn--sm" on:click=move |_| regenerate(id.clone())>"Retry"</button>
+                            })}
+                        </div>
                     }.into_any(),
                 })}
                 <form
@@ -403,12 +520,12 @@ fn ChatRoom() -> impl IntoView {
                     <textarea
                         id="chat-text"
                         class="textarea"
-                        rows="2"
+                        rows="1"
                         maxlength=MAX_CONTENT_CHARS.to_string()
-                        placeholder="Message… (Enter sends, Shift+Enter for a new line)"
+                        placeholder="Message…"
                         bind:value=draft
                         on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                            if ev.key() == "Enter" && !ev.shift_key() {
+                            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                                 ev.prevent_default();
                                 send();
                             }
@@ -424,12 +541,77 @@ fn ChatRoom() -> impl IntoView {
                             <button class="btn" type="button" on:click=move |_| stop()>"Stop"</button>
                         </Show>
                     </div>
+                    <p class="composer__hint" data-testid="chat-cost">{credits_note}</p>
                 </form>
             </section>
         </div>
     }
 }
 
-fn list_messages(chat_id: &str) -> String {
-    json!({"type": "list_messages", "chat_id": chat_id, "page": 0, "limit": 100}).to_string()
+/// The title box of a chat being renamed: focused when it appears; Enter
+/// saves, Escape cancels.
+#[component]
+fn RenameForm(
+    editing: RwSignal<Option<(String, String)>>,
+    on_save: Callback<()>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    view! {
+        <form
+            class="chat-side__rename"
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                on_save.run(());
+            }
+        >
+            <label class="visually-hidden" for="chat-rename">"New title"</label>
+            <input
+                id="chat-rename"
+                class="input"
+                maxlength="100"
+                node_ref=input
+                prop:value=move || editing.with(|e| e.as_ref().map(|(_, t)| t.clone()).unwrap_or_default())
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    editing.update(|e| if let Some((_, t)) = e { *t = v });
+                }
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        on_cancel.run(());
+                    }
+                }
+            />
+            <button type="submit" class="btn btn--primary btn--sm">"Save"</button>
+            <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+        </form>
+    }
+}
+
+/// Focuses the first element matching `selector`, if any.
+fn focus(selector: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = document()
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+fn list_messages(chat_id: &str) -> ClientMessage {
+    ClientMessage::ListMessages {
+        chat_id: chat_id.to_owned(),
+        page: 0,
+        limit: 100,
+    }
 }

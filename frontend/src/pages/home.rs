@@ -1,40 +1,40 @@
-//! `/`: what Chorus is, and a way into each experience.
+//! `/`: what Chorus does for you, and a first step into each experience.
 
 use crate::components::page::PageHeader;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// (path, title, what it does, transport)
+/// (path, title, what it does for the person, the first step)
 const EXPERIENCES: &[(&str, &str, &str, &str)] = &[
     (
-        "/rolecard",
-        "Role cards",
-        "Write memories about a person; watch a layered persona card being built, with live progress.",
-        "SSE",
-    ),
-    (
-        "/books",
-        "BooksWriter",
-        "Agents plan plots, worlds, characters and authors, stream their work and save what they make.",
-        "WebSocket",
+        "/chat",
+        "Chat",
+        "Ask anything and read the answer as it is written. Your chats are kept, to reopen, rename or regenerate.",
+        "Start a chat",
     ),
     (
         "/personas",
         "Personas",
-        "Ask one question and watch many personas answer side by side, at the same time.",
-        "WebSocket",
+        "Ask one question and hear it answered by several characters at once: a chef, a historian, a philosopher …",
+        "Ask the panel",
     ),
     (
-        "/chat",
-        "Chat",
-        "A chat with history: free replies for visitors, credits for members.",
-        "WebSocket + SSE",
+        "/books",
+        "BooksWriter",
+        "Plan a book with a team of writers: a plot, its world, its characters and an author, each saved as you go.",
+        "Start a book",
+    ),
+    (
+        "/rolecard",
+        "Role cards",
+        "Write down memories of someone you know, and get a portrait of how they speak and what they care about.",
+        "Write a memory",
     ),
     (
         "/support",
         "Support",
-        "A supportive conversation that notices risk and keeps crisis resources in view.",
-        "WebSocket",
+        "Talk things through with a calm listener. If you are in danger, help lines are always one tap away.",
+        "Start talking",
     ),
 ];
 
@@ -43,19 +43,19 @@ pub fn Home() -> impl IntoView {
     view! {
         <PageHeader
             title="Home"
-            lead="Chorus streams AI work to you as it happens. Pick an experience."
+            lead="Conversations with AI that answer as they think. Pick what you want to do."
         />
         <ul class="grid grid--cards" role="list">
             {EXPERIENCES
                 .iter()
-                .map(|(href, title, text, transport)| {
+                .map(|(href, title, text, step)| {
                     view! {
                         <li class="card card--link">
                             <h2 class="card__title">
                                 <A href=*href>{*title}</A>
                             </h2>
                             <p class="card__text">{*text}</p>
-                            <span class="chip">{*transport}</span>
+                            <span class="card__step" aria-hidden="true">{*step} " →"</span>
                         </li>
                     }
                 })

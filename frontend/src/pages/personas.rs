@@ -2,25 +2,35 @@
 //!
 //! Pick personas (up to 8), type once, and watch each answer stream into its
 //! own column at the same time, each with its own status, token count and
-//! stop button. "One persona" keeps a conversation with history; "Model"
-//! talks to the model and keeps `previous_response_id`. One socket per page
-//! (reconnecting, resuming open streams), closed when the page is left.
+//! stop button (in the column's header, where growing text cannot move it),
+//! under the question asked; earlier questions and their answers stay above,
+//! "Stop all" stops a panel, and the composer says what sending will cost.
+//! A request refused as a whole (the free limit) keeps the earlier answers
+//! and gives the question back. "One persona" keeps a conversation with
+//! history; "Model" talks to the model and keeps `previous_response_id`.
+//! One socket per page (reconnecting, resuming open streams), closed when
+//! the page is left.
 
 use crate::api::{self, Auth};
 use crate::components::composer::Composer;
-use crate::components::page::PageHeader;
+use crate::components::conversation::{Conversation, EmptyState};
+use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::components::toggle::ToggleButton;
-use crate::hooks::panel::{Column, ColumnState, Effect, Mode, PanelState};
-use crate::hooks::session::use_session;
+use crate::hooks::panel::{Column, ColumnState, Effect, Mode, PanelState, Round};
+use crate::hooks::session::{group_thousands, use_session};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use serde_json::json;
-use shared::personas::{MAX_PERSONAS, Persona};
-use shared::ws::ServerMessage;
+use shared::auth::UsageKind;
+use shared::personas::{ChatData, MAX_PERSONAS, MultiChatData, OpenaiChatData, Persona};
+use shared::ws::{ClientMessage, ServerMessage, StopData};
 
 const DEFAULT_PANEL: [&str; 3] = ["tech_enthusiast", "creative_writer", "data_scientist"];
+/// What every request asks for; `MAX_TOKENS` is also what one reply can cost
+/// a member at most, in credits.
+const TEMPERATURE: f64 = 0.7;
+const MAX_TOKENS: u32 = 1000;
 
 #[component]
 pub fn Personas() -> impl IntoView {
@@ -49,14 +59,17 @@ pub fn Personas() -> impl IntoView {
             ws_url(&format!("/ws?{who}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut effect = Effect::None;
                 state.update(|s| effect = s.apply(&msg));
-                if effect == Effect::RefreshUsage {
-                    session.refresh();
+                match effect {
+                    Effect::None => {}
+                    Effect::RefreshUsage => session.refresh(),
+                    Effect::RestoreDraft(question) => {
+                        if draft.with_untracked(String::is_empty) {
+                            draft.set(question);
+                        }
+                    }
                 }
             }),
             on_open: Callback::new(move |()| state.with_untracked(PanelState::resume_messages)),
@@ -87,9 +100,17 @@ pub fn Personas() -> impl IntoView {
                     return;
                 }
                 let personas = personas_by_id(&ids);
-                state.update(|s| s.start_panel(personas));
-                json!({"type": "multi_chat", "data": {"message": text, "persona_ids": ids,
-                       "temperature": 0.7, "max_tokens": 1000}})
+                state.update(|s| s.start_panel(&text, personas));
+                ClientMessage::MultiChat {
+                    data: MultiChatData {
+                        message: text,
+                        persona_ids: ids,
+                        api: None,
+                        model: None,
+                        temperature: TEMPERATURE,
+                        max_tokens: MAX_TOKENS,
+                    },
+                }
             }
             Mode::Chat => {
                 let Some(p) = personas_by_id(&ids).into_iter().next() else {
@@ -98,21 +119,45 @@ pub fn Personas() -> impl IntoView {
                 };
                 let history = state.with_untracked(PanelState::history);
                 state.update(|s| s.start_turn(&text, &p.name));
-                json!({"type": "chat", "data": {"message": text, "persona_id": p.id,
-                       "temperature": 0.7, "max_tokens": 1000, "history": history}})
+                ClientMessage::Chat {
+                    data: ChatData {
+                        message: text,
+                        persona_id: p.id,
+                        api: None,
+                        model: None,
+                        temperature: TEMPERATURE,
+                        max_tokens: MAX_TOKENS,
+                        history,
+                    },
+                }
             }
             Mode::Model => {
                 let prev = state.with_untracked(|s| s.previous_response_id.clone());
                 state.update(|s| s.start_turn(&text, "Model"));
-                json!({"type": "openai_chat", "data": {"input_text": text, "previous_response_id": prev}})
+                ClientMessage::OpenaiChat {
+                    data: OpenaiChatData {
+                        input_text: text,
+                        model: None,
+                        previous_response_id: prev,
+                        tools: None,
+                        include_reasoning: None,
+                    },
+                }
             }
         };
-        send.run(msg.to_string());
+        send.run(msg);
         draft.set(String::new());
     };
     let stop = move |stream_id: Option<String>| {
-        if let Some(id) = stream_id {
-            send.run(json!({"type": "stop", "data": {"stream_id": id}}).to_string());
+        if let Some(stream_id) = stream_id {
+            send.run(ClientMessage::Stop {
+                data: StopData { stream_id },
+            });
+        }
+    };
+    let stop_all = move || {
+        for id in state.with_untracked(PanelState::running_streams) {
+            stop(Some(id));
         }
     };
 
@@ -144,119 +189,201 @@ pub fn Personas() -> impl IntoView {
         }
     };
 
+    let empty = Memo::new(move |_| state.with(|s| s.columns.is_empty() && s.earlier.is_empty()));
+    let earlier = Memo::new(move |_| state.with(|s| s.earlier.len()));
+    // What sending will cost, said before it is sent.
+    let cost = move || {
+        let replies = match mode.get() {
+            Mode::Panel => selected.with(Vec::len),
+            _ => 1,
+        };
+        let who = match replies {
+            1 => "1 reply".to_owned(),
+            n => format!("{n} personas"),
+        };
+        session.usage.get().map(|u| match u.kind {
+            UsageKind::User => format!(
+                "{who} · at most {} credits (1 per token written) · you have {}",
+                group_thousands(i64::from(MAX_TOKENS) * replies as i64),
+                group_thousands(u.remaining),
+            ),
+            UsageKind::Anonymous => format!(
+                "{who} · uses {replies} of your {} free replies left",
+                u.remaining
+            ),
+        })
+    };
+
     view! {
-        <PageHeader
-            title="Personas"
-            lead="Pick up to eight personas, ask once, and watch every answer stream into its own column."
-        >
-            <ConnectionStatus state=ws.state label="Live connection" />
-        </PageHeader>
-        {move || {
-            matches!(ws.state.get(), crate::hooks::connection::ConnState::Reconnecting { .. })
-                .then(|| {
-                    view! {
-                        <div class="banner banner--warn" role="status">
-                            <p>"The connection dropped. Messages you send now go out when it is back."</p>
-                            <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
-                                "Retry now"
-                            </button>
-                        </div>
-                    }
-                })
-        }}
-        <div class="toolbar" role="group" aria-label="Mode">
-            {mode_button(Mode::Panel, "Panel")}
-            {mode_button(Mode::Chat, "One persona")}
-            {mode_button(Mode::Model, "Model")}
-        </div>
-        <Show when=move || mode.get() != Mode::Model>
-            <fieldset class="chips">
-                <legend class="field__label">
-                    {move || match mode.get() {
-                        Mode::Chat => "Talk to".to_owned(),
-                        _ => format!("Panel ({} of {MAX_PERSONAS})", selected.with(Vec::len)),
-                    }}
-                </legend>
-                <Suspense fallback=|| view! { <span class="field__hint">"Loading personas…"</span> }>
-                    {move || {
-                        catalog
-                            .get()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|p| {
-                                let id = p.id.clone();
-                                let id2 = p.id.clone();
-                                let on = move || selected.with(|s| s.contains(&id));
-                                view! {
-                                    <button
-                                        type="button"
-                                        class="chip chip--toggle"
-                                        aria-pressed=move || on().to_string()
-                                        title=p.description.clone()
-                                        on:click=move |_| toggle(id2.clone())
-                                    >
-                                        <span aria-hidden="true">{p.avatar.clone()}</span>
-                                        {p.name.clone()}
+        <AppTitle title="Personas" />
+        <div class="app">
+            <section class="app__main" aria-label="Personas">
+                <div class="app__bar">
+                    <div class="app__bar-start" role="group" aria-label="Mode">
+                        {mode_button(Mode::Panel, "Panel")}
+                        {mode_button(Mode::Chat, "One persona")}
+                        {mode_button(Mode::Model, "Model")}
+                    </div>
+                    <ConnectionStatus state=ws.state label="Live connection" />
+                </div>
+                {move || {
+                    matches!(ws.state.get(), crate::hooks::connection::ConnState::Reconnecting { .. })
+                        .then(|| {
+                            view! {
+                                <div class="banner banner--warn" role="status">
+                                    <p>"The connection dropped. Messages you send now go out when it is back."</p>
+                                    <button type="button" class="btn btn--sm" on:click=move |_| ws.reconnect_now.run(())>
+                                        "Retry now"
                                     </button>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </Suspense>
-            </fieldset>
-        </Show>
-        <Composer
-            id="composer-text"
-            label="Your message"
-            placeholder="Ask something… (Enter sends, Shift+Enter for a new line)"
-            draft=draft
-            on_send=Callback::new(move |()| submit())
-            busy=Signal::derive(move || state.with(|s| s.busy))
-        >
-            <Show when=move || state.with(|s| s.busy) && mode.get() != Mode::Panel>
-                <button
-                    type="button"
-                    class="btn"
-                    on:click=move |_| stop(state.with_untracked(|s| s.turns.last().and_then(|t| t.stream_id.clone())))
-                >
-                    "Stop"
-                </button>
-            </Show>
-        </Composer>
-        {move || {
-            state
-                .with(|s| s.error.clone())
-                .map(|e| view! { <div class="banner banner--danger" role="alert"><p>{e}</p></div> })
-        }}
-        {move || {
-            state
-                .with(|s| s.limit_reached)
-                .then(|| {
-                    view! {
-                        <div class="banner banner--info" role="status">
-                            <p>
-                                "You have used your free replies. "
-                                <A href="/login?next=%2Fpersonas">"Sign in or create an account"</A>
-                                " to keep going."
-                            </p>
+                                </div>
+                            }
+                        })
+                }}
+                <Show when=move || mode.get() != Mode::Model>
+                    <fieldset class="chips">
+                        <legend class="visually-hidden">
+                            {move || match mode.get() {
+                                Mode::Chat => "Talk to".to_owned(),
+                                _ => format!("Panel ({} of {MAX_PERSONAS})", selected.with(Vec::len)),
+                            }}
+                        </legend>
+                        <Suspense fallback=|| view! { <span class="field__hint">"Loading personas…"</span> }>
+                            {move || {
+                                catalog
+                                    .get()
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|p| {
+                                        let id = p.id.clone();
+                                        let id2 = p.id.clone();
+                                        let on = move || selected.with(|s| s.contains(&id));
+                                        view! {
+                                            <button
+                                                type="button"
+                                                class="chip chip--toggle"
+                                                aria-pressed=move || on().to_string()
+                                                title=p.description.clone()
+                                                on:click=move |_| toggle(id2.clone())
+                                            >
+                                                <span aria-hidden="true">{p.avatar.clone()}</span>
+                                                {p.name.clone()}
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                        </Suspense>
+                    </fieldset>
+                </Show>
+                <Conversation label="Answers" changes=Signal::derive(move || state.track())>
+                    <Show
+                        when=move || mode.get() == Mode::Panel
+                        fallback=move || view! { <Turns state=state /> }
+                    >
+                        {move || empty.get().then(|| view! {
+                            <EmptyState
+                                title="Many minds, one question"
+                                text="Pick up to eight personas above, ask once, and each one answers in its own column, all at the same time. \u{201c}One persona\u{201d} keeps a conversation with one of them; \u{201c}Model\u{201d} talks to the model itself."
+                            />
+                        })}
+                        // Redrawn only when a round is added, not on every chunk.
+                        {move || {
+                            earlier.track();
+                            state
+                                .with_untracked(|s| s.earlier.clone())
+                                .into_iter()
+                                .map(|round| view! { <EarlierRound round=round /> })
+                                .collect_view()
+                        }}
+                        <p class="round__question" data-testid="panel-question" class:visually-hidden=empty>
+                            <span class="visually-hidden">"You asked: "</span>
+                            {move || state.with(|s| s.question.clone())}
+                        </p>
+                        <div class="grid grid--columns panel" role="group" aria-label="Answers to your question">
+                            <For
+                                each=move || state.with(|s| (0..s.columns.len()).collect::<Vec<_>>())
+                                key=move |i| (*i, state.with_untracked(|s| s.columns.get(*i).map(|c| c.persona.id.clone())))
+                                let:i
+                            >
+                                <PanelColumn state=state index=i on_stop=Callback::new(stop) />
+                            </For>
                         </div>
-                    }
-                })
-        }}
-        <Show
-            when=move || mode.get() == Mode::Panel
-            fallback=move || view! { <Conversation state=state /> }
-        >
-            <div class="grid grid--columns panel" aria-label="Answers">
-                <For
-                    each=move || state.with(|s| (0..s.columns.len()).collect::<Vec<_>>())
-                    key=move |i| (*i, state.with_untracked(|s| s.columns.get(*i).map(|c| c.persona.id.clone())))
-                    let:i
+                    </Show>
+                </Conversation>
+                {move || {
+                    state
+                        .with(|s| s.error.clone())
+                        .map(|e| view! { <div class="banner banner--warn" role="alert"><p>{e}</p></div> })
+                }}
+                {move || {
+                    state
+                        .with(|s| s.limit_reached)
+                        .then(|| {
+                            view! {
+                                <div class="banner banner--info" role="status">
+                                    <p>
+                                        "You have used your free replies. "
+                                        <A href="/login?next=%2Fpersonas">"Sign in or create an account"</A>
+                                        " to keep going: your question is kept."
+                                    </p>
+                                </div>
+                            }
+                        })
+                }}
+                <Composer
+                    id="composer-text"
+                    label="Your message"
+                    rows=1
+                    placeholder="Ask something…"
+                    draft=draft
+                    on_send=Callback::new(move |()| submit())
+                    busy=Signal::derive(move || state.with(|s| s.busy))
                 >
-                    <PanelColumn state=state index=i on_stop=Callback::new(stop) />
-                </For>
-            </div>
-        </Show>
+                    <p class="composer__hint" data-testid="panel-cost">{cost}</p>
+                    <Show when=move || state.with(|s| s.busy)>
+                        <button
+                            type="button"
+                            class="btn"
+                            on:click=move |_| {
+                                if mode.get_untracked() == Mode::Panel {
+                                    stop_all();
+                                } else {
+                                    stop(state.with_untracked(|s| s.turns.last().and_then(|t| t.stream_id.clone())));
+                                }
+                            }
+                        >
+                            {move || if mode.get() == Mode::Panel { "Stop all" } else { "Stop" }}
+                        </button>
+                    </Show>
+                </Composer>
+            </section>
+        </div>
+    }
+}
+
+/// An earlier question and its answers, as they ended.
+#[component]
+fn EarlierRound(round: Round) -> impl IntoView {
+    view! {
+        <p class="round__question">
+            <span class="visually-hidden">"You asked: "</span>
+            {round.question}
+        </p>
+        <div class="grid grid--columns panel" role="group" aria-label="Earlier answers">
+            {round
+                .columns
+                .into_iter()
+                .map(|c| view! {
+                    <article class="card column column--earlier">
+                        <header class="column__header">
+                            <span class="column__avatar" aria-hidden="true">{c.persona.avatar}</span>
+                            <h2 class="column__name">{c.persona.name}</h2>
+                        </header>
+                        <p class="stream-text">{c.text}</p>
+                    </article>
+                })
+                .collect_view()}
+        </div>
     }
 }
 
@@ -293,10 +420,20 @@ fn PanelColumn(
     let (text_ref, chars) = append_only_text(state, index);
     view! {
         <article class="card column" data-persona=persona_id>
+            // Stop sits in the header: the text growing below never moves it.
             <header class="column__header">
                 <span class="column__avatar" aria-hidden="true">{avatar}</span>
                 <h2 class="column__name">{name}</h2>
-                <span class="chip" data-testid="column-status">{status}</span>
+                <Show when=move || running.get()>
+                    <button
+                        type="button"
+                        class="btn btn--sm column__stop"
+                        aria-label=move || format!("Stop {}", name.get())
+                        on:click=move |_| on_stop.run(stream_id())
+                    >
+                        "Stop"
+                    </button>
+                </Show>
             </header>
             <p
                 class="stream-text"
@@ -310,15 +447,7 @@ fn PanelColumn(
                     // The server's approximation: 4 characters a token.
                     {move || format!("≈ {} tokens", chars.get().div_ceil(4))}
                 </span>
-                <Show when=move || running.get()>
-                    <button
-                        type="button"
-                        class="btn btn--sm"
-                        on:click=move |_| on_stop.run(stream_id())
-                    >
-                        "Stop " {name}
-                    </button>
-                </Show>
+                <span class="chip" data-testid="column-status">{status}</span>
             </footer>
         </article>
     }
@@ -373,9 +502,9 @@ fn append_only_text(
 
 /// The single conversation of the "One persona" and "Model" modes.
 #[component]
-fn Conversation(state: RwSignal<PanelState>) -> impl IntoView {
+fn Turns(state: RwSignal<PanelState>) -> impl IntoView {
     view! {
-        <div class="chat" aria-label="Conversation">
+        <div class="chat">
             {move || {
                 state
                     .with(|s| s.turns.clone())

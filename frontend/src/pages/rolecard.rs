@@ -2,16 +2,20 @@
 //! with live progress (seed 000 over SSE).
 
 use crate::api::{self, Auth};
+use crate::components::files::{download, picked_text};
 use crate::components::page::PageHeader;
 use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
-use crate::hooks::rolecard_run::{RoleCardRun, is_last};
-use crate::hooks::session::use_session;
+use crate::hooks::rolecard_run::{CARD_FIELDS, RoleCardRun, card_memories, is_last, with_edits};
+use crate::hooks::session::{store_get, store_set, use_session};
 use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
 use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard, ServerEvent};
+
+/// localStorage key of the person's name.
+const NAME_KEY: &str = "chorus.rolecard.name";
 
 #[component]
 pub fn RoleCards() -> impl IntoView {
@@ -31,7 +35,7 @@ pub fn RoleCards() -> impl IntoView {
 }
 
 fn event_kind(ev: &SseEvent) -> bool {
-    serde_json::from_str::<serde_json::Value>(&ev.data)
+    crate::api::parse_json::<serde_json::Value>(&ev.data)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(is_last))
         .unwrap_or(false)
@@ -155,9 +159,42 @@ fn Studio() -> impl IntoView {
             }
         });
     };
+    // The person's name: on the card's exports, kept in this browser.
+    let name = RwSignal::new(store_get(NAME_KEY).unwrap_or_default());
+    Effect::new(move |_| name.with(|n| store_set(NAME_KEY, Some(n))));
     let export_href = move |format: &str| {
         let token = session.token.get().unwrap_or_default();
-        format!("/api/rolecard/export?format={format}&token={token}")
+        let who = js_sys::encode_uri_component(&name.get());
+        format!("/api/rolecard/export?format={format}&token={token}&name={who}")
+    };
+    // A Character Card V2/V3 (or V1) file to start from: its name, and its
+    // paragraphs as memories.
+    let import = move |ev: leptos::ev::Event| {
+        spawn_local(async move {
+            let card = picked_text(&ev)
+                .await
+                .and_then(|t| api::parse_json::<serde_json::Value>(&t).ok());
+            let Some((card_name, paragraphs)) = card.as_ref().and_then(card_memories) else {
+                note.set(Some(
+                    "That file is not a Character Card (V1, V2 or V3 JSON).".into(),
+                ));
+                return;
+            };
+            if !card_name.is_empty() {
+                name.set(card_name);
+            }
+            for content in paragraphs {
+                let body = json!({ "content": content });
+                match api::post::<_, Memory>("/api/memories", &body, &session.auth()).await {
+                    Ok(m) => memories.update(|l| l.push(m)),
+                    Err(e) => {
+                        note.set(Some(e.error));
+                        return;
+                    }
+                }
+            }
+            note.set(None);
+        });
     };
 
     view! {
@@ -165,6 +202,14 @@ fn Studio() -> impl IntoView {
             <div class="rolecard__inputs stack">
                 <section class="card stack" aria-labelledby="memories-title">
                     <h2 id="memories-title" class="card__title">"Memories"</h2>
+                    <div class="field">
+                        <label class="field__label" for="card-name">"Their name"</label>
+                        <input id="card-name" class="input" maxlength="100" placeholder="Rosa" bind:value=name />
+                    </div>
+                    <div class="field">
+                        <label class="field__label" for="card-import">"Start from a character card (V2 or V3 JSON)"</label>
+                        <input id="card-import" class="input" type="file" accept=".json,application/json" on:change=import />
+                    </div>
                     <form class="stack" on:submit=add_memory>
                         <label class="field__label" for="memory-text">"A memory about them"</label>
                         <textarea
@@ -260,7 +305,7 @@ fn Studio() -> impl IntoView {
                         <button
                             class="btn btn--primary"
                             type="button"
-                            disabled=move || run.with(|r| r.running)
+                            disabled=move || run.with(|r| r.running) || memories.with(Vec::is_empty)
                             on:click=move |_| generate("/api/rolecard/generate/stream".into(), "Starting…")
                         >
                             "Generate role card"
@@ -268,7 +313,7 @@ fn Studio() -> impl IntoView {
                         <button
                             class="btn"
                             type="button"
-                            disabled=move || run.with(|r| r.running)
+                            disabled=move || run.with(|r| r.running) || memories.with(Vec::is_empty)
                             on:click=move |_| generate("/api/rolecard/layers/core/stream".into(), "Regenerating the core…")
                         >
                             "Regenerate core"
@@ -298,10 +343,14 @@ fn Studio() -> impl IntoView {
                     ></progress>
                     <p class="field__hint" aria-live="polite" data-testid="stage">
                         {move || run.with(|r| {
-                            if r.message.is_empty() {
-                                "Ready: add memories, then generate.".to_owned()
-                            } else {
+                            if r.error.is_some() || sse.error.get().is_some() {
+                                "Not generated: see why below.".to_owned()
+                            } else if !r.message.is_empty() {
                                 format!("{}% · {}", r.progress, r.message)
+                            } else if memories.with(Vec::is_empty) {
+                                "Add a memory first: the card is built from them.".to_owned()
+                            } else {
+                                "Ready: generate when you are.".to_owned()
                             }
                         })}
                     </p>
@@ -313,7 +362,7 @@ fn Studio() -> impl IntoView {
                         {move || run.with(|r| r.text.clone())}
                     </p>
                 </section>
-                {move || run.with(|r| r.card.clone()).map(|card| view! { <CardView card=card tab=tab export_href=export_href /> })}
+                {move || run.with(|r| r.card.clone()).map(|card| view! { <CardView card=card tab=tab name=name export_href=export_href /> })}
             </div>
         </div>
     }
@@ -323,8 +372,42 @@ fn Studio() -> impl IntoView {
 fn CardView(
     card: RoleCard,
     tab: RwSignal<usize>,
+    name: RwSignal<String>,
     export_href: impl Fn(&str) -> String + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let session = use_session();
+    // The export being edited: the card's text fields, as the V2 export
+    // has them (with the name).
+    let editing = RwSignal::new(None::<serde_json::Value>);
+    let error = RwSignal::new(None::<String>);
+    let path = move |format: &str| {
+        let who = js_sys::encode_uri_component(&name.get_untracked());
+        format!("/api/rolecard/export?format={format}&name={who}")
+    };
+    let edit = move |_| {
+        spawn_local(async move {
+            match api::get::<serde_json::Value>(&path("ccv2"), &session.auth()).await {
+                Ok(card) => editing.set(card.get("data").cloned()),
+                Err(e) => error.set(Some(e.error)),
+            }
+        })
+    };
+    let save = move |format: &'static str| {
+        spawn_local(async move {
+            match api::get::<serde_json::Value>(&path(format), &session.auth()).await {
+                Ok(card) => {
+                    let edits = editing.get_untracked().unwrap_or_default();
+                    let card = with_edits(card, &edits);
+                    download(
+                        &format!("rolecard.{format}.json"),
+                        &card.to_string(),
+                        "application/json",
+                    );
+                }
+                Err(e) => error.set(Some(e.error)),
+            }
+        })
+    };
     let layers = card.relation_layers.clone();
     let layers_for_panel = layers.clone();
     view! {
@@ -334,8 +417,49 @@ fn CardView(
                 <span class="row">
                     <a class="btn btn--sm" href=move || export_href("ccv2") download="rolecard.ccv2.json">"Export V2"</a>
                     <a class="btn btn--sm" href=move || export_href("ccv3") download="rolecard.ccv3.json">"Export V3"</a>
+                    <button type="button" class="btn btn--sm" aria-expanded=move || editing.with(Option::is_some).to_string() on:click=edit>
+                        "Edit before export"
+                    </button>
                 </span>
             </div>
+            {move || error.get().map(|e| view! { <div class="banner banner--warn" role="status"><p>{e}</p></div> })}
+            {move || editing.with(Option::is_some).then(|| view! {
+                <form class="stack card-editor" aria-label="Edit the card before export" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+                    {CARD_FIELDS
+                        .iter()
+                        .map(|(key, label)| {
+                            let id = format!("card-field-{key}");
+                            let value = move || {
+                                editing.with(|e| e.as_ref().and_then(|d| d.get(*key)).and_then(|v| v.as_str()).unwrap_or("").to_owned())
+                            };
+                            view! {
+                                <div class="field">
+                                    <label class="field__label" for=id.clone()>{*label}</label>
+                                    <textarea
+                                        id=id
+                                        class="textarea"
+                                        rows="2"
+                                        prop:value=value
+                                        on:input=move |ev| {
+                                            let v = event_target_value(&ev);
+                                            editing.update(|e| {
+                                                if let Some(d) = e.as_mut().and_then(|d| d.as_object_mut()) {
+                                                    d.insert((*key).to_owned(), serde_json::Value::String(v));
+                                                }
+                                            });
+                                        }
+                                    ></textarea>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                    <div class="row">
+                        <button type="button" class="btn btn--primary btn--sm" on:click=move |_| save("ccv2")>"Download V2"</button>
+                        <button type="button" class="btn btn--primary btn--sm" on:click=move |_| save("ccv3")>"Download V3"</button>
+                        <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| editing.set(None)>"Close"</button>
+                    </div>
+                </form>
+            })}
             {card.core_layer.map(|core| view! {
                 <div class="stack">
                     <p><strong>{core.identity_summary}</strong></p>

@@ -1,14 +1,18 @@
 //! `/support`: supportive conversations (seed 004 on `/ws?token=`).
 //!
-//! Sessions on the side, the conversation in the middle. When a message is
-//! high risk the crisis banner appears at the top, before the reply, and
-//! stays while the session is open; it comes back when the session is
-//! reopened (`/support?session=<id>` survives a reload).
+//! The app shell: sessions on the side (a drawer on phones), the
+//! conversation as the only scrolling area, the composer pinned below. A
+//! small "Get help now" button is always in the bar; when a message is high
+//! risk the crisis banner appears above the conversation, before the reply,
+//! and stays while the session is open; it comes back when the session is
+//! reopened (`/support?session=<id>` survives a reload). Typing without
+//! choosing a session starts one, and its reply streams into it.
 
 use crate::api;
 use crate::components::composer::Composer;
+use crate::components::conversation::{Conversation, EmptyState, SideToggle};
 use crate::components::crisis_banner::CrisisBanner;
-use crate::components::page::PageHeader;
+use crate::components::page::AppTitle;
 use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::session::use_session;
@@ -19,15 +23,12 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::json;
 use shared::support::{SupportMessage, SupportSession};
-use shared::ws::ServerMessage;
+use shared::ws::{ClientMessage, ServerMessage};
 
 #[component]
 pub fn Support() -> impl IntoView {
     view! {
-        <PageHeader
-            title="Support"
-            lead="A supportive conversation. If you are in danger, the crisis resources stay on screen."
-        />
+        <AppTitle title="Support" />
         <RequireAccount
             title="Sign in to start a conversation"
             reason="Your conversations are private to your account."
@@ -54,6 +55,11 @@ fn SupportRoom() -> impl IntoView {
     let sessions = RwSignal::new(Vec::<SupportSession>::new());
     let chat = RwSignal::new(SupportChat::default());
     let draft = RwSignal::new(String::new());
+    // The crisis resources asked for with "Get help now", and whether the
+    // banner is folded.
+    let help = RwSignal::new(false);
+    let folded = RwSignal::new(false);
+    let side_open = RwSignal::new(false);
 
     let reload_sessions = move || {
         spawn_local(async move {
@@ -66,9 +72,13 @@ fn SupportRoom() -> impl IntoView {
     };
     reload_sessions();
 
+    // A session opened from the list or the address loads its history; the
+    // one the first message just created is already on screen.
     Effect::new(move |_| {
-        let Some(id) = current.get() else {
-            chat.set(SupportChat::default());
+        let id = current.get();
+        side_open.set(false);
+        let load = chat.try_update(|c| c.open(id.clone())).unwrap_or(false);
+        let Some(id) = id.filter(|_| load) else {
             return;
         };
         spawn_local(async move {
@@ -78,7 +88,7 @@ fn SupportRoom() -> impl IntoView {
                     let max = sessions
                         .with_untracked(|l| l.iter().find(|s| s.id == id).map(|s| s.max_risk))
                         .unwrap_or(shared::support::RiskLevel::None);
-                    chat.set(SupportChat::from_history(&history, max));
+                    chat.update(|c| c.restore(&id, &history, max));
                 }
                 Err(e) if api::is_session_error(&e) => session.expire(),
                 Err(e) => chat.update(|c| c.error = Some(e.error)),
@@ -92,10 +102,7 @@ fn SupportRoom() -> impl IntoView {
             ws_url(&format!("/ws?token={token}"))
         },
         UseWebSocketOptions {
-            on_message: Callback::new(move |text: String| {
-                let Ok(msg) = crate::api::parse_json::<ServerMessage>(&text) else {
-                    return;
-                };
+            on_message: Callback::new(move |msg: ServerMessage| {
                 let mut finished = false;
                 chat.update(|c| finished = c.apply(&msg));
                 if finished {
@@ -128,10 +135,13 @@ fn SupportRoom() -> impl IntoView {
             c.error = None;
         });
         spawn_local(async move {
-            let id = match current.get_untracked() {
+            let id = match chat.with_untracked(|c| c.session.clone()) {
                 Some(id) => id,
                 None => match new_session().await {
                     Ok(s) => {
+                        // On screen before the address changes, so opening
+                        // it keeps the reply that is about to stream.
+                        chat.update(|c| c.session = Some(s.id.clone()));
                         reload_sessions();
                         open(s.id.clone());
                         s.id
@@ -141,18 +151,26 @@ fn SupportRoom() -> impl IntoView {
                             c.error = Some(e.error);
                             c.busy = false;
                         });
+                        draft.set(text);
                         return;
                     }
                 },
             };
-            let msg = json!({"type": "session_message", "session_id": id, "message_text": text});
-            ws.send.run(msg.to_string());
+            let msg = ClientMessage::SessionMessage {
+                session_id: id,
+                message_text: text,
+            };
+            ws.send.run(msg);
         });
     };
 
+    let empty = Memo::new(move |_| chat.with(|c| c.lines.is_empty()));
+    let banner_shown = move || chat.with(|c| c.escalated) || help.get();
+    let help_expanded = move || banner_shown() && !folded.get();
+
     view! {
-        <div class="support">
-            <aside class="support__sessions card" aria-label="Your conversations">
+        <div class="app" class:app--side-open=side_open>
+            <aside class="app__side card" id="support-sessions" aria-label="Your conversations">
                 <button
                     type="button"
                     class="btn btn--primary"
@@ -198,14 +216,42 @@ fn SupportRoom() -> impl IntoView {
                     }}
                 </ul>
             </aside>
-            <section class="support__main" aria-label="Conversation">
-                <Show when=move || chat.with(|c| c.escalated)>
-                    <CrisisBanner />
-                </Show>
-                <div class="support__status">
+            <section class="app__main" aria-label="Support conversation">
+                <div class="app__bar">
+                    <div class="app__bar-start">
+                        <SideToggle controls="support-sessions" open=side_open>
+                            "Conversations"
+                        </SideToggle>
+                        <button
+                            type="button"
+                            class="btn btn--sm help-button"
+                            aria-expanded=move || help_expanded().to_string()
+                            on:click=move |_| {
+                                if help_expanded() {
+                                    if chat.with_untracked(|c| c.escalated) {
+                                        folded.set(true);
+                                    } else {
+                                        help.set(false);
+                                    }
+                                } else {
+                                    help.set(true);
+                                    folded.set(false);
+                                }
+                            }
+                        >
+                            "Get help now"
+                        </button>
+                    </div>
                     <ConnectionStatus state=ws.state label="Live connection" />
                 </div>
-                <div class="chat" data-testid="support-chat">
+                <Show when=banner_shown>
+                    <CrisisBanner collapsed=folded />
+                </Show>
+                <Conversation
+                    label="Conversation"
+                    testid="support-chat"
+                    changes=Signal::derive(move || chat.track())
+                >
                     {move || {
                         chat.with(|c| c.lines.clone())
                             .into_iter()
@@ -226,17 +272,21 @@ fn SupportRoom() -> impl IntoView {
                             })
                             .collect_view()
                     }}
-                    <Show when=move || chat.with(|c| c.lines.is_empty())>
-                        <p class="field__hint">"Say whatever is on your mind. Nothing here is shared."</p>
-                    </Show>
-                </div>
+                    {move || empty.get().then(|| view! {
+                        <EmptyState
+                            title="A calm place to talk"
+                            text="Say whatever is on your mind: a listener answers with care, and nothing here is shared. If you are in danger, \u{201c}Get help now\u{201d} shows who to call, any time."
+                        />
+                    })}
+                </Conversation>
                 {move || chat.with(|c| c.error.clone()).map(|e| view! {
                     <div class="banner banner--warn" role="status"><p>{e}</p></div>
                 })}
                 <Composer
                     id="support-text"
                     label="Your message"
-                    placeholder="Type a message… (Enter sends)"
+                    rows=1
+                    placeholder="Type a message…"
                     draft=draft
                     on_send=Callback::new(move |()| send())
                     busy=Signal::derive(move || chat.with(|c| c.busy))

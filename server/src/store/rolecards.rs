@@ -17,7 +17,8 @@ impl Store {
         let id = new_id();
         let now = now_secs();
         sqlx::query(
-            "INSERT INTO memories (id, user_id, content, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO memories (id, user_id, content, created_at, position) VALUES ($1, $2, $3, $4, \
+               (SELECT COALESCE(MAX(position), 0) + 1 FROM memories WHERE user_id = $2))",
         )
         .bind(&id)
         .bind(user_id)
@@ -34,7 +35,7 @@ impl Store {
 
     pub async fn memories(&self, user_id: &str) -> Result<Vec<Memory>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, content, created_at FROM memories WHERE user_id = $1 ORDER BY created_at, id",
+            "SELECT id, content, created_at FROM memories WHERE user_id = $1 ORDER BY position, created_at, id",
         )
         .bind(user_id)
         .fetch_all(self.pool())
@@ -59,8 +60,9 @@ impl Store {
     ) -> Result<Relation, sqlx::Error> {
         let id = new_id();
         sqlx::query(
-            "INSERT INTO relations (id, user_id, name, relationship, notes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO relations (id, user_id, name, relationship, notes, created_at, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, \
+               (SELECT COALESCE(MAX(position), 0) + 1 FROM relations WHERE user_id = $2))",
         )
         .bind(&id)
         .bind(user_id)
@@ -80,7 +82,7 @@ impl Store {
 
     pub async fn relations(&self, user_id: &str) -> Result<Vec<Relation>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, name, relationship, notes FROM relations WHERE user_id = $1 ORDER BY created_at, id",
+            "SELECT id, name, relationship, notes FROM relations WHERE user_id = $1 ORDER BY position, created_at, id",
         )
         .bind(user_id)
         .fetch_all(self.pool())

@@ -116,7 +116,8 @@ impl Store {
         Ok(id)
     }
 
-    /// A session's messages in order.
+    /// A session's messages in order: each reply right after the message
+    /// it answers (see [`in_turns`]).
     pub async fn support_messages(
         &self,
         session_id: &str,
@@ -128,7 +129,8 @@ impl Store {
         .bind(session_id)
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
+        let saved = rows
+            .into_iter()
             .map(|r| {
                 let risk: String = r.try_get("risk_level")?;
                 let intent: Option<String> = r.try_get("intent")?;
@@ -141,7 +143,8 @@ impl Store {
                     timestamp: rfc3339(r.try_get("created_at")?),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(in_turns(saved))
     }
 
     /// Records an escalation and the classifier's cues behind it (no
@@ -201,5 +204,64 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// Messages as they were saved → in conversation order. A reply is saved
+/// when it is finished, so a message sent while the previous reply was
+/// still streaming is saved before that reply; every user message gets
+/// exactly one reply, so the n-th reply goes right after the n-th message.
+fn in_turns(saved: Vec<SupportMessage>) -> Vec<SupportMessage> {
+    let (users, mut replies): (Vec<_>, Vec<_>) = saved.into_iter().partition(|m| m.role == "user");
+    let mut replies_left = replies.drain(..);
+    let mut ordered = Vec::with_capacity(users.len() * 2);
+    for user in users {
+        ordered.push(user);
+        ordered.extend(replies_left.next());
+    }
+    ordered.extend(replies_left);
+    ordered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(role: &str, text: &str) -> SupportMessage {
+        SupportMessage {
+            id: text.into(),
+            role: role.into(),
+            text: text.into(),
+            risk_level: RiskLevel::None,
+            intent: None,
+            timestamp: "t".into(),
+        }
+    }
+
+    fn texts(messages: &[SupportMessage]) -> Vec<&str> {
+        messages.iter().map(|m| m.text.as_str()).collect()
+    }
+
+    #[test]
+    fn each_reply_follows_the_message_it_answers() {
+        let saved = vec![
+            message("user", "u1"),
+            message("user", "u2"),
+            message("assistant", "a1"),
+            message("assistant", "a2"),
+            message("user", "u3"),
+        ];
+        assert_eq!(texts(&in_turns(saved)), ["u1", "a1", "u2", "a2", "u3"]);
+    }
+
+    #[test]
+    fn a_conversation_in_order_stays_as_it_is() {
+        let saved = vec![
+            message("user", "u1"),
+            message("assistant", "a1"),
+            message("user", "u2"),
+            message("assistant", "a2"),
+        ];
+        assert_eq!(texts(&in_turns(saved)), ["u1", "a1", "u2", "a2"]);
     }
 }
