@@ -37,6 +37,7 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-adult.jsonl", include_str!("../data/dev-adult.jsonl")),
     ("dev-indirect.jsonl", include_str!("../data/dev-indirect.jsonl")),
     ("dev-voices.jsonl", include_str!("../data/dev-voices.jsonl")),
+    ("dev-hedged.jsonl", include_str!("../data/dev-hedged.jsonl")),
 ];
 
 /// A trained model.
