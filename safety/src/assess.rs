@@ -88,6 +88,11 @@ pub struct Assessment {
     pub cues: Vec<Cue>,
     /// The model's probability of high risk (0 when the rules decided).
     pub model: f32,
+    /// The markers found (laughter, fiction, trivial …), for the model.
+    pub(crate) markers: Vec<&'static str>,
+    /// Laughter or a trivial cause, nothing serious, nothing never a joke:
+    /// hyperbole, which the model may not raise to high.
+    pub(crate) jest: bool,
 }
 
 impl Assessment {
@@ -152,7 +157,10 @@ struct Found {
 /// the rules did not find (never for someone else's risk).
 pub fn assess(message: &str) -> Assessment {
     let mut a = assess_rules(message);
-    if a.level == RiskLevel::High || a.about_someone_else {
+    // The model fills in for what the rules do not know; it never
+    // overrides what they explained away: every cue found negated, in the
+    // past, in fiction, for an everyday reason or in jest.
+    if a.level == RiskLevel::High || a.about_someone_else || a.jest || explained_away(&a) {
         return a;
     }
     let model = crate::model::trained();
@@ -169,6 +177,16 @@ pub fn assess(message: &str) -> Assessment {
     a
 }
 
+/// Whether the rules found cues and explained every one away.
+pub(crate) fn explained_away(a: &Assessment) -> bool {
+    let risk = || {
+        a.cues
+            .iter()
+            .filter(|c| c.category.is_risk() && c.category != Category::Timing)
+    };
+    risk().next().is_some() && risk().all(|c| c.effect != Effect::Counts)
+}
+
 /// The rules alone.
 pub(crate) fn assess_rules(message: &str) -> Assessment {
     let clauses = text::clauses(message);
@@ -177,15 +195,18 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     // Idiom spans per clause, and the markers of the message.
     let mut markers = Markers::default();
     let mut idioms: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
+    let mut marker_names: Vec<&'static str> = Vec::new();
     let mut past = Vec::with_capacity(clauses.len());
     let mut present = Vec::with_capacity(clauses.len());
     let mut fiction = Vec::with_capacity(clauses.len());
     let mut reported = Vec::with_capacity(clauses.len());
     let mut recovery = Vec::with_capacity(clauses.len());
+    let mut ordinary = Vec::with_capacity(clauses.len());
     for clause in &clauses {
         let mut spans = Vec::new();
         let (mut is_past, mut is_present, mut is_fiction) = (false, false, false);
         let mut is_recovery = false;
+        let mut is_ordinary = false;
         let mut reported_at = usize::MAX;
         for (rule, pattern) in rules {
             if rule.category.is_risk() || rule.category == Category::Distress {
@@ -194,6 +215,9 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
             let found = pattern.find(clause);
             if found.is_empty() {
                 continue;
+            }
+            if !marker_names.contains(&rule.id) {
+                marker_names.push(rule.id);
             }
             match rule.category {
                 Category::Idiom => spans.extend(found),
@@ -205,7 +229,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     markers.recovery = true;
                     is_recovery = true;
                 }
-                Category::Ordinary => markers.ordinary = true,
+                Category::Ordinary => {
+                    markers.ordinary = true;
+                    is_ordinary = true;
+                }
                 Category::Reported => {
                     markers.reported = true;
                     reported_at =
@@ -222,6 +249,7 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         present.push(is_present);
         fiction.push(is_fiction);
         recovery.push(is_recovery);
+        ordinary.push(is_ordinary);
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
@@ -247,6 +275,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     fiction: fiction[ci],
                     reported_at: reported[ci],
                     recovery: recovery[ci],
+                    // An everyday reason in this clause or the next to it.
+                    ordinary: ordinary[ci.saturating_sub(1)..(ci + 2).min(ordinary.len())]
+                        .iter()
+                        .any(|o| *o),
                     after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
                 };
                 let effect = read_cue(rule, clause, (start, end), here, &markers);
@@ -281,7 +313,7 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     "his" | "her" | "their" | "him" | "them" | "himself" | "herself" | "themselves"
                 )
             });
-            if f.cue.effect == Effect::Counts && about_them {
+            if f.cue.effect == Effect::Counts && about_them && f.cue.category != Category::HarmToOthers {
                 f.cue.effect = Effect::SomeoneElse;
             }
         }
@@ -374,6 +406,8 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         score,
         cues: found.into_iter().map(|f| f.cue).collect(),
         model: 0.0,
+        markers: marker_names,
+        jest: jest && !never_a_joke,
     }
 }
 
@@ -433,6 +467,8 @@ struct Here {
     after_reporting: bool,
     /// Recovery is told in this very clause ("500 days clean today").
     recovery: bool,
+    /// An everyday reason is given beside it ("before the move").
+    ordinary: bool,
 }
 
 /// What the clause does to a risk cue that starts at `start`.
@@ -483,12 +519,13 @@ fn read_cue(
     }
     let everyday = rule.flags & ORD != 0
         || matches!(rule.category, Category::Preparation | Category::Intent);
-    if markers.ordinary && everyday {
+    if here.ordinary && everyday {
         return Effect::Ordinary;
     }
     // No subject written, and the cue is on someone else's body or things:
     // "fresh cuts on his arm".
     let theirs = rule.flags & SUBJ != 0
+        && rule.category != Category::HarmToOthers
         && !clause[..start].iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
         && clause[end..(end + 4).min(clause.len())]
             .iter()
@@ -620,7 +657,19 @@ fn subject(clause: &Clause, start: usize) -> Subject {
             return Subject::Nobody;
         }
         if matches!(w, "he" | "she" | "they") {
-            return Subject::SomeoneElse;
+            // "when he gets home": a clause inside the sentence, not its
+            // subject.
+            let subordinate = k > 0
+                && start - k > 3
+                && matches!(
+                    clause[k - 1].as_str(),
+                    "when" | "if" | "because" | "until" | "before" | "after" | "while" | "since"
+                        | "once" | "as" | "unless" | "whether"
+                );
+            if !subordinate {
+                return Subject::SomeoneElse;
+            }
+            continue;
         }
         // "my friend wants to", not "I called my dad to hear his voice".
         if THIRD_PERSON.contains(&w) && is_subject_position(clause, k) {

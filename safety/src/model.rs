@@ -19,7 +19,7 @@ use crate::RiskLevel;
 use std::sync::OnceLock;
 
 /// A probability of high risk at or above this makes a message high.
-pub(crate) const HIGH_THRESHOLD: f32 = 0.6;
+pub(crate) const HIGH_THRESHOLD: f32 = 0.5;
 
 /// Hashed feature space.
 const BUCKETS: usize = 1 << 18;
@@ -90,6 +90,9 @@ pub(crate) fn features(message: &str, rules: &Assessment) -> Vec<usize> {
         if cue.effect == Effect::Counts {
             out.push(hash("k:counts"));
         }
+    }
+    for marker in &rules.markers {
+        out.push(hash(&format!("m:{marker}")));
     }
     out.push(hash(&format!("s:{}", (rules.score * 2.0).round().min(4.0))));
     out.sort_unstable();
@@ -167,7 +170,7 @@ mod tests {
             let model = Model::train(&train);
             for (i, m) in set.iter().enumerate().filter(|(i, _)| i % FOLDS == fold) {
                 let rules = crate::assess::assess_rules(&m.text);
-                let p = if rules.about_someone_else {
+                let p = if rules.about_someone_else || rules.jest || crate::assess::explained_away(&rules) {
                     0.0
                 } else {
                     model.probability_of(&features(&m.text, &rules))

@@ -1,11 +1,12 @@
-//! The classifier on its two labelled sets (see `data/README.md`).
+//! The classifier on its labelled sets (see `data/README.md`).
 //!
-//! The development set is what the classifier was tuned on: it must stay
-//! within the targets. The held-out set was written before the classifier
-//! and is never tuned on: its figures are printed (`make test` shows them,
-//! the README reports them), and the test fails only if they fall below
-//! the floor recorded here, so a change that makes the classifier worse on
-//! messages it has never seen does not land unnoticed.
+//! The development sets are what the classifier was tuned on (and what its
+//! model learns from): together they must stay within the targets. The
+//! held-out set was written before the classifier and is never tuned on:
+//! its figures are printed (`make test` shows them, the README reports
+//! them), and the test fails only if they fall below the floor recorded
+//! here, so a change that makes the classifier worse on messages it has
+//! never seen does not land unnoticed.
 
 use safety::eval::{Report, parse_jsonl};
 
@@ -16,29 +17,31 @@ fn report(name: &str, source: &str) -> Report {
     report
 }
 
-#[test]
-fn the_development_set_meets_the_targets() {
-    let r = report("data/dev.jsonl", include_str!("../data/dev.jsonl"));
-    if std::env::var_os("SAFETY_MISSES").is_some() {
-        for (text, want, got) in &r.misses {
-            println!("  {} -> {}: {text}", want.as_str(), got.as_str());
-        }
-    }
-    assert!(r.total() >= 400);
-    assert!(
-        r.high_recall() >= 0.95,
-        "high-risk recall {}",
-        r.high_recall()
-    );
-    assert!(
-        r.false_alarm_rate() <= 0.05,
-        "false alarms {}",
-        r.false_alarm_rate()
-    );
-}
+/// Every development set, together (each file ends with a newline).
+const DEVELOPMENT: &str = concat!(
+    include_str!("../data/dev.jsonl"),
+    include_str!("../data/dev-young.jsonl"),
+    include_str!("../data/dev-adult.jsonl"),
+    include_str!("../data/dev-indirect.jsonl"),
+    include_str!("../data/dev-voices.jsonl"),
+    include_str!("../data/dev-hedged.jsonl"),
+);
 
 #[test]
-fn the_held_out_set_is_scored() {
+fn the_development_sets_meet_the_targets() {
+    let r = report("data/dev*.jsonl", DEVELOPMENT);
+    assert!(r.total() >= 2000);
+    assert!(r.high_recall() >= 0.95, "high-risk recall {}", r.high_recall());
+    assert!(r.false_alarm_rate() <= 0.05, "false alarms {}", r.false_alarm_rate());
+}
+
+/// The floor under the held-out figures the README reports (recall 0.926,
+/// false alarms 7.5% when this was written): a change that loses more than
+/// a couple of its messages fails here.
+#[test]
+fn the_held_out_set_stays_above_its_floor() {
     let r = report("data/heldout.jsonl", include_str!("../data/heldout.jsonl"));
     assert!(r.total() >= 150);
+    assert!(r.high_recall() >= 0.9, "held-out high-risk recall {}", r.high_recall());
+    assert!(r.false_alarm_rate() <= 0.1, "held-out false alarms {}", r.false_alarm_rate());
 }
