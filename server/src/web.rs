@@ -9,13 +9,14 @@
 //! - [`redacted_uri`]: request URIs for logs, with secrets in the query hidden.
 
 use crate::error::{AppError, StartError};
-use crate::state::AppState;
+use crate::config::Config;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::ErrorCode;
+use std::sync::Arc;
 
 /// The Content-Security-Policy of every response. The app's wasm needs
 /// `'wasm-unsafe-eval'`; nothing is loaded from other origins. The index page
@@ -108,15 +109,20 @@ impl OriginPolicy {
 
 /// Middleware for WebSocket routes: 503 when `ENABLE_WEBSOCKET=false`,
 /// 403 for a browser on another site.
-pub async fn ws_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.config.enable_websocket {
+pub async fn ws_origin_guard(
+    State(config): State<Arc<Config>>,
+    State(origins): State<Arc<OriginPolicy>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !config.enable_websocket {
         return AppError::client(
             ErrorCode::Unavailable,
             "WebSockets are turned off on this server (ENABLE_WEBSOCKET=false)",
         )
         .into_response();
     }
-    if state.origins.permits(req.headers()) {
+    if origins.permits(req.headers()) {
         return next.run(req).await;
     }
     let origin = req

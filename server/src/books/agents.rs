@@ -13,10 +13,9 @@
 use super::hub::{Request, Session};
 use super::outline::{self, Context, Made};
 use crate::clock::now_rfc3339 as now;
-use crate::engine::chunker::rechunk;
-use crate::engine::{ChatMessage, Engine, GenEvent, GenRequest};
+use crate::engine::{ChatMessage, GenRequest};
 use crate::state::AppState;
-use futures_util::StreamExt;
+use crate::streams::generation::{Call, Step};
 use shared::ErrorCode;
 use shared::books::{
     ArtifactKind, ArtifactRef, CompletionResults, ORCHESTRATOR, ServerMessage, ToolStatus,
@@ -36,6 +35,13 @@ enum Ended {
     Stopped,
     TimedOut,
     Failed(ErrorCode, String),
+}
+
+/// Runs the session's requests one after another until none is left.
+pub async fn work(state: AppState, session: Arc<Session>) {
+    while let Some((request, stop)) = session.next_request() {
+        run(&state, &session, request, stop).await;
+    }
 }
 
 /// Runs one request to its end.
@@ -98,7 +104,7 @@ async fn specialists(
     plan: &[ArtifactKind],
     stop: &CancellationToken,
 ) {
-    let quota = state.quota();
+    let quota = &state.generator.quota;
     let ticket = match quota
         .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
         .await
@@ -280,27 +286,26 @@ async fn stream_agent(
     gen_request.model = request.model.clone().or_else(|| session.model());
     gen_request.max_tokens = max_tokens.clamp(1, u32::MAX as i64) as u32;
     gen_request.seed = session.last_seq();
-    let generation = match &state.engine {
-        Engine::Offline(_) => {
-            let text = outline::compose(kind, &request.content, context, gen_request.seed);
-            crate::engine::offline::stream_text(text, &gen_request)
-        }
-        engine => engine.generate(gen_request),
-    };
-    let mut deltas = rechunk(generation, CHUNK_CHARS, state.config.chunk_delay());
-    let deadline = tokio::time::Instant::now() + state.config.agent_timeout;
+    let seed = gen_request.seed;
+    let generation = state.generator.engine.generate_or(gen_request, |_| {
+        outline::compose(kind, &request.content, context, seed)
+    });
+    let mut call = Call::new(
+        generation,
+        CHUNK_CHARS,
+        state.config.chunk_delay(),
+        stop,
+        &state.shutdown,
+    )
+    .with_deadline(tokio::time::Instant::now() + state.config.agent_timeout);
     let mut text = String::new();
     let mut chunk_id = 0u64;
     let mut tokens = None;
     let ended = loop {
-        let next = tokio::select! {
-            _ = stop.cancelled() => break Ended::Stopped,
-            _ = state.shutdown.cancelled() => break Ended::Stopped,
-            _ = tokio::time::sleep_until(deadline) => break Ended::TimedOut,
-            n = deltas.next() => n,
-        };
-        match next {
-            Some(Ok(GenEvent::Delta(piece))) => {
+        match call.next().await {
+            Step::Stopped => break Ended::Stopped,
+            Step::TimedOut => break Ended::TimedOut,
+            Step::Delta(piece) => {
                 text.push_str(&piece);
                 if !request.stream {
                     continue;
@@ -315,13 +320,14 @@ async fn stream_agent(
                     seq: 0,
                 });
             }
-            Some(Ok(GenEvent::Finish { usage, .. })) => {
+            Step::Finish { usage, .. } => {
                 tokens = Some(usage.completion_tokens as i64);
             }
-            Some(Err(e)) => break Ended::Failed(e.code(), e.to_string()),
-            None => break Ended::Done,
+            Step::Failed(e) => break Ended::Failed(e.code(), e.to_string()),
+            Step::End => break Ended::Done,
         }
     };
+    drop(call);
     if !request.stream && !text.is_empty() {
         session.push(ServerMessage::StreamChunk {
             content: text.clone(),

@@ -4,12 +4,13 @@
 //! A session's events get one seq sequence. They go into a bounded log that
 //! connections read with a cursor (so a slow reader holds nothing), and into
 //! the [`Transcript`] that `session_restore` answers with. Requests run one
-//! at a time, in the order they came, on a worker task that exists only
-//! while there is work. Sessions with no connection and no work are dropped
-//! from memory after a while; the database keeps them.
+//! at a time, in the order they came, on a worker task
+//! ([`super::agents::work`]) that exists only while there is work. Sessions
+//! with no connection and no work are dropped from memory after a while;
+//! the database keeps them.
 
 use crate::auth::identity::Identity;
-use crate::state::AppState;
+use crate::store::Store;
 use shared::books::{Entry, ServerMessage, Transcript};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,17 @@ pub struct Request {
     pub stream: bool,
 }
 
+/// What became of a submitted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Queued behind the running one.
+    Queued,
+    /// Queued, and no worker runs: start one.
+    StartWorker,
+    /// The queue is full: refused.
+    Full,
+}
+
 /// Why a session could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
@@ -67,7 +79,7 @@ impl Books {
     /// the database. `Forbidden` when it belongs to someone else.
     pub async fn open(
         &self,
-        state: &AppState,
+        store: &Store,
         id: &str,
         who: &Identity,
     ) -> Result<Arc<Session>, OpenError> {
@@ -79,7 +91,6 @@ impl Books {
                 Err(OpenError::Forbidden)
             };
         }
-        let store = &state.store;
         let row = store
             .claim_books_session(id, &owner, shared::books::ORCHESTRATOR)
             .await
@@ -296,19 +307,20 @@ impl Session {
         Ok(())
     }
 
-    /// Queues a request; starts the worker if none runs. `false` when the
-    /// queue is full.
-    pub fn submit(self: &Arc<Self>, state: &AppState, request: Request) -> bool {
+    /// Queues a request: [`Submitted::StartWorker`] when no worker runs
+    /// (the caller starts one), `Full` when the queue is full.
+    pub fn submit(&self, request: Request) -> Submitted {
         let mut inner = self.inner.lock().expect("session lock");
         if inner.queue.len() >= QUEUE_MAX {
-            return false;
+            return Submitted::Full;
         }
         inner.queue.push_back(request);
-        if !inner.working {
+        if inner.working {
+            Submitted::Queued
+        } else {
             inner.working = true;
-            tokio::spawn(work(state.clone(), self.clone()));
+            Submitted::StartWorker
         }
-        true
     }
 
     /// Stops the running request; `false` when none runs.
@@ -336,7 +348,7 @@ impl Session {
 
     /// The next queued request, marking it running; `None` (and the worker
     /// ends) when the queue is empty.
-    fn next_request(&self) -> Option<(Request, CancellationToken)> {
+    pub fn next_request(&self) -> Option<(Request, CancellationToken)> {
         let mut inner = self.inner.lock().expect("session lock");
         match inner.queue.pop_front() {
             Some(r) => {
@@ -366,12 +378,6 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Runs the session's requests one after another until none is left.
-async fn work(state: AppState, session: Arc<Session>) {
-    while let Some((request, stop)) = session.next_request() {
-        super::agents::run(&state, &session, request, stop).await;
-    }
-}
 
 #[cfg(test)]
 mod tests {

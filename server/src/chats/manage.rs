@@ -77,7 +77,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
 
 /// A client message from a JSON value with its `type` inside.
 pub fn parse_value(value: Value) -> Result<ClientMessage, ServerMessage> {
-    crate::ws::decode_typed(value, ClientMessage::TYPES)
+    crate::socket::decode_typed(value, ClientMessage::TYPES)
         .map_err(|(code, message)| error(code, message))
 }
 
@@ -100,7 +100,7 @@ pub fn parse_event(name: &str, data: Option<Value>) -> Result<ClientMessage, Ser
 
 /// What a connection sends first: the caller's usage.
 pub async fn welcome(state: &AppState, who: &Identity) -> ServerMessage {
-    match state.quota().usage(who).await {
+    match state.generator.quota.usage(who).await {
         Ok(u) => ServerMessage::UsageInfo(u),
         Err(e) => from_app_error(e),
     }
@@ -198,7 +198,7 @@ async fn answer(
         ClientMessage::DeleteChat { chat_id } => {
             own_chat(state, who, &chat_id).await?;
             if let Some(stream) = state.chats.running(&chat_id)
-                && let Some(entry) = state.streams.get(&stream)
+                && let Some(entry) = state.generator.streams.get(&stream)
             {
                 entry.cancel.cancel();
             }
@@ -207,7 +207,7 @@ async fn answer(
             state.chats.notify(&owner, Some(conn), reply.clone());
             reply
         }
-        ClientMessage::GetUsage => ServerMessage::UsageInfo(state.quota().usage(who).await?),
+        ClientMessage::GetUsage => ServerMessage::UsageInfo(state.generator.quota.usage(who).await?),
         ClientMessage::Ping => ServerMessage::Pong,
     })
 }

@@ -73,7 +73,7 @@ fn who_from(
             ))
         };
     }
-    match identify(parts, state) {
+    match identify(parts, &state.tokens) {
         Ok(Some(who)) => Ok(who),
         Ok(None) => Err((
             ErrorCode::Unauthorized,

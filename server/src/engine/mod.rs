@@ -161,6 +161,46 @@ impl Engine {
         }
     }
 
+    /// A generation of `req`: the model's, or, offline, the text `offline`
+    /// writes for it (features with their own offline writer: BooksWriter's
+    /// outlines).
+    pub fn generate_or(
+        &self,
+        req: GenRequest,
+        offline: impl FnOnce(&GenRequest) -> String,
+    ) -> GenStream {
+        match self {
+            Self::Offline(_) => {
+                let text = offline(&req);
+                offline::stream_text(text, &req)
+            }
+            Self::OpenAi(o) => o.generate(req),
+        }
+    }
+
+    /// `offline()`'s answer when the provider is the offline generator, which
+    /// cannot be asked for structured work (role-card layers as JSON);
+    /// `None` with a model, which is asked instead.
+    pub fn offline<T>(&self, offline: impl FnOnce() -> T) -> Option<T> {
+        match self {
+            Self::Offline(_) => Some(offline()),
+            Self::OpenAi(_) => None,
+        }
+    }
+
+    /// Whether the provider keeps conversations itself
+    /// (`previous_response_id` is the provider's); otherwise the server
+    /// keeps them.
+    pub fn keeps_conversation_state(&self) -> bool {
+        matches!(self, Self::OpenAi(_))
+    }
+
+    /// Whether the provider can classify text (support's risk check asks
+    /// the model; the offline generator cannot).
+    pub fn can_classify(&self) -> bool {
+        matches!(self, Self::OpenAi(_))
+    }
+
     /// The provider's name, for logs.
     pub fn name(&self) -> &'static str {
         match self {

@@ -64,7 +64,7 @@ impl SeedRender {
 }
 
 impl Render for SeedRender {
-    fn start(&mut self) -> Vec<Out> {
+    fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         match &self.kind {
             Kind::Openai { .. } => vec![
                 self.status(StreamStatus::Starting, "Initializing...".into()),
@@ -97,7 +97,7 @@ impl Render for SeedRender {
         events
     }
 
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
         let mut events = vec![self.chunk_event("", true)];
         if let Some((code, message)) = &o.error {
             events.push(out(ServerMessage::Error {

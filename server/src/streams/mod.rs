@@ -95,7 +95,7 @@ pub async fn owned_stream(
     stream_id: &str,
 ) -> AppResult<Arc<Entry>> {
     let owner = who.owner_key();
-    if let Some(entry) = state.streams.get(stream_id) {
+    if let Some(entry) = state.generator.streams.get(stream_id) {
         if entry.owner != owner {
             return Err(AppError::client(
                 ErrorCode::Forbidden,

@@ -17,7 +17,7 @@
 pub mod classifier;
 
 use crate::auth::identity::{AuthUser, Identity};
-use crate::engine::{ApiStyle, ChatMessage, Engine, GenEvent, GenRequest};
+use crate::engine::{ApiStyle, ChatMessage, GenEvent, GenRequest};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Store;
@@ -99,8 +99,8 @@ fn not_found() -> AppError {
     AppError::client(ErrorCode::SessionNotFound, "no such session")
 }
 
-fn refuse(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-    ServerMessage::error(code, message, crate::clock::now_rfc3339())
+fn refuse(code: ErrorCode, message: impl Into<String>) -> AppError {
+    AppError::client(code, message)
 }
 
 /// `session_message` on `/ws`.
@@ -110,7 +110,7 @@ pub async fn session_message(
     expires_at: Option<i64>,
     session_id: &str,
     text: &str,
-) -> Result<Vec<Arc<Entry>>, ServerMessage> {
+) -> Result<Vec<Arc<Entry>>, AppError> {
     let Identity::User(user) = who else {
         return Err(refuse(
             ErrorCode::Unauthorized,
@@ -130,13 +130,7 @@ pub async fn session_message(
             format!("message_text must have 1 to {MAX_MESSAGE_CHARS} characters"),
         ));
     }
-    let internal = |e: sqlx::Error| {
-        tracing::error!(error = %e, "support message");
-        refuse(
-            ErrorCode::Internal,
-            "something went wrong on the server; it has been logged",
-        )
-    };
+    let internal = AppError::from;
     if !state
         .store
         .owns_support_session(user, session_id)
@@ -146,18 +140,15 @@ pub async fn session_message(
         return Err(refuse(ErrorCode::SessionNotFound, "no such session"));
     }
     let mut risk = classifier::classify(text);
-    if let Engine::OpenAi(_) = state.engine {
+    if state.generator.engine.can_classify() {
         // The model may raise the level, never lower it.
         risk = risk.max(model_risk(state, text).await.unwrap_or(RiskLevel::None));
     }
     let intent = classifier::intent_for(risk, text);
-    let ticket = match state.quota().begin(who, 600).await {
+    let ticket = match state.generator.quota.begin(who, 600).await {
         Ok(t) => Some(t),
         Err(_) if risk == RiskLevel::High => None,
-        Err(e) => {
-            let (_, body) = e.to_api_error();
-            return Err(refuse(body.code, body.error));
-        }
+        Err(e) => return Err(e),
     };
     let message_id = state
         .store
@@ -204,7 +195,7 @@ pub async fn session_message(
         intent,
     };
     let entry = start(
-        state,
+        &state.generator,
         who,
         Generation {
             request,
@@ -255,7 +246,7 @@ async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
     req.temperature = 0.0;
     let answer = tokio::time::timeout(Duration::from_secs(10), async {
         let mut out = String::new();
-        let mut s = state.engine.generate(req);
+        let mut s = state.generator.engine.generate(req);
         while let Some(Ok(GenEvent::Delta(d))) = s.next().await {
             out.push_str(&d);
         }
@@ -280,7 +271,7 @@ fn out(m: ServerMessage) -> Out {
 }
 
 impl Render for SupportRender {
-    fn start(&mut self) -> Vec<Out> {
+    fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         let now = crate::clock::now_rfc3339();
         let mut events = vec![out(ServerMessage::UserMessage {
             text: self.user_text.clone(),
@@ -301,25 +292,20 @@ impl Render for SupportRender {
         })]
     }
 
-    fn save(&mut self, o: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
-        let (store, session, text, risk, intent) = (
-            self.store.clone(),
-            self.session_id.clone(),
-            o.text.clone(),
-            self.risk,
-            self.intent,
-        );
-        Some(Box::pin(async move {
-            if let Err(e) = store
-                .add_support_message(&session, "assistant", &text, risk, Some(intent))
-                .await
-            {
-                tracing::error!(error = %e, "could not save the support reply");
-            }
-        }))
-    }
-
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+        if let Err(e) = self
+            .store
+            .add_support_message(
+                &self.session_id,
+                "assistant",
+                &o.text,
+                self.risk,
+                Some(self.intent),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not save the support reply");
+        }
         let now = crate::clock::now_rfc3339();
         let mut events = vec![out(ServerMessage::AssistantMessageChunk {
             chunk: String::new(),

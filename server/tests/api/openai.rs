@@ -368,7 +368,7 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
     let app = on_model(&base, "with-usage").await;
     let who = chorus_server::auth::identity::Identity::Anonymous("openai-user-1".into());
     let entry = chorus_server::streams::generation::start(
-        &app.state,
+        &app.state.generator,
         &who,
         chorus_server::streams::generation::Generation {
             request: GenRequest::new("hi"),
