@@ -489,3 +489,54 @@ async fn the_model_cannot_lower_a_high_risk_message() {
         .await;
     assert_eq!(events[1]["type"], "safety_escalation");
 }
+
+#[tokio::test]
+async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
+    let (base, _) = scripted().await;
+    // The provider never answers (and its timeout is a minute away).
+    let app = on_model(&base, "hang").await;
+    let token = app.register("model_rc_stop").await;
+    app.client
+        .post(app.url("/api/memories"))
+        .bearer_auth(&token)
+        .json(&json!({"content": "He fixed bicycles for the whole street."}))
+        .send()
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/rolecard/layers/core/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    use eventsource_stream::Eventsource;
+    let mut events = res.bytes_stream().eventsource();
+    let first = events.next().await.unwrap().unwrap();
+    let first: Value = serde_json::from_str(&first.data).unwrap();
+    let stream_id = first["stream_id"].as_str().unwrap().to_owned();
+    let stopped = app
+        .client
+        .post(app.url(&format!("/api/streams/{stream_id}/stop")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 200);
+    // The guard is well under the provider's own timeout: only a stop
+    // noticed while waiting ends the stream in time.
+    let rest = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut rest = Vec::new();
+        while let Some(ev) = events.next().await {
+            rest.push(serde_json::from_str::<Value>(&ev.unwrap().data).unwrap());
+        }
+        rest
+    })
+    .await
+    .expect("the stop ends the stream while the provider is silent");
+    let last = rest.last().unwrap();
+    assert_eq!(last["type"], "error", "{last}");
+    assert_eq!(last["error"], "Generation stopped");
+    let saved = app.state.store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "stopped");
+}

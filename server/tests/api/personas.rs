@@ -347,3 +347,34 @@ async fn anonymous_replies_count_against_the_free_limit() {
         json(app.get("/api/usage?anon_id=limited-visitor").await).await;
     assert_eq!((usage.used, usage.remaining), (2, 0));
 }
+
+#[tokio::test]
+async fn a_new_account_asking_three_or_six_personas_gets_every_answer() {
+    let app = spawn_app().await;
+    for (n, user) in [(3, "panel_credits_3"), (6, "panel_credits_6")] {
+        let token = app.register(user).await;
+        let mut ws = WsClient::connect(&app, &format!("/ws?token={token}")).await;
+        let personas = &[
+            "tech_enthusiast",
+            "creative_writer",
+            "data_scientist",
+            "philosopher",
+            "chef",
+            "historian",
+        ][..n];
+        ws.send_json(multi_msg(personas, "What makes a good morning?"))
+            .await;
+        let events = ws
+            .read_until(|v| v["type"] == "response" && v["data"]["responses"].is_array())
+            .await;
+        let errors: Vec<&Value> = events.iter().filter(|e| e["type"] == "error").collect();
+        assert!(errors.is_empty(), "{n} personas: {errors:?}");
+        let combined: PanelResponseData =
+            serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
+        assert_eq!(combined.responses.len(), n);
+        for r in &combined.responses {
+            assert_eq!(r.finish, FinishStatus::Completed, "{n}: {}", r.persona_id);
+            assert!(!r.response.is_empty(), "{n}: {} answered", r.persona_id);
+        }
+    }
+}
