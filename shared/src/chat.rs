@@ -58,7 +58,7 @@ pub struct Message {
     pub id: String,
     pub chat_id: String,
     /// `user` or `assistant`.
-    pub role: String,
+    pub role: crate::Role,
     /// The current text (for a reply, its newest version).
     pub content: String,
     /// Every version of a reply, oldest first (regenerate adds one); empty

@@ -30,3 +30,37 @@ pub mod test_sse;
 pub mod ws;
 
 pub use error::{ApiError, ErrorCode};
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message of a conversation, in every protocol that has them
+/// (the hybrid chat, persona history, support sessions): `"user"`,
+/// `"assistant"` or `"system"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+impl Role {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::System => "system",
+        }
+    }
+
+    /// The role a wire spelling names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}

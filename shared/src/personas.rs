@@ -77,7 +77,7 @@ pub struct MultiChatData {
 /// One earlier turn: `role` is `user` or `assistant`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryTurn {
-    pub role: String,
+    pub role: crate::Role,
     pub content: String,
 }
 

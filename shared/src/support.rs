@@ -97,7 +97,7 @@ pub struct SupportSession {
 pub struct SupportMessage {
     pub id: String,
     /// `user` or `assistant`.
-    pub role: String,
+    pub role: crate::Role,
     pub text: String,
     pub risk_level: RiskLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,10 @@
 //! greeting, `ping`/`pong`, and the in-band `error`.
 
 use crate::ErrorCode;
-use crate::personas::{ChatData, MultiChatData, OpenaiChatData, PersonaStream};
+use crate::personas::{
+    ChatData, ChatResponseData, MultiChatData, OpenaiChatData, OpenaiResponseData,
+    PanelResponseData, PersonaStream,
+};
 use crate::support::{AssistantMessage, EmergencyResources, RiskLevel};
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +119,7 @@ pub enum ServerMessage {
     /// Seed 001: the final answer (`status` "completed", or "stopped").
     Response {
         status: String,
-        data: serde_json::Value,
+        data: ResponseData,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +168,16 @@ impl ServerMessage {
             timestamp,
         }
     }
+}
+
+/// What a `response` carries: a panel's combined replies, an `openai_chat`
+/// reply, or one persona's (told apart by their fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ResponseData {
+    Panel(PanelResponseData),
+    Openai(OpenaiResponseData),
+    Chat(ChatResponseData),
 }
 
 /// Seed 001's stream states.
@@ -238,7 +251,17 @@ mod tests {
             json!({"type": "status", "status": "starting", "message": "Initializing..."}),
             json!({"type": "status", "status": "processing", "message": "Sending request..."}),
             json!({"type": "chunk", "chunk": "partial text", "is_final": false}),
-            json!({"type": "response", "status": "completed", "data": {"x": 1}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "persona_id": "tech_enthusiast", "persona_name": "Tech Enthusiast",
+                "response": "Rust, for now.", "finish": "completed",
+                "usage": {"prompt_tokens": 12, "completion_tokens": 4}}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "response_id": "resp_1", "output_text": "Hello!", "model": "gpt-4o-mini",
+                "finish": "completed", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "message": "What do you think about AI?", "responses": [{
+                    "persona_id": "chef", "persona_name": "Chef", "index": 0,
+                    "response": "Taste first.", "finish": "stopped"}]}}),
             json!({"type": "persona_response", "persona_id": "p", "response": "r", "index": 0}),
             json!({"type": "error", "status": "error", "message": "Error description",
                    "code": "VALIDATION_ERROR", "timestamp": "2024-11-12T10:00:00Z"}),

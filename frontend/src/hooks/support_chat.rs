@@ -30,7 +30,7 @@ impl SupportChat {
             lines: history
                 .iter()
                 .map(|m| Line {
-                    role: m.role.clone(),
+                    role: m.role.as_str().to_owned(),
                     text: m.text.clone(),
                     streaming: false,
                 })
@@ -129,7 +129,7 @@ mod tests {
     fn a_reopened_session_shows_its_banner_again() {
         let history = vec![SupportMessage {
             id: "1".into(),
-            role: "user".into(),
+            role: shared::Role::User,
             text: "x".into(),
             risk_level: RiskLevel::High,
             intent: None,

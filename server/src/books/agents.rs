@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::streams::generation::{Call, Step};
 use shared::ErrorCode;
 use shared::books::{
-    ArtifactKind, ArtifactRef, CompletionResults, ORCHESTRATOR, ServerMessage, ToolStatus,
+    ArtifactKind, ArtifactRef, CompletionResults, ErrorDetails, ORCHESTRATOR, ServerMessage,
+    ToolStatus,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -112,7 +113,7 @@ async fn specialists(
         Ok(t) => t,
         Err(e) => {
             let (_, body) = e.to_api_error();
-            push_error(session, body.code, body.error, serde_json::json!({}));
+            push_error(session, body.code, body.error, ErrorDetails::default());
             return;
         }
     };
@@ -127,7 +128,7 @@ async fn specialists(
                 session,
                 ErrorCode::Internal,
                 "could not read this session's artifacts".into(),
-                serde_json::json!({}),
+                ErrorDetails::default(),
             );
             let _ = quota.cancel(ticket).await;
             return;
@@ -215,7 +216,7 @@ async fn specialists(
                         "Agent processing timed out after {} seconds",
                         ms.div_ceil(1000)
                     ),
-                    serde_json::json!({"agent": agent, "timeout_duration": ms, "partial_saved": keep}),
+                    ErrorDetails { agent: Some(agent.into()), timeout_duration: Some(ms), partial_saved: Some(keep), ..ErrorDetails::default() },
                 );
                 ended = Ended::TimedOut;
                 break;
@@ -244,7 +245,7 @@ async fn specialists(
             seq: 0,
         }),
         Ended::TimedOut => 0,
-        Ended::Failed(code, message) => push_error(session, code, message, serde_json::json!({})),
+        Ended::Failed(code, message) => push_error(session, code, message, ErrorDetails::default()),
     };
 }
 
@@ -429,10 +430,10 @@ pub fn push_error(
     session: &Session,
     code: ErrorCode,
     message: String,
-    details: serde_json::Value,
+    details: ErrorDetails,
 ) -> u64 {
     session.push(ServerMessage::Error {
-        error_code: code.as_str().into(),
+        error_code: code,
         message,
         details,
         timestamp: now(),

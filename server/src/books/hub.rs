@@ -396,9 +396,9 @@ mod tests {
 
     fn event() -> ServerMessage {
         ServerMessage::Error {
-            error_code: "X".into(),
+            error_code: shared::ErrorCode::Internal,
             message: "m".into(),
-            details: serde_json::Value::Null,
+            details: Default::default(),
             timestamp: "t".into(),
             seq: 0,
         }

@@ -16,9 +16,9 @@ use crate::socket::{self, Close, Limits, Protocol, WRITE_BATCH};
 use crate::state::AppState;
 use axum::extract::ws::{Message, Utf8Bytes};
 use futures_util::{Sink, Stream};
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::ErrorCode;
-use shared::books::{ClientMessage, ServerMessage};
+use shared::books::{ClientMessage, ErrorDetails, ServerMessage};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -38,7 +38,7 @@ pub async fn refuse<S>(socket: S, code: ErrorCode, message: &str)
 where
     S: Sink<Message> + Unpin,
 {
-    let e = error(code, message, json!({}), 0);
+    let e = error(code, message, ErrorDetails::default(), 0);
     let close = if code == ErrorCode::Internal {
         socket::close::SERVER_ERROR
     } else {
@@ -104,7 +104,7 @@ impl Protocol for Conn {
     }
 
     fn error(&mut self, code: ErrorCode, message: String) -> ServerMessage {
-        self.fail(code, &message, json!({}))
+        self.fail(code, &message, ErrorDetails::default())
     }
 }
 
@@ -154,7 +154,7 @@ impl Conn {
             replies.push(self.fail(
                 ErrorCode::RateLimited,
                 "Rate limit exceeded: at most 60 messages a minute per session",
-                json!({"retry_after_ms": ms, "limit": super::hub::RATE_MAX, "window_ms": 60_000}),
+                ErrorDetails { retry_after_ms: Some(ms), limit: Some(super::hub::RATE_MAX), window_ms: Some(60_000), ..ErrorDetails::default() },
             ));
             return;
         }
@@ -196,7 +196,7 @@ impl Conn {
                     replies.push(self.fail(
                         ErrorCode::ValidationError,
                         "Message content is empty",
-                        json!({"field": "content"}),
+                        ErrorDetails::field("content"),
                     ));
                     return;
                 }
@@ -241,7 +241,7 @@ impl Conn {
                     Submitted::Full => replies.push(self.fail(
                         ErrorCode::RateLimited,
                         "Too many requests are waiting in this session; wait for them to finish",
-                        json!({"queued": super::hub::QUEUE_MAX}),
+                        ErrorDetails { queued: Some(super::hub::QUEUE_MAX), ..ErrorDetails::default() },
                     )),
                 }
             }
@@ -277,7 +277,7 @@ impl Conn {
                     replies.push(self.fail(
                         ErrorCode::BadRequest,
                         "Nothing is running in this session",
-                        json!({}),
+                        ErrorDetails::default(),
                     ));
                 }
             }
@@ -323,14 +323,14 @@ impl Conn {
         self.fail(invalid.code, &invalid.message, invalid.details)
     }
 
-    fn fail(&self, code: ErrorCode, message: &str, details: Value) -> ServerMessage {
+    fn fail(&self, code: ErrorCode, message: &str, details: ErrorDetails) -> ServerMessage {
         error(code, message, details, self.seq())
     }
 }
 
-fn error(code: ErrorCode, message: &str, details: Value, seq: u64) -> ServerMessage {
+fn error(code: ErrorCode, message: &str, details: ErrorDetails, seq: u64) -> ServerMessage {
     ServerMessage::Error {
-        error_code: code.as_str().into(),
+        error_code: code,
         message: message.into(),
         details,
         timestamp: now(),

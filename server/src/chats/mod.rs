@@ -37,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use render::{ChatRender, Kind, out};
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::chat::{MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage, title_from};
 
 /// Characters per `assistant_delta`.
@@ -112,7 +112,7 @@ async fn send(
     let saved = match history {
         Ok(h) => state
             .store
-            .add_chat_message(&chat_id, &crate::store::new_id(), "user", content)
+            .add_chat_message(&chat_id, &crate::store::new_id(), Role::User, content)
             .await
             .map(|_| h),
         Err(e) => Err(e),
@@ -158,7 +158,7 @@ async fn regenerate(
             "this message belongs to someone else",
         ));
     }
-    if stored.message.role != "assistant" {
+    if stored.message.role != Role::Assistant {
         return Err(AppError::client(
             ErrorCode::ValidationError,
             "only an assistant reply can be regenerated",
@@ -234,7 +234,7 @@ fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
     history
         .iter()
         .map(|m| ChatMessage {
-            role: m.role.clone(),
+            role: m.role,
             content: m.content.clone(),
         })
         .collect()

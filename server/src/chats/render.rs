@@ -12,6 +12,7 @@ use crate::auth::identity::Identity;
 use crate::state::AppState;
 use crate::streams::generation::{Out, Outcome, Render};
 use serde_json::Value;
+use shared::Role;
 use shared::chat::{ServerEvent, ServerMessage};
 use shared::stream::FinishStatus;
 
@@ -97,7 +98,7 @@ impl Render for ChatRender {
             let saved = match self.kind {
                 Kind::Send => state
                     .store
-                    .add_chat_message(chat_id, &self.message_id, "assistant", &o.text)
+                    .add_chat_message(chat_id, &self.message_id, Role::Assistant, &o.text)
                     .await
                     .map(|_| 0),
                 Kind::Regenerate => {

@@ -15,29 +15,28 @@ pub mod offline;
 pub mod openai;
 
 use futures_util::stream::BoxStream;
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::stream::TokenUsage;
 use std::time::Duration;
 
 /// One message of the conversation so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
-    /// `"user"` or `"assistant"`.
-    pub role: String,
+    pub role: Role,
     pub content: String,
 }
 
 impl ChatMessage {
     pub fn user(content: impl Into<String>) -> Self {
         Self {
-            role: "user".into(),
+            role: Role::User,
             content: content.into(),
         }
     }
 
     pub fn assistant(content: impl Into<String>) -> Self {
         Self {
-            role: "assistant".into(),
+            role: Role::Assistant,
             content: content.into(),
         }
     }
@@ -94,7 +93,7 @@ impl GenRequest {
         self.messages
             .iter()
             .rev()
-            .find(|m| m.role == "user")
+            .find(|m| m.role == Role::User)
             .map(|m| m.content.as_str())
             .unwrap_or("")
     }

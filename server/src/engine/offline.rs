@@ -349,7 +349,7 @@ fn fingerprint(req: &GenRequest) -> u64 {
     };
     eat(req.system.as_bytes());
     for m in &req.messages {
-        eat(m.role.as_bytes());
+        eat(m.role.as_str().as_bytes());
         eat(m.content.as_bytes());
     }
     eat(req.previous_response_id.as_deref().unwrap_or("").as_bytes());

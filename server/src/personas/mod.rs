@@ -25,13 +25,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use render::{Kind, SeedRender, out};
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::personas::{
     ChatData, MAX_MESSAGE_CHARS, MAX_PERSONAS, MAX_TOKENS_LIMIT, MultiChatData, OpenaiChatData,
     PanelReply, PanelResponseData, Persona, PersonaStream,
 };
 use shared::stream::FinishStatus;
-use shared::ws::{ServerMessage, StreamStatus};
+use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use std::sync::Arc;
 
 /// Characters per chunk (seed 001).
@@ -159,9 +159,9 @@ pub async fn chat(
         .rev()
         .take(20)
         .rev()
-        .filter(|t| t.role == "user" || t.role == "assistant")
+        .filter(|t| matches!(t.role, Role::User | Role::Assistant))
         .map(|t| ChatMessage {
-            role: t.role.clone(),
+            role: t.role,
             content: t.content.chars().take(MAX_MESSAGE_CHARS).collect(),
         })
         .collect();
@@ -393,7 +393,7 @@ pub async fn multi_chat(
             None,
             out(ServerMessage::Response {
                 status: "completed".into(),
-                data: serde_json::to_value(&data).unwrap_or_default(),
+                data: ResponseData::Panel(data),
                 stream_id: None,
                 seq: None,
             })

@@ -5,7 +5,7 @@ use crate::streams::generation::{Out, Outcome, Render};
 use serde_json::Value;
 use shared::personas::{ChatResponseData, OpenaiResponseData};
 use shared::stream::FinishStatus;
-use shared::ws::{ServerMessage, StreamStatus};
+use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use tokio::sync::oneshot;
 
 /// What kind of request the stream answers.
@@ -132,7 +132,7 @@ impl Render for SeedRender {
                     finish: o.status,
                     usage: o.usage,
                 };
-                events.push(response(status, &data));
+                events.push(response(status, ResponseData::Openai(data)));
             }
             Kind::Chat => {
                 let data = ChatResponseData {
@@ -142,7 +142,7 @@ impl Render for SeedRender {
                     finish: o.status,
                     usage: o.usage,
                 };
-                events.push(response(status, &data));
+                events.push(response(status, ResponseData::Chat(data)));
             }
             Kind::Member { index, done } => {
                 events.push(out(ServerMessage::PersonaResponse {
@@ -161,10 +161,10 @@ impl Render for SeedRender {
     }
 }
 
-fn response(status: &str, data: &impl serde::Serialize) -> Out {
+fn response(status: &str, data: ResponseData) -> Out {
     out(ServerMessage::Response {
         status: status.into(),
-        data: serde_json::to_value(data).unwrap_or(Value::Null),
+        data,
         stream_id: None,
         seq: None,
     })

@@ -14,9 +14,9 @@ use crate::state::AppState;
 use crate::streams::generation::{self, Call, Run, Step};
 use crate::streams::registry::Entry;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use shared::rolecard::{
-    CoreLayer, GenerateOptions, Memory, Relation, RelationLayer, RoleCard, ServerEvent,
+    CoreLayer, GenerateOptions, Memory, Relation, RelationLayer, RoleCard, RoleCardResult,
+    ServerEvent,
 };
 use std::sync::Arc;
 
@@ -186,7 +186,7 @@ async fn work(
             save(state, user, &card).await?;
             emit.progress("complete", 100, Some("Role card ready"));
             emit.push(ServerEvent::Complete {
-                result: json!({"rolecard": card}),
+                result: RoleCardResult::RoleCard(card),
             });
         }
         Job::Core => {
@@ -197,7 +197,7 @@ async fn work(
             save(state, user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
-                result: json!({"coreLayer": layer}),
+                result: RoleCardResult::CoreLayer(layer),
             });
         }
         Job::Relation(r) => {
@@ -212,7 +212,7 @@ async fn work(
             save(state, user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
-                result: json!({"relationLayer": layer}),
+                result: RoleCardResult::RelationLayer(layer),
             });
         }
         Job::Batch => {
@@ -250,7 +250,7 @@ async fn work(
             }
             save(state, user, &card).await?;
             emit.push(ServerEvent::BatchComplete {
-                result: json!({"rolecard": card}),
+                result: RoleCardResult::RoleCard(card),
             });
         }
     }

@@ -77,6 +77,16 @@ pub fn now_ms() -> i64 {
     now.max(prev + 1)
 }
 
+/// A row's `role` column as the shared [`Role`](shared::Role).
+pub(crate) fn role_of(r: &sqlx::any::AnyRow) -> Result<shared::Role, sqlx::Error> {
+    use sqlx::Row;
+    let role: String = r.try_get("role")?;
+    shared::Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "role".into(),
+        source: format!("unknown role {role:?}").into(),
+    })
+}
+
 /// A new random id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

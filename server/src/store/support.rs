@@ -1,6 +1,7 @@
 //! Support sessions, their messages and escalations (seed 004).
 
 use super::{Store, new_id, now_secs, rfc3339};
+use shared::Role;
 use shared::support::{EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession};
 use sqlx::Row;
 
@@ -93,7 +94,7 @@ impl Store {
     pub async fn add_support_message(
         &self,
         session_id: &str,
-        role: &str,
+        role: Role,
         text: &str,
         risk: RiskLevel,
         intent: Option<Intent>,
@@ -106,7 +107,7 @@ impl Store {
         )
         .bind(&id)
         .bind(session_id)
-        .bind(role)
+        .bind(role.as_str())
         .bind(text)
         .bind(risk.as_str())
         .bind(intent.map(intent_str))
@@ -134,7 +135,7 @@ impl Store {
                 let intent: Option<String> = r.try_get("intent")?;
                 Ok(SupportMessage {
                     id: r.try_get("id")?,
-                    role: r.try_get("role")?,
+                    role: super::role_of(&r)?,
                     text: r.try_get("text")?,
                     risk_level: RiskLevel::parse(&risk).unwrap_or(RiskLevel::None),
                     intent: intent.as_deref().and_then(parse_intent),

@@ -30,7 +30,7 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::support::{
     AssistantMessage, EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession,
 };
@@ -152,7 +152,7 @@ pub async fn session_message(
     };
     let message_id = state
         .store
-        .add_support_message(session_id, "user", text, risk, None)
+        .add_support_message(session_id, Role::User, text, risk, None)
         .await
         .map_err(internal)?;
     if risk == RiskLevel::High {
@@ -297,7 +297,7 @@ impl Render for SupportRender {
             .store
             .add_support_message(
                 &self.session_id,
-                "assistant",
+                Role::Assistant,
                 &o.text,
                 self.risk,
                 Some(self.intent),
