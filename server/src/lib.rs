@@ -12,10 +12,10 @@
 //! - Generation: [`engine`] (offline and OpenAI-compatible providers,
 //!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
 //! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
-//!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
-//!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
-//!   over SSE), [`books`] (seed 002's BooksWriter on `/ws/{session_id}`),
-//!   [`chats`] (seed 003: the hybrid chat, its management socket on
+//!   (the `/ws` connection), [`personas`] (the persona protocol on `/ws`), [`support`]
+//!   (the support protocol on `/ws`, with its safety classifier), [`rolecard`] (the role-card protocol
+//!   over SSE), [`books`] (the BooksWriter protocol on `/ws/{session_id}`),
+//!   [`chats`] (the hybrid chat protocol, its management socket on
 //!   `/api/v1/chats/ws` and socket.io `/chats`, replies over SSE).
 
 pub mod auth;
@@ -89,7 +89,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
-        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
+        // socket.io (`/socket.io/`, the hybrid chat protocol's `/chats`) answers before the
         // routes, so neither the SPA nor the `/api` fallback sees it (nor
         // the JSON errors: its clients read its own); CORS and the security
         // headers still wrap it.

@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002) on `GET /ws/{session_id}`: a writer asks for plots,
+//! BooksWriter on `GET /ws/{session_id}`: a writer asks for plots,
 //! authors, worlds and characters; agents stream their work, save it with
 //! tools, and finish with a summary.
 //!

@@ -1,4 +1,4 @@
-//! Seed 003's hybrid chat: management over a socket, replies over SSE.
+//! The hybrid chat protocol: management over a socket, replies over SSE.
 //!
 //! - [`ClientMessage`] / [`ServerMessage`]: the management channel, on the
 //!   plain WebSocket `GET /api/v1/chats/ws` (JSON `{"type", ...}`) and on the

@@ -6,16 +6,16 @@
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
 //! - [`auth`]: accounts, anonymous visitors, usage.
-//! - [`books`]: seed 002's BooksWriter on `/ws/{session_id}`.
-//! - [`chat`]: seed 003's hybrid chat (management socket, reply SSE).
+//! - [`books`]: the BooksWriter protocol on `/ws/{session_id}`.
+//! - [`chat`]: the hybrid chat protocol (management socket, reply SSE).
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
-//! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
-//! - [`rolecard`]: seed 000's role cards (memories, relations, SSE events).
+//! - [`personas`]: the persona protocol (persona chat and the panel), the persona catalog.
+//! - [`rolecard`]: the role-card protocol (memories, relations, SSE events).
 //! - [`stream`]: what every stream shares (seq, resume, stop, usage).
-//! - [`support`]: seed 004's supportive sessions and safety escalation.
+//! - [`support`]: the support protocol: supportive sessions and safety escalation.
 //! - [`ws`]: the `/ws` socket's connection-level messages.
-//! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
+//! - [`test_sse`]: the hybrid chat protocol's `test-sse` stream, for checking proxies.
 
 pub mod auth;
 pub mod books;

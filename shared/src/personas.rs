@@ -1,4 +1,4 @@
-//! Seed 001: persona chat and the multi-persona panel on `/ws`, and the
+//! The persona protocol: persona chat and the multi-persona panel on `/ws`, and the
 //! persona catalog at `GET /api/personas`.
 //!
 //! Client messages wrap their fields in `data` (the seed's format); they are

@@ -1,4 +1,4 @@
-//! Seed 000: role cards. Memories and relations in (REST), a layered role
+//! Role cards. Memories and relations in (REST), a layered role
 //! card out, streamed over SSE with live progress.
 //!
 //! Streams (`data: {json}` lines, the type inside the JSON, `id:` = seq):

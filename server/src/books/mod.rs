@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002): a multi-agent writing chat on
+//! BooksWriter: a multi-agent writing chat on
 //! `GET /ws/{session_id}`, and `GET /api/books/{session_id}/artifacts`.
 //!
 //! - [`hub`]: live sessions: the event log with seq, the transcript, the

@@ -1,4 +1,4 @@
-//! Seed 003: the hybrid chat. A socket manages the chats; every reply
+//! The hybrid chat. A socket manages the chats; every reply
 //! streams over SSE. Anonymous visitors (`x-anon-id`) chat up to the free
 //! limit; signed-in users spend credits.
 //!

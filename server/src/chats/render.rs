@@ -1,4 +1,4 @@
-//! Seed 003's events for a reply: `assistant_typing` (or
+//! The hybrid chat protocol's events for a reply: `assistant_typing` (or
 //! `assistant_regenerating`), `assistant_delta`s, then `assistant_complete`
 //! (or `assistant_regenerated`) or `assistant_error`, then `usage_info`.
 //!

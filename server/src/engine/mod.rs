@@ -6,7 +6,7 @@
 //!   closed.
 //! - Providers: [`offline`] (the default: deterministic, no network) and
 //!   [`openai`] (any OpenAI-compatible API: Chat Completions, and the
-//!   Responses API for seed 001's `openai_chat`).
+//!   Responses API for the persona protocol's `openai_chat`).
 //! - [`chunker`]: re-chunks deltas into N-character pieces with optional
 //!   pacing, as the seeds stream them.
 

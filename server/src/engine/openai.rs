@@ -1,6 +1,6 @@
 //! Any OpenAI-compatible API (OpenAI, Ollama, vLLM, llama.cpp server, LM
 //! Studio): Chat Completions streaming, and the Responses API streaming
-//! events for seed 001's `openai_chat`.
+//! events for the persona protocol's `openai_chat`.
 //!
 //! - Chat Completions: `data: {chunk}` lines until `data: [DONE]`, with
 //!   `stream_options.include_usage`; providers that omit usage, or send

@@ -1,4 +1,4 @@
-//! Seed 001: persona chat and the multi-persona panel over `/ws`.
+//! The persona protocol: persona chat and the multi-persona panel over `/ws`.
 //!
 //! - Route: `GET /api/personas`, the catalog.
 //! - Socket messages (dispatched by `ws`): `openai_chat`, `chat`,
@@ -34,7 +34,7 @@ use shared::stream::FinishStatus;
 use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use std::sync::Arc;
 
-/// Characters per chunk (seed 001).
+/// Characters per chunk (the persona protocol).
 pub const PERSONA_CHUNK: usize = 30;
 pub const OPENAI_CHUNK: usize = 50;
 

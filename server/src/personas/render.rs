@@ -1,4 +1,4 @@
-//! Seed 001's events for a generation: `status`, `chunk`, and the final
+//! The persona protocol's events for a generation: `status`, `chunk`, and the final
 //! `response` (chat, openai_chat) or `persona_response` (a panel member).
 
 use crate::streams::generation::{Out, Outcome, Render};
@@ -170,7 +170,7 @@ fn response(status: &str, data: ResponseData) -> Out {
     })
 }
 
-/// Seed 001's events go by `type` inside the JSON; no SSE names.
+/// The persona protocol's events go by `type` inside the JSON; no SSE names.
 pub fn out(m: ServerMessage) -> Out {
     (None, serde_json::to_value(&m).unwrap_or(Value::Null))
 }

@@ -1,4 +1,4 @@
-//! Seed 000: role cards. A signed-in user writes memories about a person
+//! Role cards. A signed-in user writes memories about a person
 //! and the people around them; Chorus streams the generation of a layered
 //! role card over SSE and lets them export it.
 //!

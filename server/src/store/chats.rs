@@ -1,4 +1,4 @@
-//! Seed 003's chats, their messages, and every version of a reply.
+//! The hybrid chat protocol's chats, their messages, and every version of a reply.
 //!
 //! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
 //! order in `position`; a reply's versions live in `chat_message_versions`

@@ -8,7 +8,7 @@
 //! - [`generations`] every stream's saved outcome;
 //! - [`rolecards`] memories, relations and role cards;
 //! - [`support`] support sessions, messages and escalations;
-//! - [`chats`] seed 003's chats, messages and reply versions.
+//! - [`chats`] the hybrid chat protocol's chats, messages and reply versions.
 
 pub mod anon;
 pub mod books;

@@ -1,4 +1,4 @@
-//! Support sessions, their messages and escalations (seed 004).
+//! Support sessions, their messages and escalations (the support protocol).
 
 use super::{Store, new_id, now_secs, rfc3339};
 use shared::Role;

@@ -123,7 +123,7 @@ pub async fn owned_stream(
 /// protocol names its events, JSON data.
 pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
     let events = entry.subscribe(after).map(|ev| {
-        // `event:` before `data:`: line readers (seed 003's client) take the
+        // `event:` before `data:`: line readers (the hybrid chat protocol's client) take the
         // name from the line above the data.
         let mut out = axum::response::sse::Event::default();
         if let Some(name) = ev.name {

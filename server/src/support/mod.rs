@@ -1,4 +1,4 @@
-//! Seed 004: supportive sessions with safety escalation.
+//! The support protocol: supportive sessions with safety escalation.
 //!
 //! - Routes (signed-in users, each sees only their own):
 //!   `POST /api/support/sessions`, `GET /api/support/sessions`,
@@ -257,7 +257,7 @@ async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
     RiskLevel::parse(answer.trim().trim_end_matches('.').to_lowercase().as_str())
 }
 
-/// Seed 004's events for a reply.
+/// The support protocol's events for a reply.
 struct SupportRender {
     store: Store,
     session_id: String,
