@@ -11,6 +11,7 @@
 
 use crate::auth::identity::Identity;
 use crate::store::Store;
+use crate::streams::log::{Event, Gap, ReplayLog};
 use shared::books::{Entry, ServerMessage, Transcript};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,13 +32,6 @@ pub const QUEUE_MAX: usize = 20;
 
 /// How long a session with no connection and no work stays in memory.
 const KEEP_IDLE: Duration = Duration::from_secs(600);
-
-/// One session event, serialised once for every reader.
-#[derive(Debug)]
-pub struct Frame {
-    pub seq: u64,
-    pub json: String,
-}
 
 /// A request waiting for the agents.
 #[derive(Debug, Clone)]
@@ -148,8 +142,8 @@ pub struct Session {
 
 #[derive(Debug)]
 struct Inner {
-    last_seq: u64,
-    log: VecDeque<Arc<Frame>>,
+    /// The session's events, read with each connection's cursor.
+    log: ReplayLog,
     transcript: Transcript,
     /// The model chosen with `model_switch` (`None`: the server's).
     model: Option<String>,
@@ -167,8 +161,7 @@ struct Inner {
 impl Inner {
     fn new(last_seq: u64, transcript: Transcript, model: Option<String>) -> Self {
         Self {
-            last_seq,
-            log: VecDeque::new(),
+            log: ReplayLog::after(last_seq),
             transcript,
             model,
             window: VecDeque::new(),
@@ -190,29 +183,17 @@ pub struct Snapshot {
     pub seq: u64,
 }
 
-/// Frames after a cursor, or the news that some are gone.
-#[derive(Debug)]
-pub enum Read {
-    Frames(Vec<Arc<Frame>>),
-    /// The cursor is older than the log (or from another life of the
-    /// session): the reader needs a `session_restored`.
-    Gap,
-}
-
 impl Session {
     /// Appends an event: gives it the next seq, folds it into the
     /// transcript, and wakes the connections. Returns the seq.
     pub fn push(&self, mut msg: ServerMessage) -> u64 {
         let mut inner = self.inner.lock().expect("session lock");
-        let seq = inner.last_seq + 1;
+        let seq = inner.log.next_seq();
         msg.set_seq(seq);
         let json = serde_json::to_string(&msg).expect("books messages serialise");
         inner.transcript.apply(&msg);
-        inner.last_seq = seq;
-        inner.log.push_back(Arc::new(Frame { seq, json }));
-        if inner.log.len() > LOG_EVENTS {
-            inner.log.pop_front();
-        }
+        inner.log.append(None, json);
+        inner.log.keep_last(LOG_EVENTS);
         drop(inner);
         self.latest.send_replace(seq);
         seq
@@ -225,26 +206,15 @@ impl Session {
 
     /// The seq of the last event.
     pub fn last_seq(&self) -> u64 {
-        self.inner.lock().expect("session lock").last_seq
+        self.inner.lock().expect("session lock").log.last_seq()
     }
 
-    /// Up to `max` events after `cursor`.
-    pub fn read_after(&self, cursor: u64, max: usize) -> Read {
+    /// Up to `max` events after `cursor`, appended to `out`; [`Gap`] when
+    /// the cursor is older than the log (or from another life of the
+    /// session): the reader needs a `session_restored`.
+    pub fn read_after(&self, cursor: u64, max: usize, out: &mut Vec<Arc<Event>>) -> Result<(), Gap> {
         let inner = self.inner.lock().expect("session lock");
-        if cursor > inner.last_seq {
-            return Read::Gap;
-        }
-        if cursor == inner.last_seq {
-            return Read::Frames(Vec::new());
-        }
-        let Some(first) = inner.log.front().map(|f| f.seq) else {
-            return Read::Gap;
-        };
-        if cursor + 1 < first {
-            return Read::Gap;
-        }
-        let skip = (cursor + 1 - first) as usize;
-        Read::Frames(inner.log.iter().skip(skip).take(max).cloned().collect())
+        inner.log.read_after(cursor, max, out)
     }
 
     /// The conversation so far and the seq it reaches.
@@ -254,7 +224,7 @@ impl Session {
             entries: inner.transcript.entries.clone(),
             current_agent: inner.transcript.current_agent.clone(),
             model: inner.model.clone(),
-            seq: inner.last_seq,
+            seq: inner.log.last_seq(),
         }
     }
 
@@ -405,29 +375,20 @@ mod tests {
     }
 
     #[test]
-    fn readers_get_what_follows_their_cursor_or_a_gap() {
+    fn a_session_keeps_its_newest_events_for_resume() {
         let s = session();
         for _ in 0..(LOG_EVENTS + 10) {
             s.push(event());
         }
         let last = s.last_seq();
         assert_eq!(last, LOG_EVENTS as u64 + 10);
-        match s.read_after(last - 3, 100) {
-            Read::Frames(f) => assert_eq!(
-                f.iter().map(|f| f.seq).collect::<Vec<_>>(),
-                [last - 2, last - 1, last]
-            ),
-            Read::Gap => panic!("recent events are kept"),
-        }
-        assert!(matches!(s.read_after(last, 100), Read::Frames(f) if f.is_empty()));
-        assert!(
-            matches!(s.read_after(3, 100), Read::Gap),
-            "dropped from the log"
+        let mut out = Vec::new();
+        s.read_after(last - 3, 100, &mut out).unwrap();
+        assert_eq!(
+            out.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [last - 2, last - 1, last]
         );
-        assert!(
-            matches!(s.read_after(last + 5, 100), Read::Gap),
-            "a cursor from the future"
-        );
+        assert_eq!(s.read_after(3, 100, &mut out), Err(Gap), "dropped");
     }
 
     #[test]

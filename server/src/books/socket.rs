@@ -9,11 +9,12 @@
 //! `session_restored`). Replies to this connection alone (`pong`,
 //! validation errors) carry the seq the connection has reached.
 
-use super::hub::{Read, Request, Session, Submitted};
+use super::hub::{Request, Session, Submitted};
 use super::validate::{self, Invalid};
 use crate::clock::now_rfc3339 as now;
 use crate::socket::{self, Close, Limits, Protocol, WRITE_BATCH};
 use crate::state::AppState;
+use crate::streams::log::Gap;
 use axum::extract::ws::{Message, Utf8Bytes};
 use futures_util::{Sink, Stream};
 use serde_json::Value;
@@ -75,14 +76,15 @@ impl Protocol for Conn {
     async fn events(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Close> {
         loop {
             if let Some(cursor) = self.cursor {
-                match self.session.read_after(cursor, WRITE_BATCH) {
-                    Read::Frames(frames) if !frames.is_empty() => {
-                        batch.extend(frames.iter().map(|f| Utf8Bytes::from(f.json.as_str())));
-                        self.cursor = frames.last().map(|f| f.seq);
+                let mut events = Vec::new();
+                match self.session.read_after(cursor, WRITE_BATCH, &mut events) {
+                    Ok(()) if !events.is_empty() => {
+                        batch.extend(events.iter().map(|e| Utf8Bytes::from(e.json.as_str())));
+                        self.cursor = events.last().map(|e| e.seq);
                         return Ok(());
                     }
-                    Read::Frames(_) => {}
-                    Read::Gap => {
+                    Ok(()) => {}
+                    Err(Gap) => {
                         // The cursor moves only once the answer is made, so
                         // a restore cut short is made again.
                         let restored = self.restore().await;

@@ -10,6 +10,7 @@
 //! - [`generation`]: runs a generation into a stream.
 
 pub mod generation;
+pub mod log;
 pub mod registry;
 
 use crate::auth::identity::Identity;
