@@ -1,22 +1,41 @@
 //! The Chorus server: an axum app that serves the API, the SSE and WebSocket
 //! streams, and the built Leptos app, from one binary (`chorus`).
 //!
+//! # Layout
+//!
+//! Three layers, and imports only go down: the features, the platform they
+//! stream on, and the handles the state is made of.
+//!
 //! - [`app`] builds the router from an [`AppState`]; [`run`] serves it on a
 //!   listener until a shutdown signal, ending open streams first.
-//! - Cross-cutting: [`config`], [`error`], [`state`], [`db`], [`web`]
-//!   (headers, Origin checks, JSON errors), [`spa`] (the app and its
-//!   fallback), [`sse`] (stream responses), [`clock`].
-//! - Accounts and limits: [`auth`] (register, login, the `Identity`
-//!   extractor), [`usage`] (anonymous replies, credits), [`store`] (typed
-//!   database access).
-//! - Generation: [`engine`] (offline and OpenAI-compatible providers,
-//!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
-//! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
-//!   (the `/ws` connection), [`personas`] (the persona protocol on `/ws`), [`support`]
-//!   (the support protocol on `/ws`, with its safety classifier), [`rolecard`] (the role-card protocol
-//!   over SSE), [`books`] (the BooksWriter protocol on `/ws/{session_id}`),
-//!   [`chats`] (the hybrid chat protocol, its management socket on
-//!   `/api/v1/chats/ws` and socket.io `/chats`, replies over SSE).
+//! - **Features**, each with its own `router()`, returning [`AppError`] and
+//!   knowing no transport: [`personas`] (the persona protocol on `/ws`),
+//!   [`support`] (the support protocol on `/ws`, with its safety
+//!   classifier), [`rolecard`] (the role-card protocol over SSE), [`books`]
+//!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
+//!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
+//!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
+//!   [`health`], [`test_sse`].
+//! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
+//!   batched writes, the stall timeout on every write, idle and shutdown
+//!   close, size and binary-frame handling, one set of close codes; each
+//!   protocol is a `Protocol` implementation, [`ws`] being `/ws`'s);
+//!   [`streams`] (the one generation runner, [`streams::generation`], for
+//!   every feature's model calls, with its stop/shutdown/deadline `select!`;
+//!   the replay log with cursor readers, [`streams::log`]; the registry of
+//!   streams; resume and stop over HTTP); [`sse`] (stream responses);
+//!   [`engine`] (the offline and OpenAI-compatible providers behind
+//!   capabilities, and chunking); [`web`] (headers, Origin checks, JSON
+//!   errors); [`spa`] (the app and its fallback).
+//! - **State**: [`state`] (`#[derive(FromRef)]`; the [`Generator`]
+//!   sub-state for the features that stream) over handles that never import
+//!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
+//!   `streams::registry`, `chats::hub`, `books::hub`,
+//!   `personas::conversations`, `auth::token`; the identity extractors in
+//!   `auth::identity` take what they need from any state through
+//!   `FromRef`. Cross-cutting: [`error`], [`clock`], [`ratelimit`].
+//!
+//! [`Generator`]: streams::generation::Generator
 
 pub mod auth;
 pub mod books;

@@ -164,15 +164,14 @@ where
     let mut idle_at = limits.idle.map(|d| tokio::time::Instant::now() + d);
     let ended: Result<(), Close> = loop {
         let idle = async {
-            match idle_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
+            if let Some(at) = idle_at {
+                tokio::time::sleep_until(at).await
             }
         };
         let text = tokio::select! {
             biased;
             _ = &mut shutdown => break Err(Close::SHUTDOWN),
-            _ = idle => break Err(Close::IDLE),
+            _ = idle, if idle_at.is_some() => break Err(Close::IDLE),
             r = protocol.events(&mut batch) => {
                 if let Err(close) = r {
                     break Err(close);

@@ -107,55 +107,51 @@ fn query_value(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-impl<S> FromRequestParts<S> for MaybeIdentity
-where
-    S: Send + Sync,
-    TokenKeys: FromRef<S>,
-{
-    type Rejection = AppError;
+/// `FromRequestParts` for any state that holds the [`TokenKeys`]: the
+/// extractor is `$read(parts, tokens)`.
+macro_rules! from_identity {
+    ($extractor:ty, $read:path) => {
+        impl<S> FromRequestParts<S> for $extractor
+        where
+            S: Send + Sync,
+            TokenKeys: FromRef<S>,
+        {
+            type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let tokens = TokenKeys::from_ref(state);
-        identify(parts, &tokens).map(Self)
-    }
-}
-
-impl<S> FromRequestParts<S> for Identity
-where
-    S: Send + Sync,
-    TokenKeys: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let tokens = TokenKeys::from_ref(state);
-        identify(parts, &tokens)?.ok_or_else(|| {
-            AppError::client(
-                ErrorCode::Unauthorized,
-                "sign in, or identify this browser with an x-anon-id header",
-            )
-        })
-    }
-}
-
-impl<S> FromRequestParts<S> for AuthUser
-where
-    S: Send + Sync,
-    TokenKeys: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let tokens = TokenKeys::from_ref(state);
-        match identify(parts, &tokens)? {
-            Some(Identity::User(id)) => Ok(Self(id)),
-            _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+                $read(parts, &TokenKeys::from_ref(state))
+            }
         }
+    };
+}
+
+from_identity!(MaybeIdentity, maybe_identity);
+from_identity!(Identity, identity);
+from_identity!(AuthUser, auth_user);
+from_identity!(Caller, caller);
+
+fn maybe_identity(parts: &Parts, tokens: &TokenKeys) -> Result<MaybeIdentity, AppError> {
+    identify(parts, tokens).map(MaybeIdentity)
+}
+
+fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
+    identify(parts, tokens)?.ok_or_else(|| {
+        AppError::client(
+            ErrorCode::Unauthorized,
+            "sign in, or identify this browser with an x-anon-id header",
+        )
+    })
+}
+
+fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
+    match identify(parts, tokens)? {
+        Some(Identity::User(id)) => Ok(AuthUser(id)),
+        _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
     }
 }
 
 /// Who is on the other end: their identity, or, when they gave none (the
-/// seeds' clients send none), an anonymous visitor keyed by their IP
+/// specifications' own clients send none), an anonymous visitor keyed by their IP
 /// address; and when their token expires, if they have one. A bad token is
 /// still a 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,33 +162,24 @@ pub struct Caller {
     pub token_expires_at: Option<i64>,
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    S: Send + Sync,
-    TokenKeys: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let tokens = TokenKeys::from_ref(state);
-        let who = match identify(parts, &tokens)? {
-            Some(who) => who,
-            None => {
-                let ip = parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-                Identity::Anonymous(ip_visitor(ip))
-            }
-        };
-        let token_expires_at = bearer_token(parts)?
-            .and_then(|t| tokens.verify(&t).ok())
-            .map(|c| c.exp);
-        Ok(Self {
-            who,
-            token_expires_at,
-        })
-    }
+fn caller(parts: &Parts, tokens: &TokenKeys) -> Result<Caller, AppError> {
+    let who = match identify(parts, tokens)? {
+        Some(who) => who,
+        None => {
+            let ip = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+            Identity::Anonymous(ip_visitor(ip))
+        }
+    };
+    let token_expires_at = bearer_token(parts)?
+        .and_then(|t| tokens.verify(&t).ok())
+        .map(|c| c.exp);
+    Ok(Caller {
+        who,
+        token_expires_at,
+    })
 }
 
 impl Caller {

@@ -289,7 +289,7 @@ async fn stream_agent(
     gen_request.seed = session.last_seq();
     let seed = gen_request.seed;
     let generation = state.generator.engine.generate_or(gen_request, |_| {
-        outline::compose(kind, &request.content, context, seed)
+        crate::engine::offline::books::compose(kind, &request.content, &context.titles(), seed)
     });
     let mut call = Call::new(
         generation,

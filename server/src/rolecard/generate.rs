@@ -7,7 +7,7 @@
 //! then reported as `error`). Every call runs under the stream's stop, so a
 //! stop is noticed while waiting on the provider too.
 
-use super::analysis;
+use crate::engine::offline::rolecard as analysis;
 use crate::auth::identity::Identity;
 use crate::engine::GenRequest;
 use crate::state::AppState;

@@ -11,10 +11,9 @@
 //!   `/api/rolecard/layers/relation/{relationId}/stream`,
 //!   `/api/rolecard/layers/batch/stream`. Events are `data: {json}` with the
 //!   type inside and `id:` = seq; resume and stop come from `streams`.
-//! - [`analysis`] (the offline card), [`generate`] (the stream runner),
+//! - the offline card (`engine::offline::rolecard`), [`generate`] (the stream runner),
 //!   [`export`] (Character Card V2/V3).
 
-pub mod analysis;
 pub mod export;
 pub mod generate;
 

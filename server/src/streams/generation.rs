@@ -172,16 +172,16 @@ impl Call {
             shutdown,
             deadline,
         } = self;
+        let timed = deadline.is_some();
         let deadline = async {
-            match deadline {
-                Some(d) => d.as_mut().await,
-                None => std::future::pending().await,
+            if let Some(d) = deadline {
+                d.as_mut().await
             }
         };
         tokio::select! {
             _ = stop.as_mut() => Step::Stopped,
             _ = shutdown.as_mut() => Step::Stopped,
-            _ = deadline => Step::TimedOut,
+            _ = deadline, if timed => Step::TimedOut,
             n = deltas.next() => match n {
                 Some(Ok(GenEvent::Delta(text))) => Step::Delta(text),
                 Some(Ok(GenEvent::Finish { usage, response_id })) => Step::Finish { usage, response_id },

@@ -97,7 +97,7 @@ impl ReplayLog {
             return Err(Gap);
         }
         let skip = (cursor + 1 - first) as usize;
-        out.extend(self.events.iter().skip(skip).take(max).cloned());
+        out.extend(self.events.range(skip..).take(max).cloned());
         Ok(())
     }
 }

@@ -398,15 +398,18 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
     assert_eq!(texts, ["Hell", "o wo", "rld"], "re-chunked to 4 characters");
 }
 
-#[tokio::test]
-async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
-    let (base, script) = scripted().await;
-    let app = on_model(&base, "garbage").await;
-    let token = app.register("model_rc").await;
+/// A new user with one memory asks for their core layer: their token and
+/// the stream's response.
+async fn core_layer_stream(
+    app: &crate::helpers::TestApp,
+    user: &str,
+    memory: &str,
+) -> (String, reqwest::Response) {
+    let token = app.register(user).await;
     app.client
         .post(app.url("/api/memories"))
         .bearer_auth(&token)
-        .json(&json!({"content": "She baked bread every Sunday."}))
+        .json(&json!({"content": memory}))
         .send()
         .await
         .unwrap();
@@ -417,6 +420,14 @@ async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
         .send()
         .await
         .unwrap();
+    (token, res)
+}
+
+#[tokio::test]
+async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
+    let (base, script) = scripted().await;
+    let app = on_model(&base, "garbage").await;
+    let (_, res) = core_layer_stream(&app, "model_rc", "She baked bread every Sunday.").await;
     let events = crate::helpers::read_sse(res).await;
     let last: Value = serde_json::from_str(&events.last().unwrap().2).unwrap();
     assert_eq!(last["type"], "error");
@@ -495,21 +506,8 @@ async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
     let (base, _) = scripted().await;
     // The provider never answers (and its timeout is a minute away).
     let app = on_model(&base, "hang").await;
-    let token = app.register("model_rc_stop").await;
-    app.client
-        .post(app.url("/api/memories"))
-        .bearer_auth(&token)
-        .json(&json!({"content": "He fixed bicycles for the whole street."}))
-        .send()
-        .await
-        .unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/rolecard/layers/core/stream"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (token, res) =
+        core_layer_stream(&app, "model_rc_stop", "He fixed bicycles for the whole street.").await;
     use eventsource_stream::Eventsource;
     let mut events = res.bytes_stream().eventsource();
     let first = events.next().await.unwrap().unwrap();
