@@ -37,30 +37,32 @@
 //!
 //! [`Generator`]: streams::generation::Generator
 
+#![warn(unreachable_pub)]
+
 pub mod auth;
 pub mod books;
 pub mod chats;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod connections;
+pub(crate) mod connections;
 pub mod db;
 pub mod engine;
 pub mod error;
-pub mod health;
+pub(crate) mod health;
 pub mod personas;
 pub mod quota;
-pub mod ratelimit;
-pub mod rolecard;
+pub(crate) mod ratelimit;
+pub(crate) mod rolecard;
 pub mod socket;
-pub mod spa;
-pub mod sse;
+pub(crate) mod spa;
+pub(crate) mod sse;
 pub mod state;
 pub mod store;
 pub mod streams;
 pub mod support;
-pub mod test_sse;
-pub mod usage;
-pub mod web;
+pub(crate) mod test_sse;
+pub(crate) mod usage;
+pub(crate) mod web;
 pub mod ws;
 
 pub use config::Config;

@@ -36,16 +36,16 @@ pub struct AppState {
     /// streams, the quota.
     pub generator: Generator,
     /// `previous_response_id` context for providers that keep none.
-    pub conversations: Conversations,
+    pub(crate) conversations: Conversations,
     /// Live BooksWriter sessions.
     pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
-    pub connections: ConnectionCounter,
+    pub(crate) connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
-    pub origins: Arc<OriginPolicy>,
+    pub(crate) origins: Arc<OriginPolicy>,
     /// The hybrid chat's news for every management connection, and the
     /// replies running per chat.
-    pub chats: ChatHub,
+    pub(crate) chats: ChatHub,
     /// Cancelled when the server shuts down; every open stream and socket
     /// watches it and ends, so graceful shutdown does not wait on them (the
     /// generator holds the same token).

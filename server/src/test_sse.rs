@@ -14,7 +14,7 @@ use shared::ErrorCode;
 use shared::test_sse::{ServerEvent, TEST_MESSAGES};
 use std::time::Duration;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/messages/test-sse", get(test_sse).post(test_sse))
 }
 

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::auth::Usage;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/usage", get(usage))
 }
 

@@ -21,12 +21,12 @@ use std::sync::Arc;
 /// The Content-Security-Policy of every response. The app's wasm needs
 /// `'wasm-unsafe-eval'`; nothing is loaded from other origins. The index page
 /// adds the hashes of its inline loader script (see `spa`).
-pub const CSP_BASE: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+pub(crate) const CSP_BASE: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The CSP with extra `script-src` sources (hashes of inline scripts).
-pub fn csp_with_scripts(extra: &[String]) -> String {
+pub(crate) fn csp_with_scripts(extra: &[String]) -> String {
     if extra.is_empty() {
         return CSP_BASE.to_owned();
     }
@@ -38,7 +38,7 @@ pub fn csp_with_scripts(extra: &[String]) -> String {
 }
 
 /// Adds the security headers to every response that does not set its own.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY)
@@ -109,7 +109,7 @@ impl OriginPolicy {
 
 /// Middleware for WebSocket routes: 503 when `ENABLE_WEBSOCKET=false`,
 /// 403 for a browser on another site.
-pub async fn ws_origin_guard(
+pub(crate) async fn ws_origin_guard(
     State(config): State<Arc<Config>>,
     State(origins): State<Arc<OriginPolicy>>,
     req: Request,
@@ -141,7 +141,7 @@ pub async fn ws_origin_guard(
 /// Turns any error response that is not already JSON into the one error
 /// body, keeping its status. Handlers already answer JSON; this catches what
 /// axum and the layers make (405, 413, 415, 400 from extractors …).
-pub async fn json_errors(req: Request, next: Next) -> Response {
+pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -203,7 +203,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
 const SECRET_KEYS: &[&str] = &["token", "access_token", "password", "auth"];
 
 /// The URI as logs may show it: `?token=…` values are replaced.
-pub fn redacted_uri(uri: &Uri) -> String {
+pub(crate) fn redacted_uri(uri: &Uri) -> String {
     let Some(query) = uri.query() else {
         return uri.path().to_owned();
     };

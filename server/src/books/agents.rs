@@ -13,6 +13,7 @@
 use super::hub::{Request, Session};
 use super::outline::{self, Context, Made};
 use crate::clock::now_rfc3339 as now;
+use crate::engine::offline::text::capitalise;
 use crate::engine::{ChatMessage, GenRequest};
 use crate::state::AppState;
 use crate::streams::generation::{Call, Step};
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Characters per `stream_chunk`.
-pub const CHUNK_CHARS: usize = 40;
+pub(crate) const CHUNK_CHARS: usize = 40;
 
 /// Output tokens one specialist may use.
 const TOKENS_PER_AGENT: i64 = 600;
@@ -39,14 +40,14 @@ enum Ended {
 }
 
 /// Runs the session's requests one after another until none is left.
-pub async fn work(state: AppState, session: Arc<Session>) {
+pub(crate) async fn work(state: AppState, session: Arc<Session>) {
     while let Some((request, stop)) = session.next_request() {
         run(&state, &session, request, stop).await;
     }
 }
 
 /// Runs one request to its end.
-pub async fn run(
+pub(crate) async fn run(
     state: &AppState,
     session: &Arc<Session>,
     request: Request,
@@ -253,20 +254,13 @@ fn completion_message(results: &CompletionResults) -> String {
     match results.artifacts.as_slice() {
         [one] => format!(
             "{} generation completed successfully",
-            capitalised(one.kind.as_str())
+            capitalise(one.kind.as_str())
         ),
         many => {
             let names: Vec<&str> = many.iter().map(|a| a.kind.as_str()).collect();
             format!("Created {} ({} artifacts)", names.join(", "), many.len())
         }
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Streams one specialist's text; returns it, its output tokens, and how
@@ -426,7 +420,7 @@ async fn load_context(state: &AppState, session: &Session) -> Result<Context, sq
 }
 
 /// An `error` event in the session.
-pub fn push_error(
+pub(crate) fn push_error(
     session: &Session,
     code: ErrorCode,
     message: String,

@@ -16,11 +16,11 @@
 //! address, as the seed's clients send none); anyone else gets
 //! `SESSION_FORBIDDEN` and a close.
 
-pub mod agents;
+pub(crate) mod agents;
 pub mod hub;
-pub mod outline;
+pub(crate) mod outline;
 pub mod socket;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use hub::Books;
 

@@ -10,7 +10,7 @@ use shared::books::ArtifactKind;
 
 /// Which specialists a request needs, in the order they work: a world
 /// first, then the people in it, then the plot, then who writes it.
-pub fn route(content: &str) -> Vec<ArtifactKind> {
+pub(crate) fn route(content: &str) -> Vec<ArtifactKind> {
     const WORDS: [(ArtifactKind, &[&str]); 4] = [
         (
             ArtifactKind::World,
@@ -90,7 +90,7 @@ pub fn route(content: &str) -> Vec<ArtifactKind> {
 }
 
 /// The lines each kind answers with, after the title.
-pub fn keys(kind: ArtifactKind) -> &'static [&'static str] {
+pub(crate) fn keys(kind: ArtifactKind) -> &'static [&'static str] {
     match kind {
         ArtifactKind::Plot => &[
             "Genre",
@@ -110,7 +110,7 @@ pub fn keys(kind: ArtifactKind) -> &'static [&'static str] {
 
 /// An earlier artifact a piece of work can build on.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Made {
+pub(crate) struct Made {
     pub id: String,
     pub title: String,
     /// A few of its fields, for the prompt.
@@ -120,7 +120,7 @@ pub struct Made {
 /// What a piece of work builds on: the session's latest world, character
 /// and plot.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     pub world: Option<Made>,
     pub character: Option<Made>,
     pub plot: Option<Made>,
@@ -128,7 +128,7 @@ pub struct Context {
 
 impl Context {
     /// Remembers `made` as the latest of its kind (authors build nothing on).
-    pub fn record(&mut self, kind: ArtifactKind, made: Made) {
+    pub(crate) fn record(&mut self, kind: ArtifactKind, made: Made) {
         match kind {
             ArtifactKind::World => self.world = Some(made),
             ArtifactKind::Character => self.character = Some(made),
@@ -152,7 +152,7 @@ impl Context {
     }
 
     /// The titles the offline writer builds on.
-    pub fn titles(&self) -> BuildsOn {
+    pub(crate) fn titles(&self) -> BuildsOn {
         let title = |m: &Option<Made>| m.as_ref().map(|m| m.title.clone());
         BuildsOn {
             world: title(&self.world),
@@ -162,7 +162,7 @@ impl Context {
     }
 
     /// The ids used, for `builds_on`.
-    pub fn ids_for(&self, kind: ArtifactKind) -> Vec<String> {
+    pub(crate) fn ids_for(&self, kind: ArtifactKind) -> Vec<String> {
         self.used_by(kind)
             .into_iter()
             .map(|(_, m)| m.id.clone())
@@ -170,7 +170,7 @@ impl Context {
     }
 
     /// Prompt lines about what this kind builds on.
-    pub fn prompt_for(&self, kind: ArtifactKind) -> String {
+    pub(crate) fn prompt_for(&self, kind: ArtifactKind) -> String {
         self.used_by(kind)
             .into_iter()
             .map(|(label, m)| format!("Use the session's {label} \"{}\": {}\n", m.title, m.summary))
@@ -179,7 +179,7 @@ impl Context {
 }
 
 /// The system prompt of a specialist.
-pub fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
+pub(crate) fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
     let first = if kind == ArtifactKind::Character || kind == ArtifactKind::Author {
         "Name"
     } else {
@@ -200,7 +200,7 @@ pub fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
 }
 
 /// A parsed answer: its title and fields (snake_case keys).
-pub fn parse(
+pub(crate) fn parse(
     kind: ArtifactKind,
     text: &str,
     request: &str,

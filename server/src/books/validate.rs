@@ -10,11 +10,11 @@ use shared::books::{ClientMessage, ErrorDetails, MAX_CONTENT_LEN};
 const MAX_MODEL_LEN: usize = 100;
 
 /// Most messages in one `batch`.
-pub const MAX_BATCH: usize = 50;
+pub(crate) const MAX_BATCH: usize = 50;
 
 /// Why a message was refused.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub code: ErrorCode,
     pub message: String,
     pub details: ErrorDetails,
@@ -29,7 +29,7 @@ fn invalid(message: impl Into<String>, details: ErrorDetails) -> Invalid {
 }
 
 /// The frame as a JSON object.
-pub fn json(text: &str) -> Result<Value, Invalid> {
+pub(crate) fn json(text: &str) -> Result<Value, Invalid> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         invalid(
             "Message is not valid JSON",
@@ -43,7 +43,7 @@ pub fn json(text: &str) -> Result<Value, Invalid> {
 }
 
 /// The messages of a `batch`.
-pub fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
+pub(crate) fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
     let items = value
         .get("messages")
         .and_then(Value::as_array)
@@ -63,7 +63,7 @@ pub fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
 }
 
 /// One message, checked as the seed checks it, then typed.
-pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> {
+pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> {
     let Some(obj) = value.as_object() else {
         return Err(invalid("Message must be a JSON object", ErrorDetails::default()));
     };
@@ -122,7 +122,7 @@ pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> 
 }
 
 /// A model name: 1–100 printable characters.
-pub fn model(name: &str) -> Result<(), Invalid> {
+pub(crate) fn model(name: &str) -> Result<(), Invalid> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_MODEL_LEN || name.chars().any(char::is_control)
     {

@@ -18,11 +18,11 @@
 //!   channel hears the `assistant_error` too. Stop with
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
 
-pub mod hub;
-pub mod manage;
-pub mod render;
+pub(crate) mod hub;
+pub(crate) mod manage;
+pub(crate) mod render;
 pub mod socket;
-pub mod socketio;
+pub(crate) mod socketio;
 
 use crate::auth::identity::Identity;
 use crate::engine::{ChatMessage, GenRequest};

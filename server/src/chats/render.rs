@@ -18,7 +18,7 @@ use shared::stream::FinishStatus;
 
 /// What the stream answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A new reply, saved as message `message_id`.
     Send,
     /// A new version of reply `message_id`.
@@ -26,7 +26,7 @@ pub enum Kind {
 }
 
 /// The render of one reply stream.
-pub struct ChatRender {
+pub(crate) struct ChatRender {
     state: AppState,
     who: Identity,
     kind: Kind,
@@ -38,7 +38,7 @@ pub struct ChatRender {
 
 impl ChatRender {
     /// The render of a reply to save as `message_id` in `chat_id`.
-    pub fn new(
+    pub(crate) fn new(
         state: &AppState,
         who: &Identity,
         kind: Kind,
@@ -57,7 +57,7 @@ impl ChatRender {
 }
 
 /// An event ready for the registry: its name and JSON.
-pub fn out(e: ServerEvent) -> Out {
+pub(crate) fn out(e: ServerEvent) -> Out {
     (
         Some(e.name()),
         serde_json::to_value(&e).unwrap_or(Value::Null),

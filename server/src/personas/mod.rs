@@ -10,8 +10,8 @@
 //! - [`catalog`], [`render`] (the seed's events), [`conversations`]
 //!   (`previous_response_id` for providers that keep no state).
 
-pub mod catalog;
-pub mod conversations;
+pub(crate) mod catalog;
+pub(crate) mod conversations;
 pub mod render;
 
 use crate::auth::identity::Identity;

@@ -25,7 +25,7 @@ const CHUNK_CHARS: usize = 40;
 
 /// What to generate.
 #[derive(Debug, Clone)]
-pub enum Job {
+pub(crate) enum Job {
     /// `generate/stream`: the card, as the options say.
     Full(GenerateOptions),
     /// `layers/core/stream`.
@@ -37,7 +37,7 @@ pub enum Job {
 }
 
 /// Opens the stream and runs the job in the background.
-pub fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
+pub(crate) fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
     let who = Identity::User(user_id.to_owned());
     let user = user_id.to_owned();
     let state = state.clone();

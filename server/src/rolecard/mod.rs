@@ -14,8 +14,8 @@
 //! - the offline card (`engine::offline::rolecard`), [`generate`] (the stream runner),
 //!   [`export`] (Character Card V2/V3).
 
-pub mod export;
-pub mod generate;
+pub(crate) mod export;
+pub(crate) mod generate;
 
 use crate::auth::identity::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -34,7 +34,7 @@ use shared::rolecard::{
     NewRelation, Relation,
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/memories", get(list_memories).post(add_memory))
         .route("/memories/{id}", delete(delete_memory))
