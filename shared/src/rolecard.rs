@@ -156,6 +156,20 @@ pub enum ServerEvent {
     },
 }
 
+impl RoleCard {
+    /// Puts `layer` in place of the layer for the same relation, or adds it.
+    pub fn upsert_relation(&mut self, layer: RelationLayer) {
+        match self
+            .relation_layers
+            .iter_mut()
+            .find(|l| l.relation_id == layer.relation_id)
+        {
+            Some(existing) => *existing = layer,
+            None => self.relation_layers.push(layer),
+        }
+    }
+}
+
 /// What a `complete` (or `batch_complete`) carries, keyed as the role-card
 /// protocol keys it: `{"rolecard": …}` (the whole card), `{"coreLayer": …}`
 /// or `{"relationLayer": …}` (the one layer written).

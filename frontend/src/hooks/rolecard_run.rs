@@ -61,17 +61,7 @@ impl RoleCardRun {
                 match result {
                     RoleCardResult::RoleCard(full) => card = full.clone(),
                     RoleCardResult::CoreLayer(core) => card.core_layer = Some(core.clone()),
-                    RoleCardResult::RelationLayer(l) => {
-                        let l = l.clone();
-                        match card
-                            .relation_layers
-                            .iter_mut()
-                            .find(|x| x.relation_id == l.relation_id)
-                        {
-                            Some(x) => *x = l,
-                            None => card.relation_layers.push(l),
-                        }
-                    }
+                    RoleCardResult::RelationLayer(l) => card.upsert_relation(l.clone()),
                 }
                 self.card = Some(card);
                 self.progress = 100;

@@ -88,6 +88,17 @@ impl GenRequest {
         }
     }
 
+    /// The prompt's tokens by [`approx_tokens`] (the system prompt and
+    /// every message).
+    pub fn prompt_tokens(&self) -> u64 {
+        approx_tokens(&self.system)
+            + self
+                .messages
+                .iter()
+                .map(|m| approx_tokens(&m.content))
+                .sum::<u64>()
+    }
+
     /// The last user message, or "".
     pub fn last_user_message(&self) -> &str {
         self.messages

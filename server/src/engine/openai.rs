@@ -124,12 +124,7 @@ impl OpenAi {
     fn parse(&self, res: reqwest::Response, req: &GenRequest) -> GenStream {
         let api = req.api;
         let timeout = self.timeout;
-        let prompt_estimate = approx_tokens(&req.system)
-            + req
-                .messages
-                .iter()
-                .map(|m| approx_tokens(&m.content))
-                .sum::<u64>();
+        let prompt_estimate = req.prompt_tokens();
         let events = res.bytes_stream().eventsource();
         let state = ParseState {
             events: Box::pin(events),

@@ -208,7 +208,7 @@ async fn work(
                 Some(&format!("Writing the layer for {}...", r.name)),
             );
             let layer = relation(emit, state, &r, memories).await?;
-            upsert(&mut card, layer.clone());
+            card.upsert_relation(layer.clone());
             save(state, user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
@@ -238,7 +238,7 @@ async fn work(
                     card.core_layer = Some(core(emit, state, memories).await?);
                 } else if let Some(r) = relations.iter().find(|r| &r.id == layer) {
                     let l = relation(emit, state, r, memories).await?;
-                    upsert(&mut card, l);
+                    card.upsert_relation(l);
                 }
                 emit.push(ServerEvent::LayerProgress {
                     layer: layer.clone(),
@@ -255,17 +255,6 @@ async fn work(
         }
     }
     Ok(())
-}
-
-fn upsert(card: &mut RoleCard, layer: RelationLayer) {
-    match card
-        .relation_layers
-        .iter_mut()
-        .find(|l| l.relation_id == layer.relation_id)
-    {
-        Some(existing) => *existing = layer,
-        None => card.relation_layers.push(layer),
-    }
 }
 
 async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), String> {

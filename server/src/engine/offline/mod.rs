@@ -39,14 +39,8 @@ impl Offline {
 /// `text` as a generation of `req`: word-sized deltas, then the usage. For
 /// features that write their own offline text (BooksWriter's outlines).
 pub fn stream_text(text: String, req: &GenRequest) -> GenStream {
-    let prompt_tokens = approx_tokens(&req.system)
-        + req
-            .messages
-            .iter()
-            .map(|m| approx_tokens(&m.content))
-            .sum::<u64>();
     let usage = TokenUsage {
-        prompt_tokens,
+        prompt_tokens: req.prompt_tokens(),
         completion_tokens: approx_tokens(&text),
     };
     let response_id = format!("resp_offline_{:016x}", fingerprint(req));
