@@ -283,7 +283,7 @@ pub async fn multi_chat(
     if let Some(Err(_)) = tickets.first()
         && tickets.iter().all(Result::is_err)
     {
-        return Err(tickets.swap_remove(0).err().expect("an error"));
+        return Err(tickets.swap_remove(0).expect_err("an error"));
     }
     let panel = state.generator.streams.create(&who.owner_key());
     let mut children = Vec::new();
