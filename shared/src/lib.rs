@@ -42,6 +42,10 @@ pub enum Role {
     User,
     Assistant,
     System,
+    /// Any other role a client sent (a persona history's turns of other
+    /// roles are accepted and left out, as they always were).
+    #[serde(other)]
+    Other,
 }
 
 impl Role {
@@ -51,6 +55,7 @@ impl Role {
             Self::User => "user",
             Self::Assistant => "assistant",
             Self::System => "system",
+            Self::Other => "other",
         }
     }
 
@@ -62,5 +67,23 @@ impl Role {
             "system" => Some(Self::System),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn roles_use_their_wire_spelling_and_any_other_is_other() {
+        for role in [Role::User, Role::Assistant, Role::System] {
+            let json = serde_json::to_value(role).unwrap();
+            assert_eq!(json, role.as_str());
+            assert_eq!(serde_json::from_value::<Role>(json).unwrap(), role);
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        let bot: Role = serde_json::from_value(serde_json::json!("bot")).unwrap();
+        assert_eq!(bot, Role::Other);
+        assert_eq!(Role::parse("bot"), None);
     }
 }

@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002) on `/ws/{session_id}` and
+//! BooksWriter (the BooksWriter protocol) on `/ws/{session_id}` and
 //! `/api/books/{session_id}/artifacts`.
 
 use crate::helpers::{

@@ -1,4 +1,4 @@
-//! Seed 003's hybrid chat: the reply streams (send, regenerate, re-attach),
+//! The hybrid chat protocol's hybrid chat: the reply streams (send, regenerate, re-attach),
 //! the limits as `assistant_error`, the management socket and its news, the
 //! store on every database, and socket.io's path beside the app's fallbacks.
 

@@ -1,4 +1,4 @@
-//! Seed 001 on `/ws`: persona chat, openai_chat, the multi-persona panel,
+//! The persona protocol on `/ws`: persona chat, openai_chat, the multi-persona panel,
 //! validation, limits, and the persona catalog.
 
 use crate::helpers::{WsClient, json, spawn_app, spawn_app_with};
@@ -377,4 +377,26 @@ async fn a_new_account_asking_three_or_six_personas_gets_every_answer() {
             assert!(!r.response.is_empty(), "{n}: {} answered", r.persona_id);
         }
     }
+}
+
+#[tokio::test]
+async fn history_turns_of_other_roles_are_left_out_not_refused() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::connect(&app, "/ws?anon_id=history-roles-1").await;
+    let mut msg = chat_msg("chef", "What should I cook tonight?");
+    msg["data"]["history"] = json!([
+        {"role": "system", "content": "be brief"},
+        {"role": "tool", "content": "{}"},
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi!"},
+    ]);
+    ws.send_json(msg).await;
+    let events = ws.read_until(|v| v["type"] == "response").await;
+    assert!(
+        events.iter().all(|e| e["type"] != "error"),
+        "{events:?}"
+    );
+    let data: ChatResponseData =
+        serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
+    assert!(!data.response.is_empty());
 }

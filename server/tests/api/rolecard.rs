@@ -1,4 +1,4 @@
-//! Seed 000: memories and relations, the four role-card streams with the
+//! The role-card protocol: memories and relations, the four role-card streams with the
 //! seed's exact event shapes, the saved card, and the export.
 
 use crate::helpers::{TestApp, json, read_sse, spawn_app};

@@ -1,4 +1,4 @@
-//! Seed 004: support sessions, the safety flow, isolation, connection
+//! The support protocol: support sessions, the safety flow, isolation, connection
 //! limits and the WebSocket switch.
 
 use crate::helpers::{TestApp, WsClient, json, spawn_app, spawn_app_with};
