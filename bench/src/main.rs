@@ -2,14 +2,14 @@
 //! against any base URL, so the same figures can be taken from another
 //! implementation of the seeds.
 //!
-//! - `ws-stream`: N WebSocket connections to `/ws`, each sending seed 001
+//! - `ws-stream`: N WebSocket connections to `/ws`, each sending the persona protocol
 //!   `chat` (or `multi_chat` with K personas) requests in a loop: chunks/s,
 //!   replies/s, time to first chunk, chunk-to-chunk gap (and lateness past
 //!   an expected pacing), errors.
 //! - `ws-idle`: N idle connections held; the server's RSS before and after
 //!   (from `/proc/<pid>/status` when the server runs here) and the cost of
 //!   one connection.
-//! - `sse-stream`: N concurrent SSE streams on a GET endpoint (seed 003's
+//! - `sse-stream`: N concurrent SSE streams on a GET endpoint (the hybrid chat protocol's
 //!   test-sse by default), looped: events/s, time to first event, gaps.
 //!
 //! Runs are bounded: connections open over `--ramp` seconds, then figures
@@ -49,7 +49,7 @@ struct Cli {
 /// Which load to generate.
 #[derive(Debug, Subcommand)]
 enum Scenario {
-    /// Streaming replies over `/ws` (seed 001), requests in a loop.
+    /// Streaming replies over `/ws` (the persona protocol), requests in a loop.
     WsStream(ws::StreamArgs),
     /// Idle WebSocket connections held open; the server's memory per connection.
     WsIdle(ws::IdleArgs),
@@ -62,7 +62,7 @@ enum Scenario {
     },
 }
 
-/// Seed 001's request kinds.
+/// The persona protocol's request kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     /// `chat`: one persona, one stream per request.

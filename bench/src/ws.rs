@@ -17,7 +17,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Seed 001's persona ids, in catalog order (`multi_chat` takes the first K).
+/// The persona protocol's persona ids, in catalog order (`multi_chat` takes the first K).
 const PERSONAS: [&str; 4] = [
     "tech_enthusiast",
     "creative_writer",

@@ -221,7 +221,7 @@ pub struct Config {
     )]
     pub max_connections_per_user: usize,
 
-    /// `false` turns every WebSocket endpoint off (503); seed 004's switch.
+    /// `false` turns every WebSocket endpoint off (503); the support protocol's switch.
     #[arg(long, env = "ENABLE_WEBSOCKET", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub enable_websocket: bool,
 

@@ -4,7 +4,7 @@ use crate::state::AppState;
 use axum::{Json, Router, routing::get};
 use shared::health::Health;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 

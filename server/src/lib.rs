@@ -1,44 +1,68 @@
 //! The Chorus server: an axum app that serves the API, the SSE and WebSocket
 //! streams, and the built Leptos app, from one binary (`chorus`).
 //!
+//! # Layout
+//!
+//! Three layers, and imports only go down: the features, the platform they
+//! stream on, and the handles the state is made of.
+//!
 //! - [`app`] builds the router from an [`AppState`]; [`run`] serves it on a
 //!   listener until a shutdown signal, ending open streams first.
-//! - Cross-cutting: [`config`], [`error`], [`state`], [`db`], [`web`]
-//!   (headers, Origin checks, JSON errors), [`spa`] (the app and its
-//!   fallback), [`sse`] (stream responses), [`clock`].
-//! - Accounts and limits: [`auth`] (register, login, the `Identity`
-//!   extractor), [`usage`] (anonymous replies, credits), [`store`] (typed
-//!   database access).
-//! - Generation: [`engine`] (offline and OpenAI-compatible providers,
-//!   chunking) and [`streams`] (seq, resume, stop, the replay registry).
-//! - Features, each with its own `router()`: [`health`], [`test_sse`], [`ws`]
-//!   (the `/ws` connection), [`personas`] (seed 001 on `/ws`), [`support`]
-//!   (seed 004 on `/ws`, with its safety classifier), [`rolecard`] (seed 000
-//!   over SSE), [`books`] (seed 002's BooksWriter on `/ws/{session_id}`),
-//!   [`chats`] (seed 003: the hybrid chat, its management socket on
-//!   `/api/v1/chats/ws` and socket.io `/chats`, replies over SSE).
+//! - **Features**, each with its own `router()`, returning [`AppError`] and
+//!   knowing no transport: [`personas`] (the persona protocol on `/ws`),
+//!   [`support`] (the support protocol on `/ws`, with its safety
+//!   classifier), [`rolecard`] (the role-card protocol over SSE), [`books`]
+//!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
+//!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
+//!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
+//!   [`health`], [`test_sse`].
+//! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
+//!   batched writes, the stall timeout on every write, idle and shutdown
+//!   close, size and binary-frame handling, one set of close codes; each
+//!   protocol is a `Protocol` implementation, [`ws`] being `/ws`'s);
+//!   [`streams`] (the one generation runner, [`streams::generation`], for
+//!   every feature's model calls, with its stop/shutdown/deadline `select!`;
+//!   the replay log with cursor readers, [`streams::log`]; the registry of
+//!   streams; resume and stop over HTTP); [`sse`] (stream responses);
+//!   [`engine`] (the offline and OpenAI-compatible providers behind
+//!   capabilities, and chunking); [`web`] (headers, Origin checks, JSON
+//!   errors); [`spa`] (the app and its fallback).
+//! - **State**: [`state`] (`#[derive(FromRef)]`; the [`Generator`]
+//!   sub-state for the features that stream) over handles that never import
+//!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
+//!   `streams::registry`, `chats::hub`, `books::hub`,
+//!   `personas::conversations`, `auth::token`; the identity extractors in
+//!   `auth::identity` take what they need from any state through
+//!   `FromRef`. Cross-cutting: [`error`], [`clock`], [`ratelimit`].
+//!
+//! [`Generator`]: streams::generation::Generator
+
+#![warn(unreachable_pub)]
 
 pub mod auth;
 pub mod books;
 pub mod chats;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
+pub(crate) mod connections;
 pub mod db;
 pub mod engine;
 pub mod error;
-pub mod health;
+pub(crate) mod health;
 pub mod personas;
-pub mod ratelimit;
-pub mod rolecard;
-pub mod spa;
-pub mod sse;
+pub mod quota;
+pub(crate) mod ratelimit;
+pub(crate) mod rolecard;
+pub mod socket;
+pub(crate) mod spa;
+pub(crate) mod sse;
 pub mod state;
 pub mod store;
 pub mod streams;
 pub mod support;
-pub mod test_sse;
-pub mod usage;
-pub mod web;
+pub(crate) mod test_sse;
+pub(crate) mod usage;
+pub(crate) mod web;
 pub mod ws;
 
 pub use config::Config;
@@ -86,7 +110,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
-        // socket.io (`/socket.io/`, seed 003's `/chats`) answers before the
+        // socket.io (`/socket.io/`, the hybrid chat protocol's `/chats`) answers before the
         // routes, so neither the SPA nor the `/api` fallback sees it (nor
         // the JSON errors: its clients read its own); CORS and the security
         // headers still wrap it.

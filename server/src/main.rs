@@ -60,7 +60,7 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
     }
     tracing::info!(
         database = state.store.db().kind_name(),
-        llm = state.engine.name(),
+        llm = state.generator.engine.name(),
         "Chorus is listening on http://{local}"
     );
     run(listener, state, shutdown_signal()).await?;

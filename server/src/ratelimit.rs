@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     capacity: f64,
     per_sec: f64,
     tokens: f64,
@@ -12,7 +12,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(capacity: u32, per_sec: f64) -> Self {
+    pub(crate) fn new(capacity: u32, per_sec: f64) -> Self {
         Self {
             capacity: f64::from(capacity),
             per_sec,
@@ -22,7 +22,7 @@ impl RateLimiter {
     }
 
     /// Takes one token if there is one.
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    pub(crate) fn try_take(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last {
             let earned = now.saturating_duration_since(last).as_secs_f64() * self.per_sec;
             self.tokens = (self.tokens + earned).min(self.capacity);
@@ -34,14 +34,6 @@ impl RateLimiter {
         } else {
             false
         }
-    }
-
-    /// Milliseconds until the next token.
-    pub fn retry_after_ms(&self) -> u64 {
-        if self.tokens >= 1.0 || self.per_sec <= 0.0 {
-            return 0;
-        }
-        (((1.0 - self.tokens) / self.per_sec) * 1000.0).ceil() as u64
     }
 }
 
@@ -56,7 +48,6 @@ mod tests {
         let mut r = RateLimiter::new(3, 1.0);
         assert!((0..3).all(|_| r.try_take(t0)));
         assert!(!r.try_take(t0));
-        assert_eq!(r.retry_after_ms(), 1000);
         assert!(!r.try_take(t0 + Duration::from_millis(500)));
         assert!(r.try_take(t0 + Duration::from_millis(1000)));
         // Never more than the burst, however long it waited.

@@ -20,18 +20,18 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 /// Paths that belong to the API and the sockets: never the app.
-pub fn is_api_path(path: &str) -> bool {
+pub(crate) fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path == "/ws" || path.starts_with("/ws/")
 }
 
 /// Fallback of the nested `/api` router: always a JSON 404. (Nested routers
 /// see the path with `/api` stripped, so it is read from `OriginalUri`.)
-pub async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
+pub(crate) async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
     AppError::not_found(format!("no API endpoint at {}", uri.path()))
 }
 
 /// The router's fallback: JSON 404 for API paths, else a file or the index.
-pub async fn fallback(
+pub(crate) async fn fallback(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     req: Request,
@@ -107,7 +107,7 @@ fn is_hashed_asset(path: &str) -> bool {
 }
 
 /// `'sha256-…'` for each inline `<script>` (one without `src`) in the page.
-pub fn inline_script_hashes(html: &str) -> Vec<String> {
+pub(crate) fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script") {

@@ -13,13 +13,13 @@ use serde::Serialize;
 use std::convert::Infallible;
 
 /// An SSE event with `event:` name, `id:` = seq and JSON data.
-pub fn event(name: &str, seq: u64, data: &impl Serialize) -> Event {
+pub(crate) fn event(name: &str, seq: u64, data: &impl Serialize) -> Event {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
     Event::default().event(name).id(seq.to_string()).data(json)
 }
 
 /// Streams `events` as `text/event-stream`, ending them at shutdown.
-pub fn response<S>(state: &AppState, events: S) -> Response
+pub(crate) fn response<S>(state: &AppState, events: S) -> Response
 where
     S: Stream<Item = Event> + Send + 'static,
 {

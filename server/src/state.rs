@@ -1,47 +1,54 @@
-//! The one shared state every handler gets with `State<AppState>`.
+//! The one shared state every handler gets with `State<AppState>`, or any
+//! part of it with `State<Part>` (`#[derive(FromRef)]`).
+//!
+//! Its parts are handles to modules that never import this one, so there is
+//! no module cycle through the state: the features depend on it, it depends
+//! on nothing that depends on it.
 
 use crate::auth::token::TokenKeys;
-use crate::books::Books;
+use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
 use crate::config::Config;
+use crate::connections::ConnectionCounter;
 use crate::db::Db;
-use crate::engine::Engine;
 use crate::error::StartError;
 use crate::personas::conversations::Conversations;
+use crate::quota::Quota;
 use crate::store::Store;
+use crate::streams::generation::Generator;
 use crate::streams::registry::Streams;
-use crate::usage::Quota;
 use crate::web::OriginPolicy;
-use crate::ws::ConnectionCounter;
+use axum::extract::FromRef;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Cheap to clone: every part is a handle.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     /// Settings the server was started with.
     pub config: Arc<Config>,
-    /// Typed access to the database (SQLite or PostgreSQL).
+    /// Typed access to the database (SQLite or PostgreSQL); the generator
+    /// holds the same handle.
     pub store: Store,
     /// Signs and checks login tokens.
     pub tokens: TokenKeys,
-    /// The model provider every feature generates with.
-    pub engine: Engine,
-    /// Live and replayable streams.
-    pub streams: Streams,
+    /// What every feature that streams generates with: the engine, the
+    /// streams, the quota.
+    pub generator: Generator,
     /// `previous_response_id` context for providers that keep none.
-    pub conversations: Conversations,
-    /// Live BooksWriter sessions (seed 002).
+    pub(crate) conversations: Conversations,
+    /// Live BooksWriter sessions.
     pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
-    pub connections: ConnectionCounter,
+    pub(crate) connections: ConnectionCounter,
     /// Which browser origins may open sockets (and call with CORS).
-    pub origins: Arc<OriginPolicy>,
-    /// Seed 003's chat news for every management connection, and the
+    pub(crate) origins: Arc<OriginPolicy>,
+    /// The hybrid chat's news for every management connection, and the
     /// replies running per chat.
-    pub chats: ChatHub,
+    pub(crate) chats: ChatHub,
     /// Cancelled when the server shuts down; every open stream and socket
-    /// watches it and ends, so graceful shutdown does not wait on them.
+    /// watches it and ends, so graceful shutdown does not wait on them (the
+    /// generator holds the same token).
     pub shutdown: CancellationToken,
 }
 
@@ -55,28 +62,34 @@ impl AppState {
             &config.data_dir,
             config.token_ttl_hours.max(1) * 3600,
         )?;
-        Ok(Self {
+        let store = Store::new(db);
+        let shutdown = CancellationToken::new();
+        let generator = Generator {
             engine: config.engine(),
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs))
                 .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024)),
+            quota: Quota {
+                store: store.clone(),
+                anon_limit: config.anon_message_limit,
+                unlimited: config.no_limits,
+            },
+            store: store.clone(),
+            chunk_delay: config.chunk_delay(),
+            shutdown: shutdown.clone(),
+        };
+        Ok(Self {
+            generator,
             conversations: Conversations::default(),
-            connections: ConnectionCounter::default(),
+            connections: ConnectionCounter::new(
+                (!config.no_limits).then_some(config.max_connections_per_user),
+            ),
             books: Books::default(),
             chats: ChatHub::default(),
             config: Arc::new(config),
-            store: Store::new(db),
+            store,
             tokens,
             origins,
-            shutdown: CancellationToken::new(),
+            shutdown,
         })
-    }
-
-    /// The limits in force, for features that generate.
-    pub fn quota(&self) -> Quota {
-        Quota {
-            store: self.store.clone(),
-            anon_limit: self.config.anon_message_limit,
-            unlimited: self.config.no_limits,
-        }
     }
 }

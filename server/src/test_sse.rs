@@ -1,4 +1,4 @@
-//! Seed 003's `GET|POST /api/v1/messages/test-sse`: five `test_message`
+//! The hybrid chat protocol's `GET|POST /api/v1/messages/test-sse`: five `test_message`
 //! events then `test_complete`, to check that SSE passes a proxy unbuffered.
 //! `?interval_ms=` (0–5000, default 1000) sets the gap between events.
 
@@ -14,7 +14,7 @@ use shared::ErrorCode;
 use shared::test_sse::{ServerEvent, TEST_MESSAGES};
 use std::time::Duration;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/messages/test-sse", get(test_sse).post(test_sse))
 }
 

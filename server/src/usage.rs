@@ -1,167 +1,21 @@
-//! Limits and credits: who may generate, and what it costs.
-//!
-//! - `GET /api/usage` → `{"used","limit","remaining","kind"}` for the caller
-//!   (the same numbers travel as seed 003's `usage_info`).
-//! - [`Quota`]: every feature that generates calls [`Quota::begin`] before
-//!   it starts and [`Ticket::finish`] (or [`Ticket::cancel`]) after.
-//!   Anonymous visitors spend one free reply per generation; users spend
-//!   their output tokens in credits, reserved up front so parallel streams
-//!   cannot overspend.
+//! `GET /api/usage` → `{"used","limit","remaining","kind"}` for the caller
+//! (the same numbers travel as the hybrid chat's `usage_info`). The limits
+//! themselves are [`crate::quota`].
 
 use crate::auth::identity::Identity;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::streams::generation::Generator;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use shared::ErrorCode;
-use shared::auth::{Usage, UsageKind};
+use shared::auth::Usage;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/usage", get(usage))
 }
 
-async fn usage(State(state): State<AppState>, who: Identity) -> AppResult<Json<Usage>> {
-    Ok(Json(state.quota().usage(&who).await?))
+async fn usage(State(generator): State<Generator>, who: Identity) -> AppResult<Json<Usage>> {
+    Ok(Json(generator.quota.usage(&who).await?))
 }
 
-/// The limits in force, over the store.
-#[derive(Clone, Debug)]
-pub struct Quota {
-    pub store: Store,
-    /// Free replies for an anonymous visitor.
-    pub anon_limit: i64,
-    /// `--no-limits` (benchmarks): every generation is admitted, nothing
-    /// is counted or charged.
-    pub unlimited: bool,
-}
-
-/// A generation that has been allowed to start.
-#[derive(Debug)]
-#[must_use = "finish or cancel the ticket, or the reservation is lost"]
-pub struct Ticket {
-    who: Identity,
-    /// Credits held for a user (0 for anonymous visitors).
-    reserved: i64,
-    /// Admitted under `--no-limits`: nothing to settle, no cap.
-    unmetered: bool,
-}
-
-impl Ticket {
-    /// The most output tokens the generation may produce: what was reserved
-    /// for a user; `None` (no cap from credits) for an anonymous visitor.
-    pub fn max_tokens(&self) -> Option<i64> {
-        if self.unmetered {
-            return None;
-        }
-        match self.who {
-            Identity::User(_) => Some(self.reserved),
-            Identity::Anonymous(_) => None,
-        }
-    }
-}
-
-impl Quota {
-    /// Admits a generation of up to `max_tokens` output tokens, or refuses
-    /// with `ANON_LIMIT_REACHED` / `INSUFFICIENT_BALANCE`.
-    pub async fn begin(&self, who: &Identity, max_tokens: i64) -> AppResult<Ticket> {
-        if self.unlimited {
-            return Ok(Ticket {
-                who: who.clone(),
-                reserved: 0,
-                unmetered: true,
-            });
-        }
-        match who {
-            Identity::Anonymous(id) => {
-                if self
-                    .store
-                    .take_anon_reply(id, self.anon_limit)
-                    .await?
-                    .is_none()
-                {
-                    return Err(AppError::client(
-                        ErrorCode::AnonLimitReached,
-                        format!(
-                            "you have used your {} free replies: sign up to keep chatting",
-                            self.anon_limit
-                        ),
-                    ));
-                }
-                Ok(Ticket {
-                    who: who.clone(),
-                    reserved: 0,
-                    unmetered: false,
-                })
-            }
-            Identity::User(id) => {
-                let Some(reserved) = self.store.reserve(id, max_tokens.max(1)).await? else {
-                    return Err(AppError::client(
-                        ErrorCode::InsufficientBalance,
-                        "your credit balance is used up",
-                    ));
-                };
-                Ok(Ticket {
-                    who: who.clone(),
-                    reserved,
-                    unmetered: false,
-                })
-            }
-        }
-    }
-
-    /// Ends a generation that produced `output_tokens`: a user pays them
-    /// (at most what was reserved) and gets the rest back.
-    pub async fn finish(&self, ticket: Ticket, output_tokens: i64, reason: &str) -> AppResult<()> {
-        if ticket.unmetered {
-            return Ok(());
-        }
-        if let Identity::User(id) = &ticket.who {
-            self.store
-                .settle(id, ticket.reserved, output_tokens, reason)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Calls off a generation that produced nothing: all is given back.
-    pub async fn cancel(&self, ticket: Ticket) -> AppResult<()> {
-        if ticket.unmetered {
-            return Ok(());
-        }
-        match &ticket.who {
-            Identity::User(id) => {
-                self.store
-                    .settle(id, ticket.reserved, 0, "cancelled")
-                    .await?
-            }
-            Identity::Anonymous(id) => self.store.return_anon_reply(id).await?,
-        }
-        Ok(())
-    }
-
-    /// The caller's usage figures.
-    pub async fn usage(&self, who: &Identity) -> AppResult<Usage> {
-        Ok(match who {
-            Identity::Anonymous(id) => {
-                let used = self.store.touch_anon(id).await?.min(self.anon_limit);
-                Usage {
-                    used,
-                    limit: self.anon_limit,
-                    remaining: self.anon_limit - used,
-                    kind: UsageKind::Anonymous,
-                }
-            }
-            Identity::User(id) => {
-                let c = self.store.credit_summary(id).await?;
-                Usage {
-                    used: c.spent,
-                    limit: c.granted,
-                    remaining: c.balance,
-                    kind: UsageKind::User,
-                }
-            }
-        })
-    }
-}

@@ -9,23 +9,24 @@
 //! - [`redacted_uri`]: request URIs for logs, with secrets in the query hidden.
 
 use crate::error::{AppError, StartError};
-use crate::state::AppState;
+use crate::config::Config;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::ErrorCode;
+use std::sync::Arc;
 
 /// The Content-Security-Policy of every response. The app's wasm needs
 /// `'wasm-unsafe-eval'`; nothing is loaded from other origins. The index page
 /// adds the hashes of its inline loader script (see `spa`).
-pub const CSP_BASE: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+pub(crate) const CSP_BASE: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The CSP with extra `script-src` sources (hashes of inline scripts).
-pub fn csp_with_scripts(extra: &[String]) -> String {
+pub(crate) fn csp_with_scripts(extra: &[String]) -> String {
     if extra.is_empty() {
         return CSP_BASE.to_owned();
     }
@@ -37,7 +38,7 @@ pub fn csp_with_scripts(extra: &[String]) -> String {
 }
 
 /// Adds the security headers to every response that does not set its own.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY)
@@ -108,15 +109,20 @@ impl OriginPolicy {
 
 /// Middleware for WebSocket routes: 503 when `ENABLE_WEBSOCKET=false`,
 /// 403 for a browser on another site.
-pub async fn ws_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.config.enable_websocket {
+pub(crate) async fn ws_origin_guard(
+    State(config): State<Arc<Config>>,
+    State(origins): State<Arc<OriginPolicy>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !config.enable_websocket {
         return AppError::client(
             ErrorCode::Unavailable,
             "WebSockets are turned off on this server (ENABLE_WEBSOCKET=false)",
         )
         .into_response();
     }
-    if state.origins.permits(req.headers()) {
+    if origins.permits(req.headers()) {
         return next.run(req).await;
     }
     let origin = req
@@ -135,7 +141,7 @@ pub async fn ws_origin_guard(State(state): State<AppState>, req: Request, next: 
 /// Turns any error response that is not already JSON into the one error
 /// body, keeping its status. Handlers already answer JSON; this catches what
 /// axum and the layers make (405, 413, 415, 400 from extractors …).
-pub async fn json_errors(req: Request, next: Next) -> Response {
+pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -197,7 +203,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
 const SECRET_KEYS: &[&str] = &["token", "access_token", "password", "auth"];
 
 /// The URI as logs may show it: `?token=…` values are replaced.
-pub fn redacted_uri(uri: &Uri) -> String {
+pub(crate) fn redacted_uri(uri: &Uri) -> String {
     let Some(query) = uri.query() else {
         return uri.path().to_owned();
     };

@@ -66,10 +66,10 @@ async fn a_support_reply_follows_the_message_it_answers() {
         let session = store.create_support_session(&user, "t").await.unwrap().id;
         // The second message arrived while the first reply was streaming.
         for (role, text) in [
-            ("user", "u1"),
-            ("user", "u2"),
-            ("assistant", "a1"),
-            ("assistant", "a2"),
+            (shared::Role::User, "u1"),
+            (shared::Role::User, "u2"),
+            (shared::Role::Assistant, "a1"),
+            (shared::Role::Assistant, "a2"),
         ] {
             store
                 .add_support_message(&session, role, text, RiskLevel::None, None)

@@ -1,4 +1,4 @@
-//! Accounts, anonymous visitors and usage (seeds 003 and 004).
+//! Accounts, anonymous visitors and usage (the hybrid chat and support protocols).
 //!
 //! `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/auth/me`,
 //! `GET /api/usage`.
@@ -46,7 +46,7 @@ pub enum UsageKind {
     User,
 }
 
-/// `GET /api/usage`, and seed 003's `usage_info` payload. For anonymous
+/// `GET /api/usage`, and the hybrid chat protocol's `usage_info` payload. For anonymous
 /// visitors: replies used of the free limit. For users: credits spent of
 /// credits granted, and the balance left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002) on `GET /ws/{session_id}`: a writer asks for plots,
+//! BooksWriter on `GET /ws/{session_id}`: a writer asks for plots,
 //! authors, worlds and characters; agents stream their work, save it with
 //! tools, and finish with a summary.
 //!
@@ -17,12 +17,69 @@
 //! as the session recorded it, so other tabs and a restore show it), and
 //! `model_switch` is answered with `model_switched`.
 
+use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Longest `message` content, in UTF-16 units as the seed's JavaScript
 /// counts `content.length`.
 pub const MAX_CONTENT_LEN: usize = 10_000;
+
+/// What an `error` tells the client beyond its code, each field present
+/// only for the errors that have it (an empty object otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetails {
+    /// The field a validation error is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The `type` of a message whose fields are invalid.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Why the message could not be read (the JSON parser's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The `type`s a message may have (an unknown type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+    /// A content's length, and the most allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    /// A batch's size, and the most allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<usize>,
+    /// `RATE_LIMITED`: when to try again, and the window's terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<u64>,
+    /// `RATE_LIMITED`: requests already waiting in the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<usize>,
+    /// `AGENT_TIMEOUT`: which agent, after how long, and whether its
+    /// partial work was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_duration: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_saved: Option<bool>,
+}
+
+impl ErrorDetails {
+    /// The details of an error about `field`.
+    pub fn field(field: &str) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            ..Self::default()
+        }
+    }
+}
 
 /// The agent that routes requests; every session starts with it.
 pub const ORCHESTRATOR: &str = "OrchestratorAgent";
@@ -123,13 +180,14 @@ pub enum ServerMessage {
         #[serde(default)]
         seq: u64,
     },
-    /// Something went wrong; `error_code` is an [`crate::ErrorCode`]
-    /// spelling (`VALIDATION_ERROR`, `RATE_LIMITED`, `AGENT_TIMEOUT` …).
+    /// Something went wrong: `error_code` is the shared [`ErrorCode`]
+    /// (`VALIDATION_ERROR`, `RATE_LIMITED`, `AGENT_TIMEOUT` …), `details`
+    /// what the client may act on.
     Error {
-        error_code: String,
+        error_code: ErrorCode,
         message: String,
         #[serde(default)]
-        details: Value,
+        details: ErrorDetails,
         timestamp: String,
         #[serde(default)]
         seq: u64,
@@ -353,7 +411,7 @@ pub enum Entry {
     },
     Error {
         id: u64,
-        error_code: String,
+        error_code: ErrorCode,
         message: String,
         timestamp: String,
     },
@@ -516,7 +574,7 @@ impl Transcript {
                 self.end_streaming();
                 self.entries.push(Entry::Error {
                     id: seq,
-                    error_code: error_code.clone(),
+                    error_code: *error_code,
                     message: message.clone(),
                     timestamp: timestamp.clone(),
                 });

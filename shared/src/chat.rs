@@ -1,4 +1,4 @@
-//! Seed 003's hybrid chat: management over a socket, replies over SSE.
+//! The hybrid chat protocol: management over a socket, replies over SSE.
 //!
 //! - [`ClientMessage`] / [`ServerMessage`]: the management channel, on the
 //!   plain WebSocket `GET /api/v1/chats/ws` (JSON `{"type", ...}`) and on the
@@ -58,7 +58,7 @@ pub struct Message {
     pub id: String,
     pub chat_id: String,
     /// `user` or `assistant`.
-    pub role: String,
+    pub role: crate::Role,
     /// The current text (for a reply, its newest version).
     pub content: String,
     /// Every version of a reply, oldest first (regenerate adds one); empty

@@ -81,9 +81,9 @@ pub enum ErrorCode {
     TokenExpired,
     /// 400: an `x-anon-id` that is not 8–64 of `[A-Za-z0-9_-]`.
     InvalidAnonId,
-    /// 429: an anonymous visitor has used all their free replies (seed 003).
+    /// 429: an anonymous visitor has used all their free replies (the hybrid chat protocol).
     AnonLimitReached,
-    /// 402: a user's credit balance is used up (seed 003).
+    /// 402: a user's credit balance is used up (the hybrid chat protocol).
     InsufficientBalance,
     /// 410: the stream is unknown or no longer replayable; `details` holds
     /// its saved text when there is one.
@@ -99,10 +99,10 @@ pub enum ErrorCode {
     SessionNotFound,
     /// 429: the user already has the most WebSocket connections allowed.
     ConnectionLimit,
-    /// 403: a BooksWriter session that belongs to someone else (seed 002).
+    /// 403: a BooksWriter session that belongs to someone else (the BooksWriter protocol).
     SessionForbidden,
     /// 504: an agent ran past `--agent-timeout`; its partial work is saved
-    /// (seed 002).
+    /// (the BooksWriter protocol).
     AgentTimeout,
 }
 

@@ -6,16 +6,16 @@
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
 //! - [`auth`]: accounts, anonymous visitors, usage.
-//! - [`books`]: seed 002's BooksWriter on `/ws/{session_id}`.
-//! - [`chat`]: seed 003's hybrid chat (management socket, reply SSE).
+//! - [`books`]: the BooksWriter protocol on `/ws/{session_id}`.
+//! - [`chat`]: the hybrid chat protocol (management socket, reply SSE).
 //! - [`error`]: the one JSON error body of every HTTP error.
 //! - [`health`]: `GET /api/health`.
-//! - [`personas`]: seed 001's persona chat and panel, the persona catalog.
-//! - [`rolecard`]: seed 000's role cards (memories, relations, SSE events).
+//! - [`personas`]: the persona protocol (persona chat and the panel), the persona catalog.
+//! - [`rolecard`]: the role-card protocol (memories, relations, SSE events).
 //! - [`stream`]: what every stream shares (seq, resume, stop, usage).
-//! - [`support`]: seed 004's supportive sessions and safety escalation.
+//! - [`support`]: the support protocol: supportive sessions and safety escalation.
 //! - [`ws`]: the `/ws` socket's connection-level messages.
-//! - [`test_sse`]: seed 003's `test-sse` stream, for checking proxies.
+//! - [`test_sse`]: the hybrid chat protocol's `test-sse` stream, for checking proxies.
 
 pub mod auth;
 pub mod books;
@@ -30,3 +30,60 @@ pub mod test_sse;
 pub mod ws;
 
 pub use error::{ApiError, ErrorCode};
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message of a conversation, in every protocol that has them
+/// (the hybrid chat, persona history, support sessions): `"user"`,
+/// `"assistant"` or `"system"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+    /// Any other role a client sent (a persona history's turns of other
+    /// roles are accepted and left out, as they always were).
+    #[serde(other)]
+    Other,
+}
+
+impl Role {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::System => "system",
+            Self::Other => "other",
+        }
+    }
+
+    /// The role a wire spelling names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn roles_use_their_wire_spelling_and_any_other_is_other() {
+        for role in [Role::User, Role::Assistant, Role::System] {
+            let json = serde_json::to_value(role).unwrap();
+            assert_eq!(json, role.as_str());
+            assert_eq!(serde_json::from_value::<Role>(json).unwrap(), role);
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        let bot: Role = serde_json::from_value(serde_json::json!("bot")).unwrap();
+        assert_eq!(bot, Role::Other);
+        assert_eq!(Role::parse("bot"), None);
+    }
+}

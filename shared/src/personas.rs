@@ -1,4 +1,4 @@
-//! Seed 001: persona chat and the multi-persona panel on `/ws`, and the
+//! The persona protocol: persona chat and the multi-persona panel on `/ws`, and the
 //! persona catalog at `GET /api/personas`.
 //!
 //! Client messages wrap their fields in `data` (the seed's format); they are
@@ -77,7 +77,7 @@ pub struct MultiChatData {
 /// One earlier turn: `role` is `user` or `assistant`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryTurn {
-    pub role: String,
+    pub role: crate::Role,
     pub content: String,
 }
 

@@ -1,4 +1,4 @@
-//! Seed 000: role cards. Memories and relations in (REST), a layered role
+//! Role cards. Memories and relations in (REST), a layered role
 //! card out, streamed over SSE with live progress.
 //!
 //! Streams (`data: {json}` lines, the type inside the JSON, `id:` = seq):
@@ -135,7 +135,7 @@ pub enum ServerEvent {
         content: String,
     },
     Complete {
-        result: serde_json::Value,
+        result: RoleCardResult,
     },
     Error {
         error: String,
@@ -152,8 +152,35 @@ pub enum ServerEvent {
         layer: String,
     },
     BatchComplete {
-        result: serde_json::Value,
+        result: RoleCardResult,
     },
+}
+
+impl RoleCard {
+    /// Puts `layer` in place of the layer for the same relation, or adds it.
+    pub fn upsert_relation(&mut self, layer: RelationLayer) {
+        match self
+            .relation_layers
+            .iter_mut()
+            .find(|l| l.relation_id == layer.relation_id)
+        {
+            Some(existing) => *existing = layer,
+            None => self.relation_layers.push(layer),
+        }
+    }
+}
+
+/// What a `complete` (or `batch_complete`) carries, keyed as the role-card
+/// protocol keys it: `{"rolecard": …}` (the whole card), `{"coreLayer": …}`
+/// or `{"relationLayer": …}` (the one layer written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleCardResult {
+    #[serde(rename = "rolecard")]
+    RoleCard(RoleCard),
+    #[serde(rename = "coreLayer")]
+    CoreLayer(CoreLayer),
+    #[serde(rename = "relationLayer")]
+    RelationLayer(RelationLayer),
 }
 
 #[cfg(test)]
@@ -167,12 +194,18 @@ mod tests {
             json!({"type":"progress","stage":"generating_core_layer","progress":45,"message":"Generating core personality layer..."}),
             json!({"type":"progress","stage":"starting","progress":0}),
             json!({"type":"data","content":"Generated content chunk..."}),
-            json!({"type":"complete","result":{"rolecard":{"coreLayer":{},"relationLayers":[]}}}),
+            json!({"type":"complete","result":{"rolecard":{"relationLayers":[]}}}),
+            json!({"type":"complete","result":{"coreLayer":{"identitySummary":"Someone kind.",
+                "personalityTraits":[{"name":"warm","evidence":["She baked bread."]}],
+                "values":["family"],"speakingStyle":"plain","interests":["bread"]}}}),
+            json!({"type":"complete","result":{"relationLayer":{"relationId":"r1","name":"Sam",
+                "relationship":"brother","howTheyTreatThem":"gently","sharedHistory":"a farm",
+                "tone":"warm"}}}),
             json!({"type":"error","error":"Error message"}),
             json!({"type":"batch_start","total":5,"pending":["core","relation1","relation2","relation3","relation4"]}),
             json!({"type":"layer_progress","layer":"core","progress":75}),
             json!({"type":"layer_complete","layer":"core"}),
-            json!({"type":"batch_complete","result":{}}),
+            json!({"type":"batch_complete","result":{"rolecard":{"relationLayers":[]}}}),
         ] {
             let e: ServerEvent = serde_json::from_value(v.clone()).unwrap();
             assert_eq!(serde_json::to_value(&e).unwrap(), v);

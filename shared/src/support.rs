@@ -1,4 +1,4 @@
-//! Seed 004: supportive sessions with safety escalation, on `/ws?token=`,
+//! The support protocol: supportive sessions with safety escalation, on `/ws?token=`,
 //! and their REST side: `POST/GET /api/support/sessions`,
 //! `GET /api/support/sessions/{id}/messages`,
 //! `GET /api/support/escalations/summary`.
@@ -52,7 +52,7 @@ pub enum Intent {
     Escalate,
 }
 
-/// Seed 004's crisis resources.
+/// The support protocol's crisis resources.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmergencyResources {
     pub crisis_hotline: String,
@@ -97,7 +97,7 @@ pub struct SupportSession {
 pub struct SupportMessage {
     pub id: String,
     /// `user` or `assistant`.
-    pub role: String,
+    pub role: crate::Role,
     pub text: String,
     pub risk_level: RiskLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]

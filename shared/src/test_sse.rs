@@ -1,4 +1,4 @@
-//! Seed 003's `GET|POST /api/v1/messages/test-sse`: five `test_message`
+//! The hybrid chat protocol's `GET|POST /api/v1/messages/test-sse`: five `test_message`
 //! events then `test_complete`, with SSE `event:` names as the seed's
 //! `addEventListener` clients expect, and the type inside the JSON as well.
 

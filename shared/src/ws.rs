@@ -1,15 +1,18 @@
-//! Connection-level messages of the `/ws` socket (seeds 001 and 004).
+//! Connection-level messages of the `/ws` socket (the persona and support protocols).
 //!
 //! The feature protocols (persona chat, support sessions) add their variants
 //! in their own issues; these are the ones every connection has: the
 //! greeting, `ping`/`pong`, and the in-band `error`.
 
 use crate::ErrorCode;
-use crate::personas::{ChatData, MultiChatData, OpenaiChatData, PersonaStream};
+use crate::personas::{
+    ChatData, ChatResponseData, MultiChatData, OpenaiChatData, OpenaiResponseData,
+    PanelResponseData, PersonaStream,
+};
 use crate::support::{AssistantMessage, EmergencyResources, RiskLevel};
 use serde::{Deserialize, Serialize};
 
-/// Browser → server on `/ws`. Seed 001 wraps payloads in `data`; seed 004
+/// Browser → server on `/ws`. The persona protocol wraps payloads in `data`; the support protocol
 /// puts fields at the top level; both carry `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -22,13 +25,13 @@ pub enum ClientMessage {
     /// Stop a running stream (its generation is cancelled and its partial
     /// text saved).
     Stop { data: StopData },
-    /// Seed 001: a model reply (Responses API), 50-character chunks.
+    /// The persona protocol: a model reply (Responses API), 50-character chunks.
     OpenaiChat { data: OpenaiChatData },
-    /// Seed 001: one persona's reply, 30-character chunks.
+    /// The persona protocol: one persona's reply, 30-character chunks.
     Chat { data: ChatData },
-    /// Seed 001: many personas answering the same message at once.
+    /// The persona protocol: many personas answering the same message at once.
     MultiChat { data: MultiChatData },
-    /// Seed 004: a message in a support session (fields at the top level,
+    /// The support protocol: a message in a support session (fields at the top level,
     /// as the seed writes them). Needs a valid token.
     SessionMessage {
         session_id: String,
@@ -73,8 +76,8 @@ pub enum ServerMessage {
     /// Answer to `ping`.
     Pong { timestamp: String },
     /// A message the server could not act on, or a stream that failed; the
-    /// socket stays open. `status` is always `"error"` (seed 001),
-    /// `timestamp` as seed 004.
+    /// socket stays open. `status` is always `"error"` (the persona protocol),
+    /// `timestamp` as the support protocol.
     Error {
         status: String,
         message: String,
@@ -87,7 +90,7 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// Seed 001: where a stream stands.
+    /// The persona protocol: where a stream stands.
     Status {
         status: StreamStatus,
         message: String,
@@ -102,7 +105,7 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// Seed 001: a piece of the reply; the last one has `is_final: true`.
+    /// The persona protocol: a piece of the reply; the last one has `is_final: true`.
     Chunk {
         chunk: String,
         is_final: bool,
@@ -113,38 +116,38 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// Seed 001: the final answer (`status` "completed", or "stopped").
+    /// The persona protocol: the final answer (`status` "completed", or "stopped").
     Response {
         status: String,
-        data: serde_json::Value,
+        data: ResponseData,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// Seed 004: the user's message, as received.
+    /// The support protocol: the user's message, as received.
     UserMessage { text: String, timestamp: String },
-    /// Seed 004: crisis resources, sent before anything else when a message
+    /// The support protocol: crisis resources, sent before anything else when a message
     /// is high risk.
     SafetyEscalation {
         risk_level: RiskLevel,
         emergency_resources: EmergencyResources,
         timestamp: String,
     },
-    /// Seed 004: the reply begins.
+    /// The support protocol: the reply begins.
     AssistantMessageStart { timestamp: String },
-    /// Seed 004: a piece of the reply.
+    /// The support protocol: a piece of the reply.
     AssistantMessageChunk {
         chunk: String,
         is_complete: bool,
         timestamp: String,
     },
-    /// Seed 004: the whole reply, its intent and the message's risk.
+    /// The support protocol: the whole reply, its intent and the message's risk.
     AssistantMessageComplete {
         message: AssistantMessage,
         timestamp: String,
     },
-    /// Seed 001: one persona's whole reply in a `multi_chat`.
+    /// The persona protocol: one persona's whole reply in a `multi_chat`.
     PersonaResponse {
         persona_id: String,
         response: String,
@@ -157,7 +160,7 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
-    /// Seed 004's `safety_escalation` for `risk_level`.
+    /// The support protocol's `safety_escalation` for `risk_level`.
     pub fn escalation(risk_level: RiskLevel, timestamp: String) -> Self {
         Self::SafetyEscalation {
             risk_level,
@@ -167,7 +170,17 @@ impl ServerMessage {
     }
 }
 
-/// Seed 001's stream states.
+/// What a `response` carries: a panel's combined replies, an `openai_chat`
+/// reply, or one persona's (told apart by their fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ResponseData {
+    Panel(PanelResponseData),
+    Openai(OpenaiResponseData),
+    Chat(ChatResponseData),
+}
+
+/// The persona protocol's stream states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamStatus {
@@ -178,7 +191,7 @@ pub enum StreamStatus {
 }
 
 impl ServerMessage {
-    /// The in-band error for `code`, with seed 001's `status:"error"`.
+    /// The in-band error for `code`, with the persona protocol's `status:"error"`.
     pub fn error(code: ErrorCode, message: impl Into<String>, timestamp: String) -> Self {
         Self::Error {
             status: "error".into(),
@@ -198,7 +211,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn seed_004_connection_and_pong_round_trip() {
+    fn support_connection_and_pong_round_trip() {
         for v in [
             json!({"type":"connection","status":"connected","timestamp":"2024-11-12T10:00:00Z"}),
             json!({"type":"pong","timestamp":"2024-11-12T10:00:00Z"}),
@@ -209,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_001_requests_parse_exactly_as_written() {
+    fn persona_requests_parse_exactly_as_written() {
         let openai = json!({"type": "openai_chat", "data": {
             "input_text": "Your message here", "model": "gpt-4o-mini",
             "previous_response_id": "optional_response_id",
@@ -233,12 +246,22 @@ mod tests {
     }
 
     #[test]
-    fn seed_001_responses_keep_their_shape() {
+    fn persona_responses_keep_their_shape() {
         for v in [
             json!({"type": "status", "status": "starting", "message": "Initializing..."}),
             json!({"type": "status", "status": "processing", "message": "Sending request..."}),
             json!({"type": "chunk", "chunk": "partial text", "is_final": false}),
-            json!({"type": "response", "status": "completed", "data": {"x": 1}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "persona_id": "tech_enthusiast", "persona_name": "Tech Enthusiast",
+                "response": "Rust, for now.", "finish": "completed",
+                "usage": {"prompt_tokens": 12, "completion_tokens": 4}}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "response_id": "resp_1", "output_text": "Hello!", "model": "gpt-4o-mini",
+                "finish": "completed", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}}),
+            json!({"type": "response", "status": "completed", "data": {
+                "message": "What do you think about AI?", "responses": [{
+                    "persona_id": "chef", "persona_name": "Chef", "index": 0,
+                    "response": "Taste first.", "finish": "stopped"}]}}),
             json!({"type": "persona_response", "persona_id": "p", "response": "r", "index": 0}),
             json!({"type": "error", "status": "error", "message": "Error description",
                    "code": "VALIDATION_ERROR", "timestamp": "2024-11-12T10:00:00Z"}),
@@ -249,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_004_messages_round_trip_exactly() {
+    fn support_messages_round_trip_exactly() {
         let client = json!({"type": "session_message", "session_id": "uuid", "message_text": "I feel anxious today"});
         let m: ClientMessage = serde_json::from_value(client.clone()).unwrap();
         assert_eq!(serde_json::to_value(&m).unwrap(), client);

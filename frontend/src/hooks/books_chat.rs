@@ -103,7 +103,7 @@ impl BooksChat {
                 ..
             } if !self.is_new(&msg) => {
                 // A reply to this connection alone.
-                if error_code == "SESSION_FORBIDDEN" {
+                if *error_code == shared::ErrorCode::SessionForbidden {
                     return Follow::NewSession;
                 }
                 self.notice = Some(message.clone());
@@ -232,9 +232,9 @@ mod tests {
         let mut c = BooksChat::default();
         c.apply(chunk(5, "x"));
         let err = |code: &str, seq| ServerMessage::Error {
-            error_code: code.into(),
+            error_code: serde_json::from_value(serde_json::json!(code)).unwrap(),
             message: "Rate limit exceeded".into(),
-            details: serde_json::Value::Null,
+            details: Default::default(),
             timestamp: "t".into(),
             seq,
         };

@@ -43,7 +43,7 @@ impl Bubble {
         };
         Self {
             id: Some(m.id.clone()),
-            role: m.role.clone(),
+            role: m.role.as_str().to_owned(),
             shown: versions.len() - 1,
             versions,
             streaming: None,

@@ -6,8 +6,9 @@
 //! can `resume` each unfinished stream and ignore anything seen twice.
 
 use shared::ErrorCode;
-use shared::personas::{OpenaiResponseData, Persona, PersonaStream};
-use shared::ws::{ClientMessage, ResumeData, ServerMessage, StreamStatus};
+use shared::personas::{Persona, PersonaStream};
+use shared::stream::FinishStatus;
+use shared::ws::{ClientMessage, ResponseData, ResumeData, ServerMessage, StreamStatus};
 use std::collections::HashMap;
 
 /// Which request the composer sends.
@@ -155,7 +156,7 @@ impl PanelState {
             .iter()
             .filter(|t| !t.streaming && !t.text.is_empty())
             .map(|t| shared::personas::HistoryTurn {
-                role: t.role.clone(),
+                role: shared::Role::parse(&t.role).unwrap_or(shared::Role::User),
                 content: t.text.clone(),
             })
             .collect()
@@ -287,15 +288,14 @@ impl PanelState {
                 if let Some(id) = stream_id {
                     self.open_streams.retain(|s| s != id);
                 }
-                if let Some(replies) = data.get("responses").and_then(|r| r.as_array()) {
-                    for r in replies {
-                        let id = r.get("persona_id").and_then(|v| v.as_str()).unwrap_or("");
-                        let finish = r.get("finish").and_then(|v| v.as_str()).unwrap_or("");
+                if let ResponseData::Panel(panel) = data {
+                    for r in &panel.responses {
+                        let id = r.persona_id.as_str();
                         if let Some(c) = self.columns.iter_mut().find(|c| c.persona.id == id) {
-                            c.state = match (finish, &c.state) {
+                            c.state = match (r.finish, &c.state) {
                                 (_, ColumnState::Failed(m)) => ColumnState::Failed(m.clone()),
-                                ("stopped", _) => ColumnState::Stopped,
-                                ("failed", _) => ColumnState::Failed("no answer".into()),
+                                (FinishStatus::Stopped, _) => ColumnState::Stopped,
+                                (FinishStatus::Failed, _) => ColumnState::Failed("no answer".into()),
                                 _ => ColumnState::Done,
                             };
                         }
@@ -303,16 +303,16 @@ impl PanelState {
                     self.busy = false;
                     return Effect::RefreshUsage;
                 }
-                if let Ok(openai) = serde_json::from_value::<OpenaiResponseData>(data.clone())
+                if let ResponseData::Openai(openai) = data
                     && !openai.response_id.is_empty()
                 {
-                    self.previous_response_id = Some(openai.response_id);
+                    self.previous_response_id = Some(openai.response_id.clone());
                 }
-                let text = data
-                    .get("response")
-                    .or_else(|| data.get("output_text"))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned);
+                let text = match data {
+                    ResponseData::Chat(c) => Some(c.response.clone()),
+                    ResponseData::Openai(o) => Some(o.output_text.clone()),
+                    ResponseData::Panel(_) => None,
+                };
                 if let Some(t) = self.streaming_turn(stream_id.as_deref()) {
                     if let Some(text) = text {
                         t.text = text;

@@ -2,7 +2,7 @@
 //! message, the streamed text, and the card when it completes. Plain logic,
 //! tested natively.
 
-use shared::rolecard::{RelationLayer, RoleCard, ServerEvent};
+use shared::rolecard::{RoleCard, RoleCardResult, ServerEvent};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoleCardRun {
@@ -58,25 +58,10 @@ impl RoleCardRun {
             ServerEvent::LayerComplete { .. } | ServerEvent::BatchStart { .. } => false,
             ServerEvent::Complete { result } | ServerEvent::BatchComplete { result } => {
                 let mut card = self.card.clone().unwrap_or_default();
-                if let Some(full) = result.get("rolecard")
-                    && let Ok(c) = serde_json::from_value::<RoleCard>(full.clone())
-                {
-                    card = c;
-                }
-                if let Some(core) = result.get("coreLayer") {
-                    card.core_layer = serde_json::from_value(core.clone()).ok();
-                }
-                if let Some(layer) = result.get("relationLayer")
-                    && let Ok(l) = serde_json::from_value::<RelationLayer>(layer.clone())
-                {
-                    match card
-                        .relation_layers
-                        .iter_mut()
-                        .find(|x| x.relation_id == l.relation_id)
-                    {
-                        Some(x) => *x = l,
-                        None => card.relation_layers.push(l),
-                    }
+                match result {
+                    RoleCardResult::RoleCard(full) => card = full.clone(),
+                    RoleCardResult::CoreLayer(core) => card.core_layer = Some(core.clone()),
+                    RoleCardResult::RelationLayer(l) => card.upsert_relation(l.clone()),
                 }
                 self.card = Some(card);
                 self.progress = 100;

@@ -59,7 +59,7 @@ impl SupportChat {
             lines: history
                 .iter()
                 .map(|m| Line {
-                    role: m.role.clone(),
+                    role: m.role.as_str().to_owned(),
                     text: m.text.clone(),
                     streaming: false,
                 })
@@ -179,7 +179,7 @@ mod tests {
         assert!(c.lines.is_empty() && !c.busy);
         let history = vec![SupportMessage {
             id: "1".into(),
-            role: "user".into(),
+            role: shared::Role::User,
             text: "x".into(),
             risk_level: RiskLevel::Low,
             intent: None,
@@ -195,7 +195,7 @@ mod tests {
     fn a_reopened_session_shows_its_banner_again() {
         let history = vec![SupportMessage {
             id: "1".into(),
-            role: "user".into(),
+            role: shared::Role::User,
             text: "x".into(),
             risk_level: RiskLevel::High,
             intent: None,

@@ -434,7 +434,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             message,
             ..
         } => view! {
-            <div class="books__error" role="alert" data-kind="error" data-code=error_code>
+            <div class="books__error" role="alert" data-kind="error" data-code=error_code.as_str()>
                 "Error: " {message}
             </div>
         }

@@ -3,15 +3,19 @@
 //!
 //! Sources, in order: `Authorization: Bearer`, `?token=` (EventSource and
 //! WebSocket cannot set headers), then `x-anon-id` or `?anon_id=`. A bad
-//! token is a 401, never silently anonymous.
+//! token is a 401, never silently anonymous. [`Caller`] is the same for
+//! sockets and the seeds' clients, which may send no identity at all: then
+//! the caller is an anonymous visitor keyed by their IP address.
 
 use crate::error::AppError;
-use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use crate::auth::token::TokenKeys;
+use crate::connections::{ConnectionCounter, ConnectionSlot};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use shared::ErrorCode;
 use shared::auth::{ANON_ID_HEADER, is_valid_anon_id};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +70,10 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<String>, AppError> {
 }
 
 /// Reads the identity from the request, if any is given.
-pub fn identify(parts: &Parts, state: &AppState) -> Result<Option<Identity>, AppError> {
+pub fn identify(parts: &Parts, tokens: &TokenKeys) -> Result<Option<Identity>, AppError> {
     let query = parts.uri.query().unwrap_or("");
     if let Some(token) = bearer_token(parts)? {
-        let claims = state.tokens.verify(&token).map_err(|code| {
+        let claims = tokens.verify(&token).map_err(|code| {
             let msg = if code == ErrorCode::TokenExpired {
                 "your session has expired: sign in again"
             } else {
@@ -103,53 +107,113 @@ fn query_value(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// When the request's token expires (Unix seconds), if it has a valid one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenExpiry(pub Option<i64>);
+/// `FromRequestParts` for any state that holds the [`TokenKeys`]: the
+/// extractor is `$read(parts, tokens)`.
+macro_rules! from_identity {
+    ($extractor:ty, $read:path) => {
+        impl<S> FromRequestParts<S> for $extractor
+        where
+            S: Send + Sync,
+            TokenKeys: FromRef<S>,
+        {
+            type Rejection = AppError;
 
-impl FromRequestParts<AppState> for TokenExpiry {
-    type Rejection = AppError;
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+                $read(parts, &TokenKeys::from_ref(state))
+            }
+        }
+    };
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(parts)?;
-        Ok(Self(
-            token
-                .and_then(|t| state.tokens.verify(&t).ok())
-                .map(|c| c.exp),
-        ))
+from_identity!(MaybeIdentity, maybe_identity);
+from_identity!(Identity, identity);
+from_identity!(AuthUser, auth_user);
+from_identity!(Caller, caller);
+
+fn maybe_identity(parts: &Parts, tokens: &TokenKeys) -> Result<MaybeIdentity, AppError> {
+    identify(parts, tokens).map(MaybeIdentity)
+}
+
+fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
+    identify(parts, tokens)?.ok_or_else(|| {
+        AppError::client(
+            ErrorCode::Unauthorized,
+            "sign in, or identify this browser with an x-anon-id header",
+        )
+    })
+}
+
+fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
+    match identify(parts, tokens)? {
+        Some(Identity::User(id)) => Ok(AuthUser(id)),
+        _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
     }
 }
 
-impl FromRequestParts<AppState> for MaybeIdentity {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        identify(parts, state).map(Self)
-    }
+/// Who is on the other end: their identity, or, when they gave none (the
+/// specifications' own clients send none), an anonymous visitor keyed by their IP
+/// address; and when their token expires, if they have one. A bad token is
+/// still a 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub who: Identity,
+    /// When the caller's token expires (Unix seconds): support sessions
+    /// refuse messages after it.
+    pub token_expires_at: Option<i64>,
 }
 
-impl FromRequestParts<AppState> for Identity {
-    type Rejection = AppError;
+fn caller(parts: &Parts, tokens: &TokenKeys) -> Result<Caller, AppError> {
+    let who = match identify(parts, tokens)? {
+        Some(who) => who,
+        None => {
+            let ip = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+            Identity::Anonymous(ip_visitor(ip))
+        }
+    };
+    let token_expires_at = bearer_token(parts)?
+        .and_then(|t| tokens.verify(&t).ok())
+        .map(|c| c.exp);
+    Ok(Caller {
+        who,
+        token_expires_at,
+    })
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        identify(parts, state)?.ok_or_else(|| {
+impl Caller {
+    /// The caller's place among their open sockets: `None` when no cap
+    /// applies (anonymous visitors; `--no-limits`), 429 `CONNECTION_LIMIT`
+    /// when a user holds the most allowed already.
+    pub fn connection_slot(
+        &self,
+        counter: &ConnectionCounter,
+    ) -> Result<Option<ConnectionSlot>, AppError> {
+        let Identity::User(id) = &self.who else {
+            return Ok(None);
+        };
+        counter.acquire(id).map_err(|at| {
             AppError::client(
-                ErrorCode::Unauthorized,
-                "sign in, or identify this browser with an x-anon-id header",
+                ErrorCode::ConnectionLimit,
+                format!("you already have {} connections open; close one first", at.0),
             )
         })
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        match identify(parts, state)? {
-            Some(Identity::User(id)) => Ok(Self(id)),
-            _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
-        }
-    }
+/// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
+pub fn ip_visitor(ip: IpAddr) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    let id: String = ip
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("ip-{id}")
 }
 
 #[cfg(test)]

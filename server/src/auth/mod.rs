@@ -6,7 +6,7 @@
 //! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
 
 pub mod identity;
-pub mod password;
+pub(crate) mod password;
 pub mod token;
 
 use crate::error::{AppError, AppResult};

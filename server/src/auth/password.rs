@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use std::sync::OnceLock;
 
 /// The PHC string of `password` (argon2id, default parameters).
-pub async fn hash(password: String) -> Result<String, String> {
+pub(crate) async fn hash(password: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -20,7 +20,7 @@ pub async fn hash(password: String) -> Result<String, String> {
 
 /// Whether `password` matches `phc`. With `None` (no such user) it checks
 /// against a dummy hash, so unknown users take as long as wrong passwords.
-pub async fn verify(password: String, phc: Option<String>) -> bool {
+pub(crate) async fn verify(password: String, phc: Option<String>) -> bool {
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| dummy_hash().to_owned());
     let ok = tokio::task::spawn_blocking(move || {

@@ -18,11 +18,12 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// The signing keys and how long tokens live.
+/// The signing keys and how long tokens live: a cheap handle (extractors
+/// take it from the state on every request).
 #[derive(Clone)]
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    encoding: std::sync::Arc<EncodingKey>,
+    decoding: std::sync::Arc<DecodingKey>,
     ttl_secs: i64,
 }
 
@@ -37,8 +38,8 @@ impl std::fmt::Debug for TokenKeys {
 impl TokenKeys {
     pub fn new(secret: &[u8], ttl_secs: i64) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: std::sync::Arc::new(EncodingKey::from_secret(secret)),
+            decoding: std::sync::Arc::new(DecodingKey::from_secret(secret)),
             ttl_secs,
         }
     }

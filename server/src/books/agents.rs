@@ -13,19 +13,20 @@
 use super::hub::{Request, Session};
 use super::outline::{self, Context, Made};
 use crate::clock::now_rfc3339 as now;
-use crate::engine::chunker::rechunk;
-use crate::engine::{ChatMessage, Engine, GenEvent, GenRequest};
+use crate::engine::offline::text::capitalise;
+use crate::engine::{ChatMessage, GenRequest};
 use crate::state::AppState;
-use futures_util::StreamExt;
+use crate::streams::generation::{Call, Step};
 use shared::ErrorCode;
 use shared::books::{
-    ArtifactKind, ArtifactRef, CompletionResults, ORCHESTRATOR, ServerMessage, ToolStatus,
+    ArtifactKind, ArtifactRef, CompletionResults, ErrorDetails, ORCHESTRATOR, ServerMessage,
+    ToolStatus,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Characters per `stream_chunk`.
-pub const CHUNK_CHARS: usize = 40;
+pub(crate) const CHUNK_CHARS: usize = 40;
 
 /// Output tokens one specialist may use.
 const TOKENS_PER_AGENT: i64 = 600;
@@ -38,8 +39,15 @@ enum Ended {
     Failed(ErrorCode, String),
 }
 
+/// Runs the session's requests one after another until none is left.
+pub(crate) async fn work(state: AppState, session: Arc<Session>) {
+    while let Some((request, stop)) = session.next_request() {
+        run(&state, &session, request, stop).await;
+    }
+}
+
 /// Runs one request to its end.
-pub async fn run(
+pub(crate) async fn run(
     state: &AppState,
     session: &Arc<Session>,
     request: Request,
@@ -98,7 +106,7 @@ async fn specialists(
     plan: &[ArtifactKind],
     stop: &CancellationToken,
 ) {
-    let quota = state.quota();
+    let quota = &state.generator.quota;
     let ticket = match quota
         .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
         .await
@@ -106,7 +114,7 @@ async fn specialists(
         Ok(t) => t,
         Err(e) => {
             let (_, body) = e.to_api_error();
-            push_error(session, body.code, body.error, serde_json::json!({}));
+            push_error(session, body.code, body.error, ErrorDetails::default());
             return;
         }
     };
@@ -121,7 +129,7 @@ async fn specialists(
                 session,
                 ErrorCode::Internal,
                 "could not read this session's artifacts".into(),
-                serde_json::json!({}),
+                ErrorDetails::default(),
             );
             let _ = quota.cancel(ticket).await;
             return;
@@ -209,7 +217,7 @@ async fn specialists(
                         "Agent processing timed out after {} seconds",
                         ms.div_ceil(1000)
                     ),
-                    serde_json::json!({"agent": agent, "timeout_duration": ms, "partial_saved": keep}),
+                    ErrorDetails { agent: Some(agent.into()), timeout_duration: Some(ms), partial_saved: Some(keep), ..ErrorDetails::default() },
                 );
                 ended = Ended::TimedOut;
                 break;
@@ -238,7 +246,7 @@ async fn specialists(
             seq: 0,
         }),
         Ended::TimedOut => 0,
-        Ended::Failed(code, message) => push_error(session, code, message, serde_json::json!({})),
+        Ended::Failed(code, message) => push_error(session, code, message, ErrorDetails::default()),
     };
 }
 
@@ -246,20 +254,13 @@ fn completion_message(results: &CompletionResults) -> String {
     match results.artifacts.as_slice() {
         [one] => format!(
             "{} generation completed successfully",
-            capitalised(one.kind.as_str())
+            capitalise(one.kind.as_str())
         ),
         many => {
             let names: Vec<&str> = many.iter().map(|a| a.kind.as_str()).collect();
             format!("Created {} ({} artifacts)", names.join(", "), many.len())
         }
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Streams one specialist's text; returns it, its output tokens, and how
@@ -280,27 +281,26 @@ async fn stream_agent(
     gen_request.model = request.model.clone().or_else(|| session.model());
     gen_request.max_tokens = max_tokens.clamp(1, u32::MAX as i64) as u32;
     gen_request.seed = session.last_seq();
-    let generation = match &state.engine {
-        Engine::Offline(_) => {
-            let text = outline::compose(kind, &request.content, context, gen_request.seed);
-            crate::engine::offline::stream_text(text, &gen_request)
-        }
-        engine => engine.generate(gen_request),
-    };
-    let mut deltas = rechunk(generation, CHUNK_CHARS, state.config.chunk_delay());
-    let deadline = tokio::time::Instant::now() + state.config.agent_timeout;
+    let seed = gen_request.seed;
+    let generation = state.generator.engine.generate_or(gen_request, |_| {
+        crate::engine::offline::books::compose(kind, &request.content, &context.titles(), seed)
+    });
+    let mut call = Call::new(
+        generation,
+        CHUNK_CHARS,
+        state.config.chunk_delay(),
+        stop,
+        &state.shutdown,
+    )
+    .with_deadline(tokio::time::Instant::now() + state.config.agent_timeout);
     let mut text = String::new();
     let mut chunk_id = 0u64;
     let mut tokens = None;
     let ended = loop {
-        let next = tokio::select! {
-            _ = stop.cancelled() => break Ended::Stopped,
-            _ = state.shutdown.cancelled() => break Ended::Stopped,
-            _ = tokio::time::sleep_until(deadline) => break Ended::TimedOut,
-            n = deltas.next() => n,
-        };
-        match next {
-            Some(Ok(GenEvent::Delta(piece))) => {
+        match call.next().await {
+            Step::Stopped => break Ended::Stopped,
+            Step::TimedOut => break Ended::TimedOut,
+            Step::Delta(piece) => {
                 text.push_str(&piece);
                 if !request.stream {
                     continue;
@@ -315,13 +315,14 @@ async fn stream_agent(
                     seq: 0,
                 });
             }
-            Some(Ok(GenEvent::Finish { usage, .. })) => {
+            Step::Finish { usage, .. } => {
                 tokens = Some(usage.completion_tokens as i64);
             }
-            Some(Err(e)) => break Ended::Failed(e.code(), e.to_string()),
-            None => break Ended::Done,
+            Step::Failed(e) => break Ended::Failed(e.code(), e.to_string()),
+            Step::End => break Ended::Done,
         }
     };
+    drop(call);
     if !request.stream && !text.is_empty() {
         session.push(ServerMessage::StreamChunk {
             content: text.clone(),
@@ -419,14 +420,14 @@ async fn load_context(state: &AppState, session: &Session) -> Result<Context, sq
 }
 
 /// An `error` event in the session.
-pub fn push_error(
+pub(crate) fn push_error(
     session: &Session,
     code: ErrorCode,
     message: String,
-    details: serde_json::Value,
+    details: ErrorDetails,
 ) -> u64 {
     session.push(ServerMessage::Error {
-        error_code: code.as_str().into(),
+        error_code: code,
         message,
         details,
         timestamp: now(),

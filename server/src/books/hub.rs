@@ -4,12 +4,14 @@
 //! A session's events get one seq sequence. They go into a bounded log that
 //! connections read with a cursor (so a slow reader holds nothing), and into
 //! the [`Transcript`] that `session_restore` answers with. Requests run one
-//! at a time, in the order they came, on a worker task that exists only
-//! while there is work. Sessions with no connection and no work are dropped
-//! from memory after a while; the database keeps them.
+//! at a time, in the order they came, on a worker task
+//! ([`super::agents::work`]) that exists only while there is work. Sessions
+//! with no connection and no work are dropped from memory after a while;
+//! the database keeps them.
 
 use crate::auth::identity::Identity;
-use crate::state::AppState;
+use crate::store::Store;
+use crate::streams::log::{Event, Gap, ReplayLog};
 use shared::books::{Entry, ServerMessage, Transcript};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,13 +33,6 @@ pub const QUEUE_MAX: usize = 20;
 /// How long a session with no connection and no work stays in memory.
 const KEEP_IDLE: Duration = Duration::from_secs(600);
 
-/// One session event, serialised once for every reader.
-#[derive(Debug)]
-pub struct Frame {
-    pub seq: u64,
-    pub json: String,
-}
-
 /// A request waiting for the agents.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -46,6 +41,17 @@ pub struct Request {
     /// `options.stream` (default true); `false` sends each agent's text as
     /// one `stream_chunk` when it is done.
     pub stream: bool,
+}
+
+/// What became of a submitted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Queued behind the running one.
+    Queued,
+    /// Queued, and no worker runs: start one.
+    StartWorker,
+    /// The queue is full: refused.
+    Full,
 }
 
 /// Why a session could not be opened.
@@ -67,7 +73,7 @@ impl Books {
     /// the database. `Forbidden` when it belongs to someone else.
     pub async fn open(
         &self,
-        state: &AppState,
+        store: &Store,
         id: &str,
         who: &Identity,
     ) -> Result<Arc<Session>, OpenError> {
@@ -79,7 +85,6 @@ impl Books {
                 Err(OpenError::Forbidden)
             };
         }
-        let store = &state.store;
         let row = store
             .claim_books_session(id, &owner, shared::books::ORCHESTRATOR)
             .await
@@ -137,8 +142,8 @@ pub struct Session {
 
 #[derive(Debug)]
 struct Inner {
-    last_seq: u64,
-    log: VecDeque<Arc<Frame>>,
+    /// The session's events, read with each connection's cursor.
+    log: ReplayLog,
     transcript: Transcript,
     /// The model chosen with `model_switch` (`None`: the server's).
     model: Option<String>,
@@ -156,8 +161,7 @@ struct Inner {
 impl Inner {
     fn new(last_seq: u64, transcript: Transcript, model: Option<String>) -> Self {
         Self {
-            last_seq,
-            log: VecDeque::new(),
+            log: ReplayLog::after(last_seq),
             transcript,
             model,
             window: VecDeque::new(),
@@ -179,29 +183,17 @@ pub struct Snapshot {
     pub seq: u64,
 }
 
-/// Frames after a cursor, or the news that some are gone.
-#[derive(Debug)]
-pub enum Read {
-    Frames(Vec<Arc<Frame>>),
-    /// The cursor is older than the log (or from another life of the
-    /// session): the reader needs a `session_restored`.
-    Gap,
-}
-
 impl Session {
     /// Appends an event: gives it the next seq, folds it into the
     /// transcript, and wakes the connections. Returns the seq.
     pub fn push(&self, mut msg: ServerMessage) -> u64 {
         let mut inner = self.inner.lock().expect("session lock");
-        let seq = inner.last_seq + 1;
+        let seq = inner.log.next_seq();
         msg.set_seq(seq);
         let json = serde_json::to_string(&msg).expect("books messages serialise");
         inner.transcript.apply(&msg);
-        inner.last_seq = seq;
-        inner.log.push_back(Arc::new(Frame { seq, json }));
-        if inner.log.len() > LOG_EVENTS {
-            inner.log.pop_front();
-        }
+        inner.log.append(None, json);
+        inner.log.keep_last(LOG_EVENTS);
         drop(inner);
         self.latest.send_replace(seq);
         seq
@@ -214,26 +206,15 @@ impl Session {
 
     /// The seq of the last event.
     pub fn last_seq(&self) -> u64 {
-        self.inner.lock().expect("session lock").last_seq
+        self.inner.lock().expect("session lock").log.last_seq()
     }
 
-    /// Up to `max` events after `cursor`.
-    pub fn read_after(&self, cursor: u64, max: usize) -> Read {
+    /// Up to `max` events after `cursor`, appended to `out`; [`Gap`] when
+    /// the cursor is older than the log (or from another life of the
+    /// session): the reader needs a `session_restored`.
+    pub fn read_after(&self, cursor: u64, max: usize, out: &mut Vec<Arc<Event>>) -> Result<(), Gap> {
         let inner = self.inner.lock().expect("session lock");
-        if cursor > inner.last_seq {
-            return Read::Gap;
-        }
-        if cursor == inner.last_seq {
-            return Read::Frames(Vec::new());
-        }
-        let Some(first) = inner.log.front().map(|f| f.seq) else {
-            return Read::Gap;
-        };
-        if cursor + 1 < first {
-            return Read::Gap;
-        }
-        let skip = (cursor + 1 - first) as usize;
-        Read::Frames(inner.log.iter().skip(skip).take(max).cloned().collect())
+        inner.log.read_after(cursor, max, out)
     }
 
     /// The conversation so far and the seq it reaches.
@@ -243,7 +224,7 @@ impl Session {
             entries: inner.transcript.entries.clone(),
             current_agent: inner.transcript.current_agent.clone(),
             model: inner.model.clone(),
-            seq: inner.last_seq,
+            seq: inner.log.last_seq(),
         }
     }
 
@@ -296,19 +277,20 @@ impl Session {
         Ok(())
     }
 
-    /// Queues a request; starts the worker if none runs. `false` when the
-    /// queue is full.
-    pub fn submit(self: &Arc<Self>, state: &AppState, request: Request) -> bool {
+    /// Queues a request: [`Submitted::StartWorker`] when no worker runs
+    /// (the caller starts one), `Full` when the queue is full.
+    pub fn submit(&self, request: Request) -> Submitted {
         let mut inner = self.inner.lock().expect("session lock");
         if inner.queue.len() >= QUEUE_MAX {
-            return false;
+            return Submitted::Full;
         }
         inner.queue.push_back(request);
-        if !inner.working {
+        if inner.working {
+            Submitted::Queued
+        } else {
             inner.working = true;
-            tokio::spawn(work(state.clone(), self.clone()));
+            Submitted::StartWorker
         }
-        true
     }
 
     /// Stops the running request; `false` when none runs.
@@ -336,7 +318,7 @@ impl Session {
 
     /// The next queued request, marking it running; `None` (and the worker
     /// ends) when the queue is empty.
-    fn next_request(&self) -> Option<(Request, CancellationToken)> {
+    pub fn next_request(&self) -> Option<(Request, CancellationToken)> {
         let mut inner = self.inner.lock().expect("session lock");
         match inner.queue.pop_front() {
             Some(r) => {
@@ -366,12 +348,6 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Runs the session's requests one after another until none is left.
-async fn work(state: AppState, session: Arc<Session>) {
-    while let Some((request, stop)) = session.next_request() {
-        super::agents::run(&state, &session, request, stop).await;
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -390,38 +366,29 @@ mod tests {
 
     fn event() -> ServerMessage {
         ServerMessage::Error {
-            error_code: "X".into(),
+            error_code: shared::ErrorCode::Internal,
             message: "m".into(),
-            details: serde_json::Value::Null,
+            details: Default::default(),
             timestamp: "t".into(),
             seq: 0,
         }
     }
 
     #[test]
-    fn readers_get_what_follows_their_cursor_or_a_gap() {
+    fn a_session_keeps_its_newest_events_for_resume() {
         let s = session();
         for _ in 0..(LOG_EVENTS + 10) {
             s.push(event());
         }
         let last = s.last_seq();
         assert_eq!(last, LOG_EVENTS as u64 + 10);
-        match s.read_after(last - 3, 100) {
-            Read::Frames(f) => assert_eq!(
-                f.iter().map(|f| f.seq).collect::<Vec<_>>(),
-                [last - 2, last - 1, last]
-            ),
-            Read::Gap => panic!("recent events are kept"),
-        }
-        assert!(matches!(s.read_after(last, 100), Read::Frames(f) if f.is_empty()));
-        assert!(
-            matches!(s.read_after(3, 100), Read::Gap),
-            "dropped from the log"
+        let mut out = Vec::new();
+        s.read_after(last - 3, 100, &mut out).unwrap();
+        assert_eq!(
+            out.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [last - 2, last - 1, last]
         );
-        assert!(
-            matches!(s.read_after(last + 5, 100), Read::Gap),
-            "a cursor from the future"
-        );
+        assert_eq!(s.read_after(3, 100, &mut out), Err(Gap), "dropped");
     }
 
     #[test]

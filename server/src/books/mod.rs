@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002): a multi-agent writing chat on
+//! BooksWriter: a multi-agent writing chat on
 //! `GET /ws/{session_id}`, and `GET /api/books/{session_id}/artifacts`.
 //!
 //! - [`hub`]: live sessions: the event log with seq, the transcript, the
@@ -16,24 +16,23 @@
 //! address, as the seed's clients send none); anyone else gets
 //! `SESSION_FORBIDDEN` and a close.
 
-pub mod agents;
+pub(crate) mod agents;
 pub mod hub;
-pub mod outline;
+pub(crate) mod outline;
 pub mod socket;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use hub::Books;
 
-use crate::auth::identity::MaybeIdentity;
+use crate::auth::identity::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware, routing::get};
 use shared::ErrorCode;
 use shared::books::ArtifactList;
-use std::net::SocketAddr;
 
 /// `GET /ws/{session_id}`, behind the WebSocket Origin guard.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -72,20 +71,19 @@ fn check_session_id(id: &str) -> AppResult<()> {
 async fn upgrade(
     Path(session_id): Path<String>,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    MaybeIdentity(who): MaybeIdentity,
+    caller: Caller,
     ws: WebSocketUpgrade,
 ) -> Response {
     if let Err(e) = check_session_id(&session_id) {
         return e.into_response();
     }
-    let who = crate::ws::caller(who, peer);
-    let slot = match crate::ws::connection_slot(&state, &who) {
+    let slot = match caller.connection_slot(&state.connections) {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };
-    crate::ws::tuned(ws).on_upgrade(move |socket: WebSocket| async move {
-        match state.books.open(&state, &session_id, &who).await {
+    let who = caller.who;
+    crate::socket::tuned(ws).on_upgrade(move |socket: WebSocket| async move {
+        match state.books.open(&state.store, &session_id, &who).await {
             Ok(session) => socket::serve(socket, state, session).await,
             Err(hub::OpenError::Forbidden) => {
                 socket::refuse(
@@ -114,11 +112,9 @@ async fn upgrade(
 async fn artifacts(
     Path(session_id): Path<String>,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    MaybeIdentity(who): MaybeIdentity,
+    Caller { who, .. }: Caller,
 ) -> AppResult<Json<ArtifactList>> {
     check_session_id(&session_id)?;
-    let who = crate::ws::caller(who, peer);
     let owned = state
         .store
         .books_session(&session_id)

@@ -3,14 +3,14 @@
 //! Every specialist answers in `Key: value` lines, starting with `Title:`
 //! (or `Name:`), so a model's text and the offline writer's text are read
 //! the same way by [`parse`]. [`route`] decides which specialists a request
-//! needs; [`compose`] is the offline writer: deterministic outlines built
-//! from the request's own words and the artifacts it builds on.
+//! needs. The offline writer is `engine::offline::books`.
 
+use crate::engine::offline::books::{BuildsOn, motif};
 use shared::books::ArtifactKind;
 
 /// Which specialists a request needs, in the order they work: a world
 /// first, then the people in it, then the plot, then who writes it.
-pub fn route(content: &str) -> Vec<ArtifactKind> {
+pub(crate) fn route(content: &str) -> Vec<ArtifactKind> {
     const WORDS: [(ArtifactKind, &[&str]); 4] = [
         (
             ArtifactKind::World,
@@ -90,7 +90,7 @@ pub fn route(content: &str) -> Vec<ArtifactKind> {
 }
 
 /// The lines each kind answers with, after the title.
-pub fn keys(kind: ArtifactKind) -> &'static [&'static str] {
+pub(crate) fn keys(kind: ArtifactKind) -> &'static [&'static str] {
     match kind {
         ArtifactKind::Plot => &[
             "Genre",
@@ -110,7 +110,7 @@ pub fn keys(kind: ArtifactKind) -> &'static [&'static str] {
 
 /// An earlier artifact a piece of work can build on.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Made {
+pub(crate) struct Made {
     pub id: String,
     pub title: String,
     /// A few of its fields, for the prompt.
@@ -120,7 +120,7 @@ pub struct Made {
 /// What a piece of work builds on: the session's latest world, character
 /// and plot.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     pub world: Option<Made>,
     pub character: Option<Made>,
     pub plot: Option<Made>,
@@ -128,7 +128,7 @@ pub struct Context {
 
 impl Context {
     /// Remembers `made` as the latest of its kind (authors build nothing on).
-    pub fn record(&mut self, kind: ArtifactKind, made: Made) {
+    pub(crate) fn record(&mut self, kind: ArtifactKind, made: Made) {
         match kind {
             ArtifactKind::World => self.world = Some(made),
             ArtifactKind::Character => self.character = Some(made),
@@ -151,8 +151,18 @@ impl Context {
             .collect()
     }
 
+    /// The titles the offline writer builds on.
+    pub(crate) fn titles(&self) -> BuildsOn {
+        let title = |m: &Option<Made>| m.as_ref().map(|m| m.title.clone());
+        BuildsOn {
+            world: title(&self.world),
+            character: title(&self.character),
+            plot: title(&self.plot),
+        }
+    }
+
     /// The ids used, for `builds_on`.
-    pub fn ids_for(&self, kind: ArtifactKind) -> Vec<String> {
+    pub(crate) fn ids_for(&self, kind: ArtifactKind) -> Vec<String> {
         self.used_by(kind)
             .into_iter()
             .map(|(_, m)| m.id.clone())
@@ -160,7 +170,7 @@ impl Context {
     }
 
     /// Prompt lines about what this kind builds on.
-    pub fn prompt_for(&self, kind: ArtifactKind) -> String {
+    pub(crate) fn prompt_for(&self, kind: ArtifactKind) -> String {
         self.used_by(kind)
             .into_iter()
             .map(|(label, m)| format!("Use the session's {label} \"{}\": {}\n", m.title, m.summary))
@@ -169,7 +179,7 @@ impl Context {
 }
 
 /// The system prompt of a specialist.
-pub fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
+pub(crate) fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
     let first = if kind == ArtifactKind::Character || kind == ArtifactKind::Author {
         "Name"
     } else {
@@ -190,7 +200,7 @@ pub fn system_prompt(kind: ArtifactKind, context: &Context) -> String {
 }
 
 /// A parsed answer: its title and fields (snake_case keys).
-pub fn parse(
+pub(crate) fn parse(
     kind: ArtifactKind,
     text: &str,
     request: &str,
@@ -233,328 +243,10 @@ fn fallback_title(kind: ArtifactKind, request: &str) -> String {
     format!("Untitled {} of the {motif}", kind.as_str())
 }
 
-/// The offline writer: an outline for `kind` from the request's words.
-pub fn compose(kind: ArtifactKind, request: &str, context: &Context, seed: u64) -> String {
-    let mut rng = Rng(fnv(request.as_bytes()) ^ seed ^ (kind as u64 + 1).wrapping_mul(0x9e37) | 1);
-    let genre = genre(request);
-    let motif =
-        motif(request).unwrap_or_else(|| rng.pick(&["Lantern", "Tide", "Crown", "Mirror"]).into());
-    let world = context.world.as_ref().map(|m| m.title.clone());
-    let hero = context.character.as_ref().map(|m| m.title.clone());
-    let place = world.clone().unwrap_or_else(|| {
-        format!(
-            "{}{}",
-            rng.pick(&["Ember", "Frost", "Thorn", "Gloam", "Silver", "Hollow"]),
-            rng.pick(&["reach", "mere", "vale", "hold", "march", "fall"])
-        )
-    });
-    let name = format!(
-        "{} {}",
-        rng.pick(&[
-            "Aria", "Tomas", "Ilse", "Kael", "Mira", "Oren", "Sable", "Wren"
-        ]),
-        rng.pick(&[
-            "Vance", "Hale", "Marrow", "Ashdown", "Quill", "Thorne", "Calder"
-        ])
-    );
-    let hero = hero.unwrap_or(name);
-    let m = motif.to_lowercase();
-    let lines: Vec<(String, String)> = match kind {
-        ArtifactKind::Plot => {
-            let title = match rng.below(4) {
-                0 => format!("The {motif}'s Last Stand"),
-                1 => format!("Ashes of the {motif}"),
-                2 => format!("The {motif} of {place}"),
-                _ => format!("When the {motif} Wakes"),
-            };
-            vec![
-                ("Title".into(), title),
-                ("Genre".into(), capitalise(&genre)),
-                (
-                    "Premise".into(),
-                    format!(
-                        "In {place}, the last {m} stirs after a century of silence, and {hero} is the only one who can reach it before the old war begins again."
-                    ),
-                ),
-                ("Setting".into(), place.clone()),
-                ("Protagonist".into(), hero.clone()),
-                (
-                    "Act I".into(),
-                    format!(
-                        "{hero} finds proof that the {m} survived and is hunted for knowing it."
-                    ),
-                ),
-                (
-                    "Act II".into(),
-                    format!(
-                        "Allies split over whether the {m} should be saved or silenced; {hero} loses the one place that was home."
-                    ),
-                ),
-                (
-                    "Act III".into(),
-                    format!(
-                        "At the heart of {place}, {hero} chooses between the {m} and the people who raised them, and the choice remakes the world."
-                    ),
-                ),
-                (
-                    "Themes".into(),
-                    rng.pick(&[
-                        "loyalty and its price",
-                        "what we owe the past",
-                        "power that cannot be shared",
-                        "courage without certainty",
-                    ])
-                    .into(),
-                ),
-            ]
-        }
-        ArtifactKind::World => vec![
-            ("Title".into(), place.clone()),
-            ("Genre".into(), capitalise(&genre)),
-            (
-                "Geography".into(),
-                format!(
-                    "{place} is a land of {} where the old roads follow the paths of the {m}.",
-                    rng.pick(&[
-                        "broken mountains",
-                        "drowned forests",
-                        "salt flats",
-                        "river cities"
-                    ])
-                ),
-            ),
-            (
-                "Magic".into(),
-                format!("Power comes from bargains with the {m}; every spell costs a memory."),
-            ),
-            (
-                "Peoples".into(),
-                format!(
-                    "The {} of the lowlands and the {} who keep the high passes.",
-                    rng.pick(&["river clans", "guild cities", "salt traders"]),
-                    rng.pick(&["watchers", "pilgrims", "exiles"])
-                ),
-            ),
-            (
-                "Conflict".into(),
-                format!("Who may speak for the {m} now that its last keeper is gone."),
-            ),
-        ],
-        ArtifactKind::Character => vec![
-            ("Name".into(), hero.clone()),
-            (
-                "Role".into(),
-                rng.pick(&[
-                    "reluctant hero",
-                    "exiled scholar",
-                    "the villain's heir",
-                    "wandering healer",
-                ])
-                .into(),
-            ),
-            (
-                "Traits".into(),
-                rng.pick(&[
-                    "stubborn, curious, quietly kind",
-                    "sharp-tongued, loyal, afraid of the dark",
-                    "patient, secretive, fiercely fair",
-                ])
-                .into(),
-            ),
-            (
-                "Backstory".into(),
-                format!(
-                    "Raised in {place}, {hero} grew up on stories of the {m} and never believed them."
-                ),
-            ),
-            (
-                "Goal".into(),
-                format!("To find out what really happened to the {m}, whatever it costs."),
-            ),
-            ("Home".into(), place.clone()),
-        ],
-        ArtifactKind::Author => {
-            let plot = context.plot.as_ref().map(|m| m.title.clone());
-            vec![
-                (
-                    "Name".into(),
-                    format!(
-                        "{} {}",
-                        rng.pick(&["E. M.", "J. R.", "Celia", "Marcus", "Ada", "Rowan"]),
-                        rng.pick(&["Blackwood", "Ferrante", "Lark", "Okafor", "Steel"])
-                    ),
-                ),
-                (
-                    "Voice".into(),
-                    format!(
-                        "{} prose for {genre}, close on its characters and patient with its {m}.",
-                        rng.pick(&["Lyrical", "Spare", "Warm", "Wry"])
-                    ),
-                ),
-                (
-                    "Influences".into(),
-                    rng.pick(&[
-                        "Le Guin and Pratchett",
-                        "Tolkien and Jemisin",
-                        "Hobb and Gaiman",
-                    ])
-                    .into(),
-                ),
-                (
-                    "Biography".into(),
-                    "Taught literature for a decade before writing full time; lives by the sea."
-                        .into(),
-                ),
-                (
-                    "Signature work".into(),
-                    plot.unwrap_or_else(|| format!("The {motif} Letters")),
-                ),
-            ]
-        }
-    };
-    lines
-        .into_iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The request's genre word, or a default.
-fn genre(request: &str) -> String {
-    let lower = request.to_lowercase();
-    for g in [
-        "science fiction",
-        "sci-fi",
-        "fantasy",
-        "mystery",
-        "romance",
-        "horror",
-        "thriller",
-        "historical",
-        "western",
-        "dystopian",
-        "adventure",
-    ] {
-        if lower.contains(g) {
-            return g.to_owned();
-        }
-    }
-    "literary fiction".to_owned()
-}
-
-/// The request's most distinctive noun, singular and capitalised
-/// ("dragons" → "Dragon").
-fn motif(request: &str) -> Option<String> {
-    // Three-letter words that are not a motif ("ice", "sea", "war" are).
-    const SHORT_STOP: &[&str] = &[
-        "the", "and", "for", "with", "new", "set", "now", "one", "two", "who", "its", "his", "her",
-        "our", "you", "are", "was", "has", "had", "but", "not", "all", "any", "can", "get", "let",
-        "out", "own", "big", "old", "way", "few", "how", "why", "yet", "too", "per",
-    ];
-    const SKIP: &[&str] = &[
-        "create",
-        "write",
-        "make",
-        "build",
-        "novel",
-        "book",
-        "story",
-        "plot",
-        "world",
-        "character",
-        "author",
-        "fantasy",
-        "about",
-        "with",
-        "some",
-        "magic",
-        "please",
-        "outline",
-        "writer",
-        "science",
-        "fiction",
-        "mystery",
-        "romance",
-        "horror",
-        "thriller",
-        "invent",
-        "design",
-        "generate",
-        "give",
-        "need",
-        "want",
-        "short",
-        "long",
-        "good",
-        "great",
-        "there",
-        "story",
-        "series",
-        "setting",
-        "hero",
-        "villain",
-        "character",
-        "create",
-    ];
-    request
-        .split(|c: char| !c.is_alphabetic())
-        .map(str::to_lowercase)
-        .find(|t| {
-            let n = t.chars().count();
-            (n >= 4 && !crate::engine::offline::key_terms(t).is_empty()
-                || n == 3 && !SHORT_STOP.contains(&t.as_str()))
-                && !SKIP
-                    .iter()
-                    .any(|s| t == s || t.strip_suffix('s') == Some(s))
-        })
-        .map(|t| {
-            let single = if t.ends_with("ies") {
-                format!("{}y", &t[..t.len() - 3])
-            } else if t.ends_with('s') && !t.ends_with("ss") {
-                t[..t.len() - 1].to_owned()
-            } else {
-                t
-            };
-            capitalise(&single)
-        })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::offline::books::compose;
 
     #[test]
     fn requests_route_to_the_specialists_they_need_in_working_order() {
@@ -597,7 +289,7 @@ mod tests {
         let text = compose(
             ArtifactKind::Plot,
             "a fantasy novel with dragons",
-            &Context::default(),
+            &BuildsOn::default(),
             1,
         );
         let (title, fields) = parse(ArtifactKind::Plot, &text, "a fantasy novel with dragons");
@@ -619,7 +311,7 @@ mod tests {
             compose(
                 ArtifactKind::Plot,
                 "a fantasy novel with dragons",
-                &Context::default(),
+                &BuildsOn::default(),
                 1
             )
         );
@@ -635,7 +327,12 @@ mod tests {
             }),
             ..Context::default()
         };
-        let text = compose(ArtifactKind::Plot, "a story about lighthouses", &context, 2);
+        let text = compose(
+            ArtifactKind::Plot,
+            "a story about lighthouses",
+            &context.titles(),
+            2,
+        );
         let (_, fields) = parse(ArtifactKind::Plot, &text, "");
         assert_eq!(fields["setting"], "Saltmere");
         assert!(system_prompt(ArtifactKind::Plot, &context).contains("\"Saltmere\""));

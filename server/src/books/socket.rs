@@ -1,61 +1,51 @@
-//! One connection to a BooksWriter session.
+//! The BooksWriter protocol on one connection to a session, as a
+//! [`Protocol`] on the connection loop of [`crate::socket`].
 //!
-//! The loop reads client messages and writes the session's events. A new
-//! connection is *detached* until its first message says where to start:
-//! `resume {after_seq}` replays from there, `session_restore` answers with
-//! the whole conversation and continues after it, anything else starts at
-//! the live edge. Events are written in batches with one flush; a client
-//! that does not take them within `--ws-stall-timeout-ms` is closed (1008)
-//! and can resume. Replies to this connection alone (`pong`, validation
-//! errors) carry the seq the connection has reached.
+//! A new connection is *detached* until its first message says where to
+//! start: `resume {after_seq}` replays from there, `session_restore` answers
+//! with the whole conversation and continues after it, anything else starts
+//! at the live edge. Events are read from the session's log with the
+//! connection's cursor (a cursor older than the log gets a
+//! `session_restored`). Replies to this connection alone (`pong`,
+//! validation errors) carry the seq the connection has reached.
 
-use super::hub::{Read, Request, Session};
+use super::hub::{Request, Session, Submitted};
 use super::validate::{self, Invalid};
 use crate::clock::now_rfc3339 as now;
+use crate::socket::{self, Close, Limits, Protocol, WRITE_BATCH};
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde_json::{Value, json};
+use crate::streams::log::Gap;
+use axum::extract::ws::{Message, Utf8Bytes};
+use futures_util::{Sink, Stream};
+use serde_json::Value;
 use shared::ErrorCode;
-use shared::books::{ClientMessage, ServerMessage};
+use shared::books::{ClientMessage, ErrorDetails, ServerMessage};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use tokio::sync::watch;
 
-/// Events written before one flush.
-const WRITE_BATCH: usize = 64;
-
-/// Close codes.
-const NORMAL: u16 = 1000;
-const GOING_AWAY: u16 = 1001;
-const POLICY: u16 = 1008;
-const SERVER_ERROR: u16 = 1011;
-
-struct Conn<'a> {
-    state: &'a AppState,
-    session: &'a Arc<Session>,
+struct Conn {
+    state: AppState,
+    session: Arc<Session>,
+    /// Wakes the connection when the session has new events.
+    latest: watch::Receiver<u64>,
     /// The last seq written to this connection; `None` while detached.
     cursor: Option<u64>,
 }
 
 /// Refuses a connection before the session opens (someone else's session,
 /// or the database failing): one `error`, then a close.
-pub async fn refuse<S>(mut socket: S, code: ErrorCode, message: &str)
+pub async fn refuse<S>(socket: S, code: ErrorCode, message: &str)
 where
     S: Sink<Message> + Unpin,
 {
-    let e = error(code, message, json!({}), 0);
-    let _ = socket.send(text(&e)).await;
+    let e = error(code, message, ErrorDetails::default(), 0);
     let close = if code == ErrorCode::Internal {
-        SERVER_ERROR
+        socket::close::SERVER_ERROR
     } else {
-        POLICY
+        socket::close::POLICY
     };
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: close,
-            reason: message.chars().take(100).collect::<String>().into(),
-        })))
-        .await;
+    socket::refuse(socket, &e, close, message).await;
 }
 
 /// Serves `socket` for `session` until either side closes.
@@ -64,91 +54,63 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
 {
     let _guard = session.connect();
-    let (mut sink, mut incoming) = socket.split();
-    let mut latest = session.subscribe();
-    let mut conn = Conn {
-        state: &state,
-        session: &session,
+    let limits = Limits {
+        stall: state.config.ws_stall_timeout(),
+        idle: Some(state.config.books_idle_timeout),
+        shutdown: state.shutdown.clone(),
+    };
+    let conn = Conn {
+        latest: session.subscribe(),
+        state,
+        session,
         cursor: None,
     };
-    let idle = state.config.books_idle_timeout;
-    let stall = state.config.ws_stall_timeout();
-    let mut last_heard = Instant::now();
-    let close = loop {
-        let idle_at = tokio::time::Instant::from_std(last_heard + idle);
-        // Catch up on the session's events first.
-        if let Some(cursor) = conn.cursor {
-            match session.read_after(cursor, WRITE_BATCH) {
-                Read::Frames(frames) if !frames.is_empty() => {
-                    let last = frames.last().map(|f| f.seq).unwrap_or(cursor);
-                    let write = async {
-                        for f in &frames {
-                            sink.feed(Message::Text(f.json.clone().into())).await?;
-                        }
-                        sink.flush().await
-                    };
-                    match tokio::time::timeout(stall, write).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break None,
-                        Err(_) => {
-                            break Some((POLICY, "too far behind: resume from your last seq"));
-                        }
+    socket::serve(socket, conn, limits).await
+}
+
+impl Protocol for Conn {
+    type Message = ServerMessage;
+    /// The frame limit only: the seed's validation bounds the content.
+    const MAX_MESSAGE_BYTES: usize = socket::MAX_FRAME_BYTES;
+
+    async fn events(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Close> {
+        loop {
+            if let Some(cursor) = self.cursor {
+                let mut events = Vec::new();
+                match self.session.read_after(cursor, WRITE_BATCH, &mut events) {
+                    Ok(()) if !events.is_empty() => {
+                        batch.extend(events.iter().map(|e| Utf8Bytes::from(e.json.as_str())));
+                        self.cursor = events.last().map(|e| e.seq);
+                        return Ok(());
                     }
-                    conn.cursor = Some(last);
-                    continue;
-                }
-                Read::Frames(_) => {}
-                Read::Gap => {
-                    let restored = conn.restore().await;
-                    if send(&mut sink, &restored, stall).await.is_err() {
-                        break None;
+                    Ok(()) => {}
+                    Err(Gap) => {
+                        // The cursor moves only once the answer is made, so
+                        // a restore cut short is made again.
+                        let restored = self.restore().await;
+                        batch.push(socket::json(&restored));
+                        return Ok(());
                     }
-                    continue;
                 }
+                if self.latest.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            } else {
+                return std::future::pending().await;
             }
         }
-        tokio::select! {
-            biased;
-            _ = state.shutdown.cancelled() => break Some((GOING_AWAY, "server shutting down")),
-            _ = tokio::time::sleep_until(idle_at) => break Some((NORMAL, "closed after a long time without traffic")),
-            changed = latest.changed(), if conn.cursor.is_some() => {
-                if changed.is_err() { break None; }
-            }
-            m = incoming.next() => {
-                let text = match m {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => {
-                        last_heard = Instant::now();
-                        let e = conn.error(ErrorCode::ValidationError, "binary frames are not supported; send JSON text", json!({}));
-                        if send(&mut sink, &e, stall).await.is_err() { break None; }
-                        continue;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                        last_heard = Instant::now();
-                        continue;
-                    }
-                };
-                last_heard = Instant::now();
-                let replies = conn.handle_text(text.as_str()).await;
-                let mut failed = false;
-                for r in &replies {
-                    if send(&mut sink, r, stall).await.is_err() { failed = true; break; }
-                }
-                if failed { break None; }
-            }
-        }
-    };
-    if let Some((code, reason)) = close {
-        let frame = Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }));
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
+    }
+
+    async fn handle(&mut self, text: &str) -> Vec<ServerMessage> {
+        self.handle_text(text).await
+    }
+
+    fn error(&mut self, code: ErrorCode, message: String) -> ServerMessage {
+        self.fail(code, &message, ErrorDetails::default())
     }
 }
 
-impl Conn<'_> {
+impl Conn {
     /// One frame from the client: its replies to this connection.
     async fn handle_text(&mut self, text: &str) -> Vec<ServerMessage> {
         let value = match validate::json(text) {
@@ -191,10 +153,10 @@ impl Conn<'_> {
         {
             self.attach_at_live_edge();
             let ms = wait.as_millis() as u64;
-            replies.push(self.error(
+            replies.push(self.fail(
                 ErrorCode::RateLimited,
                 "Rate limit exceeded: at most 60 messages a minute per session",
-                json!({"retry_after_ms": ms, "limit": super::hub::RATE_MAX, "window_ms": 60_000}),
+                ErrorDetails { retry_after_ms: Some(ms), limit: Some(super::hub::RATE_MAX), window_ms: Some(60_000), ..ErrorDetails::default() },
             ));
             return;
         }
@@ -233,10 +195,10 @@ impl Conn<'_> {
             } => {
                 self.attach_at_live_edge();
                 if content.trim().is_empty() {
-                    replies.push(self.error(
+                    replies.push(self.fail(
                         ErrorCode::ValidationError,
                         "Message content is empty",
-                        json!({"field": "content"}),
+                        ErrorDetails::field("content"),
                     ));
                     return;
                 }
@@ -265,19 +227,24 @@ impl Conn<'_> {
                 {
                     tracing::error!(session = %self.session.id, error = %e, "could not save a message");
                 }
-                if !self.session.submit(
-                    self.state,
-                    Request {
-                        content,
-                        model,
-                        stream,
-                    },
-                ) {
-                    replies.push(self.error(
+                let request = Request {
+                    content,
+                    model,
+                    stream,
+                };
+                match self.session.submit(request) {
+                    Submitted::Queued => {}
+                    Submitted::StartWorker => {
+                        tokio::spawn(super::agents::work(
+                            self.state.clone(),
+                            self.session.clone(),
+                        ));
+                    }
+                    Submitted::Full => replies.push(self.fail(
                         ErrorCode::RateLimited,
                         "Too many requests are waiting in this session; wait for them to finish",
-                        json!({"queued": super::hub::QUEUE_MAX}),
-                    ));
+                        ErrorDetails { queued: Some(super::hub::QUEUE_MAX), ..ErrorDetails::default() },
+                    )),
                 }
             }
             ClientMessage::ModelSwitch { model } => {
@@ -309,10 +276,10 @@ impl Conn<'_> {
             ClientMessage::Stop => {
                 self.attach_at_live_edge();
                 if !self.session.stop() {
-                    replies.push(self.error(
+                    replies.push(self.fail(
                         ErrorCode::BadRequest,
                         "Nothing is running in this session",
-                        json!({}),
+                        ErrorDetails::default(),
                     ));
                 }
             }
@@ -335,7 +302,6 @@ impl Conn<'_> {
     /// `session_restored`, and the connection continues after it.
     async fn restore(&mut self) -> ServerMessage {
         let snap = self.session.snapshot();
-        self.cursor = Some(snap.seq);
         let artifacts = match self.state.store.artifacts(&self.session.id).await {
             Ok(a) => a,
             Err(e) => {
@@ -343,6 +309,7 @@ impl Conn<'_> {
                 Vec::new()
             }
         };
+        self.cursor = Some(snap.seq);
         ServerMessage::SessionRestored {
             messages: snap.entries,
             current_agent: snap.current_agent,
@@ -355,17 +322,17 @@ impl Conn<'_> {
 
     fn invalid(&mut self, invalid: Invalid) -> ServerMessage {
         self.attach_at_live_edge();
-        self.error(invalid.code, &invalid.message, invalid.details)
+        self.fail(invalid.code, &invalid.message, invalid.details)
     }
 
-    fn error(&self, code: ErrorCode, message: &str, details: Value) -> ServerMessage {
+    fn fail(&self, code: ErrorCode, message: &str, details: ErrorDetails) -> ServerMessage {
         error(code, message, details, self.seq())
     }
 }
 
-fn error(code: ErrorCode, message: &str, details: Value, seq: u64) -> ServerMessage {
+fn error(code: ErrorCode, message: &str, details: ErrorDetails, seq: u64) -> ServerMessage {
     ServerMessage::Error {
-        error_code: code.as_str().into(),
+        error_code: code,
         message: message.into(),
         details,
         timestamp: now(),
@@ -373,20 +340,3 @@ fn error(code: ErrorCode, message: &str, details: Value, seq: u64) -> ServerMess
     }
 }
 
-fn text(msg: &ServerMessage) -> Message {
-    Message::Text(
-        serde_json::to_string(msg)
-            .expect("books messages serialise")
-            .into(),
-    )
-}
-
-async fn send<S>(sink: &mut S, msg: &ServerMessage, stall: Duration) -> Result<(), ()>
-where
-    S: Sink<Message> + Unpin,
-{
-    match tokio::time::timeout(stall, sink.send(text(msg))).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
-}

@@ -2,25 +2,25 @@
 //! failure is an in-band `error` with `VALIDATION_ERROR` (the socket stays
 //! open), with the seed's own wording.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::ErrorCode;
-use shared::books::{ClientMessage, MAX_CONTENT_LEN};
+use shared::books::{ClientMessage, ErrorDetails, MAX_CONTENT_LEN};
 
 /// Longest model name accepted.
 const MAX_MODEL_LEN: usize = 100;
 
 /// Most messages in one `batch`.
-pub const MAX_BATCH: usize = 50;
+pub(crate) const MAX_BATCH: usize = 50;
 
 /// Why a message was refused.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub code: ErrorCode,
     pub message: String,
-    pub details: Value,
+    pub details: ErrorDetails,
 }
 
-fn invalid(message: impl Into<String>, details: Value) -> Invalid {
+fn invalid(message: impl Into<String>, details: ErrorDetails) -> Invalid {
     Invalid {
         code: ErrorCode::ValidationError,
         message: message.into(),
@@ -29,55 +29,55 @@ fn invalid(message: impl Into<String>, details: Value) -> Invalid {
 }
 
 /// The frame as a JSON object.
-pub fn json(text: &str) -> Result<Value, Invalid> {
+pub(crate) fn json(text: &str) -> Result<Value, Invalid> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         invalid(
             "Message is not valid JSON",
-            json!({"reason": e.to_string()}),
+            ErrorDetails { reason: Some(e.to_string()), ..ErrorDetails::default() },
         )
     })?;
     if !value.is_object() {
-        return Err(invalid("Message must be a JSON object", json!({})));
+        return Err(invalid("Message must be a JSON object", ErrorDetails::default()));
     }
     Ok(value)
 }
 
 /// The messages of a `batch`.
-pub fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
+pub(crate) fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
     let items = value
         .get("messages")
         .and_then(Value::as_array)
         .ok_or_else(|| {
             invalid(
                 "Missing required field: messages",
-                json!({"field": "messages"}),
+                ErrorDetails::field("messages"),
             )
         })?;
     if items.len() > MAX_BATCH {
         return Err(invalid(
             format!("A batch holds at most {MAX_BATCH} messages"),
-            json!({"max": MAX_BATCH, "count": items.len()}),
+            ErrorDetails { max: Some(MAX_BATCH), count: Some(items.len()), ..ErrorDetails::default() },
         ));
     }
     Ok(items)
 }
 
 /// One message, checked as the seed checks it, then typed.
-pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> {
+pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> {
     let Some(obj) = value.as_object() else {
-        return Err(invalid("Message must be a JSON object", json!({})));
+        return Err(invalid("Message must be a JSON object", ErrorDetails::default()));
     };
     let Some(kind) = obj.get("type") else {
         return Err(invalid(
             "Missing required field: type",
-            json!({"field": "type"}),
+            ErrorDetails::field("type"),
         ));
     };
     let kind_str = kind.as_str().unwrap_or_default();
     if !ClientMessage::TYPES.contains(&kind_str) || (in_batch && kind_str == "batch") {
         return Err(invalid(
             format!("Invalid message type: {}", display(kind)),
-            json!({"field": "type", "allowed": ClientMessage::TYPES}),
+            ErrorDetails { allowed: Some(ClientMessage::TYPES.iter().map(|t| (*t).to_owned()).collect()), ..ErrorDetails::field("type") },
         ));
     }
     if kind_str == "message" {
@@ -85,7 +85,7 @@ pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> 
             if !obj.contains_key(field) {
                 return Err(invalid(
                     format!("Missing required field: {field}"),
-                    json!({"field": field}),
+                    ErrorDetails::field(field),
                 ));
             }
         }
@@ -94,14 +94,14 @@ pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> 
         let Some(text) = content.as_str() else {
             return Err(invalid(
                 "content must be a string",
-                json!({"field": "content"}),
+                ErrorDetails::field("content"),
             ));
         };
         let len = text.encode_utf16().count();
         if len > MAX_CONTENT_LEN {
             return Err(invalid(
                 "Message content too long",
-                json!({"field": "content", "length": len, "max_length": MAX_CONTENT_LEN}),
+                ErrorDetails { length: Some(len), max_length: Some(MAX_CONTENT_LEN), ..ErrorDetails::field("content") },
             ));
         }
     }
@@ -110,25 +110,25 @@ pub fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> 
     {
         return Err(invalid(
             "Invalid timestamp format",
-            json!({"field": "timestamp"}),
+            ErrorDetails::field("timestamp"),
         ));
     }
     serde_json::from_value(value.clone()).map_err(|e| {
         invalid(
             format!("Invalid {kind_str} message: {e}"),
-            json!({"type": kind_str}),
+            ErrorDetails { kind: Some(kind_str.to_owned()), ..ErrorDetails::default() },
         )
     })
 }
 
 /// A model name: 1–100 printable characters.
-pub fn model(name: &str) -> Result<(), Invalid> {
+pub(crate) fn model(name: &str) -> Result<(), Invalid> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_MODEL_LEN || name.chars().any(char::is_control)
     {
         return Err(invalid(
             format!("A model name is 1–{MAX_MODEL_LEN} printable characters"),
-            json!({"field": "model"}),
+            ErrorDetails::field("model"),
         ));
     }
     Ok(())
@@ -163,6 +163,7 @@ fn timestamp_ok(ts: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn check(v: Value) -> Result<ClientMessage, String> {
         message(&v, false).map_err(|e| e.message)

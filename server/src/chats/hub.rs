@@ -16,7 +16,7 @@ const NEWS_CAPACITY: usize = 256;
 
 /// One piece of news.
 #[derive(Debug, Clone)]
-pub struct News {
+pub(crate) struct News {
     /// `Identity::owner_key` of whose chats changed.
     pub owner: String,
     /// The connection that caused it, which skips it; `None` for changes
@@ -27,7 +27,7 @@ pub struct News {
 
 /// The hub: a cheap handle.
 #[derive(Clone, Debug)]
-pub struct ChatHub {
+pub(crate) struct ChatHub {
     news: broadcast::Sender<Arc<News>>,
     /// chat id → stream id of the reply being written in it.
     running: Arc<Mutex<HashMap<String, String>>>,
@@ -45,7 +45,7 @@ impl Default for ChatHub {
 
 impl ChatHub {
     /// Tells `owner`'s connections (but `from`) about `message`.
-    pub fn notify(&self, owner: &str, from: Option<&str>, message: ServerMessage) {
+    pub(crate) fn notify(&self, owner: &str, from: Option<&str>, message: ServerMessage) {
         // No receivers is fine: nobody is listening.
         let _ = self.news.send(Arc::new(News {
             owner: owner.to_owned(),
@@ -55,12 +55,12 @@ impl ChatHub {
     }
 
     /// All news from now on; connections filter by owner.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<News>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<News>> {
         self.news.subscribe()
     }
 
     /// Records the reply now being written in `chat_id`.
-    pub fn set_running(&self, chat_id: &str, stream_id: &str) {
+    pub(crate) fn set_running(&self, chat_id: &str, stream_id: &str) {
         self.running
             .lock()
             .expect("running lock")
@@ -68,7 +68,7 @@ impl ChatHub {
     }
 
     /// Forgets `stream_id` as `chat_id`'s running reply (if it still is).
-    pub fn clear_running(&self, chat_id: &str, stream_id: &str) {
+    pub(crate) fn clear_running(&self, chat_id: &str, stream_id: &str) {
         let mut running = self.running.lock().expect("running lock");
         if running.get(chat_id).is_some_and(|s| s == stream_id) {
             running.remove(chat_id);
@@ -76,7 +76,7 @@ impl ChatHub {
     }
 
     /// The stream of the reply being written in `chat_id`, if any.
-    pub fn running(&self, chat_id: &str) -> Option<String> {
+    pub(crate) fn running(&self, chat_id: &str) -> Option<String> {
         self.running
             .lock()
             .expect("running lock")
@@ -87,7 +87,7 @@ impl ChatHub {
 
 impl News {
     /// Whether a connection of `owner` with id `conn` should get it.
-    pub fn is_for(&self, owner: &str, conn: &str) -> bool {
+    pub(crate) fn is_for(&self, owner: &str, conn: &str) -> bool {
         self.owner == owner && self.from.as_deref() != Some(conn)
     }
 }

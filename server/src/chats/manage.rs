@@ -20,7 +20,7 @@ const PER_SEC: f64 = 5.0;
 /// One connection's rate limit (a handle: socket.io handlers clone it);
 /// none under `--no-limits`.
 #[derive(Clone)]
-pub struct Gate(Option<Arc<Mutex<RateLimiter>>>);
+pub(crate) struct Gate(Option<Arc<Mutex<RateLimiter>>>);
 
 impl Default for Gate {
     fn default() -> Self {
@@ -30,7 +30,7 @@ impl Default for Gate {
 
 impl Gate {
     /// The gate for a new connection on this server.
-    pub fn new(state: &AppState) -> Self {
+    pub(crate) fn new(state: &AppState) -> Self {
         if state.config.no_limits {
             Self(None)
         } else {
@@ -39,7 +39,7 @@ impl Gate {
     }
 
     /// Whether `msg` may be answered now (`ping` always is).
-    pub fn allows(&self, msg: &ClientMessage) -> bool {
+    pub(crate) fn allows(&self, msg: &ClientMessage) -> bool {
         let Some(limiter) = &self.0 else {
             return true;
         };
@@ -52,7 +52,7 @@ impl Gate {
 }
 
 /// The in-band error for a management message.
-pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
     ServerMessage::Error {
         error: message.into(),
         code,
@@ -60,7 +60,7 @@ pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
 }
 
 /// The in-band form of an [`AppError`] (5xx causes are logged, not sent).
-pub fn from_app_error(e: AppError) -> ServerMessage {
+pub(crate) fn from_app_error(e: AppError) -> ServerMessage {
     let (status, body) = e.to_api_error();
     if status.is_server_error() {
         tracing::error!(error = %e, "chat management failed");
@@ -69,21 +69,21 @@ pub fn from_app_error(e: AppError) -> ServerMessage {
 }
 
 /// A client message from JSON text, or the in-band error that explains why not.
-pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
+pub(crate) fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| error(ErrorCode::InvalidJson, format!("message is not JSON: {e}")))?;
     parse_value(value)
 }
 
 /// A client message from a JSON value with its `type` inside.
-pub fn parse_value(value: Value) -> Result<ClientMessage, ServerMessage> {
-    crate::ws::decode_typed(value, ClientMessage::TYPES)
+pub(crate) fn parse_value(value: Value) -> Result<ClientMessage, ServerMessage> {
+    crate::socket::decode_typed(value, ClientMessage::TYPES)
         .map_err(|(code, message)| error(code, message))
 }
 
 /// A socket.io event (`name`, `data`) as a client message: the name is the
 /// `type`, the data object the rest.
-pub fn parse_event(name: &str, data: Option<Value>) -> Result<ClientMessage, ServerMessage> {
+pub(crate) fn parse_event(name: &str, data: Option<Value>) -> Result<ClientMessage, ServerMessage> {
     let mut object = match data {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(map)) => map,
@@ -99,15 +99,15 @@ pub fn parse_event(name: &str, data: Option<Value>) -> Result<ClientMessage, Ser
 }
 
 /// What a connection sends first: the caller's usage.
-pub async fn welcome(state: &AppState, who: &Identity) -> ServerMessage {
-    match state.quota().usage(who).await {
+pub(crate) async fn welcome(state: &AppState, who: &Identity) -> ServerMessage {
+    match state.generator.quota.usage(who).await {
         Ok(u) => ServerMessage::UsageInfo(u),
         Err(e) => from_app_error(e),
     }
 }
 
 /// Answers one message from connection `conn` of `who`.
-pub async fn handle(
+pub(crate) async fn handle(
     state: &AppState,
     who: &Identity,
     conn: &str,
@@ -138,7 +138,7 @@ fn check_page(limit: u32) -> Result<(), AppError> {
 }
 
 /// 404 for no such chat, 403 for someone else's.
-pub async fn own_chat(state: &AppState, who: &Identity, chat_id: &str) -> Result<(), AppError> {
+pub(crate) async fn own_chat(state: &AppState, who: &Identity, chat_id: &str) -> Result<(), AppError> {
     match state.store.chat_access(chat_id, &who.owner_key()).await? {
         ChatAccess::Owned => Ok(()),
         ChatAccess::Missing => Err(AppError::not_found("no such chat")),
@@ -198,7 +198,7 @@ async fn answer(
         ClientMessage::DeleteChat { chat_id } => {
             own_chat(state, who, &chat_id).await?;
             if let Some(stream) = state.chats.running(&chat_id)
-                && let Some(entry) = state.streams.get(&stream)
+                && let Some(entry) = state.generator.streams.get(&stream)
             {
                 entry.cancel.cancel();
             }
@@ -207,7 +207,7 @@ async fn answer(
             state.chats.notify(&owner, Some(conn), reply.clone());
             reply
         }
-        ClientMessage::GetUsage => ServerMessage::UsageInfo(state.quota().usage(who).await?),
+        ClientMessage::GetUsage => ServerMessage::UsageInfo(state.generator.quota.usage(who).await?),
         ClientMessage::Ping => ServerMessage::Pong,
     })
 }

@@ -1,4 +1,4 @@
-//! Seed 003: the hybrid chat. A socket manages the chats; every reply
+//! The hybrid chat. A socket manages the chats; every reply
 //! streams over SSE. Anonymous visitors (`x-anon-id`) chat up to the free
 //! limit; signed-in users spend credits.
 //!
@@ -18,11 +18,11 @@
 //!   channel hears the `assistant_error` too. Stop with
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
 
-pub mod hub;
-pub mod manage;
-pub mod render;
+pub(crate) mod hub;
+pub(crate) mod manage;
+pub(crate) mod render;
 pub mod socket;
-pub mod socketio;
+pub(crate) mod socketio;
 
 use crate::auth::identity::Identity;
 use crate::engine::{ChatMessage, GenRequest};
@@ -37,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use render::{ChatRender, Kind, out};
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::chat::{MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage, title_from};
 
 /// Characters per `assistant_delta`.
@@ -83,7 +83,7 @@ async fn send(
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state, &who, chat_id).await?;
     }
-    let ticket = match state.quota().begin(&who, MAX_REPLY_TOKENS as i64).await {
+    let ticket = match state.generator.quota.begin(&who, MAX_REPLY_TOKENS as i64).await {
         Ok(t) => t,
         Err(e) => return refused(&state, &who, e).await,
     };
@@ -102,7 +102,7 @@ async fn send(
                     chat.id
                 }
                 Err(e) => {
-                    let _ = state.quota().cancel(ticket).await;
+                    let _ = state.generator.quota.cancel(ticket).await;
                     return Err(e.into());
                 }
             }
@@ -112,7 +112,7 @@ async fn send(
     let saved = match history {
         Ok(h) => state
             .store
-            .add_chat_message(&chat_id, &crate::store::new_id(), "user", content)
+            .add_chat_message(&chat_id, &crate::store::new_id(), Role::User, content)
             .await
             .map(|_| h),
         Err(e) => Err(e),
@@ -120,7 +120,7 @@ async fn send(
     let history = match saved {
         Ok(h) => h,
         Err(e) => {
-            let _ = state.quota().cancel(ticket).await;
+            let _ = state.generator.quota.cancel(ticket).await;
             return Err(e.into());
         }
     };
@@ -129,7 +129,7 @@ async fn send(
     request.messages.push(ChatMessage::user(content));
     let message_id = crate::store::new_id();
     let render = ChatRender::new(&state, &who, Kind::Send, &chat_id, &message_id);
-    Ok(run(&state, &who, &chat_id, request, render, ticket))
+    Ok(run(&state, &who, request, render, ticket))
 }
 
 async fn regenerate(
@@ -158,13 +158,13 @@ async fn regenerate(
             "this message belongs to someone else",
         ));
     }
-    if stored.message.role != "assistant" {
+    if stored.message.role != Role::Assistant {
         return Err(AppError::client(
             ErrorCode::ValidationError,
             "only an assistant reply can be regenerated",
         ));
     }
-    let ticket = match state.quota().begin(&who, MAX_REPLY_TOKENS as i64).await {
+    let ticket = match state.generator.quota.begin(&who, MAX_REPLY_TOKENS as i64).await {
         Ok(t) => t,
         Err(e) => return refused(&state, &who, e).await,
     };
@@ -176,7 +176,7 @@ async fn regenerate(
     {
         Ok(h) => h,
         Err(e) => {
-            let _ = state.quota().cancel(ticket).await;
+            let _ = state.generator.quota.cancel(ticket).await;
             return Err(e.into());
         }
     };
@@ -184,7 +184,7 @@ async fn regenerate(
     // A different seed, so the offline generator writes another version.
     request.seed = stored.message.versions.len() as u64;
     let render = ChatRender::new(&state, &who, Kind::Regenerate, &chat_id, &message_id);
-    Ok(run(&state, &who, &chat_id, request, render, ticket))
+    Ok(run(&state, &who, request, render, ticket))
 }
 
 async fn reattach(
@@ -198,7 +198,7 @@ async fn reattach(
     let entry = state
         .chats
         .running(&chat_id)
-        .and_then(|id| state.streams.get(&id))
+        .and_then(|id| state.generator.streams.get(&id))
         .filter(|e| !e.is_finished() && e.owner == who.owner_key());
     Ok(match entry {
         Some(entry) => with_stream_id(sse_of(&state, &entry, after), &entry.id),
@@ -234,7 +234,7 @@ fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
     history
         .iter()
         .map(|m| ChatMessage {
-            role: m.role.clone(),
+            role: m.role,
             content: m.content.clone(),
         })
         .collect()
@@ -244,14 +244,12 @@ fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
 fn run(
     state: &AppState,
     who: &Identity,
-    chat_id: &str,
     request: GenRequest,
     render: ChatRender,
-    ticket: crate::usage::Ticket,
+    ticket: crate::quota::Ticket,
 ) -> Response {
-    let slot = render.stream_slot();
     let entry = generation::start(
-        state,
+        &state.generator,
         who,
         Generation {
             request,
@@ -260,8 +258,6 @@ fn run(
             ticket: Some(ticket),
         },
     );
-    *slot.lock().expect("stream slot") = Some(entry.id.clone());
-    state.chats.set_running(chat_id, &entry.id);
     with_stream_id(sse_of(state, &entry, 0), &entry.id)
 }
 
@@ -290,13 +286,13 @@ async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Res
         _ => return Err(e),
     };
     let error = e.to_string();
-    let entry = state.streams.create(&who.owner_key());
+    let entry = state.generator.streams.create(&who.owner_key());
     let (name, json) = out(ServerEvent::AssistantError {
         error: error.clone(),
         code,
     });
     let _ = entry.push_final(name, json);
-    let usage = state.quota().usage(who).await?;
+    let usage = state.generator.quota.usage(who).await?;
     let (name, json) = out(ServerEvent::UsageInfo(usage));
     let _ = entry.push_final(name, json);
     entry.finish();

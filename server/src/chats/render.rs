@@ -1,25 +1,24 @@
-//! Seed 003's events for a reply: `assistant_typing` (or
+//! The hybrid chat protocol's events for a reply: `assistant_typing` (or
 //! `assistant_regenerating`), `assistant_delta`s, then `assistant_complete`
 //! (or `assistant_regenerated`) or `assistant_error`, then `usage_info`.
 //!
-//! Before the final events go out the reply is saved (a new message, or a
-//! new version of the regenerated one), the usage is read, and the owner's
+//! The stream becomes the chat's running reply when it opens (so a
+//! refreshed page finds it). Before the final events go out the reply is
+//! saved (a new message, or a new version of the regenerated one), the
+//! chat's running reply is cleared, the usage is read, and the owner's
 //! management connections hear about both.
 
 use crate::auth::identity::Identity;
 use crate::state::AppState;
 use crate::streams::generation::{Out, Outcome, Render};
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use serde_json::Value;
-use shared::auth::Usage;
+use shared::Role;
 use shared::chat::{ServerEvent, ServerMessage};
 use shared::stream::FinishStatus;
-use std::sync::{Arc, Mutex};
 
 /// What the stream answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A new reply, saved as message `message_id`.
     Send,
     /// A new version of reply `message_id`.
@@ -27,27 +26,19 @@ pub enum Kind {
 }
 
 /// The render of one reply stream.
-pub struct ChatRender {
+pub(crate) struct ChatRender {
     state: AppState,
     who: Identity,
     kind: Kind,
     chat_id: String,
     message_id: String,
     /// The stream, to clear the chat's running reply when it ends.
-    stream_id: Arc<Mutex<Option<String>>>,
-    /// Filled by `save`, read by `finish`.
-    after: Arc<Mutex<After>>,
-}
-
-#[derive(Debug, Default)]
-struct After {
-    usage: Option<Usage>,
-    version: usize,
+    stream_id: String,
 }
 
 impl ChatRender {
     /// The render of a reply to save as `message_id` in `chat_id`.
-    pub fn new(
+    pub(crate) fn new(
         state: &AppState,
         who: &Identity,
         kind: Kind,
@@ -60,19 +51,13 @@ impl ChatRender {
             kind,
             chat_id: chat_id.to_owned(),
             message_id: message_id.to_owned(),
-            stream_id: Arc::default(),
-            after: Arc::default(),
+            stream_id: String::new(),
         }
-    }
-
-    /// A handle to tell the render its stream's id once it is open.
-    pub fn stream_slot(&self) -> Arc<Mutex<Option<String>>> {
-        self.stream_id.clone()
     }
 }
 
 /// An event ready for the registry: its name and JSON.
-pub fn out(e: ServerEvent) -> Out {
+pub(crate) fn out(e: ServerEvent) -> Out {
     (
         Some(e.name()),
         serde_json::to_value(&e).unwrap_or(Value::Null),
@@ -80,7 +65,9 @@ pub fn out(e: ServerEvent) -> Out {
 }
 
 impl Render for ChatRender {
-    fn start(&mut self) -> Vec<Out> {
+    fn start(&mut self, stream_id: &str) -> Vec<Out> {
+        self.stream_id = stream_id.to_owned();
+        self.state.chats.set_running(&self.chat_id, stream_id);
         let (chat_id, message_id) = (self.chat_id.clone(), self.message_id.clone());
         vec![out(match self.kind {
             Kind::Send => ServerEvent::AssistantTyping {
@@ -100,66 +87,56 @@ impl Render for ChatRender {
         })]
     }
 
-    fn save(&mut self, outcome: &Outcome) -> Option<BoxFuture<'static, ()>> {
-        let state = self.state.clone();
-        let who = self.who.clone();
-        let kind = self.kind.clone();
-        let chat_id = self.chat_id.clone();
-        let message_id = self.message_id.clone();
-        let stream_id = self.stream_id.lock().expect("stream slot").clone();
-        let after = self.after.clone();
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+        let state = &self.state;
+        let owner = self.who.owner_key();
+        let chat_id = &self.chat_id;
+        let mut version = 0;
         // A failure that wrote nothing saves nothing; a stopped or failed
         // reply with text keeps what was written.
-        let text = (!outcome.text.is_empty()).then(|| outcome.text.clone());
-        Some(
-            async move {
-                let owner = who.owner_key();
-                if let Some(text) = text {
-                    let saved = match kind {
-                        Kind::Send => state
-                            .store
-                            .add_chat_message(&chat_id, &message_id, "assistant", &text)
-                            .await
-                            .map(|_| 0),
-                        Kind::Regenerate => {
-                            state.store.add_message_version(&message_id, &text).await
-                        }
-                    };
-                    match saved {
-                        Ok(version) => after.lock().expect("after lock").version = version,
-                        // Deleted while the reply was written: nothing to keep.
-                        Err(_) if matches!(state.store.chat(&chat_id).await, Ok(None)) => {
-                            tracing::debug!(chat = %chat_id, "reply to a deleted chat not saved")
-                        }
-                        Err(e) => {
-                            tracing::error!(chat = %chat_id, error = %e, "could not save a reply")
-                        }
-                    }
-                    if let Ok(Some(chat)) = state.store.chat(&chat_id).await {
-                        state
-                            .chats
-                            .notify(&owner, None, ServerMessage::ChatUpdated { chat });
-                    }
+        if !o.text.is_empty() {
+            let saved = match self.kind {
+                Kind::Send => state
+                    .store
+                    .add_chat_message(chat_id, &self.message_id, Role::Assistant, &o.text)
+                    .await
+                    .map(|_| 0),
+                Kind::Regenerate => {
+                    state
+                        .store
+                        .add_message_version(&self.message_id, &o.text)
+                        .await
                 }
-                if let Some(stream_id) = stream_id {
-                    state.chats.clear_running(&chat_id, &stream_id);
+            };
+            match saved {
+                Ok(v) => version = v,
+                // Deleted while the reply was written: nothing to keep.
+                Err(_) if matches!(state.store.chat(chat_id).await, Ok(None)) => {
+                    tracing::debug!(chat = %chat_id, "reply to a deleted chat not saved")
                 }
-                match state.quota().usage(&who).await {
-                    Ok(usage) => {
-                        state
-                            .chats
-                            .notify(&owner, None, ServerMessage::UsageInfo(usage.clone()));
-                        after.lock().expect("after lock").usage = Some(usage);
-                    }
-                    Err(e) => tracing::error!(error = %e, "could not read usage"),
+                Err(e) => {
+                    tracing::error!(chat = %chat_id, error = %e, "could not save a reply")
                 }
             }
-            .boxed(),
-        )
-    }
-
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
-        let after = std::mem::take(&mut *self.after.lock().expect("after lock"));
+            if let Ok(Some(chat)) = state.store.chat(chat_id).await {
+                state
+                    .chats
+                    .notify(&owner, None, ServerMessage::ChatUpdated { chat });
+            }
+        }
+        state.chats.clear_running(chat_id, &self.stream_id);
+        let usage = match state.generator.quota.usage(&self.who).await {
+            Ok(usage) => {
+                state
+                    .chats
+                    .notify(&owner, None, ServerMessage::UsageInfo(usage.clone()));
+                Some(usage)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not read usage");
+                None
+            }
+        };
         let mut events = Vec::new();
         match &o.error {
             Some((code, error)) if o.text.is_empty() || o.status == FinishStatus::Failed => {
@@ -188,12 +165,12 @@ impl Render for ChatRender {
                     message_id: self.message_id.clone(),
                     chat_id: self.chat_id.clone(),
                     content: o.text.clone(),
-                    version: after.version,
+                    version,
                     status: o.status,
                 },
             })),
         }
-        if let Some(usage) = after.usage {
+        if let Some(usage) = usage {
             events.push(out(ServerEvent::UsageInfo(usage)));
         }
         events

@@ -1,24 +1,26 @@
-//! `GET /api/v1/chats/ws`: the management channel as a plain WebSocket of
-//! JSON `{"type", ...}` messages (`?token=` or `?anon_id=`; the Origin guard
-//! of `web` applies). `usage_info` first, then one answer per message and
+//! `GET /api/v1/chats/ws`: the chat management protocol as a plain
+//! WebSocket of JSON `{"type", ...}` messages (`?token=` or `?anon_id=`; the
+//! Origin guard of `web` applies), a [`Protocol`] on the connection loop of
+//! [`crate::socket`]. `usage_info` first, then one answer per message and
 //! the owner's news from other tabs. A bad message gets an in-band `error`
-//! and the socket stays open. The loop is generic over `Sink`/`Stream`.
+//! and the socket stays open.
 
+use super::hub::News;
 use super::manage;
 use crate::auth::identity::Identity;
+use crate::socket::{self, Close, Limits, Protocol};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::chat::ServerMessage;
-use tokio::sync::broadcast::error::RecvError;
+use std::sync::Arc;
+use tokio::sync::broadcast::{self, error::RecvError};
 
-/// Largest management message accepted (they are small).
+/// Largest management message acted on (they are small).
 const MAX_MESSAGE_BYTES: usize = 16 * 1024;
-/// Close code when the server goes away (RFC 6455 1001).
-const GOING_AWAY: u16 = 1001;
 
 /// `GET /api/v1/chats/ws`: who is asking (401 for nobody), then the socket.
 pub async fn upgrade(
@@ -26,8 +28,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     who: Identity,
 ) -> Response {
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(socket, state, who))
+    socket::tuned(ws).on_upgrade(move |socket| session(socket, state, who))
 }
 
 /// One connection, from `usage_info` to close.
@@ -35,54 +36,62 @@ pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
 {
-    let conn = format!("ws_{}", uuid::Uuid::new_v4().simple());
-    let owner = who.owner_key();
-    let gate = manage::Gate::new(&state);
-    let mut news = state.chats.subscribe();
-    let (mut sink, mut incoming) = socket.split();
-    if send(&mut sink, &manage::welcome(&state, &who).await)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    loop {
-        let reply = tokio::select! {
-            _ = state.shutdown.cancelled() => {
-                let _ = sink.send(Message::Close(Some(CloseFrame {
-                    code: GOING_AWAY,
-                    reason: "server shutting down".into(),
-                }))).await;
-                break;
-            }
-            n = news.recv() => match n {
-                Ok(n) if n.is_for(&owner, &conn) => n.message.clone(),
-                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => break,
-            },
-            m = incoming.next() => match m {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-                Some(Ok(Message::Text(t))) => match manage::parse(t.as_str()) {
-                    Ok(msg) => manage::handle(&state, &who, &conn, &gate, msg).await,
-                    Err(e) => e,
-                },
-                Some(Ok(Message::Binary(_))) => manage::error(
-                    ErrorCode::BadRequest,
-                    "binary frames are not supported; send JSON text",
-                ),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            },
-        };
-        if send(&mut sink, &reply).await.is_err() {
-            break;
-        }
-    }
+    let limits = Limits {
+        stall: state.config.ws_stall_timeout(),
+        idle: None,
+        shutdown: state.shutdown.clone(),
+    };
+    let protocol = Manage {
+        conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),
+        owner: who.owner_key(),
+        gate: manage::Gate::new(&state),
+        news: state.chats.subscribe(),
+        state,
+        who,
+    };
+    socket::serve(socket, protocol, limits).await
 }
 
-async fn send<S>(sink: &mut S, msg: &ServerMessage) -> Result<(), S::Error>
-where
-    S: Sink<Message> + Unpin,
-{
-    let json = serde_json::to_string(msg).unwrap_or_default();
-    sink.send(Message::Text(json.into())).await
+/// The chat management protocol of one connection.
+struct Manage {
+    state: AppState,
+    who: Identity,
+    owner: String,
+    /// This connection's id, so news it caused is not echoed back.
+    conn: String,
+    gate: manage::Gate,
+    news: broadcast::Receiver<Arc<News>>,
+}
+
+impl Protocol for Manage {
+    type Message = ServerMessage;
+    const MAX_MESSAGE_BYTES: usize = MAX_MESSAGE_BYTES;
+
+    async fn open(&mut self) -> Vec<ServerMessage> {
+        vec![manage::welcome(&self.state, &self.who).await]
+    }
+
+    async fn events(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Close> {
+        loop {
+            match self.news.recv().await {
+                Ok(n) if n.is_for(&self.owner, &self.conn) => {
+                    batch.push(socket::json(&n.message));
+                    return Ok(());
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return std::future::pending().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, text: &str) -> Vec<ServerMessage> {
+        vec![match manage::parse(text) {
+            Ok(msg) => manage::handle(&self.state, &self.who, &self.conn, &self.gate, msg).await,
+            Err(e) => e,
+        }]
+    }
+
+    fn error(&mut self, code: ErrorCode, message: String) -> ServerMessage {
+        manage::error(code, message)
+    }
 }

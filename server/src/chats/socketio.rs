@@ -26,11 +26,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 /// The namespace the seed's client connects to.
-pub const NAMESPACE: &str = "/chats";
+pub(crate) const NAMESPACE: &str = "/chats";
 
 /// The socket.io layer, to wrap the app with. Its sockets end when the
 /// server shuts down.
-pub fn layer(state: &AppState) -> SocketIoLayer {
+pub(crate) fn layer(state: &AppState) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
     io.ns(NAMESPACE, on_connect.with(authenticate));
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -73,7 +73,7 @@ fn who_from(
             ))
         };
     }
-    match identify(parts, state) {
+    match identify(parts, &state.tokens) {
         Ok(Some(who)) => Ok(who),
         Ok(None) => Err((
             ErrorCode::Unauthorized,

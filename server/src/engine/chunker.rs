@@ -1,5 +1,5 @@
 //! Re-chunks a generation's deltas into pieces of exactly N characters (the
-//! last may be shorter), with an optional pause between pieces: seed 001
+//! last may be shorter), with an optional pause between pieces: the persona protocol
 //! streams 50-character chunks for `openai_chat` and 30 for personas, 0.1 s
 //! apart. Characters, not bytes: a chunk never splits a UTF-8 sequence.
 //! The `Finish` event passes through after the last piece.

@@ -6,7 +6,7 @@
 //!   closed.
 //! - Providers: [`offline`] (the default: deterministic, no network) and
 //!   [`openai`] (any OpenAI-compatible API: Chat Completions, and the
-//!   Responses API for seed 001's `openai_chat`).
+//!   Responses API for the persona protocol's `openai_chat`).
 //! - [`chunker`]: re-chunks deltas into N-character pieces with optional
 //!   pacing, as the seeds stream them.
 
@@ -15,29 +15,28 @@ pub mod offline;
 pub mod openai;
 
 use futures_util::stream::BoxStream;
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::stream::TokenUsage;
 use std::time::Duration;
 
 /// One message of the conversation so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
-    /// `"user"` or `"assistant"`.
-    pub role: String,
+    pub role: Role,
     pub content: String,
 }
 
 impl ChatMessage {
     pub fn user(content: impl Into<String>) -> Self {
         Self {
-            role: "user".into(),
+            role: Role::User,
             content: content.into(),
         }
     }
 
     pub fn assistant(content: impl Into<String>) -> Self {
         Self {
-            role: "assistant".into(),
+            role: Role::Assistant,
             content: content.into(),
         }
     }
@@ -89,12 +88,23 @@ impl GenRequest {
         }
     }
 
+    /// The prompt's tokens by [`approx_tokens`] (the system prompt and
+    /// every message).
+    pub fn prompt_tokens(&self) -> u64 {
+        approx_tokens(&self.system)
+            + self
+                .messages
+                .iter()
+                .map(|m| approx_tokens(&m.content))
+                .sum::<u64>()
+    }
+
     /// The last user message, or "".
     pub fn last_user_message(&self) -> &str {
         self.messages
             .iter()
             .rev()
-            .find(|m| m.role == "user")
+            .find(|m| m.role == Role::User)
             .map(|m| m.content.as_str())
             .unwrap_or("")
     }
@@ -159,6 +169,46 @@ impl Engine {
             Self::Offline(o) => o.generate(req),
             Self::OpenAi(o) => o.generate(req),
         }
+    }
+
+    /// A generation of `req`: the model's, or, offline, the text `offline`
+    /// writes for it (features with their own offline writer: BooksWriter's
+    /// outlines).
+    pub fn generate_or(
+        &self,
+        req: GenRequest,
+        offline: impl FnOnce(&GenRequest) -> String,
+    ) -> GenStream {
+        match self {
+            Self::Offline(_) => {
+                let text = offline(&req);
+                offline::stream_text(text, &req)
+            }
+            Self::OpenAi(o) => o.generate(req),
+        }
+    }
+
+    /// `offline()`'s answer when the provider is the offline generator, which
+    /// cannot be asked for structured work (role-card layers as JSON);
+    /// `None` with a model, which is asked instead.
+    pub fn offline<T>(&self, offline: impl FnOnce() -> T) -> Option<T> {
+        match self {
+            Self::Offline(_) => Some(offline()),
+            Self::OpenAi(_) => None,
+        }
+    }
+
+    /// Whether the provider keeps conversations itself
+    /// (`previous_response_id` is the provider's); otherwise the server
+    /// keeps them.
+    pub fn keeps_conversation_state(&self) -> bool {
+        matches!(self, Self::OpenAi(_))
+    }
+
+    /// Whether the provider can classify text (support's risk check asks
+    /// the model; the offline generator cannot).
+    pub fn can_classify(&self) -> bool {
+        matches!(self, Self::OpenAi(_))
     }
 
     /// The provider's name, for logs.

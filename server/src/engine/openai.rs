@@ -1,6 +1,6 @@
 //! Any OpenAI-compatible API (OpenAI, Ollama, vLLM, llama.cpp server, LM
 //! Studio): Chat Completions streaming, and the Responses API streaming
-//! events for seed 001's `openai_chat`.
+//! events for the persona protocol's `openai_chat`.
 //!
 //! - Chat Completions: `data: {chunk}` lines until `data: [DONE]`, with
 //!   `stream_options.include_usage`; providers that omit usage, or send
@@ -124,12 +124,7 @@ impl OpenAi {
     fn parse(&self, res: reqwest::Response, req: &GenRequest) -> GenStream {
         let api = req.api;
         let timeout = self.timeout;
-        let prompt_estimate = approx_tokens(&req.system)
-            + req
-                .messages
-                .iter()
-                .map(|m| approx_tokens(&m.content))
-                .sum::<u64>();
+        let prompt_estimate = req.prompt_tokens();
         let events = res.bytes_stream().eventsource();
         let state = ParseState {
             events: Box::pin(events),

@@ -49,7 +49,7 @@ const BUILTIN: &[(&str, &str, &str, &str, &str)] = &[
 ];
 
 /// Every built-in persona, in catalog order.
-pub fn builtin() -> Vec<Persona> {
+pub(crate) fn builtin() -> Vec<Persona> {
     BUILTIN
         .iter()
         .map(|(id, name, avatar, description, style)| Persona {
@@ -64,15 +64,15 @@ pub fn builtin() -> Vec<Persona> {
 }
 
 /// The built-in persona with this id.
-pub fn find(id: &str) -> Option<Persona> {
+pub(crate) fn find(id: &str) -> Option<Persona> {
     builtin().into_iter().find(|p| p.id == id)
 }
 
 /// The id under which a user's generated role card is a persona.
-pub const ROLECARD_PERSONA: &str = "rolecard";
+pub(crate) const ROLECARD_PERSONA: &str = "rolecard";
 
 /// A role card's core layer as a persona.
-pub fn from_rolecard(core: &shared::rolecard::CoreLayer) -> Persona {
+pub(crate) fn from_rolecard(core: &shared::rolecard::CoreLayer) -> Persona {
     Persona {
         id: ROLECARD_PERSONA.into(),
         name: "My role card".into(),
@@ -85,7 +85,7 @@ pub fn from_rolecard(core: &shared::rolecard::CoreLayer) -> Persona {
 
 /// The system prompt that makes the model speak as `p`: who they are on the
 /// first line (the offline generator reads it as the voice), then how.
-pub fn system_prompt(p: &Persona) -> String {
+pub(crate) fn system_prompt(p: &Persona) -> String {
     if p.kind == "rolecard" {
         return format!(
             "You are the person this role card describes.\n{}.\nSpeak in a way that is {}. Stay in character and answer the user's message directly.",

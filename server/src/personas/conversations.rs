@@ -8,10 +8,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// How many response ids are remembered.
-pub const MAX_CONVERSATIONS: usize = 10_000;
+pub(crate) const MAX_CONVERSATIONS: usize = 10_000;
 
 #[derive(Clone, Debug, Default)]
-pub struct Conversations {
+pub(crate) struct Conversations {
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -23,7 +23,7 @@ struct Inner {
 
 impl Conversations {
     /// Remembers `messages` as the conversation ending in `response_id`.
-    pub fn insert(&self, response_id: String, owner: &str, messages: Vec<ChatMessage>) {
+    pub(crate) fn insert(&self, response_id: String, owner: &str, messages: Vec<ChatMessage>) {
         let mut inner = self.inner.lock().expect("conversations lock");
         if inner
             .by_id
@@ -40,7 +40,7 @@ impl Conversations {
     }
 
     /// The conversation ending in `response_id`, if `owner` has it.
-    pub fn get(&self, response_id: &str, owner: &str) -> Option<Vec<ChatMessage>> {
+    pub(crate) fn get(&self, response_id: &str, owner: &str) -> Option<Vec<ChatMessage>> {
         let inner = self.inner.lock().expect("conversations lock");
         inner
             .by_id

@@ -1,4 +1,4 @@
-//! Seed 001: persona chat and the multi-persona panel over `/ws`.
+//! The persona protocol: persona chat and the multi-persona panel over `/ws`.
 //!
 //! - Route: `GET /api/personas`, the catalog.
 //! - Socket messages (dispatched by `ws`): `openai_chat`, `chat`,
@@ -10,13 +10,13 @@
 //! - [`catalog`], [`render`] (the seed's events), [`conversations`]
 //!   (`previous_response_id` for providers that keep no state).
 
-pub mod catalog;
-pub mod conversations;
+pub(crate) mod catalog;
+pub(crate) mod conversations;
 pub mod render;
 
 use crate::auth::identity::Identity;
 use crate::auth::identity::MaybeIdentity;
-use crate::engine::{ApiStyle, ChatMessage, Engine, GenRequest};
+use crate::engine::{ApiStyle, ChatMessage, GenRequest};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::streams::generation::{Generation, Outcome, start};
@@ -25,16 +25,16 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use render::{Kind, SeedRender, out};
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::personas::{
     ChatData, MAX_MESSAGE_CHARS, MAX_PERSONAS, MAX_TOKENS_LIMIT, MultiChatData, OpenaiChatData,
     PanelReply, PanelResponseData, Persona, PersonaStream,
 };
 use shared::stream::FinishStatus;
-use shared::ws::{ServerMessage, StreamStatus};
+use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use std::sync::Arc;
 
-/// Characters per chunk (seed 001).
+/// Characters per chunk (the persona protocol).
 pub const PERSONA_CHUNK: usize = 30;
 pub const OPENAI_CHUNK: usize = 50;
 
@@ -54,16 +54,11 @@ async fn list(
     Json(all)
 }
 
-/// An in-band error for the socket.
-type Refusal = ServerMessage;
+/// Why a request was refused; the socket answers with its in-band `error`.
+type Refusal = AppError;
 
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    ServerMessage::error(code, message, crate::clock::now_rfc3339())
-}
-
-fn refuse_app(e: AppError) -> Refusal {
-    let (_, body) = e.to_api_error();
-    refuse(body.code, body.error)
+    AppError::client(code, message)
 }
 
 fn check_text(text: &str, field: &str) -> Result<(), Refusal> {
@@ -164,17 +159,17 @@ pub async fn chat(
         .rev()
         .take(20)
         .rev()
-        .filter(|t| t.role == "user" || t.role == "assistant")
+        .filter(|t| matches!(t.role, Role::User | Role::Assistant))
         .map(|t| ChatMessage {
-            role: t.role.clone(),
+            role: t.role,
             content: t.content.chars().take(MAX_MESSAGE_CHARS).collect(),
         })
         .collect();
     let ticket = state
-        .quota()
+        .generator
+        .quota
         .begin(who, i64::from(data.max_tokens))
-        .await
-        .map_err(refuse_app)?;
+        .await?;
     let request = persona_request(
         &p,
         &data.message,
@@ -184,7 +179,7 @@ pub async fn chat(
         data.max_tokens,
     );
     let entry = start(
-        state,
+        &state.generator,
         who,
         Generation {
             request,
@@ -205,7 +200,7 @@ pub async fn openai_chat(
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.input_text, "input_text")?;
     let owner = who.owner_key();
-    let keeps_state = matches!(state.engine, Engine::OpenAi(_));
+    let keeps_state = state.generator.engine.keeps_conversation_state();
     let mut messages = Vec::new();
     if let Some(prev) = &data.previous_response_id
         && !keeps_state
@@ -218,7 +213,7 @@ pub async fn openai_chat(
         })?;
     }
     messages.push(ChatMessage::user(data.input_text.clone()));
-    let ticket = state.quota().begin(who, 1000).await.map_err(refuse_app)?;
+    let ticket = state.generator.quota.begin(who, 1000).await?;
     let model = data
         .model
         .clone()
@@ -242,7 +237,7 @@ pub async fn openai_chat(
         }
     });
     let entry = start(
-        state,
+        &state.generator,
         who,
         Generation {
             request,
@@ -279,19 +274,18 @@ pub async fn multi_chat(
     for id in &data.persona_ids {
         personas.push(persona(state, who, id).await?);
     }
-    let quota = state.quota();
-    // Admit each persona; those past the limit answer with an error.
-    let mut tickets = Vec::new();
-    for _ in &personas {
-        tickets.push(quota.begin(who, i64::from(data.max_tokens)).await);
-    }
-    if let Some(Err(e)) = tickets.first()
+    let quota = &state.generator.quota;
+    // Admit the personas together: a user's credits are shared among them;
+    // those past the limit answer with an error.
+    let mut tickets = quota
+        .begin_many(who, i64::from(data.max_tokens), personas.len())
+        .await;
+    if let Some(Err(_)) = tickets.first()
         && tickets.iter().all(Result::is_err)
     {
-        let (_, body) = e.to_api_error();
-        return Err(refuse(body.code, body.error));
+        return Err(tickets.swap_remove(0).expect_err("an error"));
     }
-    let panel = state.streams.create(&who.owner_key());
+    let panel = state.generator.streams.create(&who.owner_key());
     let mut children = Vec::new();
     let mut waits = Vec::new();
     let mut refusals = Vec::new();
@@ -308,7 +302,7 @@ pub async fn multi_chat(
                     data.max_tokens,
                 );
                 let entry = start(
-                    state,
+                    &state.generator,
                     who,
                     Generation {
                         request,
@@ -399,7 +393,7 @@ pub async fn multi_chat(
             None,
             out(ServerMessage::Response {
                 status: "completed".into(),
-                data: serde_json::to_value(&data).unwrap_or_default(),
+                data: ResponseData::Panel(data),
                 stream_id: None,
                 seq: None,
             })

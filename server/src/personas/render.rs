@@ -1,11 +1,11 @@
-//! Seed 001's events for a generation: `status`, `chunk`, and the final
+//! The persona protocol's events for a generation: `status`, `chunk`, and the final
 //! `response` (chat, openai_chat) or `persona_response` (a panel member).
 
 use crate::streams::generation::{Out, Outcome, Render};
 use serde_json::Value;
 use shared::personas::{ChatResponseData, OpenaiResponseData};
 use shared::stream::FinishStatus;
-use shared::ws::{ServerMessage, StreamStatus};
+use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use tokio::sync::oneshot;
 
 /// What kind of request the stream answers.
@@ -64,7 +64,7 @@ impl SeedRender {
 }
 
 impl Render for SeedRender {
-    fn start(&mut self) -> Vec<Out> {
+    fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         match &self.kind {
             Kind::Openai { .. } => vec![
                 self.status(StreamStatus::Starting, "Initializing...".into()),
@@ -97,7 +97,7 @@ impl Render for SeedRender {
         events
     }
 
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
         let mut events = vec![self.chunk_event("", true)];
         if let Some((code, message)) = &o.error {
             events.push(out(ServerMessage::Error {
@@ -132,7 +132,7 @@ impl Render for SeedRender {
                     finish: o.status,
                     usage: o.usage,
                 };
-                events.push(response(status, &data));
+                events.push(response(status, ResponseData::Openai(data)));
             }
             Kind::Chat => {
                 let data = ChatResponseData {
@@ -142,7 +142,7 @@ impl Render for SeedRender {
                     finish: o.status,
                     usage: o.usage,
                 };
-                events.push(response(status, &data));
+                events.push(response(status, ResponseData::Chat(data)));
             }
             Kind::Member { index, done } => {
                 events.push(out(ServerMessage::PersonaResponse {
@@ -161,16 +161,16 @@ impl Render for SeedRender {
     }
 }
 
-fn response(status: &str, data: &impl serde::Serialize) -> Out {
+fn response(status: &str, data: ResponseData) -> Out {
     out(ServerMessage::Response {
         status: status.into(),
-        data: serde_json::to_value(data).unwrap_or(Value::Null),
+        data,
         stream_id: None,
         seq: None,
     })
 }
 
-/// Seed 001's events go by `type` inside the JSON; no SSE names.
+/// The persona protocol's events go by `type` inside the JSON; no SSE names.
 pub fn out(m: ServerMessage) -> Out {
     (None, serde_json::to_value(&m).unwrap_or(Value::Null))
 }

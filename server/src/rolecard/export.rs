@@ -13,13 +13,13 @@ use shared::ErrorCode;
 use shared::rolecard::RoleCard;
 
 #[derive(Debug, Deserialize)]
-pub struct ExportParams {
+pub(crate) struct ExportParams {
     format: Option<String>,
     /// The character's name (default "My persona").
     name: Option<String>,
 }
 
-pub async fn export(
+pub(crate) async fn export(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     params: Result<Query<ExportParams>, axum::extract::rejection::QueryRejection>,
@@ -54,7 +54,7 @@ pub async fn export(
 }
 
 /// The card in Character Card V2 (or V3) shape.
-pub fn character_card(card: &RoleCard, name: &str, v3: bool) -> Value {
+pub(crate) fn character_card(card: &RoleCard, name: &str, v3: bool) -> Value {
     let core = card
         .core_layer
         .clone()

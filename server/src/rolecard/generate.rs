@@ -1,25 +1,31 @@
-//! Running a role-card generation into a stream: progress that never goes
-//! backwards and ends at 100 before `complete`, the layers' text as `data`
-//! chunks, the card saved. Offline, layers come from [`super::analysis`];
-//! with a real model, the model writes each layer as JSON (a reply that does
-//! not parse is retried once, then reported as `error`).
+//! Running a role-card generation as a job of the one runner
+//! ([`generation::start_job`]): progress that never goes backwards and ends
+//! at 100 before `complete`, the layers' text as `data` chunks, the card
+//! saved. Offline, layers come from [`super::analysis`] and their
+//! description streams like any model text; with a real model, the model
+//! writes each layer as JSON (a reply that does not parse is retried once,
+//! then reported as `error`). Every call runs under the stream's stop, so a
+//! stop is noticed while waiting on the provider too.
 
-use super::analysis;
+use crate::engine::offline::rolecard as analysis;
 use crate::auth::identity::Identity;
-use crate::engine::{Engine, GenEvent, GenRequest};
+use crate::engine::GenRequest;
 use crate::state::AppState;
+use crate::streams::generation::{self, Call, Run, Step};
 use crate::streams::registry::Entry;
-use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use shared::rolecard::{
-    CoreLayer, GenerateOptions, Memory, Relation, RelationLayer, RoleCard, ServerEvent,
+    CoreLayer, GenerateOptions, Memory, Relation, RelationLayer, RoleCard, RoleCardResult,
+    ServerEvent,
 };
 use std::sync::Arc;
 
+/// Characters per `data` chunk.
+const CHUNK_CHARS: usize = 40;
+
 /// What to generate.
 #[derive(Debug, Clone)]
-pub enum Job {
+pub(crate) enum Job {
     /// `generate/stream`: the card, as the options say.
     Full(GenerateOptions),
     /// `layers/core/stream`.
@@ -31,39 +37,44 @@ pub enum Job {
 }
 
 /// Opens the stream and runs the job in the background.
-pub fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
+pub(crate) fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
     let who = Identity::User(user_id.to_owned());
-    let entry = state.streams.create(&who.owner_key());
-    tokio::spawn(run(
-        state.clone(),
-        who,
-        user_id.to_owned(),
-        entry.clone(),
-        job,
-    ));
-    entry
+    let user = user_id.to_owned();
+    let state = state.clone();
+    generation::start_job(&state.generator.clone(), &who.clone(), move |run| async move {
+        let mut emit = Emit { run, last: 0 };
+        let outcome = match prepare(&state, &user).await {
+            Err(message) => Err(message),
+            Ok((memories, relations, card)) => match state.generator.quota.begin(&who, 4000).await {
+                Err(e) => Err(e.to_api_error().1.error),
+                Ok(ticket) => {
+                    let result =
+                        work(&mut emit, &state, &user, job, &memories, &relations, card).await;
+                    let tokens = crate::engine::approx_tokens(&emit.run.text) as i64;
+                    let _ = state.generator.quota.finish(ticket, tokens, "rolecard").await;
+                    result
+                }
+            },
+        };
+        if let Err(message) = &outcome {
+            emit.push(ServerEvent::Error {
+                error: message.clone(),
+            });
+        }
+        (emit.run, outcome)
+    })
 }
 
-/// Pushes the seed's events, keeping progress monotonic and counting text.
+/// Pushes the role-card events, keeping progress monotonic.
 struct Emit {
-    entry: Arc<Entry>,
-    state: AppState,
+    run: Run,
     last: u8,
-    text: String,
 }
-
-/// The job was stopped (or the server is going away).
-struct Stopped;
 
 impl Emit {
     fn push(&self, e: ServerEvent) {
-        let _ = self
-            .entry
-            .push_final(None, serde_json::to_value(&e).unwrap_or_default());
-    }
-
-    fn stopped(&self) -> bool {
-        self.entry.cancel.is_cancelled() || self.state.shutdown.is_cancelled()
+        self.run
+            .push(None, serde_json::to_value(&e).unwrap_or_default());
     }
 
     fn progress(&mut self, stage: &str, pct: u8, message: Option<&str>) {
@@ -75,62 +86,30 @@ impl Emit {
         });
     }
 
-    /// `text` as `data` chunks, paced like every other stream.
-    async fn data(&mut self, text: &str) -> Result<(), Stopped> {
-        let chars: Vec<char> = text.chars().collect();
-        let delay = self.state.config.chunk_delay();
-        for piece in chars.chunks(40) {
-            if self.stopped() {
-                return Err(Stopped);
-            }
-            let content: String = piece.iter().collect();
-            self.text.push_str(&content);
-            self.push(ServerEvent::Data { content });
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+    /// A call's text as `data` chunks; the whole text.
+    async fn data(&mut self, mut call: Call) -> Result<String, String> {
+        let mut text = String::new();
+        loop {
+            match call.next().await {
+                Step::Delta(content) => {
+                    text.push_str(&content);
+                    self.run.text.push_str(&content);
+                    self.push(ServerEvent::Data { content });
+                }
+                Step::Finish { .. } | Step::End => return Ok(text),
+                Step::Stopped | Step::TimedOut => return Err("Generation stopped".into()),
+                Step::Failed(e) => return Err(e.to_string()),
             }
         }
-        Ok(())
     }
-}
 
-async fn run(state: AppState, who: Identity, user: String, entry: Arc<Entry>, job: Job) {
-    let mut emit = Emit {
-        entry: entry.clone(),
-        state: state.clone(),
-        last: 0,
-        text: String::new(),
-    };
-    let _ = state
-        .store
-        .generation_started(&entry.id, &entry.owner)
-        .await;
-    let outcome = match prepare(&state, &user).await {
-        Err(message) => Err(message),
-        Ok((memories, relations, card)) => match state.quota().begin(&who, 4000).await {
-            Err(e) => Err(e.to_api_error().1.error),
-            Ok(ticket) => {
-                let result = work(&mut emit, &state, &user, job, &memories, &relations, card).await;
-                let tokens = crate::engine::approx_tokens(&emit.text) as i64;
-                let _ = state.quota().finish(ticket, tokens, "rolecard").await;
-                result
-            }
-        },
-    };
-    let status = match &outcome {
-        Ok(()) => "completed",
-        Err(_) if emit.stopped() => "stopped",
-        Err(_) => "failed",
-    };
-    if let Err(message) = outcome {
-        emit.push(ServerEvent::Error { error: message });
+    /// `text` (an offline writer's) as `data` chunks, paced like every
+    /// other stream.
+    async fn text(&mut self, text: String) -> Result<(), String> {
+        let generation = crate::engine::offline::stream_text(text, &GenRequest::new(""));
+        let call = self.run.call_of(generation, CHUNK_CHARS);
+        self.data(call).await.map(|_| ())
     }
-    let tokens = crate::engine::approx_tokens(&emit.text) as i64;
-    let _ = state
-        .store
-        .generation_finished(&entry.id, status, &emit.text, 0, tokens)
-        .await;
-    entry.finish();
 }
 
 async fn prepare(
@@ -207,7 +186,7 @@ async fn work(
             save(state, user, &card).await?;
             emit.progress("complete", 100, Some("Role card ready"));
             emit.push(ServerEvent::Complete {
-                result: json!({"rolecard": card}),
+                result: RoleCardResult::RoleCard(card),
             });
         }
         Job::Core => {
@@ -218,7 +197,7 @@ async fn work(
             save(state, user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
-                result: json!({"coreLayer": layer}),
+                result: RoleCardResult::CoreLayer(layer),
             });
         }
         Job::Relation(r) => {
@@ -229,11 +208,11 @@ async fn work(
                 Some(&format!("Writing the layer for {}...", r.name)),
             );
             let layer = relation(emit, state, &r, memories).await?;
-            upsert(&mut card, layer.clone());
+            card.upsert_relation(layer.clone());
             save(state, user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
-                result: json!({"relationLayer": layer}),
+                result: RoleCardResult::RelationLayer(layer),
             });
         }
         Job::Batch => {
@@ -259,7 +238,7 @@ async fn work(
                     card.core_layer = Some(core(emit, state, memories).await?);
                 } else if let Some(r) = relations.iter().find(|r| &r.id == layer) {
                     let l = relation(emit, state, r, memories).await?;
-                    upsert(&mut card, l);
+                    card.upsert_relation(l);
                 }
                 emit.push(ServerEvent::LayerProgress {
                     layer: layer.clone(),
@@ -271,22 +250,11 @@ async fn work(
             }
             save(state, user, &card).await?;
             emit.push(ServerEvent::BatchComplete {
-                result: json!({"rolecard": card}),
+                result: RoleCardResult::RoleCard(card),
             });
         }
     }
     Ok(())
-}
-
-fn upsert(card: &mut RoleCard, layer: RelationLayer) {
-    match card
-        .relation_layers
-        .iter_mut()
-        .find(|l| l.relation_id == layer.relation_id)
-    {
-        Some(existing) => *existing = layer,
-        None => card.relation_layers.push(layer),
-    }
 }
 
 async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), String> {
@@ -297,15 +265,12 @@ async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), Strin
 }
 
 async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<CoreLayer, String> {
-    match state.engine {
-        Engine::Offline(_) => {
-            let layer = analysis::core_layer(memories);
-            emit.data(&analysis::describe_core(&layer))
-                .await
-                .map_err(|_| "Generation stopped".to_owned())?;
+    match state.generator.engine.offline(|| analysis::core_layer(memories)) {
+        Some(layer) => {
+            emit.text(analysis::describe_core(&layer)).await?;
             Ok(layer)
         }
-        Engine::OpenAi(_) => {
+        None => {
             let prompt = format!(
                 "Memories about a person:\n{}\n\nWrite their core personality layer as JSON with keys \
                  identitySummary (string), personalityTraits (array of {{name, evidence: [quotes from \
@@ -313,7 +278,7 @@ async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<
                  of strings). Answer with the JSON only.",
                 list(memories)
             );
-            model_layer(emit, state, prompt).await
+            model_layer(emit, prompt).await
         }
     }
 }
@@ -324,15 +289,12 @@ async fn relation(
     r: &Relation,
     memories: &[Memory],
 ) -> Result<RelationLayer, String> {
-    match state.engine {
-        Engine::Offline(_) => {
-            let layer = analysis::relation_layer(r, memories);
-            emit.data(&analysis::describe_relation(&layer))
-                .await
-                .map_err(|_| "Generation stopped".to_owned())?;
+    match state.generator.engine.offline(|| analysis::relation_layer(r, memories)) {
+        Some(layer) => {
+            emit.text(analysis::describe_relation(&layer)).await?;
             Ok(layer)
         }
-        Engine::OpenAi(_) => {
+        None => {
             let prompt = format!(
                 "Memories about a person:\n{}\n\nThey relate to {} (their {}; notes: {}). Write this \
                  relationship layer as JSON with keys relationId ({:?}), name, relationship, \
@@ -343,7 +305,7 @@ async fn relation(
                 r.notes,
                 r.id
             );
-            model_layer(emit, state, prompt).await
+            model_layer(emit, prompt).await
         }
     }
 }
@@ -360,7 +322,6 @@ fn list(memories: &[Memory]) -> String {
 /// retry when the reply does not parse.
 async fn model_layer<T: DeserializeOwned>(
     emit: &mut Emit,
-    state: &AppState,
     prompt: String,
 ) -> Result<T, String> {
     for attempt in 0..2 {
@@ -368,20 +329,8 @@ async fn model_layer<T: DeserializeOwned>(
         req.system = "You write role cards as strict JSON.".into();
         req.temperature = 0.4;
         req.max_tokens = 1200;
-        let mut text = String::new();
-        let mut s = state.engine.generate(req);
-        while let Some(ev) = s.next().await {
-            match ev {
-                Ok(GenEvent::Delta(d)) => {
-                    text.push_str(&d);
-                    emit.data(&d)
-                        .await
-                        .map_err(|_| "Generation stopped".to_owned())?;
-                }
-                Ok(GenEvent::Finish { .. }) => break,
-                Err(e) => return Err(e.to_string()),
-            }
-        }
+        let call = emit.run.call(req, CHUNK_CHARS);
+        let text = emit.data(call).await?;
         let json = text
             .find('{')
             .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))

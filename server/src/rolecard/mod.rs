@@ -1,4 +1,4 @@
-//! Seed 000: role cards. A signed-in user writes memories about a person
+//! Role cards. A signed-in user writes memories about a person
 //! and the people around them; Chorus streams the generation of a layered
 //! role card over SSE and lets them export it.
 //!
@@ -11,12 +11,11 @@
 //!   `/api/rolecard/layers/relation/{relationId}/stream`,
 //!   `/api/rolecard/layers/batch/stream`. Events are `data: {json}` with the
 //!   type inside and `id:` = seq; resume and stop come from `streams`.
-//! - [`analysis`] (the offline card), [`generate`] (the stream runner),
+//! - the offline card (`engine::offline::rolecard`), [`generate`] (the stream runner),
 //!   [`export`] (Character Card V2/V3).
 
-pub mod analysis;
-pub mod export;
-pub mod generate;
+pub(crate) mod export;
+pub(crate) mod generate;
 
 use crate::auth::identity::AuthUser;
 use crate::error::{AppError, AppResult};
@@ -35,7 +34,7 @@ use shared::rolecard::{
     NewRelation, Relation,
 };
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/memories", get(list_memories).post(add_memory))
         .route("/memories/{id}", delete(delete_memory))

@@ -1,4 +1,4 @@
-//! Anonymous visitors (seed 003's `x-anon-id`) and their free replies.
+//! Anonymous visitors (the hybrid chat protocol's `x-anon-id`) and their free replies.
 
 use super::{Store, now_secs};
 use sqlx::Row;

@@ -1,5 +1,5 @@
 //! BooksWriter sessions, their conversation lines and saved artifacts
-//! (seed 002).
+//! (the BooksWriter protocol).
 
 use super::{Store, now_ms, now_secs, rfc3339};
 use shared::books::{Artifact, ArtifactKind, Entry};

@@ -1,10 +1,12 @@
-//! Seed 003's chats, their messages, and every version of a reply.
+//! The hybrid chat protocol's chats, their messages, and every version of a reply.
 //!
 //! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
 //! order in `position`; a reply's versions live in `chat_message_versions`
 //! and its newest one is also its `content`.
 
 use super::{Store, new_id, now_ms, now_secs, rfc3339};
+use super::role_of;
+use shared::Role;
 use shared::chat::{Chat, Message};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -43,7 +45,7 @@ fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
         id: r.try_get("id")?,
         chat_id: r.try_get("chat_id")?,
-        role: r.try_get("role")?,
+        role: role_of(r)?,
         content: r.try_get("content")?,
         versions: Vec::new(),
         created_at: rfc3339(r.try_get("created_at")?),
@@ -166,7 +168,7 @@ impl Store {
         &self,
         chat_id: &str,
         id: &str,
-        role: &str,
+        role: Role,
         content: &str,
     ) -> Result<Message, sqlx::Error> {
         let now = now_secs();
@@ -177,13 +179,13 @@ impl Store {
         )
         .bind(id)
         .bind(chat_id)
-        .bind(role)
+        .bind(role.as_str())
         .bind(content)
         .bind(now)
         .execute(self.pool())
         .await?;
         let mut versions = Vec::new();
-        if role == "assistant" {
+        if role == Role::Assistant {
             self.insert_version(id, 0, content, now).await?;
             versions.push(content.to_owned());
         }
@@ -191,7 +193,7 @@ impl Store {
         Ok(Message {
             id: id.to_owned(),
             chat_id: chat_id.to_owned(),
-            role: role.to_owned(),
+            role,
             content: content.to_owned(),
             versions,
             created_at: rfc3339(now),
@@ -303,7 +305,7 @@ impl Store {
         messages.reverse();
         let ids: Vec<String> = messages
             .iter()
-            .filter(|m| m.role == "assistant")
+            .filter(|m| m.role == Role::Assistant)
             .map(|m| m.id.clone())
             .collect();
         let mut versions = self.versions_of(&ids).await?;

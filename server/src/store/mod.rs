@@ -8,7 +8,7 @@
 //! - [`generations`] every stream's saved outcome;
 //! - [`rolecards`] memories, relations and role cards;
 //! - [`support`] support sessions, messages and escalations;
-//! - [`chats`] seed 003's chats, messages and reply versions.
+//! - [`chats`] the hybrid chat protocol's chats, messages and reply versions.
 
 pub mod anon;
 pub mod books;
@@ -75,6 +75,16 @@ pub fn now_ms() -> i64 {
         })
         .unwrap_or(now);
     now.max(prev + 1)
+}
+
+/// A row's `role` column as the shared [`Role`](shared::Role).
+pub(crate) fn role_of(r: &sqlx::any::AnyRow) -> Result<shared::Role, sqlx::Error> {
+    use sqlx::Row;
+    let role: String = r.try_get("role")?;
+    shared::Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "role".into(),
+        source: format!("unknown role {role:?}").into(),
+    })
 }
 
 /// A new random id.

@@ -1,4 +1,4 @@
-//! Memories, relations and role cards (seed 000).
+//! Memories, relations and role cards (the role-card protocol).
 
 use super::{Store, new_id, now_secs, rfc3339};
 use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard};

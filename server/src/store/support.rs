@@ -1,6 +1,7 @@
-//! Support sessions, their messages and escalations (seed 004).
+//! Support sessions, their messages and escalations (the support protocol).
 
 use super::{Store, new_id, now_secs, rfc3339};
+use shared::Role;
 use shared::support::{EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession};
 use sqlx::Row;
 
@@ -93,7 +94,7 @@ impl Store {
     pub async fn add_support_message(
         &self,
         session_id: &str,
-        role: &str,
+        role: Role,
         text: &str,
         risk: RiskLevel,
         intent: Option<Intent>,
@@ -106,7 +107,7 @@ impl Store {
         )
         .bind(&id)
         .bind(session_id)
-        .bind(role)
+        .bind(role.as_str())
         .bind(text)
         .bind(risk.as_str())
         .bind(intent.map(intent_str))
@@ -136,7 +137,7 @@ impl Store {
                 let intent: Option<String> = r.try_get("intent")?;
                 Ok(SupportMessage {
                     id: r.try_get("id")?,
-                    role: r.try_get("role")?,
+                    role: super::role_of(&r)?,
                     text: r.try_get("text")?,
                     risk_level: RiskLevel::parse(&risk).unwrap_or(RiskLevel::None),
                     intent: intent.as_deref().and_then(parse_intent),
@@ -212,7 +213,7 @@ impl Store {
 /// still streaming is saved before that reply; every user message gets
 /// exactly one reply, so the n-th reply goes right after the n-th message.
 fn in_turns(saved: Vec<SupportMessage>) -> Vec<SupportMessage> {
-    let (users, mut replies): (Vec<_>, Vec<_>) = saved.into_iter().partition(|m| m.role == "user");
+    let (users, mut replies): (Vec<_>, Vec<_>) = saved.into_iter().partition(|m| m.role == Role::User);
     let mut replies_left = replies.drain(..);
     let mut ordered = Vec::with_capacity(users.len() * 2);
     for user in users {
@@ -230,7 +231,7 @@ mod tests {
     fn message(role: &str, text: &str) -> SupportMessage {
         SupportMessage {
             id: text.into(),
-            role: role.into(),
+            role: Role::parse(role).expect("a role"),
             text: text.into(),
             risk_level: RiskLevel::None,
             intent: None,

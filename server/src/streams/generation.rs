@@ -1,27 +1,60 @@
-//! Running a generation into a stream.
+//! The one generation runner: every feature's model calls run here.
 //!
-//! [`start`] opens a stream for the caller and runs the generation in its
-//! own task, so a client that disconnects does not stop it: the text is
-//! saved either way. A stop cancels the provider (dropping its stream closes
-//! the upstream connection), saves the partial text as `stopped`, and ends
-//! the stream with a final event saying so. Server shutdown stops running
+//! [`start`] opens a stream for the caller and runs a single-call
+//! generation in its own task, so a client that disconnects does not stop
+//! it: the text is saved either way. [`start_job`] does the same for a job
+//! that calls the model several times on one stream (role-card layers).
+//! Every model call is a [`Call`]: the engine's deltas, re-chunked and
+//! paced, read under one `select!` with the stream's stop, the server's
+//! shutdown and an optional deadline, so a stop is noticed while waiting on
+//! the provider too (dropping the call cancels the provider and closes the
+//! upstream connection). BooksWriter's agents run their calls as [`Call`]s
+//! too, under their session's stop and the agent timeout.
+//!
+//! A stopped generation saves its partial text as `stopped` and ends the
+//! stream with a final event saying so; server shutdown stops running
 //! generations the same way. The caller's quota ticket is settled with the
 //! output tokens.
 //!
 //! A [`Render`] turns the moments of a generation into the events of a
-//! protocol (seed 001's `chunk`, seed 003's `assistant_delta` …).
+//! protocol (the persona protocol's `chunk`, the hybrid chat's
+//! `assistant_delta` …): it gets the stream id at the start and finishes
+//! asynchronously (saving what the protocol keeps before the final events).
 
 use super::registry::{Entry, PushError};
 use crate::auth::identity::Identity;
 use crate::engine::chunker::rechunk;
-use crate::engine::{GenEvent, GenRequest};
-use crate::state::AppState;
-use crate::usage::Ticket;
+use super::registry::Streams;
+use crate::engine::{Engine, EngineError, GenEvent, GenRequest, GenStream};
+use crate::quota::{Quota, Ticket};
+use crate::store::Store;
 use futures_util::StreamExt;
 use serde_json::Value;
 use shared::ErrorCode;
 use shared::stream::{FinishStatus, TokenUsage};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+/// What the features that stream generate with: a sub-state of the app's
+/// state (`State<Generator>`), cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    /// The model provider.
+    pub engine: Engine,
+    /// Live and replayable streams.
+    pub streams: Streams,
+    /// Who may generate, and what it costs.
+    pub quota: Quota,
+    /// Where generations are recorded (the app's store).
+    pub store: Store,
+    /// Pause between streamed chunks (`--chunk-delay-ms`).
+    pub chunk_delay: Duration,
+    /// Cancelled when the server shuts down: running generations stop.
+    pub shutdown: CancellationToken,
+}
 
 /// An event to push: its SSE name (if the protocol uses names) and payload.
 pub type Out = (Option<&'static str>, Value);
@@ -38,50 +71,146 @@ pub struct Outcome {
     pub error: Option<(ErrorCode, String)>,
 }
 
+impl Outcome {
+    fn new() -> Self {
+        Self {
+            text: String::new(),
+            status: FinishStatus::Completed,
+            usage: TokenUsage::default(),
+            response_id: None,
+            error: None,
+        }
+    }
+}
+
 /// A protocol's view of a generation.
 pub trait Render: Send + 'static {
-    /// Events before the first chunk.
-    fn start(&mut self) -> Vec<Out> {
+    /// Events before the first chunk; `stream_id` is the stream's, which is
+    /// open from here on.
+    fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         Vec::new()
     }
     /// One chunk of text.
     fn chunk(&mut self, text: &str) -> Vec<Out>;
-    /// Work to finish before the final events go out (saving the reply
-    /// where the protocol keeps it), so a reader who sees the end and
-    /// reloads finds it saved.
-    fn save(&mut self, _outcome: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
-        None
-    }
-    /// The end (completed, stopped or failed).
-    fn finish(&mut self, outcome: &Outcome) -> Vec<Out>;
+    /// The end (completed, stopped or failed): saves what the protocol
+    /// keeps first, so a reader who sees the end and reloads finds it
+    /// saved, then gives the final events.
+    fn finish(&mut self, outcome: &Outcome) -> impl Future<Output = Vec<Out>> + Send;
 }
 
 /// What to run, and how to show it.
 pub struct Generation<R: Render> {
     pub request: GenRequest,
-    /// Characters per chunk (seed 001: 50 for openai_chat, 30 for personas).
+    /// Characters per chunk (the persona protocol: 50 for `openai_chat`,
+    /// 30 for personas).
     pub chunk_chars: usize,
     pub render: R,
     /// Admission from the quota; settled with the output tokens.
     pub ticket: Option<Ticket>,
 }
 
+/// One step of a [`Call`].
+#[derive(Debug)]
+pub enum Step {
+    /// A chunk of text.
+    Delta(String),
+    /// The provider finished.
+    Finish {
+        usage: TokenUsage,
+        response_id: Option<String>,
+    },
+    /// The provider failed.
+    Failed(EngineError),
+    /// Stopped, or the server is shutting down.
+    Stopped,
+    /// Past the call's deadline.
+    TimedOut,
+    /// The provider's stream ended without a `Finish`.
+    End,
+}
+
+/// One model call: the engine's deltas, re-chunked and paced, read under
+/// the stop, the server's shutdown and an optional deadline. Dropping it
+/// cancels the provider.
+pub struct Call {
+    deltas: GenStream,
+    // Made once, polled on every chunk (cheaper than a new waiter each time).
+    stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Call {
+    /// `generation` in `chunk_chars`-character pieces `delay` apart.
+    pub fn new(
+        generation: GenStream,
+        chunk_chars: usize,
+        delay: Duration,
+        stop: &CancellationToken,
+        shutdown: &CancellationToken,
+    ) -> Self {
+        Self {
+            deltas: rechunk(generation, chunk_chars, delay),
+            stop: Box::pin(stop.clone().cancelled_owned()),
+            shutdown: Box::pin(shutdown.clone().cancelled_owned()),
+            deadline: None,
+        }
+    }
+
+    /// Ends the call with [`Step::TimedOut`] at `deadline`.
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(Box::pin(tokio::time::sleep_until(deadline)));
+        self
+    }
+
+    /// The next step. After `Stopped`, `TimedOut`, `Failed`, `Finish` or
+    /// `End`, drop the call.
+    pub async fn next(&mut self) -> Step {
+        let Self {
+            deltas,
+            stop,
+            shutdown,
+            deadline,
+        } = self;
+        let timed = deadline.is_some();
+        let deadline = async {
+            if let Some(d) = deadline {
+                d.as_mut().await
+            }
+        };
+        tokio::select! {
+            _ = stop.as_mut() => Step::Stopped,
+            _ = shutdown.as_mut() => Step::Stopped,
+            _ = deadline, if timed => Step::TimedOut,
+            n = deltas.next() => match n {
+                Some(Ok(GenEvent::Delta(text))) => Step::Delta(text),
+                Some(Ok(GenEvent::Finish { usage, response_id })) => Step::Finish { usage, response_id },
+                Some(Err(e)) => Step::Failed(e),
+                None => Step::End,
+            },
+        }
+    }
+}
+
 /// Opens a stream for `who` and runs `generation` into it in the
-/// background. Returns the stream at once.
+/// background. Returns the stream at once, its first events already in.
 pub fn start<R: Render>(
-    state: &AppState,
+    generator: &Generator,
     who: &Identity,
     mut generation: Generation<R>,
 ) -> Arc<Entry> {
-    let entry = state.streams.create(&who.owner_key());
+    let entry = generator.streams.create(&who.owner_key());
     if let Some(cap) = generation.ticket.as_ref().and_then(Ticket::max_tokens) {
         generation.request.max_tokens = generation.request.max_tokens.min(cap.max(1) as u32);
     }
-    tokio::spawn(run(state.clone(), entry.clone(), generation));
+    for (name, payload) in generation.render.start(&entry.id) {
+        let _ = entry.push(name, payload);
+    }
+    tokio::spawn(run(generator.clone(), entry.clone(), generation));
     entry
 }
 
-async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generation<R>) {
+async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<R>) {
     let Generation {
         request,
         chunk_chars,
@@ -90,35 +219,18 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
     } = generation;
     // Not waited for: the record of the end is written after it, and
     // readers wait for that one (group commit, see `store::generations`).
-    state
-        .store
-        .queue_generation_started(&entry.id, &entry.owner);
-    for (name, payload) in render.start() {
-        let _ = entry.push(name, payload);
-    }
-    let delay = state.config.chunk_delay();
-    let mut deltas = rechunk(state.engine.generate(request), chunk_chars, delay);
-    let mut outcome = Outcome {
-        text: String::new(),
-        status: FinishStatus::Completed,
-        usage: TokenUsage::default(),
-        response_id: None,
-        error: None,
-    };
-    // Made once, polled on every chunk (cheaper than a new waiter each time).
-    let stopped = entry.cancel.cancelled();
-    let shutdown = state.shutdown.cancelled();
-    tokio::pin!(stopped, shutdown);
+    g.store.queue_generation_started(&entry.id, &entry.owner);
+    let mut call = Call::new(
+        g.engine.generate(request),
+        chunk_chars,
+        g.chunk_delay,
+        &entry.cancel,
+        &g.shutdown,
+    );
+    let mut outcome = Outcome::new();
     loop {
-        let next = tokio::select! {
-            // A stop, or the server shutting down, ends the generation here;
-            // dropping `deltas` cancels the provider.
-            _ = &mut stopped => { outcome.status = FinishStatus::Stopped; break; }
-            _ = &mut shutdown => { outcome.status = FinishStatus::Stopped; break; }
-            n = deltas.next() => n,
-        };
-        match next {
-            Some(Ok(GenEvent::Delta(text))) => {
+        match call.next().await {
+            Step::Delta(text) => {
                 let events = render.chunk(&text);
                 outcome.text.push_str(&text);
                 if push_all(&entry, events) == Err(PushError::Full) {
@@ -130,44 +242,31 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
                     break;
                 }
             }
-            Some(Ok(GenEvent::Finish { usage, response_id })) => {
+            Step::Finish { usage, response_id } => {
                 outcome.usage = usage;
                 outcome.response_id = response_id;
                 break;
             }
-            Some(Err(e)) => {
+            Step::Failed(e) => {
                 tracing::warn!(stream = %entry.id, error = %e, "generation failed");
                 outcome.status = FinishStatus::Failed;
                 outcome.error = Some((e.code(), e.to_string()));
                 break;
             }
-            None => break,
+            Step::Stopped | Step::TimedOut => {
+                outcome.status = FinishStatus::Stopped;
+                break;
+            }
+            Step::End => break,
         }
     }
-    drop(deltas);
+    drop(call);
     if outcome.usage.completion_tokens == 0 {
         outcome.usage.completion_tokens = crate::engine::approx_tokens(&outcome.text);
     }
-    let status = match outcome.status {
-        FinishStatus::Completed => "completed",
-        FinishStatus::Stopped => "stopped",
-        FinishStatus::Failed => "failed",
-    };
-    if let Err(e) = state
-        .store
-        .generation_finished(
-            &entry.id,
-            status,
-            &outcome.text,
-            outcome.usage.prompt_tokens as i64,
-            outcome.usage.completion_tokens as i64,
-        )
-        .await
-    {
-        tracing::error!(stream = %entry.id, error = %e, "could not save the generation");
-    }
+    save(&g.store, &entry, &outcome).await;
     if let Some(ticket) = ticket {
-        let quota = state.quota();
+        let quota = &g.quota;
         let settled = if outcome.text.is_empty() && outcome.status == FinishStatus::Failed {
             quota.cancel(ticket).await
         } else {
@@ -179,15 +278,33 @@ async fn run<R: Render>(state: AppState, entry: Arc<Entry>, generation: Generati
             tracing::error!(stream = %entry.id, error = %e, "could not settle usage");
         }
     }
-    if let Some(save) = render.save(&outcome) {
-        save.await;
-    }
     // The final events go in even past the buffer bound: they are small and
     // readers need to see the end.
-    for (name, payload) in render.finish(&outcome) {
+    for (name, payload) in render.finish(&outcome).await {
         let _ = entry.push_final(name, payload);
     }
     entry.finish();
+}
+
+/// Records how the stream's generation ended.
+async fn save(store: &Store, entry: &Entry, outcome: &Outcome) {
+    let status = match outcome.status {
+        FinishStatus::Completed => "completed",
+        FinishStatus::Stopped => "stopped",
+        FinishStatus::Failed => "failed",
+    };
+    if let Err(e) = store
+        .generation_finished(
+            &entry.id,
+            status,
+            &outcome.text,
+            outcome.usage.prompt_tokens as i64,
+            outcome.usage.completion_tokens as i64,
+        )
+        .await
+    {
+        tracing::error!(stream = %entry.id, error = %e, "could not save the generation");
+    }
 }
 
 fn push_all(entry: &Entry, events: Vec<Out>) -> Result<(), PushError> {
@@ -195,6 +312,82 @@ fn push_all(entry: &Entry, events: Vec<Out>) -> Result<(), PushError> {
         entry.push(name, payload)?;
     }
     Ok(())
+}
+
+/// What a multi-call job works with: its stream, model calls under the
+/// stream's stop and the server's shutdown, and the text it has written
+/// (saved as the generation's text, counted for its tokens).
+pub struct Run {
+    pub generator: Generator,
+    pub entry: Arc<Entry>,
+    /// Everything streamed as text so far.
+    pub text: String,
+}
+
+impl Run {
+    /// Pushes an event; past the buffer bound too (a job's events are few).
+    pub fn push(&self, name: Option<&'static str>, payload: Value) {
+        let _ = self.entry.push_final(name, payload);
+    }
+
+    /// A model call of `request` under this job's stop.
+    pub fn call(&self, request: GenRequest, chunk_chars: usize) -> Call {
+        self.call_of(self.generator.engine.generate(request), chunk_chars)
+    }
+
+    /// A call of any generation (an offline writer's text).
+    pub fn call_of(&self, generation: GenStream, chunk_chars: usize) -> Call {
+        Call::new(
+            generation,
+            chunk_chars,
+            self.generator.chunk_delay,
+            &self.entry.cancel,
+            &self.generator.shutdown,
+        )
+    }
+
+    /// The job was stopped, or the server is going away.
+    pub fn stopped(&self) -> bool {
+        self.entry.cancel.is_cancelled() || self.generator.shutdown.is_cancelled()
+    }
+}
+
+/// Opens a stream for `who` and runs `job` on it in the background: the job
+/// pushes its events and makes its calls through [`Run`]; its result (`Err`
+/// with the reason it failed) and text are saved as the generation's
+/// outcome, `stopped` when it was stopped.
+pub fn start_job<F, Fut>(generator: &Generator, who: &Identity, job: F) -> Arc<Entry>
+where
+    F: FnOnce(Run) -> Fut + Send + 'static,
+    Fut: Future<Output = (Run, Result<(), String>)> + Send + 'static,
+{
+    let entry = generator.streams.create(&who.owner_key());
+    let run = Run {
+        generator: generator.clone(),
+        entry: entry.clone(),
+        text: String::new(),
+    };
+    tokio::spawn(async move {
+        let (store, entry) = (run.generator.store.clone(), run.entry.clone());
+        if let Err(e) = store
+            .generation_started(&entry.id, &entry.owner)
+            .await
+        {
+            tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
+        }
+        let (run, result) = job(run).await;
+        let mut outcome = Outcome::new();
+        outcome.status = match &result {
+            Ok(()) => FinishStatus::Completed,
+            Err(_) if run.stopped() => FinishStatus::Stopped,
+            Err(_) => FinishStatus::Failed,
+        };
+        outcome.usage.completion_tokens = crate::engine::approx_tokens(&run.text);
+        outcome.text = run.text;
+        save(&store, &entry, &outcome).await;
+        entry.finish();
+    });
+    entry
 }
 
 /// The engine's own event set (`shared::stream::ServerEvent`), with SSE
@@ -209,7 +402,7 @@ impl Render for EngineEvents {
         })]
     }
 
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
         let mut out = Vec::new();
         if let Some((code, error)) = &o.error {
             out.push(event(shared::stream::ServerEvent::Error {

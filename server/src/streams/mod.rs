@@ -10,6 +10,7 @@
 //! - [`generation`]: runs a generation into a stream.
 
 pub mod generation;
+pub mod log;
 pub mod registry;
 
 use crate::auth::identity::Identity;
@@ -95,7 +96,7 @@ pub async fn owned_stream(
     stream_id: &str,
 ) -> AppResult<Arc<Entry>> {
     let owner = who.owner_key();
-    if let Some(entry) = state.streams.get(stream_id) {
+    if let Some(entry) = state.generator.streams.get(stream_id) {
         if entry.owner != owner {
             return Err(AppError::client(
                 ErrorCode::Forbidden,
@@ -123,7 +124,7 @@ pub async fn owned_stream(
 /// protocol names its events, JSON data.
 pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
     let events = entry.subscribe(after).map(|ev| {
-        // `event:` before `data:`: line readers (seed 003's client) take the
+        // `event:` before `data:`: line readers (the hybrid chat protocol's client) take the
         // name from the line above the data.
         let mut out = axum::response::sse::Event::default();
         if let Some(name) = ev.name {

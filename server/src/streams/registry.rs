@@ -20,15 +20,8 @@ pub const MAX_STREAM_BYTES: usize = 4 * 1024 * 1024;
 /// Most events a reader takes from the log at once.
 const READ_BATCH: usize = 64;
 
-/// One event of a stream, serialised once for every reader.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub seq: u64,
-    /// The SSE `event:` name, for protocols whose clients listen by name.
-    pub name: Option<&'static str>,
-    /// The JSON payload, with `stream_id` and `seq` inside.
-    pub json: String,
-}
+pub use super::log::Event;
+use super::log::ReplayLog;
 
 /// All live and recently finished streams.
 #[derive(Clone, Debug)]
@@ -72,8 +65,8 @@ pub struct Entry {
 
 #[derive(Debug, Default)]
 struct Log {
-    events: Vec<Arc<Event>>,
-    bytes: usize,
+    /// Never trimmed: bounded in bytes instead ([`MAX_STREAM_BYTES`]).
+    replay: ReplayLog,
     done: bool,
     finished_at: Option<Instant>,
 }
@@ -222,14 +215,13 @@ impl Entry {
         if log.done {
             return Err(PushError::Finished);
         }
-        let seq = log.events.len() as u64 + 1;
+        let seq = log.replay.next_seq();
         let json = self.serialise(payload, seq);
-        if bounded && log.bytes + json.len() > MAX_STREAM_BYTES {
+        if bounded && log.replay.bytes() + json.len() > MAX_STREAM_BYTES {
             return Err(PushError::Full);
         }
-        log.bytes += json.len();
         self.retained.fetch_add(json.len(), Ordering::Relaxed);
-        log.events.push(Arc::new(Event { seq, name, json }));
+        log.replay.append(name, json);
         drop(log);
         self.latest.send_replace(seq);
         Ok(seq)
@@ -264,7 +256,7 @@ impl Entry {
         let mut log = self.log.lock().expect("stream log lock");
         log.done = true;
         log.finished_at = Some(Instant::now());
-        let last = log.events.len() as u64;
+        let last = log.replay.last_seq();
         drop(log);
         // Wake readers even if no new event came.
         self.latest.send_replace(last);
@@ -278,12 +270,12 @@ impl Entry {
 
     /// The seq of the last event so far.
     pub fn last_seq(&self) -> u64 {
-        self.log.lock().expect("stream log lock").events.len() as u64
+        self.log.lock().expect("stream log lock").replay.last_seq()
     }
 
     /// Bytes held in the replay buffer.
     pub fn buffered_bytes(&self) -> usize {
-        self.log.lock().expect("stream log lock").bytes
+        self.log.lock().expect("stream log lock").replay.bytes()
     }
 
     fn expired(&self, ttl: Duration) -> bool {
@@ -311,10 +303,11 @@ impl Entry {
                 }
                 let done = {
                     let log = r.entry.log.lock().expect("stream log lock");
-                    let start = (r.cursor as usize).min(log.events.len());
-                    let end = (start + READ_BATCH).min(log.events.len());
-                    r.pending.extend(log.events[start..end].iter().cloned());
-                    log.done && end == log.events.len()
+                    // A stream's log is never trimmed: a gap is only a
+                    // cursor ahead of it, with nothing to read yet.
+                    let _ = log.replay.read_after(r.cursor, READ_BATCH, &mut r.pending);
+                    let read_to = r.pending.back().map_or(r.cursor, |e| e.seq);
+                    log.done && read_to >= log.replay.last_seq()
                 };
                 if !r.pending.is_empty() {
                     continue;
@@ -327,7 +320,7 @@ impl Entry {
                 r.rx.borrow_and_update();
                 let has_more = {
                     let log = r.entry.log.lock().expect("stream log lock");
-                    log.events.len() as u64 > r.cursor || log.done
+                    log.replay.last_seq() > r.cursor || log.done
                 };
                 if has_more {
                     continue;

@@ -1,4 +1,4 @@
-//! Seed 004: supportive sessions with safety escalation.
+//! The support protocol: supportive sessions with safety escalation.
 //!
 //! - Routes (signed-in users, each sees only their own):
 //!   `POST /api/support/sessions`, `GET /api/support/sessions`,
@@ -21,7 +21,7 @@
 //!   answered with how to help them.
 
 use crate::auth::identity::{AuthUser, Identity};
-use crate::engine::{ApiStyle, ChatMessage, Engine, GenEvent, GenRequest};
+use crate::engine::{ApiStyle, ChatMessage, GenEvent, GenRequest};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Store;
@@ -34,7 +34,7 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::ErrorCode;
+use shared::{ErrorCode, Role};
 use shared::support::{
     AssistantMessage, EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession,
 };
@@ -103,8 +103,8 @@ fn not_found() -> AppError {
     AppError::client(ErrorCode::SessionNotFound, "no such session")
 }
 
-fn refuse(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-    ServerMessage::error(code, message, crate::clock::now_rfc3339())
+fn refuse(code: ErrorCode, message: impl Into<String>) -> AppError {
+    AppError::client(code, message)
 }
 
 /// `session_message` on `/ws`.
@@ -114,7 +114,7 @@ pub async fn session_message(
     expires_at: Option<i64>,
     session_id: &str,
     text: &str,
-) -> Result<Vec<Arc<Entry>>, ServerMessage> {
+) -> Result<Vec<Arc<Entry>>, AppError> {
     let Identity::User(user) = who else {
         return Err(refuse(
             ErrorCode::Unauthorized,
@@ -134,13 +134,7 @@ pub async fn session_message(
             format!("message_text must have 1 to {MAX_MESSAGE_CHARS} characters"),
         ));
     }
-    let internal = |e: sqlx::Error| {
-        tracing::error!(error = %e, "support message");
-        refuse(
-            ErrorCode::Internal,
-            "something went wrong on the server; it has been logged",
-        )
-    };
+    let internal = AppError::from;
     if !state
         .store
         .owns_support_session(user, session_id)
@@ -158,12 +152,12 @@ pub async fn session_message(
         .map_err(internal)?;
     let earlier_user: Vec<&str> = earlier
         .iter()
-        .filter(|m| m.role == "user")
+        .filter(|m| m.role == Role::User)
         .map(|m| m.text.as_str())
         .collect();
     let recent = &earlier_user[earlier_user.len().saturating_sub(3)..];
     let mut assessment = safety::assess_in_context(text, recent);
-    if let Engine::OpenAi(_) = state.engine {
+    if state.generator.engine.can_classify() {
         // The model may raise the level, never lower it.
         let judged = model_risk(state, text).await.unwrap_or(RiskLevel::None);
         if judged > assessment.level {
@@ -174,17 +168,14 @@ pub async fn session_message(
     let risk = assessment.level;
     let intent = safety::intent_for(&assessment, text);
     let cues = assessment.explanation();
-    let ticket = match state.quota().begin(who, 600).await {
+    let ticket = match state.generator.quota.begin(who, 600).await {
         Ok(t) => Some(t),
         Err(_) if risk == RiskLevel::High => None,
-        Err(e) => {
-            let (_, body) = e.to_api_error();
-            return Err(refuse(body.code, body.error));
-        }
+        Err(e) => return Err(e),
     };
     let message_id = state
         .store
-        .add_support_message(session_id, "user", text, risk, None)
+        .add_support_message(session_id, Role::User, text, risk, None)
         .await
         .map_err(internal)?;
     if risk == RiskLevel::High {
@@ -208,7 +199,7 @@ pub async fn session_message(
         })
         .collect();
     history.push(ChatMessage {
-        role: "user".into(),
+        role: Role::User,
         content: text.to_owned(),
     });
     let request = GenRequest {
@@ -229,7 +220,7 @@ pub async fn session_message(
         intent,
     };
     let entry = start(
-        state,
+        &state.generator,
         who,
         Generation {
             request,
@@ -305,7 +296,7 @@ async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
     req.temperature = 0.0;
     let answer = tokio::time::timeout(Duration::from_secs(10), async {
         let mut out = String::new();
-        let mut s = state.engine.generate(req);
+        let mut s = state.generator.engine.generate(req);
         while let Some(Ok(GenEvent::Delta(d))) = s.next().await {
             out.push_str(&d);
         }
@@ -316,7 +307,7 @@ async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
     RiskLevel::parse(answer.trim().trim_end_matches('.').to_lowercase().as_str())
 }
 
-/// Seed 004's events for a reply.
+/// The support protocol's events for a reply.
 struct SupportRender {
     store: Store,
     session_id: String,
@@ -346,7 +337,7 @@ fn out(m: ServerMessage) -> Out {
 }
 
 impl Render for SupportRender {
-    fn start(&mut self) -> Vec<Out> {
+    fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         let now = crate::clock::now_rfc3339();
         let mut events = vec![out(ServerMessage::UserMessage {
             text: self.user_text.clone(),
@@ -367,31 +358,24 @@ impl Render for SupportRender {
         })]
     }
 
-    fn save(&mut self, o: &Outcome) -> Option<futures_util::future::BoxFuture<'static, ()>> {
+    async fn finish(&mut self, o: &Outcome) -> Vec<Out> {
         let text = self.reply_text(o);
-        if text.trim().is_empty() {
-            // Stopped before a word: nothing to keep, never an empty reply.
-            return None;
-        }
-        let (store, session, risk, intent) = (
-            self.store.clone(),
-            self.session_id.clone(),
-            self.risk,
-            self.intent,
-        );
-        Some(Box::pin(async move {
-            if let Err(e) = store
-                .add_support_message(&session, "assistant", &text, risk, Some(intent))
+        // Stopped before a word: nothing to keep, never an empty reply.
+        if !text.trim().is_empty()
+            && let Err(e) = self
+                .store
+                .add_support_message(
+                    &self.session_id,
+                    Role::Assistant,
+                    &text,
+                    self.risk,
+                    Some(self.intent),
+                )
                 .await
-            {
-                tracing::error!(error = %e, "could not save the support reply");
-            }
-        }))
-    }
-
-    fn finish(&mut self, o: &Outcome) -> Vec<Out> {
+        {
+            tracing::error!(error = %e, "could not save the support reply");
+        }
         let now = crate::clock::now_rfc3339();
-        let text = self.reply_text(o);
         let mut events = Vec::new();
         // The fallback after whatever arrived, streamed like the rest.
         if let Some(tail) = text.strip_prefix(o.text.as_str()).filter(|t| !t.is_empty()) {

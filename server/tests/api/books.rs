@@ -1,4 +1,4 @@
-//! BooksWriter (seed 002) on `/ws/{session_id}` and
+//! BooksWriter (the BooksWriter protocol) on `/ws/{session_id}` and
 //! `/api/books/{session_id}/artifacts`.
 
 use crate::helpers::{
@@ -49,7 +49,7 @@ async fn read_request(ws: &mut WsClient) -> Vec<ServerMessage> {
     loop {
         let m = next(ws).await;
         let end = matches!(m, ServerMessage::Completion { .. })
-            || matches!(&m, ServerMessage::Error { error_code, .. } if error_code != "VALIDATION_ERROR" && error_code != "RATE_LIMITED");
+            || matches!(&m, ServerMessage::Error { error_code, .. } if error_code.as_str() != "VALIDATION_ERROR" && error_code.as_str() != "RATE_LIMITED");
         out.push(m);
         if end {
             return out;
@@ -379,7 +379,7 @@ async fn bad_messages_get_the_seeds_validation_errors_and_the_socket_stays_open(
     }
     ws.socket.send(Message::text("{not json")).await.unwrap();
     assert!(
-        matches!(next(&mut ws).await, ServerMessage::Error { error_code, .. } if error_code == "VALIDATION_ERROR")
+        matches!(next(&mut ws).await, ServerMessage::Error { error_code, .. } if error_code.as_str() == "VALIDATION_ERROR")
     );
     ws.send_json(json!({"type": "ping"})).await;
     assert!(
@@ -412,8 +412,8 @@ async fn the_61st_message_in_a_minute_is_rate_limited_with_a_retry_time() {
             details,
             ..
         } => {
-            assert_eq!(error_code, "RATE_LIMITED");
-            let ms = details["retry_after_ms"].as_u64().unwrap();
+            assert_eq!(error_code.as_str(), "RATE_LIMITED");
+            let ms = details.retry_after_ms.unwrap();
             assert!(ms > 0 && ms <= 60_000, "{ms}");
         }
         other => panic!("{other:?}"),
@@ -461,10 +461,10 @@ async fn an_agent_past_its_timeout_ends_with_agent_timeout_and_its_partial_work_
     else {
         panic!("{events:#?}")
     };
-    assert_eq!(error_code, "AGENT_TIMEOUT");
+    assert_eq!(error_code.as_str(), "AGENT_TIMEOUT");
     assert_eq!(message, "Agent processing timed out after 1 seconds");
-    assert_eq!(details["agent"], "PlotGeneratorAgent");
-    assert_eq!(details["timeout_duration"], 300);
+    assert_eq!(details.agent.as_deref(), Some("PlotGeneratorAgent"));
+    assert_eq!(details.timeout_duration, Some(300));
     assert!(
         !events
             .iter()
@@ -506,7 +506,7 @@ async fn stop_ends_the_request_with_its_work_saved() {
     assert_eq!(list.artifacts[0].status, "partial");
     ws.send_json(json!({"type": "stop"})).await;
     assert!(
-        matches!(next(&mut ws).await, ServerMessage::Error { error_code, .. } if error_code == "BAD_REQUEST")
+        matches!(next(&mut ws).await, ServerMessage::Error { error_code, .. } if error_code.as_str() == "BAD_REQUEST")
     );
 }
 
@@ -629,7 +629,7 @@ async fn a_session_belongs_to_whoever_used_it_first() {
 
     let mut b = WsClient::open(&app, &format!("/ws/{session}?token={bob}")).await;
     match next(&mut b).await {
-        ServerMessage::Error { error_code, .. } => assert_eq!(error_code, "SESSION_FORBIDDEN"),
+        ServerMessage::Error { error_code, .. } => assert_eq!(error_code.as_str(), "SESSION_FORBIDDEN"),
         other => panic!("{other:?}"),
     }
     let close = tokio::time::timeout(Duration::from_secs(5), b.socket.next())
@@ -642,7 +642,7 @@ async fn a_session_belongs_to_whoever_used_it_first() {
     // Anonymous visitors are someone else too.
     let mut anon = WsClient::open(&app, &format!("/ws/{session}?anon_id=visitor-123")).await;
     assert!(
-        matches!(next(&mut anon).await, ServerMessage::Error { error_code, .. } if error_code == "SESSION_FORBIDDEN")
+        matches!(next(&mut anon).await, ServerMessage::Error { error_code, .. } if error_code.as_str() == "SESSION_FORBIDDEN")
     );
 
     let mine = app
@@ -691,7 +691,7 @@ async fn anonymous_visitors_meet_their_limit_as_an_error_event() {
     ws.send_json(request("Build a world of fire")).await;
     let events = read_request(&mut ws).await;
     assert!(
-        matches!(events.last(), Some(ServerMessage::Error { error_code, .. }) if error_code == "ANON_LIMIT_REACHED"),
+        matches!(events.last(), Some(ServerMessage::Error { error_code, .. }) if error_code.as_str() == "ANON_LIMIT_REACHED"),
         "{events:#?}"
     );
 }
@@ -816,7 +816,7 @@ async fn a_provider_that_never_answers_times_the_agent_out() {
     let events = read_request(&mut ws).await;
     assert!(
         matches!(events.last(), Some(ServerMessage::Error { error_code, details, .. })
-        if error_code == "AGENT_TIMEOUT" && details["partial_saved"] == false),
+        if error_code.as_str() == "AGENT_TIMEOUT" && details.partial_saved == Some(false)),
         "{events:#?}"
     );
     assert!(

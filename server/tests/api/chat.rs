@@ -1,4 +1,4 @@
-//! Seed 003's hybrid chat: the reply streams (send, regenerate, re-attach),
+//! The hybrid chat protocol's hybrid chat: the reply streams (send, regenerate, re-attach),
 //! the limits as `assistant_error`, the management socket and its news, the
 //! store on every database, and socket.io's path beside the app's fallbacks.
 
@@ -727,7 +727,7 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
         store.create_chat("anon:b", "theirs").await.unwrap();
         // Activity moves a chat to the top.
         store
-            .add_chat_message(&ids[0], "m-u", "user", "hi")
+            .add_chat_message(&ids[0], "m-u", shared::Role::User, "hi")
             .await
             .unwrap();
         let (page, total) = store.chats("anon:a", 0, 2).await.unwrap();
@@ -738,7 +738,7 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
         assert_eq!(rest.len(), 1, "{db}");
 
         let reply = store
-            .add_chat_message(&ids[0], "m-a", "assistant", "v0")
+            .add_chat_message(&ids[0], "m-a", shared::Role::Assistant, "v0")
             .await
             .unwrap();
         assert_eq!(reply.versions, ["v0"]);
@@ -757,7 +757,7 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
         assert_eq!(stored.message.content, "v1");
         for i in 0..4 {
             store
-                .add_chat_message(&ids[0], &format!("m-{i}"), "user", &format!("n{i}"))
+                .add_chat_message(&ids[0], &format!("m-{i}"), shared::Role::User, &format!("n{i}"))
                 .await
                 .unwrap();
         }

@@ -48,7 +48,7 @@ async fn a_generation_pays_its_output_tokens_and_gets_the_rest_back() {
         let app = spawn_app_on(&db).await;
         let store = app.state.store.clone();
         let user = store.create_user("writer", "x", 30).await.unwrap().unwrap();
-        let quota = app.state.quota();
+        let quota = app.state.generator.quota.clone();
         let who = Identity::User(user.id.clone());
         let ticket = quota.begin(&who, 100).await.unwrap();
         assert_eq!(ticket.max_tokens(), Some(30), "capped by the balance");
@@ -79,7 +79,7 @@ async fn a_generation_pays_its_output_tokens_and_gets_the_rest_back() {
 #[tokio::test]
 async fn anonymous_visitors_are_refused_past_their_limit() {
     let app = spawn_app_with(|c| c.anon_message_limit = 3).await;
-    let quota = app.state.quota();
+    let quota = app.state.generator.quota.clone();
     let who = Identity::Anonymous("visitor-limit".into());
     for _ in 0..3 {
         let t = quota.begin(&who, 100).await.unwrap();

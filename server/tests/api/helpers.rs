@@ -235,3 +235,48 @@ impl WsClient {
         }
     }
 }
+
+/// A socket made of channels: what the test sends comes in; what the server
+/// writes goes to a channel the test may never read.
+pub struct FakeSocket {
+    pub incoming: tokio::sync::mpsc::Receiver<axum::extract::ws::Message>,
+    pub outgoing: tokio_util::sync::PollSender<axum::extract::ws::Message>,
+}
+
+impl futures_util::Stream for FakeSocket {
+    type Item = Result<axum::extract::ws::Message, std::io::Error>;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().incoming.poll_recv(cx).map(|m| m.map(Ok))
+    }
+}
+
+impl futures_util::Sink<axum::extract::ws::Message> for FakeSocket {
+    type Error = tokio_util::sync::PollSendError<axum::extract::ws::Message>;
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_ready(cx)
+    }
+    fn start_send(
+        self: std::pin::Pin<&mut Self>,
+        item: axum::extract::ws::Message,
+    ) -> Result<(), Self::Error> {
+        std::pin::Pin::new(&mut self.get_mut().outgoing).start_send(item)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_flush(cx)
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_close(cx)
+    }
+}

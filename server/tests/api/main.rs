@@ -13,6 +13,7 @@ mod openai;
 mod personas;
 mod rolecard;
 mod shutdown;
+mod sockets;
 mod streams;
 mod support;
 mod test_sse;

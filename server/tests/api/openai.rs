@@ -368,7 +368,7 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
     let app = on_model(&base, "with-usage").await;
     let who = chorus_server::auth::identity::Identity::Anonymous("openai-user-1".into());
     let entry = chorus_server::streams::generation::start(
-        &app.state,
+        &app.state.generator,
         &who,
         chorus_server::streams::generation::Generation {
             request: GenRequest::new("hi"),
@@ -398,15 +398,18 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
     assert_eq!(texts, ["Hell", "o wo", "rld"], "re-chunked to 4 characters");
 }
 
-#[tokio::test]
-async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
-    let (base, script) = scripted().await;
-    let app = on_model(&base, "garbage").await;
-    let token = app.register("model_rc").await;
+/// A new user with one memory asks for their core layer: their token and
+/// the stream's response.
+async fn core_layer_stream(
+    app: &crate::helpers::TestApp,
+    user: &str,
+    memory: &str,
+) -> (String, reqwest::Response) {
+    let token = app.register(user).await;
     app.client
         .post(app.url("/api/memories"))
         .bearer_auth(&token)
-        .json(&json!({"content": "She baked bread every Sunday."}))
+        .json(&json!({"content": memory}))
         .send()
         .await
         .unwrap();
@@ -417,6 +420,14 @@ async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
         .send()
         .await
         .unwrap();
+    (token, res)
+}
+
+#[tokio::test]
+async fn a_role_card_layer_that_does_not_parse_is_retried_once_then_an_error() {
+    let (base, script) = scripted().await;
+    let app = on_model(&base, "garbage").await;
+    let (_, res) = core_layer_stream(&app, "model_rc", "She baked bread every Sunday.").await;
     let events = crate::helpers::read_sse(res).await;
     let last: Value = serde_json::from_str(&events.last().unwrap().2).unwrap();
     assert_eq!(last["type"], "error");
@@ -488,4 +499,42 @@ async fn the_model_cannot_lower_a_high_risk_message() {
         .read_until(|v| v["type"] == "assistant_message_complete")
         .await;
     assert_eq!(events[1]["type"], "safety_escalation");
+}
+
+#[tokio::test]
+async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
+    let (base, _) = scripted().await;
+    // The provider never answers (and its timeout is a minute away).
+    let app = on_model(&base, "hang").await;
+    let (token, res) =
+        core_layer_stream(&app, "model_rc_stop", "He fixed bicycles for the whole street.").await;
+    use eventsource_stream::Eventsource;
+    let mut events = res.bytes_stream().eventsource();
+    let first = events.next().await.unwrap().unwrap();
+    let first: Value = serde_json::from_str(&first.data).unwrap();
+    let stream_id = first["stream_id"].as_str().unwrap().to_owned();
+    let stopped = app
+        .client
+        .post(app.url(&format!("/api/streams/{stream_id}/stop")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 200);
+    // The guard is well under the provider's own timeout: only a stop
+    // noticed while waiting ends the stream in time.
+    let rest = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut rest = Vec::new();
+        while let Some(ev) = events.next().await {
+            rest.push(serde_json::from_str::<Value>(&ev.unwrap().data).unwrap());
+        }
+        rest
+    })
+    .await
+    .expect("the stop ends the stream while the provider is silent");
+    let last = rest.last().unwrap();
+    assert_eq!(last["type"], "error", "{last}");
+    assert_eq!(last["error"], "Generation stopped");
+    let saved = app.state.store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "stopped");
 }

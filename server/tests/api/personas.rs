@@ -1,4 +1,4 @@
-//! Seed 001 on `/ws`: persona chat, openai_chat, the multi-persona panel,
+//! The persona protocol on `/ws`: persona chat, openai_chat, the multi-persona panel,
 //! validation, limits, and the persona catalog.
 
 use crate::helpers::{WsClient, json, spawn_app, spawn_app_with};
@@ -346,4 +346,57 @@ async fn anonymous_replies_count_against_the_free_limit() {
     let usage: shared::auth::Usage =
         json(app.get("/api/usage?anon_id=limited-visitor").await).await;
     assert_eq!((usage.used, usage.remaining), (2, 0));
+}
+
+#[tokio::test]
+async fn a_new_account_asking_three_or_six_personas_gets_every_answer() {
+    let app = spawn_app().await;
+    for (n, user) in [(3, "panel_credits_3"), (6, "panel_credits_6")] {
+        let token = app.register(user).await;
+        let mut ws = WsClient::connect(&app, &format!("/ws?token={token}")).await;
+        let personas = &[
+            "tech_enthusiast",
+            "creative_writer",
+            "data_scientist",
+            "philosopher",
+            "chef",
+            "historian",
+        ][..n];
+        ws.send_json(multi_msg(personas, "What makes a good morning?"))
+            .await;
+        let events = ws
+            .read_until(|v| v["type"] == "response" && v["data"]["responses"].is_array())
+            .await;
+        let errors: Vec<&Value> = events.iter().filter(|e| e["type"] == "error").collect();
+        assert!(errors.is_empty(), "{n} personas: {errors:?}");
+        let combined: PanelResponseData =
+            serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
+        assert_eq!(combined.responses.len(), n);
+        for r in &combined.responses {
+            assert_eq!(r.finish, FinishStatus::Completed, "{n}: {}", r.persona_id);
+            assert!(!r.response.is_empty(), "{n}: {} answered", r.persona_id);
+        }
+    }
+}
+
+#[tokio::test]
+async fn history_turns_of_other_roles_are_left_out_not_refused() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::connect(&app, "/ws?anon_id=history-roles-1").await;
+    let mut msg = chat_msg("chef", "What should I cook tonight?");
+    msg["data"]["history"] = json!([
+        {"role": "system", "content": "be brief"},
+        {"role": "tool", "content": "{}"},
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi!"},
+    ]);
+    ws.send_json(msg).await;
+    let events = ws.read_until(|v| v["type"] == "response").await;
+    assert!(
+        events.iter().all(|e| e["type"] != "error"),
+        "{events:?}"
+    );
+    let data: ChatResponseData =
+        serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
+    assert!(!data.response.is_empty());
 }

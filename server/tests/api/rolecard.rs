@@ -1,4 +1,4 @@
-//! Seed 000: memories and relations, the four role-card streams with the
+//! The role-card protocol: memories and relations, the four role-card streams with the
 //! seed's exact event shapes, the saved card, and the export.
 
 use crate::helpers::{TestApp, json, read_sse, spawn_app};
@@ -153,6 +153,8 @@ async fn generate_streams_the_seeds_events_in_order_and_saves_the_card() {
     let ServerEvent::Complete { result } = &evs[complete_at] else {
         unreachable!()
     };
+    // As on the wire.
+    let result = serde_json::to_value(result).unwrap();
     let core = &result["rolecard"]["coreLayer"];
     assert!(
         core["identitySummary"]
@@ -212,6 +214,8 @@ async fn eventsource_clients_use_get_with_the_token_in_the_query() {
     let Some(ServerEvent::Complete { result }) = evs.last() else {
         panic!("{evs:?}")
     };
+    // As on the wire.
+    let result = serde_json::to_value(result).unwrap();
     assert!(
         result["rolecard"]["relationLayers"]
             .as_array()
@@ -241,6 +245,8 @@ async fn single_layers_and_the_batch_follow_the_seed() {
     let Some(ServerEvent::Complete { result }) = core.last() else {
         panic!()
     };
+    // As on the wire.
+    let result = serde_json::to_value(result).unwrap();
     assert!(result["coreLayer"]["identitySummary"].is_string());
 
     // The batch now has only the relation left.
@@ -263,6 +269,8 @@ async fn single_layers_and_the_batch_follow_the_seed() {
     let Some(ServerEvent::BatchComplete { result }) = batch.last() else {
         panic!()
     };
+    // As on the wire.
+    let result = serde_json::to_value(result).unwrap();
     assert_eq!(
         result["rolecard"]["relationLayers"][0]["relationId"],
         relation.id.as_str()
@@ -281,6 +289,8 @@ async fn single_layers_and_the_batch_follow_the_seed() {
     let Some(ServerEvent::Complete { result }) = one.last() else {
         panic!()
     };
+    // As on the wire.
+    let result = serde_json::to_value(result).unwrap();
     assert_eq!(result["relationLayer"]["name"], "Tom");
 
     let other = app.register("rc_other").await;

@@ -70,7 +70,7 @@ fn text_of(events: &[(String, String, String)]) -> String {
 async fn every_event_carries_its_seq_and_the_stream_id() {
     let app = spawn_app().await;
     let entry = start(
-        &app.state,
+        &app.state.generator,
         &anon(),
         generation("Tell me about gardens and rain"),
     );
@@ -116,7 +116,7 @@ async fn every_event_carries_its_seq_and_the_stream_id() {
 async fn resuming_from_every_position_gives_the_rest_exactly_once() {
     let app = spawn_app().await;
     let entry = start(
-        &app.state,
+        &app.state.generator,
         &anon(),
         generation("How do rivers shape valleys?"),
     );
@@ -141,7 +141,7 @@ async fn resuming_from_every_position_gives_the_rest_exactly_once() {
 async fn a_reader_that_joins_mid_stream_gets_the_live_tail() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 20).await;
     let entry = start(
-        &app.state,
+        &app.state.generator,
         &anon(),
         generation("Explain compilers, parsers and tokens"),
     );
@@ -166,7 +166,7 @@ async fn a_reader_that_joins_mid_stream_gets_the_live_tail() {
 async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 100).await;
     let entry = start(
-        &app.state,
+        &app.state.generator,
         &anon(),
         generation("Describe the history of mathematics in detail"),
     );
@@ -230,7 +230,7 @@ async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
 #[tokio::test]
 async fn a_disconnect_is_not_a_stop() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 10).await;
-    let entry = start(&app.state, &anon(), generation("What makes bread rise?"));
+    let entry = start(&app.state.generator, &anon(), generation("What makes bread rise?"));
     let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     events.next().await.unwrap().unwrap();
@@ -255,7 +255,7 @@ async fn a_disconnect_is_not_a_stop() {
 #[tokio::test]
 async fn only_the_owner_may_resume_or_stop() {
     let app = spawn_app().await;
-    let entry = start(&app.state, &anon(), generation("Hello there"));
+    let entry = start(&app.state.generator, &anon(), generation("Hello there"));
     for req in [
         app.client
             .get(app.url(&format!("/api/streams/{}", entry.id))),
@@ -282,10 +282,10 @@ async fn unknown_and_expired_streams_answer_stream_expired_with_the_saved_text()
     let err: ApiError = json(res).await;
     assert_eq!((err.code, err.details), (ErrorCode::StreamExpired, None));
 
-    let entry = start(&app.state, &anon(), generation("Tell me about owls"));
+    let entry = start(&app.state.generator, &anon(), generation("Tell me about owls"));
     // With no replay time, the stream is gone as soon as it has finished.
     for _ in 0..1000 {
-        if app.state.streams.get(&entry.id).is_none() {
+        if app.state.generator.streams.get(&entry.id).is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -323,8 +323,8 @@ async fn generations_spend_the_callers_quota() {
         .unwrap();
     let who = Identity::User(user.id.clone());
     let mut g = generation("Tell me about the sea");
-    g.ticket = Some(app.state.quota().begin(&who, 1000).await.unwrap());
-    let entry = start(&app.state, &who, g);
+    g.ticket = Some(app.state.generator.quota.begin(&who, 1000).await.unwrap());
+    let entry = start(&app.state.generator, &who, g);
     let res = app
         .get_with_token(&format!("/api/streams/{}", entry.id), &token)
         .await;
@@ -337,16 +337,16 @@ async fn generations_spend_the_callers_quota() {
 
     let anon_who = anon();
     let mut g = generation("Tell me about the sky");
-    g.ticket = Some(app.state.quota().begin(&anon_who, 1000).await.unwrap());
-    let entry = start(&app.state, &anon_who, g);
+    g.ticket = Some(app.state.generator.quota.begin(&anon_who, 1000).await.unwrap());
+    let entry = start(&app.state.generator, &anon_who, g);
     read_from(&app, &entry.id, 0).await;
-    assert_eq!(app.state.quota().usage(&anon_who).await.unwrap().used, 1);
+    assert_eq!(app.state.generator.quota.usage(&anon_who).await.unwrap().used, 1);
 }
 
 #[tokio::test]
 async fn websocket_resume_and_stop_follow_the_same_rules() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 20).await;
-    let entry = start(&app.state, &anon(), generation("Why do cats purr so much?"));
+    let entry = start(&app.state.generator, &anon(), generation("Why do cats purr so much?"));
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url(&format!("/ws?anon_id={ANON}")))
         .await
         .unwrap();
@@ -416,57 +416,12 @@ async fn a_bad_token_is_refused_at_the_websocket_upgrade() {
     }
 }
 
-/// A socket made of channels: what the test sends comes in; what the server
-/// writes goes to a channel the test may never read.
-struct FakeSocket {
-    incoming: tokio::sync::mpsc::Receiver<axum::extract::ws::Message>,
-    outgoing: tokio_util::sync::PollSender<axum::extract::ws::Message>,
-}
-
-impl futures_util::Stream for FakeSocket {
-    type Item = Result<axum::extract::ws::Message, std::io::Error>;
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        self.get_mut().incoming.poll_recv(cx).map(|m| m.map(Ok))
-    }
-}
-
-impl futures_util::Sink<axum::extract::ws::Message> for FakeSocket {
-    type Error = tokio_util::sync::PollSendError<axum::extract::ws::Message>;
-    fn poll_ready(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_ready(cx)
-    }
-    fn start_send(
-        self: std::pin::Pin<&mut Self>,
-        item: axum::extract::ws::Message,
-    ) -> Result<(), Self::Error> {
-        std::pin::Pin::new(&mut self.get_mut().outgoing).start_send(item)
-    }
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_flush(cx)
-    }
-    fn poll_close(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::pin::Pin::new(&mut self.get_mut().outgoing).poll_close(cx)
-    }
-}
-
 #[tokio::test]
 async fn a_websocket_client_that_stops_reading_is_cut_off_and_can_resume() {
     use chorus_server::ws::OUTBOX_CAPACITY;
     let app = spawn_app_with(|c| c.ws_stall_timeout_ms = 200).await;
     // A finished stream with three times more events than the outbox holds.
-    let entry = app.state.streams.create(&anon().owner_key());
+    let entry = app.state.generator.streams.create(&anon().owner_key());
     let total = OUTBOX_CAPACITY * 3;
     for i in 0..total {
         entry
@@ -481,7 +436,7 @@ async fn a_websocket_client_that_stops_reading_is_cut_off_and_can_resume() {
     // The client's socket takes the greeting, then is never read again.
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8);
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1);
-    let socket = FakeSocket {
+    let socket = crate::helpers::FakeSocket {
         incoming: in_rx,
         outgoing: tokio_util::sync::PollSender::new(out_tx),
     };

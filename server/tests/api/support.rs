@@ -1,4 +1,4 @@
-//! Seed 004: support sessions, the safety flow, isolation, connection
+//! The support protocol: support sessions, the safety flow, isolation, connection
 //! limits and the WebSocket switch.
 
 use crate::helpers::{TestApp, WsClient, json, spawn_app, spawn_app_with};
@@ -292,7 +292,7 @@ async fn a_high_risk_message_whose_reply_fails_still_gets_the_resources_and_noth
     assert_eq!(done["text"].as_str().unwrap(), streamed);
     assert_eq!(done["risk_level"], "high");
     let history = stored(&app, &token, &session.id).await;
-    let replies: Vec<&SupportMessage> = history.iter().filter(|m| m.role == "assistant").collect();
+    let replies: Vec<&SupportMessage> = history.iter().filter(|m| m.role == shared::Role::Assistant).collect();
     assert_eq!(replies.len(), 1);
     assert!(replies[0].text.contains("988"));
     assert!(history.iter().all(|m| !m.text.trim().is_empty()));
@@ -310,7 +310,7 @@ async fn an_ordinary_message_whose_reply_fails_gets_a_kind_fallback_not_an_empty
     assert!(done.contains("couldn't put my reply together"), "{done}");
     let history = stored(&app, &token, &session.id).await;
     assert!(history.iter().all(|m| !m.text.trim().is_empty()));
-    assert_eq!(history.iter().filter(|m| m.role == "assistant").count(), 1);
+    assert_eq!(history.iter().filter(|m| m.role == shared::Role::Assistant).count(), 1);
 }
 
 #[tokio::test]

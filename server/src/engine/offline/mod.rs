@@ -9,8 +9,17 @@
 //! one. Length follows `max_tokens` (about 4 characters a token, at most ~900
 //! characters, the size of a typical chat reply). Responses get an id, and
 //! `previous_response_id` carries the conversation on.
+//!
+//! The features' own offline writers live here too, sharing [`text`]'s
+//! generator, hash and `capitalise`: [`books`] (BooksWriter's outlines)
+//! and [`rolecard`] (role cards from the memories' words).
+
+pub mod books;
+pub mod rolecard;
+pub mod text;
 
 use super::{GenEvent, GenRequest, GenStream, approx_tokens};
+use text::{Fnv, Rng, capitalise};
 use futures_util::StreamExt;
 use shared::stream::TokenUsage;
 
@@ -30,14 +39,8 @@ impl Offline {
 /// `text` as a generation of `req`: word-sized deltas, then the usage. For
 /// features that write their own offline text (BooksWriter's outlines).
 pub fn stream_text(text: String, req: &GenRequest) -> GenStream {
-    let prompt_tokens = approx_tokens(&req.system)
-        + req
-            .messages
-            .iter()
-            .map(|m| approx_tokens(&m.content))
-            .sum::<u64>();
     let usage = TokenUsage {
-        prompt_tokens,
+        prompt_tokens: req.prompt_tokens(),
         completion_tokens: approx_tokens(&text),
     };
     let response_id = format!("resp_offline_{:016x}", fingerprint(req));
@@ -55,7 +58,7 @@ pub fn stream_text(text: String, req: &GenRequest) -> GenStream {
 
 /// The reply's text for `req`.
 pub fn compose(req: &GenRequest) -> String {
-    let mut rng = Rng(fingerprint(req) | 1);
+    let mut rng = Rng::new(fingerprint(req));
     if req.system.starts_with("You are a supportive listener") {
         return compose_supportive(req, &mut rng);
     }
@@ -228,13 +231,6 @@ fn compose_supportive(req: &GenRequest, rng: &mut Rng) -> String {
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
 
 /// From a system prompt like "You are the Chef, a cook.\nFriendly and
 /// sensory: …": the persona's name ("Chef") and manner ("friendly and
@@ -352,45 +348,14 @@ fn split_words(text: &str) -> Vec<String> {
 
 /// FNV-1a over everything that shapes the reply.
 fn fingerprint(req: &GenRequest) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x100_0000_01b3);
-    };
-    eat(req.system.as_bytes());
+    let mut h = Fnv::default().field(req.system.as_bytes());
     for m in &req.messages {
-        eat(m.role.as_bytes());
-        eat(m.content.as_bytes());
+        h = h.field(m.role.as_str().as_bytes()).field(m.content.as_bytes());
     }
-    eat(req.previous_response_id.as_deref().unwrap_or("").as_bytes());
-    eat(&req.seed.to_le_bytes());
-    eat(&req.max_tokens.to_le_bytes());
-    h
-}
-
-/// xorshift64*: small, fast, and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
+    h.field(req.previous_response_id.as_deref().unwrap_or("").as_bytes())
+        .field(&req.seed.to_le_bytes())
+        .field(&req.max_tokens.to_le_bytes())
+        .finish()
 }
 
 #[cfg(test)]

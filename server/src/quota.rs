@@ -1,0 +1,226 @@
+//! Limits and credits: who may generate, and what it costs.
+//!
+//! Every feature that generates calls [`Quota::begin`] (a panel of
+//! generations [`Quota::begin_many`]) before it starts and [`Quota::finish`]
+//! (or [`Quota::cancel`]) after. Anonymous visitors spend one free reply per
+//! generation; users spend their output tokens in credits, reserved up front
+//! so parallel streams cannot overspend.
+
+use crate::auth::identity::Identity;
+use crate::error::{AppError, AppResult};
+use crate::store::Store;
+use shared::ErrorCode;
+use shared::auth::{Usage, UsageKind};
+
+/// The limits in force, over the store.
+#[derive(Clone, Debug)]
+pub struct Quota {
+    pub store: Store,
+    /// Free replies for an anonymous visitor.
+    pub anon_limit: i64,
+    /// `--no-limits` (benchmarks): every generation is admitted, nothing
+    /// is counted or charged.
+    pub unlimited: bool,
+}
+
+/// A generation that has been allowed to start.
+#[derive(Debug)]
+#[must_use = "finish or cancel the ticket, or the reservation is lost"]
+pub struct Ticket {
+    who: Identity,
+    /// Credits held for a user (0 for anonymous visitors).
+    reserved: i64,
+    /// Admitted under `--no-limits`: nothing to settle, no cap.
+    unmetered: bool,
+}
+
+impl Ticket {
+    /// The most output tokens the generation may produce: what was reserved
+    /// for a user; `None` (no cap from credits) for an anonymous visitor.
+    pub fn max_tokens(&self) -> Option<i64> {
+        if self.unmetered {
+            return None;
+        }
+        match self.who {
+            Identity::User(_) => Some(self.reserved),
+            Identity::Anonymous(_) => None,
+        }
+    }
+}
+
+impl Quota {
+    /// Admits a generation of up to `max_tokens` output tokens, or refuses
+    /// with `ANON_LIMIT_REACHED` / `INSUFFICIENT_BALANCE`.
+    pub async fn begin(&self, who: &Identity, max_tokens: i64) -> AppResult<Ticket> {
+        if self.unlimited {
+            return Ok(Ticket {
+                who: who.clone(),
+                reserved: 0,
+                unmetered: true,
+            });
+        }
+        match who {
+            Identity::Anonymous(id) => {
+                if self
+                    .store
+                    .take_anon_reply(id, self.anon_limit)
+                    .await?
+                    .is_none()
+                {
+                    return Err(AppError::client(
+                        ErrorCode::AnonLimitReached,
+                        format!(
+                            "you have used your {} free replies: sign up to keep chatting",
+                            self.anon_limit
+                        ),
+                    ));
+                }
+                Ok(Ticket {
+                    who: who.clone(),
+                    reserved: 0,
+                    unmetered: false,
+                })
+            }
+            Identity::User(id) => {
+                let Some(reserved) = self.store.reserve(id, max_tokens.max(1)).await? else {
+                    return Err(AppError::client(
+                        ErrorCode::InsufficientBalance,
+                        "your credit balance is used up",
+                    ));
+                };
+                Ok(Ticket {
+                    who: who.clone(),
+                    reserved,
+                    unmetered: false,
+                })
+            }
+        }
+    }
+
+    /// Admits `n` generations that run at once for one request (a panel's
+    /// personas), each of up to `max_tokens`. A user's credits are reserved
+    /// once for all of them, at most their balance, and shared evenly, so
+    /// every member runs (each capped at its share) rather than the first
+    /// ones holding everything; a member whose share would be nothing is
+    /// refused. Anonymous visitors spend one free reply per generation.
+    pub async fn begin_many(
+        &self,
+        who: &Identity,
+        max_tokens: i64,
+        n: usize,
+    ) -> Vec<AppResult<Ticket>> {
+        let Identity::User(id) = who else {
+            let mut tickets = Vec::with_capacity(n);
+            for _ in 0..n {
+                tickets.push(self.begin(who, max_tokens).await);
+            }
+            return tickets;
+        };
+        if self.unlimited || n == 0 {
+            let mut tickets = Vec::with_capacity(n);
+            for _ in 0..n {
+                tickets.push(self.begin(who, max_tokens).await);
+            }
+            return tickets;
+        }
+        let want = max_tokens.max(1).saturating_mul(n as i64);
+        let reserved = match self.store.reserve(id, want).await {
+            Ok(Some(reserved)) => reserved,
+            Ok(None) => 0,
+            Err(e) => {
+                let e = AppError::from(e);
+                return (0..n)
+                    .map(|_| Err(AppError::Internal(e.to_string())))
+                    .collect();
+            }
+        };
+        split(reserved, n)
+            .into_iter()
+            .map(|share| {
+                if share == 0 {
+                    Err(AppError::client(
+                        ErrorCode::InsufficientBalance,
+                        "your credit balance is used up",
+                    ))
+                } else {
+                    Ok(Ticket {
+                        who: who.clone(),
+                        reserved: share,
+                        unmetered: false,
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// Ends a generation that produced `output_tokens`: a user pays them
+    /// (at most what was reserved) and gets the rest back.
+    pub async fn finish(&self, ticket: Ticket, output_tokens: i64, reason: &str) -> AppResult<()> {
+        if ticket.unmetered {
+            return Ok(());
+        }
+        if let Identity::User(id) = &ticket.who {
+            self.store
+                .settle(id, ticket.reserved, output_tokens, reason)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Calls off a generation that produced nothing: all is given back.
+    pub async fn cancel(&self, ticket: Ticket) -> AppResult<()> {
+        if ticket.unmetered {
+            return Ok(());
+        }
+        match &ticket.who {
+            Identity::User(id) => {
+                self.store
+                    .settle(id, ticket.reserved, 0, "cancelled")
+                    .await?
+            }
+            Identity::Anonymous(id) => self.store.return_anon_reply(id).await?,
+        }
+        Ok(())
+    }
+
+    /// The caller's usage figures.
+    pub async fn usage(&self, who: &Identity) -> AppResult<Usage> {
+        Ok(match who {
+            Identity::Anonymous(id) => {
+                let used = self.store.touch_anon(id).await?.min(self.anon_limit);
+                Usage {
+                    used,
+                    limit: self.anon_limit,
+                    remaining: self.anon_limit - used,
+                    kind: UsageKind::Anonymous,
+                }
+            }
+            Identity::User(id) => {
+                let c = self.store.credit_summary(id).await?;
+                Usage {
+                    used: c.spent,
+                    limit: c.granted,
+                    remaining: c.balance,
+                    kind: UsageKind::User,
+                }
+            }
+        })
+    }
+}
+
+/// `total` in `n` shares as even as can be, the larger ones first.
+fn split(total: i64, n: usize) -> Vec<i64> {
+    let n = n.max(1) as i64;
+    let (base, extra) = (total / n, total % n);
+    (0..n).map(|i| base + i64::from(i < extra)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shares_are_even_and_add_up() {
+        assert_eq!(super::split(2000, 3), [667, 667, 666]);
+        assert_eq!(super::split(2, 3), [1, 1, 0]);
+        assert_eq!(super::split(0, 2), [0, 0]);
+    }
+}

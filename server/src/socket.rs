@@ -1,0 +1,445 @@
+//! The one WebSocket connection loop every socket protocol runs on: the
+//! persona protocol and support sessions on `/ws`, the BooksWriter protocol
+//! on `/ws/{session_id}`, the chat management protocol on
+//! `/api/v1/chats/ws`.
+//!
+//! [`serve`] owns the socket. It writes the protocol's events in batches with
+//! one flush, answers each client frame with the protocol's replies, refuses
+//! binary frames and oversized messages in-band (one code for each, on every
+//! socket), and closes with one set of [`close`] codes: when the server shuts
+//! down, when the protocol's idle time passes without a frame from the
+//! client, and when a client stops reading. Every write, events and direct
+//! replies alike, has the stall timeout (`--ws-stall-timeout-ms`): a client
+//! that does not take a write within it is closed with 1008 and can resume.
+//!
+//! A protocol is a [`Protocol`]: where its events come from
+//! ([`Protocol::events`]), what a client frame does ([`Protocol::handle`]),
+//! and its error message. [`Outbox`] is the bounded queue that stream
+//! forwarders fill for protocols whose events come from the stream
+//! registry. The loop is generic over `Sink`/`Stream`, so tests drive it
+//! with channels. [`tuned`] gives an upgrade the limits every socket uses,
+//! and [`ConnectionCounter`](crate::connections::ConnectionCounter) caps
+//! how many sockets one user holds.
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde::Serialize;
+use shared::ErrorCode;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Close codes (RFC 6455), the same on every socket.
+pub mod close {
+    /// A long time without traffic.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Policy: a client too far behind, or refused (someone else's session).
+    pub const POLICY: u16 = 1008;
+    /// The server failed to open what was asked for.
+    pub const SERVER_ERROR: u16 = 1011;
+}
+
+/// Largest frame a socket reads at all; past it the connection is closed
+/// (1009), so a client cannot make the server buffer more than this.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// The socket's read buffer, allocated per connection (client messages
+/// are a few hundred bytes; a larger one grows it while it is read).
+const READ_BUFFER_BYTES: usize = 1024;
+
+/// Bytes of queued frames past which the socket writes them out.
+const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+
+/// Most frames written (fed to the socket) before one flush.
+pub const WRITE_BATCH: usize = 256;
+
+/// How long the close frame may take to leave: a client that stopped
+/// reading may never take it.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The answer to a binary frame, on every socket.
+pub const BINARY_REFUSED: &str = "binary frames are not supported; send JSON text";
+
+/// Why the loop ends with a close frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Close {
+    pub const SHUTDOWN: Self = Self {
+        code: close::GOING_AWAY,
+        reason: "server shutting down",
+    };
+    pub const TOO_SLOW: Self = Self {
+        code: close::POLICY,
+        reason: "too far behind: resume from your last seq",
+    };
+    pub const IDLE: Self = Self {
+        code: close::NORMAL,
+        reason: "closed after a long time without traffic",
+    };
+}
+
+/// What the loop needs besides the protocol.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A write (a batch of events, or a reply) the client does not take
+    /// within this closes the connection with [`Close::TOO_SLOW`].
+    pub stall: Duration,
+    /// Closes the connection with [`Close::IDLE`] after this long without
+    /// a frame from the client; `None`: never.
+    pub idle: Option<Duration>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// One socket protocol: its messages and how it answers them.
+pub trait Protocol: Send {
+    /// What the server sends on this protocol.
+    type Message: Serialize + Send;
+
+    /// Largest client message acted on, in bytes; a larger one gets an
+    /// in-band `PAYLOAD_TOO_LARGE` and the socket stays open.
+    const MAX_MESSAGE_BYTES: usize;
+
+    /// The messages that open the connection (a greeting), if any.
+    fn open(&mut self) -> impl Future<Output = Vec<Self::Message>> + Send {
+        async { Vec::new() }
+    }
+
+    /// Waits for events to write and appends them to `batch` as JSON text
+    /// (at most [`WRITE_BATCH`]); `Err` closes the connection. Dropped
+    /// whenever a client frame comes first, so it must lose nothing when
+    /// cancelled at an `.await`.
+    fn events(
+        &mut self,
+        batch: &mut Vec<Utf8Bytes>,
+    ) -> impl Future<Output = Result<(), Close>> + Send;
+
+    /// One text frame from the client: the replies to send back.
+    fn handle(&mut self, text: &str) -> impl Future<Output = Vec<Self::Message>> + Send;
+
+    /// The protocol's in-band error, for a frame the loop refuses.
+    fn error(&mut self, code: ErrorCode, message: String) -> Self::Message;
+}
+
+/// An upgrade with the limits and buffer sizes every Chorus socket uses.
+pub fn tuned(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        // tungstenite allocates its read buffer up front (128 KiB by
+        // default): most of an idle connection's memory. Client messages
+        // are small; a larger frame grows the buffer while it is read.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Queued frames are written out once this many bytes are buffered
+        // (or at the flush after a batch); the buffer keeps its capacity,
+        // so this also bounds what a streaming connection holds.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+}
+
+/// Serves `socket` with `protocol` until either side closes.
+pub async fn serve<S, E, P>(socket: S, mut protocol: P, limits: Limits)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send,
+    P: Protocol,
+{
+    let (mut sink, mut incoming) = socket.split();
+    let stall = limits.stall;
+    let greeting = protocol.open().await;
+    if write_messages(&mut sink, &greeting, stall).await.is_err() {
+        return;
+    }
+    let mut batch: Vec<Utf8Bytes> = Vec::new();
+    // Made once and polled on every turn: a new one per turn locked the
+    // token and registered a waiter, twice per event written.
+    let shutdown = limits.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    let mut idle_at = limits.idle.map(|d| tokio::time::Instant::now() + d);
+    let ended: Result<(), Close> = loop {
+        let idle = async {
+            if let Some(at) = idle_at {
+                tokio::time::sleep_until(at).await
+            }
+        };
+        let text = tokio::select! {
+            biased;
+            _ = &mut shutdown => break Err(Close::SHUTDOWN),
+            _ = idle, if idle_at.is_some() => break Err(Close::IDLE),
+            r = protocol.events(&mut batch) => {
+                if let Err(close) = r {
+                    break Err(close);
+                }
+                let written = write_batch(&mut sink, &mut batch, stall);
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => break Err(Close::SHUTDOWN),
+                    r = written => match r {
+                        Ok(()) => continue,
+                        Err(Stalled::Closed) => break Ok(()),
+                        Err(Stalled::Timeout) => break Err(Close::TOO_SLOW),
+                    },
+                }
+            }
+            m = incoming.next() => {
+                if let Some(d) = limits.idle {
+                    idle_at = Some(tokio::time::Instant::now() + d);
+                }
+                match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break Ok(()),
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => {
+                        let e = protocol.error(ErrorCode::BadRequest, BINARY_REFUSED.into());
+                        match write_messages(&mut sink, std::slice::from_ref(&e), stall).await {
+                            Ok(()) => continue,
+                            Err(Stalled::Closed) => break Ok(()),
+                            Err(Stalled::Timeout) => break Err(Close::TOO_SLOW),
+                        }
+                    }
+                    // tungstenite answers pings itself.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                }
+            }
+        };
+        let replies = if text.len() > P::MAX_MESSAGE_BYTES {
+            vec![protocol.error(
+                ErrorCode::PayloadTooLarge,
+                format!("messages are limited to {} KiB", P::MAX_MESSAGE_BYTES / 1024),
+            )]
+        } else {
+            // Boxed: the handlers' futures (database, quota) are large, and
+            // inline they would sit in every idle connection's task.
+            Box::pin(protocol.handle(text.as_str())).await
+        };
+        match write_messages(&mut sink, &replies, stall).await {
+            Ok(()) => {}
+            Err(Stalled::Closed) => break Ok(()),
+            Err(Stalled::Timeout) => break Err(Close::TOO_SLOW),
+        }
+    };
+    if let Err(close) = ended {
+        let frame = Message::Close(Some(CloseFrame {
+            code: close.code,
+            reason: close.reason.into(),
+        }));
+        let _ = Box::pin(tokio::time::timeout(CLOSE_WAIT, sink.send(frame))).await;
+    }
+}
+
+/// Sends one message of a protocol that refuses the connection, then closes
+/// with `code` (`reason` at most 100 characters, as the frame allows).
+pub async fn refuse<S, M>(mut socket: S, message: &M, code: u16, reason: &str)
+where
+    S: Sink<Message> + Unpin,
+    M: Serialize,
+{
+    let _ = socket.send(Message::Text(json(message))).await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.chars().take(100).collect::<String>().into(),
+        })))
+        .await;
+}
+
+/// Why a write did not finish.
+enum Stalled {
+    /// The socket is gone.
+    Closed,
+    /// The client did not take it within the stall timeout.
+    Timeout,
+}
+
+/// `fut` within `stall`. The timer is only set up when the write does not
+/// finish at once (the usual case: the socket takes it), so the common
+/// write costs no timer.
+async fn within<F>(stall: Duration, fut: F) -> Result<(), Stalled>
+where
+    F: Future<Output = Result<(), ()>>,
+{
+    let mut fut = std::pin::pin!(fut);
+    let r = match futures_util::future::poll_immediate(&mut fut).await {
+        Some(r) => r,
+        None => tokio::time::timeout(stall, fut)
+            .await
+            .map_err(|_| Stalled::Timeout)?,
+    };
+    r.map_err(|()| Stalled::Closed)
+}
+
+/// Writes the batch (one frame each), then flushes once: one write to the
+/// socket for many frames when the client is busy. Leaves `batch` empty.
+async fn write_batch<S>(
+    sink: &mut S,
+    batch: &mut Vec<Utf8Bytes>,
+    stall: Duration,
+) -> Result<(), Stalled>
+where
+    S: Sink<Message> + Unpin,
+{
+    within(stall, async {
+        for text in batch.drain(..) {
+            sink.feed(Message::Text(text)).await.map_err(|_| ())?;
+        }
+        sink.flush().await.map_err(|_| ())
+    })
+    .await
+}
+
+/// Writes a protocol's messages (replies, a greeting), each within the
+/// stall timeout.
+async fn write_messages<S, M>(sink: &mut S, messages: &[M], stall: Duration) -> Result<(), Stalled>
+where
+    S: Sink<Message> + Unpin,
+    M: Serialize,
+{
+    if messages.is_empty() {
+        return Ok(());
+    }
+    within(stall, async {
+        for m in messages {
+            sink.feed(Message::Text(json(m))).await.map_err(|_| ())?;
+        }
+        sink.flush().await.map_err(|_| ())
+    })
+    .await
+}
+
+/// A `{"type": …}` message of a socket protocol: its `type` checked against
+/// `types` (so an unknown type and a known one with bad fields get different
+/// codes), then decoded. The error's code and words otherwise.
+pub fn decode_typed<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    types: &[&str],
+) -> Result<T, (ErrorCode, String)> {
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err((
+            ErrorCode::BadRequest,
+            "message needs a string \"type\" field".into(),
+        ));
+    };
+    if !types.contains(&kind) {
+        return Err((
+            ErrorCode::UnknownType,
+            format!(
+                "unknown message type {kind:?}; expected one of: {}",
+                types.join(", ")
+            ),
+        ));
+    }
+    let kind = kind.to_owned();
+    serde_json::from_value(value).map_err(|e| {
+        (
+            ErrorCode::ValidationError,
+            format!("invalid {kind} message: {e}"),
+        )
+    })
+}
+
+/// A message as JSON text.
+pub fn json<M: Serialize>(m: &M) -> Utf8Bytes {
+    serde_json::to_string(m).unwrap_or_default().into()
+}
+
+/// A bounded queue of events for one connection, filled by forwarder tasks
+/// (one per stream the connection follows) and drained by
+/// [`Protocol::events`]. Readers of a stream hold only a cursor into its
+/// log, so nothing else grows. A forwarder that finds the queue full for
+/// the stall timeout marks the connection lagging: the client has stopped
+/// reading, and is closed with [`Close::TOO_SLOW`].
+#[derive(Debug)]
+pub struct Outbox<T> {
+    sender: mpsc::Sender<T>,
+    queued: mpsc::Receiver<T>,
+    lagging: Arc<AtomicBool>,
+    /// Cancelled when the connection ends, to stop its forwarders.
+    closed: CancellationToken,
+    stall: Duration,
+}
+
+impl<T: Send + 'static> Outbox<T> {
+    pub fn new(capacity: usize, stall: Duration) -> Self {
+        let (sender, queued) = mpsc::channel(capacity);
+        Self {
+            sender,
+            queued,
+            lagging: Arc::default(),
+            closed: CancellationToken::new(),
+            stall,
+        }
+    }
+
+    /// Copies `events` into the queue until they end, the connection closes,
+    /// or the queue stays full past the stall timeout.
+    pub fn forward<St>(&self, events: St)
+    where
+        St: Stream<Item = T> + Send + 'static,
+    {
+        let outbox = self.sender.clone();
+        let lagging = self.lagging.clone();
+        let closed = self.closed.clone();
+        let stall = self.stall;
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(events);
+            let mut closed = std::pin::pin!(closed.cancelled());
+            loop {
+                let ev = tokio::select! {
+                    _ = &mut closed => return,
+                    ev = events.next() => ev,
+                };
+                let Some(ev) = ev else { return };
+                // Room in the queue (the usual case): no timer to set up.
+                let ev = match outbox.try_send(ev) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                    Err(mpsc::error::TrySendError::Full(ev)) => ev,
+                };
+                match tokio::time::timeout(stall, outbox.send(ev)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        lagging.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Waits for the next events and appends them to `batch`, each turned
+    /// into text by `frame`. Cancel-safe.
+    pub async fn drain(
+        &mut self,
+        batch: &mut Vec<Utf8Bytes>,
+        frame: impl Fn(&T) -> Utf8Bytes,
+    ) -> Result<(), Close> {
+        if self.lagging.load(Ordering::Relaxed) {
+            return Err(Close::TOO_SLOW);
+        }
+        // The outbox holds a sender itself, so the queue never ends.
+        let Some(first) = self.queued.recv().await else {
+            return std::future::pending().await;
+        };
+        batch.push(frame(&first));
+        drop(first);
+        while batch.len() < WRITE_BATCH {
+            match self.queued.try_recv() {
+                Ok(ev) => batch.push(frame(&ev)),
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T> Drop for Outbox<T> {
+    fn drop(&mut self) {
+        self.closed.cancel();
+    }
+}

@@ -1,0 +1,123 @@
+//! What every socket does the same, because they run on one connection loop
+//! (`chorus_server::socket`): `/ws` (the persona protocol and support
+//! sessions), `/ws/{session_id}` (the BooksWriter protocol) and
+//! `/api/v1/chats/ws` (the chat management protocol).
+
+use crate::helpers::{FakeSocket, TestApp, WsClient, spawn_app, spawn_app_with};
+use axum::extract::ws::Message as AxumMessage;
+use chorus_server::auth::identity::Identity;
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+const ANON: &str = "sockets-visitor-1";
+
+/// The three sockets, each opened and past its greeting.
+async fn every_socket(app: &TestApp) -> Vec<(&'static str, WsClient)> {
+    let ws = WsClient::connect(app, &format!("/ws?anon_id={ANON}")).await;
+    let books = WsClient::open(app, &format!("/ws/sockets-session-1?anon_id={ANON}")).await;
+    let mut chat = WsClient::open(app, &format!("/api/v1/chats/ws?anon_id={ANON}")).await;
+    assert_eq!(chat.next_json().await["type"], "usage_info");
+    vec![("/ws", ws), ("books", books), ("chat", chat)]
+}
+
+/// The error code of an in-band error, whichever protocol spells it.
+fn code(v: &Value) -> &str {
+    assert_eq!(v["type"], "error", "{v}");
+    v["code"]
+        .as_str()
+        .or_else(|| v["error_code"].as_str())
+        .unwrap_or_else(|| panic!("no code in {v}"))
+}
+
+#[tokio::test]
+async fn every_socket_answers_a_binary_frame_with_bad_request_and_stays_open() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        socket
+            .socket
+            .send(Message::binary(vec![1u8, 2, 3]))
+            .await
+            .unwrap();
+        let e = socket.next_json().await;
+        assert_eq!(code(&e), "BAD_REQUEST", "{name}: {e}");
+        socket.send_json(json!({"type": "ping"})).await;
+        assert_eq!(socket.next_json().await["type"], "pong", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_socket_answers_an_oversized_message_in_band_or_refuses_the_frame() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        // Past every protocol's message limit (the BooksWriter protocol's is
+        // its content limit), below the frame limit.
+        let big = json!({"type": "message", "content": "x".repeat(70 * 1024)});
+        socket.send_json(big).await;
+        let e = socket.next_json().await;
+        let code = code(&e);
+        assert!(
+            ["PAYLOAD_TOO_LARGE", "VALIDATION_ERROR"].contains(&code),
+            "{name}: {e}"
+        );
+        socket.send_json(json!({"type": "ping"})).await;
+        assert_eq!(socket.next_json().await["type"], "pong", "{name}");
+    }
+}
+
+/// Runs `session` on a socket whose client takes one frame and then never
+/// reads again, sending it pings; the session must end by itself.
+async fn cut_off_when_it_stops_reading<F, Fut>(name: &str, session: F)
+where
+    F: FnOnce(FakeSocket) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (in_tx, in_rx) = tokio::sync::mpsc::channel(8);
+    let (out_tx, _out_rx) = tokio::sync::mpsc::channel(1);
+    let socket = FakeSocket {
+        incoming: in_rx,
+        outgoing: tokio_util::sync::PollSender::new(out_tx),
+    };
+    let running = tokio::spawn(session(socket));
+    // Each ping is answered directly (no stream): the replies themselves
+    // must time out.
+    for _ in 0..3 {
+        let ping = json!({"type": "ping"}).to_string();
+        let _ = in_tx.send(AxumMessage::Text(ping.into())).await;
+    }
+    // The guard only keeps a broken build from hanging the suite.
+    tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .unwrap_or_else(|_| panic!("{name}: a client that stops reading is cut off"))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_socket_cuts_off_a_client_that_stops_reading_its_replies() {
+    let app = spawn_app_with(|c| c.ws_stall_timeout_ms = 200).await;
+    let who = Identity::Anonymous(ANON.into());
+    let state = app.state.clone();
+    let w = who.clone();
+    cut_off_when_it_stops_reading("/ws", move |s| {
+        chorus_server::ws::session(s, state, w)
+    })
+    .await;
+    let state = app.state.clone();
+    let w = who.clone();
+    cut_off_when_it_stops_reading("chat", move |s| {
+        chorus_server::chats::socket::session(s, state, w)
+    })
+    .await;
+    let session = app
+        .state
+        .books
+        .open(&app.state.store, "sockets-stall-1", &who)
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    cut_off_when_it_stops_reading("books", move |s| {
+        chorus_server::books::socket::serve(s, state, session)
+    })
+    .await;
+}
