@@ -7,6 +7,15 @@ fn level(m: &str) -> RiskLevel {
     assess(m).level
 }
 
+/// Every message is classified below `ceiling`.
+#[track_caller]
+fn all_below(ceiling: RiskLevel, messages: &[&str]) {
+    for m in messages {
+        let a = assess(m);
+        assert!(a.level < ceiling, "{m:?}: {}", a.explanation());
+    }
+}
+
 #[track_caller]
 fn all_at(level_wanted: RiskLevel, messages: &[&str]) {
     for m in messages {
@@ -125,31 +134,28 @@ fn shorthand_misspellings_and_emoji_are_understood() {
 
 #[test]
 fn negation_does_not_escalate() {
-    for m in [
-        "I have never had thoughts of killing myself",
-        "I'm not going to hurt myself, I promise",
-        "i would never kill myself",
-        "I don't want to die, I want things to get better",
-        "It's not like I want to die or anything, I'm just burnt out",
-    ] {
-        assert!(
-            level(m) < RiskLevel::High,
-            "{m}: {}",
-            assess(m).explanation()
-        );
-    }
+    all_below(
+        RiskLevel::High,
+        &[
+            "I have never had thoughts of killing myself",
+            "I'm not going to hurt myself, I promise",
+            "i would never kill myself",
+            "I don't want to die, I want things to get better",
+            "It's not like I want to die or anything, I'm just burnt out",
+        ],
+    );
 }
 
 #[test]
 fn recovery_and_the_past_are_not_escalated() {
-    for m in [
-        "I used to cut but I've been clean for two years",
-        "I tried to kill myself in college. Therapy helped and I'm doing much better now",
-        "haven't self harmed in 3 years and i'm proud of myself",
-    ] {
-        let a = assess(m);
-        assert!(a.level < RiskLevel::High, "{m}: {}", a.explanation());
-    }
+    all_below(
+        RiskLevel::High,
+        &[
+            "I used to cut but I've been clean for two years",
+            "I tried to kill myself in college. Therapy helped and I'm doing much better now",
+            "haven't self harmed in 3 years and i'm proud of myself",
+        ],
+    );
 }
 
 #[test]
@@ -192,18 +198,15 @@ fn idioms_are_not_escalated() {
 
 #[test]
 fn fiction_news_and_study_are_not_escalated() {
-    for m in [
-        "the film where the hero dies at the end made me cry",
-        "I'm writing my essay on suicide prevention",
-        "in the novel she jumps off the bridge in chapter 12",
-        "our nursing lecture covered overdose response today",
-    ] {
-        assert!(
-            level(m) <= RiskLevel::Low,
-            "{m}: {}",
-            assess(m).explanation()
-        );
-    }
+    all_below(
+        RiskLevel::Medium,
+        &[
+            "the film where the hero dies at the end made me cry",
+            "I'm writing my essay on suicide prevention",
+            "in the novel she jumps off the bridge in chapter 12",
+            "our nursing lecture covered overdose response today",
+        ],
+    );
 }
 
 #[test]
