@@ -19,7 +19,7 @@ use crate::RiskLevel;
 use std::sync::OnceLock;
 
 /// A probability of high risk at or above this makes a message high.
-pub(crate) const HIGH_THRESHOLD: f32 = 0.5;
+pub(crate) const HIGH_THRESHOLD: f32 = 0.7;
 
 /// Hashed feature space.
 const BUCKETS: usize = 1 << 18;
@@ -38,6 +38,8 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-indirect.jsonl", include_str!("../data/dev-indirect.jsonl")),
     ("dev-voices.jsonl", include_str!("../data/dev-voices.jsonl")),
     ("dev-hedged.jsonl", include_str!("../data/dev-hedged.jsonl")),
+    ("dev-night.jsonl", include_str!("../data/dev-night.jsonl")),
+    ("dev-pairs.jsonl", include_str!("../data/dev-pairs.jsonl")),
 ];
 
 /// A trained model.

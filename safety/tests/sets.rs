@@ -25,6 +25,8 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-indirect.jsonl"),
     include_str!("../data/dev-voices.jsonl"),
     include_str!("../data/dev-hedged.jsonl"),
+    include_str!("../data/dev-night.jsonl"),
+    include_str!("../data/dev-pairs.jsonl"),
 );
 
 #[test]
@@ -35,13 +37,13 @@ fn the_development_sets_meet_the_targets() {
     assert!(r.false_alarm_rate() <= 0.05, "false alarms {}", r.false_alarm_rate());
 }
 
-/// The floor under the held-out figures the README reports (recall 0.926,
-/// false alarms 7.5% when this was written): a change that loses more than
+/// The floor under the held-out figures the README reports (recall 0.905,
+/// false alarms 6.2% when this was written): a change that loses more than
 /// a couple of its messages fails here.
 #[test]
 fn the_held_out_set_stays_above_its_floor() {
     let r = report("data/heldout.jsonl", include_str!("../data/heldout.jsonl"));
     assert!(r.total() >= 150);
-    assert!(r.high_recall() >= 0.9, "held-out high-risk recall {}", r.high_recall());
-    assert!(r.false_alarm_rate() <= 0.1, "held-out false alarms {}", r.false_alarm_rate());
+    assert!(r.high_recall() >= 0.88, "held-out high-risk recall {}", r.high_recall());
+    assert!(r.false_alarm_rate() <= 0.08, "held-out false alarms {}", r.false_alarm_rate());
 }
