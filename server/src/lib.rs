@@ -10,8 +10,8 @@
 //!   listener until a shutdown signal, ending open streams first.
 //! - **Features**, each with its own `router()`, returning [`AppError`] and
 //!   knowing no transport: [`personas`] (the persona protocol on `/ws`),
-//!   [`support`] (the support protocol on `/ws`, with its safety
-//!   classifier), [`rolecard`] (the role-card protocol over SSE), [`books`]
+//!   [`support`] (the support protocol on `/ws`; its crisis
+//!   classifier is the `safety` crate), [`rolecard`] (the role-card protocol over SSE), [`books`]
 //!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
 //!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
 //!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
