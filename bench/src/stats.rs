@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(a.first, ["one", "two", "three"]);
         let mut table = String::new();
         a.write(&mut table);
-        assert_eq!(table, "  errors            5\n    one\n    two\n    three\n");
+        assert_eq!(
+            table,
+            "  errors            5\n    one\n    two\n    three\n"
+        );
     }
 
     #[test]

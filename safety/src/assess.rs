@@ -313,7 +313,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     "his" | "her" | "their" | "him" | "them" | "himself" | "herself" | "themselves"
                 )
             });
-            if f.cue.effect == Effect::Counts && about_them && f.cue.category != Category::HarmToOthers {
+            if f.cue.effect == Effect::Counts
+                && about_them
+                && f.cue.category != Category::HarmToOthers
+            {
                 f.cue.effect = Effect::SomeoneElse;
             }
         }
@@ -434,7 +437,11 @@ pub fn assess_in_context(message: &str, earlier: &[&str]) -> Assessment {
         .zip(CARRY)
         .map(|(m, carry)| {
             let a = assess(m);
-            let evidence = if a.level == RiskLevel::High { a.score.max(HIGH) } else { a.score };
+            let evidence = if a.level == RiskLevel::High {
+                a.score.max(HIGH)
+            } else {
+                a.score
+            };
             evidence * carry
         })
         .fold(0.0f32, f32::max);
@@ -517,8 +524,8 @@ fn read_cue(
             return Effect::Fiction;
         }
     }
-    let everyday = rule.flags & ORD != 0
-        || matches!(rule.category, Category::Preparation | Category::Intent);
+    let everyday =
+        rule.flags & ORD != 0 || matches!(rule.category, Category::Preparation | Category::Intent);
     if here.ordinary && everyday {
         return Effect::Ordinary;
     }
@@ -526,7 +533,9 @@ fn read_cue(
     // "fresh cuts on his arm".
     let theirs = rule.flags & SUBJ != 0
         && rule.category != Category::HarmToOthers
-        && !clause[..start].iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
+        && !clause[..start]
+            .iter()
+            .any(|w| FIRST_PERSON.contains(&w.as_str()))
         && clause[end..(end + 4).min(clause.len())]
             .iter()
             .any(|w| matches!(w.as_str(), "his" | "her" | "their"));
@@ -663,8 +672,18 @@ fn subject(clause: &Clause, start: usize) -> Subject {
                 && start - k > 3
                 && matches!(
                     clause[k - 1].as_str(),
-                    "when" | "if" | "because" | "until" | "before" | "after" | "while" | "since"
-                        | "once" | "as" | "unless" | "whether"
+                    "when"
+                        | "if"
+                        | "because"
+                        | "until"
+                        | "before"
+                        | "after"
+                        | "while"
+                        | "since"
+                        | "once"
+                        | "as"
+                        | "unless"
+                        | "whether"
                 );
             if !subordinate {
                 return Subject::SomeoneElse;
@@ -693,8 +712,22 @@ fn ends_in_reporting(clause: &Clause) -> bool {
     let reporting = clause.last().is_some_and(|w| {
         matches!(
             w.as_str(),
-            "said" | "says" | "saying" | "texted" | "posted" | "wrote" | "told" | "tells" | "me"
-                | "goes" | "went" | "like" | "asked" | "asks" | "messaged" | "tweeted"
+            "said"
+                | "says"
+                | "saying"
+                | "texted"
+                | "posted"
+                | "wrote"
+                | "told"
+                | "tells"
+                | "me"
+                | "goes"
+                | "went"
+                | "like"
+                | "asked"
+                | "asks"
+                | "messaged"
+                | "tweeted"
         )
     });
     let someone = clause.iter().enumerate().any(|(k, w)| {

@@ -12,10 +12,10 @@
 //! development sets (the `threshold_by_cross_validation` test prints the
 //! out-of-fold figures), never on the held-out set.
 
+use crate::RiskLevel;
 use crate::assess::{Assessment, Effect};
 use crate::eval::{Labelled, parse_jsonl};
 use crate::text;
-use crate::RiskLevel;
 use std::sync::OnceLock;
 
 /// A probability of high risk at or above this makes a message high.
@@ -35,7 +35,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev.jsonl", include_str!("../data/dev.jsonl")),
     ("dev-young.jsonl", include_str!("../data/dev-young.jsonl")),
     ("dev-adult.jsonl", include_str!("../data/dev-adult.jsonl")),
-    ("dev-indirect.jsonl", include_str!("../data/dev-indirect.jsonl")),
+    (
+        "dev-indirect.jsonl",
+        include_str!("../data/dev-indirect.jsonl"),
+    ),
     ("dev-voices.jsonl", include_str!("../data/dev-voices.jsonl")),
     ("dev-hedged.jsonl", include_str!("../data/dev-hedged.jsonl")),
     ("dev-night.jsonl", include_str!("../data/dev-night.jsonl")),
@@ -55,9 +58,7 @@ pub(crate) fn trained() -> &'static Model {
     MODEL.get_or_init(|| {
         let set: Vec<Labelled> = TRAINING
             .iter()
-            .flat_map(|(name, src)| {
-                parse_jsonl(src).unwrap_or_else(|e| panic!("{name}: {e}"))
-            })
+            .flat_map(|(name, src)| parse_jsonl(src).unwrap_or_else(|e| panic!("{name}: {e}")))
             .collect();
         Model::train(&set)
     })
@@ -88,7 +89,11 @@ pub(crate) fn features(message: &str, rules: &Assessment) -> Vec<usize> {
     }
     for cue in &rules.cues {
         out.push(hash(&format!("c:{cue}")));
-        out.push(hash(&format!("k:{}:{:?}", cue.category.as_str(), cue.effect)));
+        out.push(hash(&format!(
+            "k:{}:{:?}",
+            cue.category.as_str(),
+            cue.effect
+        )));
         if cue.effect == Effect::Counts {
             out.push(hash("k:counts"));
         }
@@ -156,7 +161,12 @@ mod tests {
     fn threshold_by_cross_validation() {
         let tagged: Vec<(&str, Labelled)> = TRAINING
             .iter()
-            .flat_map(|(name, src)| parse_jsonl(src).unwrap().into_iter().map(move |m| (*name, m)))
+            .flat_map(|(name, src)| {
+                parse_jsonl(src)
+                    .unwrap()
+                    .into_iter()
+                    .map(move |m| (*name, m))
+            })
             .collect();
         let set: Vec<Labelled> = tagged.iter().map(|(_, m)| m.clone()).collect();
         const FOLDS: usize = 5;
@@ -172,7 +182,10 @@ mod tests {
             let model = Model::train(&train);
             for (i, m) in set.iter().enumerate().filter(|(i, _)| i % FOLDS == fold) {
                 let rules = crate::assess::assess_rules(&m.text);
-                let p = if rules.about_someone_else || rules.jest || crate::assess::explained_away(&rules) {
+                let p = if rules.about_someone_else
+                    || rules.jest
+                    || crate::assess::explained_away(&rules)
+                {
                     0.0
                 } else {
                     model.probability_of(&features(&m.text, &rules))
@@ -183,27 +196,27 @@ mod tests {
         }
         println!("out-of-fold, rules with the model at each threshold:");
         for (name, only) in [("all", None), ("dev-adult", Some("dev-adult.jsonl"))] {
-        println!(" {name}:");
-        for t in [0.3f32, 0.4, 0.5, 0.6, 0.7, 0.8, 1.1] {
-            let mut matrix = [[0usize; 4]; 4];
-            for ((label, rules, p), src) in scored.iter().zip(&from) {
-                if only.is_some_and(|o| o != *src) {
-                    continue;
+            println!(" {name}:");
+            for t in [0.3f32, 0.4, 0.5, 0.6, 0.7, 0.8, 1.1] {
+                let mut matrix = [[0usize; 4]; 4];
+                for ((label, rules, p), src) in scored.iter().zip(&from) {
+                    if only.is_some_and(|o| o != *src) {
+                        continue;
+                    }
+                    let got = if *p >= t { RiskLevel::High } else { *rules };
+                    matrix[*label as usize][got as usize] += 1;
                 }
-                let got = if *p >= t { RiskLevel::High } else { *rules };
-                matrix[*label as usize][got as usize] += 1;
+                let r = Report {
+                    matrix,
+                    misses: Vec::new(),
+                };
+                println!(
+                    "  t={t:.1}: high recall {:.3}, false alarms {:.1}%, medium escalated {:?}",
+                    r.high_recall(),
+                    100.0 * r.false_alarm_rate(),
+                    r.medium_escalated()
+                );
             }
-            let r = Report {
-                matrix,
-                misses: Vec::new(),
-            };
-            println!(
-                "  t={t:.1}: high recall {:.3}, false alarms {:.1}%, medium escalated {:?}",
-                r.high_recall(),
-                100.0 * r.false_alarm_rate(),
-                r.medium_escalated()
-            );
-        }
         }
     }
 }

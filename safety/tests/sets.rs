@@ -33,8 +33,16 @@ const DEVELOPMENT: &str = concat!(
 fn the_development_sets_meet_the_targets() {
     let r = report("data/dev*.jsonl", DEVELOPMENT);
     assert!(r.total() >= 2000);
-    assert!(r.high_recall() >= 0.95, "high-risk recall {}", r.high_recall());
-    assert!(r.false_alarm_rate() <= 0.05, "false alarms {}", r.false_alarm_rate());
+    assert!(
+        r.high_recall() >= 0.95,
+        "high-risk recall {}",
+        r.high_recall()
+    );
+    assert!(
+        r.false_alarm_rate() <= 0.05,
+        "false alarms {}",
+        r.false_alarm_rate()
+    );
 }
 
 /// The floor under the held-out figures the README reports (recall 0.905,
@@ -44,6 +52,14 @@ fn the_development_sets_meet_the_targets() {
 fn the_held_out_set_stays_above_its_floor() {
     let r = report("data/heldout.jsonl", include_str!("../data/heldout.jsonl"));
     assert!(r.total() >= 150);
-    assert!(r.high_recall() >= 0.88, "held-out high-risk recall {}", r.high_recall());
-    assert!(r.false_alarm_rate() <= 0.08, "held-out false alarms {}", r.false_alarm_rate());
+    assert!(
+        r.high_recall() >= 0.88,
+        "held-out high-risk recall {}",
+        r.high_recall()
+    );
+    assert!(
+        r.false_alarm_rate() <= 0.08,
+        "held-out false alarms {}",
+        r.false_alarm_rate()
+    );
 }

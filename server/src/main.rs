@@ -107,7 +107,11 @@ fn safety_eval(file: &std::path::Path, misses: bool) -> Result<(), chorus_server
         println!("messages classified otherwise than labelled:");
         for (text, label, got) in &report.misses {
             let why = safety::assess(text).explanation();
-            println!("  {} -> {}: {text}\n      {why}", label.as_str(), got.as_str());
+            println!(
+                "  {} -> {}: {text}\n      {why}",
+                label.as_str(),
+                got.as_str()
+            );
         }
     }
     Ok(())

@@ -210,7 +210,10 @@ where
         let replies = if text.len() > P::MAX_MESSAGE_BYTES {
             vec![protocol.error(
                 ErrorCode::PayloadTooLarge,
-                format!("messages are limited to {} KiB", P::MAX_MESSAGE_BYTES / 1024),
+                format!(
+                    "messages are limited to {} KiB",
+                    P::MAX_MESSAGE_BYTES / 1024
+                ),
             )]
         } else {
             // Boxed: the handlers' futures (database, quota) are large, and

@@ -18,4 +18,3 @@ pub(crate) fn router() -> Router<AppState> {
 async fn usage(State(generator): State<Generator>, who: Identity) -> AppResult<Json<Usage>> {
     Ok(Json(generator.quota.usage(&who).await?))
 }
-

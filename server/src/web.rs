@@ -8,8 +8,8 @@
 //! - [`security_headers`], [`CSP_BASE`]: headers for every response.
 //! - [`redacted_uri`]: request URIs for logs, with secrets in the query hidden.
 
-use crate::error::{AppError, StartError};
 use crate::config::Config;
+use crate::error::{AppError, StartError};
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};

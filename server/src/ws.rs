@@ -221,7 +221,8 @@ impl Ws {
 pub fn parse(text: &str) -> Result<ClientMessage, ServerMessage> {
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| error(ErrorCode::InvalidJson, format!("message is not JSON: {e}")))?;
-    socket::decode_typed(value, ClientMessage::TYPES).map_err(|(code, message)| error(code, message))
+    socket::decode_typed(value, ClientMessage::TYPES)
+        .map_err(|(code, message)| error(code, message))
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {

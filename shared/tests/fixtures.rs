@@ -57,7 +57,10 @@ fn variants_of<T: DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
         .nth(1)
         .unwrap_or_else(|| panic!("{text}"));
     list.split(", ")
-        .map(|s| s.trim_matches(|c: char| c == '`' || c.is_whitespace()).to_owned())
+        .map(|s| {
+            s.trim_matches(|c: char| c == '`' || c.is_whitespace())
+                .to_owned()
+        })
         .map(|s| s.split('`').next().unwrap().to_owned())
         .collect()
 }

@@ -295,7 +295,9 @@ impl PanelState {
                             c.state = match (r.finish, &c.state) {
                                 (_, ColumnState::Failed(m)) => ColumnState::Failed(m.clone()),
                                 (FinishStatus::Stopped, _) => ColumnState::Stopped,
-                                (FinishStatus::Failed, _) => ColumnState::Failed("no answer".into()),
+                                (FinishStatus::Failed, _) => {
+                                    ColumnState::Failed("no answer".into())
+                                }
                                 _ => ColumnState::Done,
                             };
                         }

@@ -7,9 +7,9 @@
 //! sockets and the seeds' clients, which may send no identity at all: then
 //! the caller is an anonymous visitor keyed by their IP address.
 
-use crate::error::AppError;
 use crate::auth::token::TokenKeys;
 use crate::connections::{ConnectionCounter, ConnectionSlot};
+use crate::error::AppError;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -196,7 +196,10 @@ impl Caller {
         counter.acquire(id).map_err(|at| {
             AppError::client(
                 ErrorCode::ConnectionLimit,
-                format!("you already have {} connections open; close one first", at.0),
+                format!(
+                    "you already have {} connections open; close one first",
+                    at.0
+                ),
             )
         })
     }

@@ -217,7 +217,12 @@ async fn specialists(
                         "Agent processing timed out after {} seconds",
                         ms.div_ceil(1000)
                     ),
-                    ErrorDetails { agent: Some(agent.into()), timeout_duration: Some(ms), partial_saved: Some(keep), ..ErrorDetails::default() },
+                    ErrorDetails {
+                        agent: Some(agent.into()),
+                        timeout_duration: Some(ms),
+                        partial_saved: Some(keep),
+                        ..ErrorDetails::default()
+                    },
                 );
                 ended = Ended::TimedOut;
                 break;

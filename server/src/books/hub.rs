@@ -212,7 +212,12 @@ impl Session {
     /// Up to `max` events after `cursor`, appended to `out`; [`Gap`] when
     /// the cursor is older than the log (or from another life of the
     /// session): the reader needs a `session_restored`.
-    pub fn read_after(&self, cursor: u64, max: usize, out: &mut Vec<Arc<Event>>) -> Result<(), Gap> {
+    pub fn read_after(
+        &self,
+        cursor: u64,
+        max: usize,
+        out: &mut Vec<Arc<Event>>,
+    ) -> Result<(), Gap> {
         let inner = self.inner.lock().expect("session lock");
         inner.log.read_after(cursor, max, out)
     }
@@ -347,7 +352,6 @@ impl Drop for ConnectionGuard {
         inner.idle_since = Instant::now();
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -156,7 +156,12 @@ impl Conn {
             replies.push(self.fail(
                 ErrorCode::RateLimited,
                 "Rate limit exceeded: at most 60 messages a minute per session",
-                ErrorDetails { retry_after_ms: Some(ms), limit: Some(super::hub::RATE_MAX), window_ms: Some(60_000), ..ErrorDetails::default() },
+                ErrorDetails {
+                    retry_after_ms: Some(ms),
+                    limit: Some(super::hub::RATE_MAX),
+                    window_ms: Some(60_000),
+                    ..ErrorDetails::default()
+                },
             ));
             return;
         }
@@ -243,7 +248,10 @@ impl Conn {
                     Submitted::Full => replies.push(self.fail(
                         ErrorCode::RateLimited,
                         "Too many requests are waiting in this session; wait for them to finish",
-                        ErrorDetails { queued: Some(super::hub::QUEUE_MAX), ..ErrorDetails::default() },
+                        ErrorDetails {
+                            queued: Some(super::hub::QUEUE_MAX),
+                            ..ErrorDetails::default()
+                        },
                     )),
                 }
             }
@@ -339,4 +347,3 @@ fn error(code: ErrorCode, message: &str, details: ErrorDetails, seq: u64) -> Ser
         seq,
     }
 }
-

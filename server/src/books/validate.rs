@@ -33,11 +33,17 @@ pub(crate) fn json(text: &str) -> Result<Value, Invalid> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         invalid(
             "Message is not valid JSON",
-            ErrorDetails { reason: Some(e.to_string()), ..ErrorDetails::default() },
+            ErrorDetails {
+                reason: Some(e.to_string()),
+                ..ErrorDetails::default()
+            },
         )
     })?;
     if !value.is_object() {
-        return Err(invalid("Message must be a JSON object", ErrorDetails::default()));
+        return Err(invalid(
+            "Message must be a JSON object",
+            ErrorDetails::default(),
+        ));
     }
     Ok(value)
 }
@@ -56,7 +62,11 @@ pub(crate) fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
     if items.len() > MAX_BATCH {
         return Err(invalid(
             format!("A batch holds at most {MAX_BATCH} messages"),
-            ErrorDetails { max: Some(MAX_BATCH), count: Some(items.len()), ..ErrorDetails::default() },
+            ErrorDetails {
+                max: Some(MAX_BATCH),
+                count: Some(items.len()),
+                ..ErrorDetails::default()
+            },
         ));
     }
     Ok(items)
@@ -65,7 +75,10 @@ pub(crate) fn batch(value: &Value) -> Result<&Vec<Value>, Invalid> {
 /// One message, checked as the seed checks it, then typed.
 pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, Invalid> {
     let Some(obj) = value.as_object() else {
-        return Err(invalid("Message must be a JSON object", ErrorDetails::default()));
+        return Err(invalid(
+            "Message must be a JSON object",
+            ErrorDetails::default(),
+        ));
     };
     let Some(kind) = obj.get("type") else {
         return Err(invalid(
@@ -77,7 +90,15 @@ pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, In
     if !ClientMessage::TYPES.contains(&kind_str) || (in_batch && kind_str == "batch") {
         return Err(invalid(
             format!("Invalid message type: {}", display(kind)),
-            ErrorDetails { allowed: Some(ClientMessage::TYPES.iter().map(|t| (*t).to_owned()).collect()), ..ErrorDetails::field("type") },
+            ErrorDetails {
+                allowed: Some(
+                    ClientMessage::TYPES
+                        .iter()
+                        .map(|t| (*t).to_owned())
+                        .collect(),
+                ),
+                ..ErrorDetails::field("type")
+            },
         ));
     }
     if kind_str == "message" {
@@ -101,7 +122,11 @@ pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, In
         if len > MAX_CONTENT_LEN {
             return Err(invalid(
                 "Message content too long",
-                ErrorDetails { length: Some(len), max_length: Some(MAX_CONTENT_LEN), ..ErrorDetails::field("content") },
+                ErrorDetails {
+                    length: Some(len),
+                    max_length: Some(MAX_CONTENT_LEN),
+                    ..ErrorDetails::field("content")
+                },
             ));
         }
     }
@@ -116,7 +141,10 @@ pub(crate) fn message(value: &Value, in_batch: bool) -> Result<ClientMessage, In
     serde_json::from_value(value.clone()).map_err(|e| {
         invalid(
             format!("Invalid {kind_str} message: {e}"),
-            ErrorDetails { kind: Some(kind_str.to_owned()), ..ErrorDetails::default() },
+            ErrorDetails {
+                kind: Some(kind_str.to_owned()),
+                ..ErrorDetails::default()
+            },
         )
     })
 }

@@ -138,7 +138,11 @@ fn check_page(limit: u32) -> Result<(), AppError> {
 }
 
 /// 404 for no such chat, 403 for someone else's.
-pub(crate) async fn own_chat(state: &AppState, who: &Identity, chat_id: &str) -> Result<(), AppError> {
+pub(crate) async fn own_chat(
+    state: &AppState,
+    who: &Identity,
+    chat_id: &str,
+) -> Result<(), AppError> {
     match state.store.chat_access(chat_id, &who.owner_key()).await? {
         ChatAccess::Owned => Ok(()),
         ChatAccess::Missing => Err(AppError::not_found("no such chat")),
@@ -207,7 +211,9 @@ async fn answer(
             state.chats.notify(&owner, Some(conn), reply.clone());
             reply
         }
-        ClientMessage::GetUsage => ServerMessage::UsageInfo(state.generator.quota.usage(who).await?),
+        ClientMessage::GetUsage => {
+            ServerMessage::UsageInfo(state.generator.quota.usage(who).await?)
+        }
         ClientMessage::Ping => ServerMessage::Pong,
     })
 }

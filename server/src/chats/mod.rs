@@ -37,8 +37,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use render::{ChatRender, Kind, out};
-use shared::{ErrorCode, Role};
 use shared::chat::{MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage, title_from};
+use shared::{ErrorCode, Role};
 
 /// Characters per `assistant_delta`.
 const CHUNK_CHARS: usize = 40;
@@ -83,7 +83,12 @@ async fn send(
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state, &who, chat_id).await?;
     }
-    let ticket = match state.generator.quota.begin(&who, MAX_REPLY_TOKENS as i64).await {
+    let ticket = match state
+        .generator
+        .quota
+        .begin(&who, MAX_REPLY_TOKENS as i64)
+        .await
+    {
         Ok(t) => t,
         Err(e) => return refused(&state, &who, e).await,
     };
@@ -164,7 +169,12 @@ async fn regenerate(
             "only an assistant reply can be regenerated",
         ));
     }
-    let ticket = match state.generator.quota.begin(&who, MAX_REPLY_TOKENS as i64).await {
+    let ticket = match state
+        .generator
+        .quota
+        .begin(&who, MAX_REPLY_TOKENS as i64)
+        .await
+    {
         Ok(t) => t,
         Err(e) => return refused(&state, &who, e).await,
     };

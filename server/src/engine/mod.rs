@@ -15,8 +15,8 @@ pub mod offline;
 pub mod openai;
 
 use futures_util::stream::BoxStream;
-use shared::{ErrorCode, Role};
 use shared::stream::TokenUsage;
+use shared::{ErrorCode, Role};
 use std::time::Duration;
 
 /// One message of the conversation so far.

@@ -25,13 +25,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use render::{Kind, SeedRender, out};
-use shared::{ErrorCode, Role};
 use shared::personas::{
     ChatData, MAX_MESSAGE_CHARS, MAX_PERSONAS, MAX_TOKENS_LIMIT, MultiChatData, OpenaiChatData,
     PanelReply, PanelResponseData, Persona, PersonaStream,
 };
 use shared::stream::FinishStatus;
 use shared::ws::{ResponseData, ServerMessage, StreamStatus};
+use shared::{ErrorCode, Role};
 use std::sync::Arc;
 
 /// Characters per chunk (the persona protocol).

@@ -7,9 +7,9 @@
 //! then reported as `error`). Every call runs under the stream's stop, so a
 //! stop is noticed while waiting on the provider too.
 
-use crate::engine::offline::rolecard as analysis;
 use crate::auth::identity::Identity;
 use crate::engine::GenRequest;
+use crate::engine::offline::rolecard as analysis;
 use crate::state::AppState;
 use crate::streams::generation::{self, Call, Run, Step};
 use crate::streams::registry::Entry;
@@ -41,28 +41,39 @@ pub(crate) fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
     let who = Identity::User(user_id.to_owned());
     let user = user_id.to_owned();
     let state = state.clone();
-    generation::start_job(&state.generator.clone(), &who.clone(), move |run| async move {
-        let mut emit = Emit { run, last: 0 };
-        let outcome = match prepare(&state, &user).await {
-            Err(message) => Err(message),
-            Ok((memories, relations, card)) => match state.generator.quota.begin(&who, 4000).await {
-                Err(e) => Err(e.to_api_error().1.error),
-                Ok(ticket) => {
-                    let result =
-                        work(&mut emit, &state, &user, job, &memories, &relations, card).await;
-                    let tokens = crate::engine::approx_tokens(&emit.run.text) as i64;
-                    let _ = state.generator.quota.finish(ticket, tokens, "rolecard").await;
-                    result
+    generation::start_job(
+        &state.generator.clone(),
+        &who.clone(),
+        move |run| async move {
+            let mut emit = Emit { run, last: 0 };
+            let outcome = match prepare(&state, &user).await {
+                Err(message) => Err(message),
+                Ok((memories, relations, card)) => {
+                    match state.generator.quota.begin(&who, 4000).await {
+                        Err(e) => Err(e.to_api_error().1.error),
+                        Ok(ticket) => {
+                            let result =
+                                work(&mut emit, &state, &user, job, &memories, &relations, card)
+                                    .await;
+                            let tokens = crate::engine::approx_tokens(&emit.run.text) as i64;
+                            let _ = state
+                                .generator
+                                .quota
+                                .finish(ticket, tokens, "rolecard")
+                                .await;
+                            result
+                        }
+                    }
                 }
-            },
-        };
-        if let Err(message) = &outcome {
-            emit.push(ServerEvent::Error {
-                error: message.clone(),
-            });
-        }
-        (emit.run, outcome)
-    })
+            };
+            if let Err(message) = &outcome {
+                emit.push(ServerEvent::Error {
+                    error: message.clone(),
+                });
+            }
+            (emit.run, outcome)
+        },
+    )
 }
 
 /// Pushes the role-card events, keeping progress monotonic.
@@ -265,7 +276,11 @@ async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), Strin
 }
 
 async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<CoreLayer, String> {
-    match state.generator.engine.offline(|| analysis::core_layer(memories)) {
+    match state
+        .generator
+        .engine
+        .offline(|| analysis::core_layer(memories))
+    {
         Some(layer) => {
             emit.text(analysis::describe_core(&layer)).await?;
             Ok(layer)
@@ -289,7 +304,11 @@ async fn relation(
     r: &Relation,
     memories: &[Memory],
 ) -> Result<RelationLayer, String> {
-    match state.generator.engine.offline(|| analysis::relation_layer(r, memories)) {
+    match state
+        .generator
+        .engine
+        .offline(|| analysis::relation_layer(r, memories))
+    {
         Some(layer) => {
             emit.text(analysis::describe_relation(&layer)).await?;
             Ok(layer)
@@ -320,10 +339,7 @@ fn list(memories: &[Memory]) -> String {
 
 /// Asks the model for a layer as JSON, streaming its text as `data`; one
 /// retry when the reply does not parse.
-async fn model_layer<T: DeserializeOwned>(
-    emit: &mut Emit,
-    prompt: String,
-) -> Result<T, String> {
+async fn model_layer<T: DeserializeOwned>(emit: &mut Emit, prompt: String) -> Result<T, String> {
     for attempt in 0..2 {
         let mut req = GenRequest::new(prompt.clone());
         req.system = "You write role cards as strict JSON.".into();

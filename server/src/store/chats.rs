@@ -4,8 +4,8 @@
 //! order in `position`; a reply's versions live in `chat_message_versions`
 //! and its newest one is also its `content`.
 
-use super::{Store, new_id, now_ms, now_secs, rfc3339};
 use super::role_of;
+use super::{Store, new_id, now_ms, now_secs, rfc3339};
 use shared::Role;
 use shared::chat::{Chat, Message};
 use sqlx::Row;

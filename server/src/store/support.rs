@@ -213,7 +213,8 @@ impl Store {
 /// still streaming is saved before that reply; every user message gets
 /// exactly one reply, so the n-th reply goes right after the n-th message.
 fn in_turns(saved: Vec<SupportMessage>) -> Vec<SupportMessage> {
-    let (users, mut replies): (Vec<_>, Vec<_>) = saved.into_iter().partition(|m| m.role == Role::User);
+    let (users, mut replies): (Vec<_>, Vec<_>) =
+        saved.into_iter().partition(|m| m.role == Role::User);
     let mut replies_left = replies.drain(..);
     let mut ordered = Vec::with_capacity(users.len() * 2);
     for user in users {

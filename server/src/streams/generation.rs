@@ -21,10 +21,10 @@
 //! `assistant_delta` …): it gets the stream id at the start and finishes
 //! asynchronously (saving what the protocol keeps before the final events).
 
+use super::registry::Streams;
 use super::registry::{Entry, PushError};
 use crate::auth::identity::Identity;
 use crate::engine::chunker::rechunk;
-use super::registry::Streams;
 use crate::engine::{Engine, EngineError, GenEvent, GenRequest, GenStream};
 use crate::quota::{Quota, Ticket};
 use crate::store::Store;
@@ -369,10 +369,7 @@ where
     };
     tokio::spawn(async move {
         let (store, entry) = (run.generator.store.clone(), run.entry.clone());
-        if let Err(e) = store
-            .generation_started(&entry.id, &entry.owner)
-            .await
-        {
+        if let Err(e) = store.generation_started(&entry.id, &entry.owner).await {
             tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
         }
         let (run, result) = job(run).await;

@@ -34,11 +34,11 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::{ErrorCode, Role};
 use shared::support::{
     AssistantMessage, EscalationCount, Intent, RiskLevel, SupportMessage, SupportSession,
 };
 use shared::ws::ServerMessage;
+use shared::{ErrorCode, Role};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -629,7 +629,9 @@ async fn a_session_belongs_to_whoever_used_it_first() {
 
     let mut b = WsClient::open(&app, &format!("/ws/{session}?token={bob}")).await;
     match next(&mut b).await {
-        ServerMessage::Error { error_code, .. } => assert_eq!(error_code.as_str(), "SESSION_FORBIDDEN"),
+        ServerMessage::Error { error_code, .. } => {
+            assert_eq!(error_code.as_str(), "SESSION_FORBIDDEN")
+        }
         other => panic!("{other:?}"),
     }
     let close = tokio::time::timeout(Duration::from_secs(5), b.socket.next())

@@ -757,7 +757,12 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
         assert_eq!(stored.message.content, "v1");
         for i in 0..4 {
             store
-                .add_chat_message(&ids[0], &format!("m-{i}"), shared::Role::User, &format!("n{i}"))
+                .add_chat_message(
+                    &ids[0],
+                    &format!("m-{i}"),
+                    shared::Role::User,
+                    &format!("n{i}"),
+                )
                 .await
                 .unwrap();
         }

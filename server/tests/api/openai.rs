@@ -506,8 +506,12 @@ async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
     let (base, _) = scripted().await;
     // The provider never answers (and its timeout is a minute away).
     let app = on_model(&base, "hang").await;
-    let (token, res) =
-        core_layer_stream(&app, "model_rc_stop", "He fixed bicycles for the whole street.").await;
+    let (token, res) = core_layer_stream(
+        &app,
+        "model_rc_stop",
+        "He fixed bicycles for the whole street.",
+    )
+    .await;
     use eventsource_stream::Eventsource;
     let mut events = res.bytes_stream().eventsource();
     let first = events.next().await.unwrap().unwrap();
@@ -535,6 +539,12 @@ async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
     let last = rest.last().unwrap();
     assert_eq!(last["type"], "error", "{last}");
     assert_eq!(last["error"], "Generation stopped");
-    let saved = app.state.store.generation(&stream_id).await.unwrap().unwrap();
+    let saved = app
+        .state
+        .store
+        .generation(&stream_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(saved.status, "stopped");
 }

@@ -392,10 +392,7 @@ async fn history_turns_of_other_roles_are_left_out_not_refused() {
     ]);
     ws.send_json(msg).await;
     let events = ws.read_until(|v| v["type"] == "response").await;
-    assert!(
-        events.iter().all(|e| e["type"] != "error"),
-        "{events:?}"
-    );
+    assert!(events.iter().all(|e| e["type"] != "error"), "{events:?}");
     let data: ChatResponseData =
         serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
     assert!(!data.response.is_empty());

@@ -99,10 +99,7 @@ async fn every_socket_cuts_off_a_client_that_stops_reading_its_replies() {
     let who = Identity::Anonymous(ANON.into());
     let state = app.state.clone();
     let w = who.clone();
-    cut_off_when_it_stops_reading("/ws", move |s| {
-        chorus_server::ws::session(s, state, w)
-    })
-    .await;
+    cut_off_when_it_stops_reading("/ws", move |s| chorus_server::ws::session(s, state, w)).await;
     let state = app.state.clone();
     let w = who.clone();
     cut_off_when_it_stops_reading("chat", move |s| {

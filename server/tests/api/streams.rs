@@ -230,7 +230,11 @@ async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
 #[tokio::test]
 async fn a_disconnect_is_not_a_stop() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 10).await;
-    let entry = start(&app.state.generator, &anon(), generation("What makes bread rise?"));
+    let entry = start(
+        &app.state.generator,
+        &anon(),
+        generation("What makes bread rise?"),
+    );
     let res = get_as_owner(&app, &format!("/api/streams/{}", entry.id)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     events.next().await.unwrap().unwrap();
@@ -282,7 +286,11 @@ async fn unknown_and_expired_streams_answer_stream_expired_with_the_saved_text()
     let err: ApiError = json(res).await;
     assert_eq!((err.code, err.details), (ErrorCode::StreamExpired, None));
 
-    let entry = start(&app.state.generator, &anon(), generation("Tell me about owls"));
+    let entry = start(
+        &app.state.generator,
+        &anon(),
+        generation("Tell me about owls"),
+    );
     // With no replay time, the stream is gone as soon as it has finished.
     for _ in 0..1000 {
         if app.state.generator.streams.get(&entry.id).is_none() {
@@ -337,16 +345,36 @@ async fn generations_spend_the_callers_quota() {
 
     let anon_who = anon();
     let mut g = generation("Tell me about the sky");
-    g.ticket = Some(app.state.generator.quota.begin(&anon_who, 1000).await.unwrap());
+    g.ticket = Some(
+        app.state
+            .generator
+            .quota
+            .begin(&anon_who, 1000)
+            .await
+            .unwrap(),
+    );
     let entry = start(&app.state.generator, &anon_who, g);
     read_from(&app, &entry.id, 0).await;
-    assert_eq!(app.state.generator.quota.usage(&anon_who).await.unwrap().used, 1);
+    assert_eq!(
+        app.state
+            .generator
+            .quota
+            .usage(&anon_who)
+            .await
+            .unwrap()
+            .used,
+        1
+    );
 }
 
 #[tokio::test]
 async fn websocket_resume_and_stop_follow_the_same_rules() {
     let app = spawn_app_with(|c| c.chunk_delay_ms = 20).await;
-    let entry = start(&app.state.generator, &anon(), generation("Why do cats purr so much?"));
+    let entry = start(
+        &app.state.generator,
+        &anon(),
+        generation("Why do cats purr so much?"),
+    );
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url(&format!("/ws?anon_id={ANON}")))
         .await
         .unwrap();

@@ -278,7 +278,8 @@ async fn a_high_risk_message_whose_reply_fails_still_gets_the_resources_and_noth
     let (base, _) = crate::openai::scripted().await;
     let app = crate::openai::on_model(&base, "broken").await;
     let (token, session, mut ws) = talk(&app, "fallback_high").await;
-    ws.send_json(say(&session.id, "i took all my pills tonight")).await;
+    ws.send_json(say(&session.id, "i took all my pills tonight"))
+        .await;
     let events = conversation(&mut ws).await;
     assert_eq!(events[1]["type"], "safety_escalation");
     let streamed: String = events
@@ -292,7 +293,10 @@ async fn a_high_risk_message_whose_reply_fails_still_gets_the_resources_and_noth
     assert_eq!(done["text"].as_str().unwrap(), streamed);
     assert_eq!(done["risk_level"], "high");
     let history = stored(&app, &token, &session.id).await;
-    let replies: Vec<&SupportMessage> = history.iter().filter(|m| m.role == shared::Role::Assistant).collect();
+    let replies: Vec<&SupportMessage> = history
+        .iter()
+        .filter(|m| m.role == shared::Role::Assistant)
+        .collect();
     assert_eq!(replies.len(), 1);
     assert!(replies[0].text.contains("988"));
     assert!(history.iter().all(|m| !m.text.trim().is_empty()));
@@ -306,18 +310,28 @@ async fn an_ordinary_message_whose_reply_fails_gets_a_kind_fallback_not_an_empty
     ws.send_json(say(&session.id, "work was long today")).await;
     let events = conversation(&mut ws).await;
     assert!(events.iter().all(|e| e["type"] != "safety_escalation"));
-    let done = events.last().unwrap()["message"]["text"].as_str().unwrap().to_owned();
+    let done = events.last().unwrap()["message"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(done.contains("couldn't put my reply together"), "{done}");
     let history = stored(&app, &token, &session.id).await;
     assert!(history.iter().all(|m| !m.text.trim().is_empty()));
-    assert_eq!(history.iter().filter(|m| m.role == shared::Role::Assistant).count(), 1);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|m| m.role == shared::Role::Assistant)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn the_escalation_stores_the_cues_that_caused_it_and_never_the_text() {
     let app = spawn_app().await;
     let (token, session, mut ws) = talk(&app, "cues_user").await;
-    ws.send_json(say(&session.id, "I want to kill myself tonight")).await;
+    ws.send_json(say(&session.id, "I want to kill myself tonight"))
+        .await;
     conversation(&mut ws).await;
     let history = stored(&app, &token, &session.id).await;
     let cues = app
@@ -336,11 +350,13 @@ async fn the_escalation_stores_the_cues_that_caused_it_and_never_the_text() {
 async fn risk_that_builds_over_the_session_escalates() {
     let app = spawn_app().await;
     let (_, session, mut ws) = talk(&app, "building_up").await;
-    ws.send_json(say(&session.id, "I can't do this anymore")).await;
+    ws.send_json(say(&session.id, "I can't do this anymore"))
+        .await;
     let first = conversation(&mut ws).await;
     assert!(first.iter().all(|e| e["type"] != "safety_escalation"));
     assert_eq!(first.last().unwrap()["message"]["risk_level"], "medium");
-    ws.send_json(say(&session.id, "I'm so tired of everything")).await;
+    ws.send_json(say(&session.id, "I'm so tired of everything"))
+        .await;
     let second = conversation(&mut ws).await;
     assert_eq!(second[1]["type"], "safety_escalation");
 }
@@ -349,8 +365,11 @@ async fn risk_that_builds_over_the_session_escalates() {
 async fn someone_elses_risk_is_medium_with_a_reply_that_helps_the_user_help_them() {
     let app = spawn_app().await;
     let (_, session, mut ws) = talk(&app, "worried_friend").await;
-    ws.send_json(say(&session.id, "my friend says she wants to die and I don't know what to do"))
-        .await;
+    ws.send_json(say(
+        &session.id,
+        "my friend says she wants to die and I don't know what to do",
+    ))
+    .await;
     let events = conversation(&mut ws).await;
     assert!(events.iter().all(|e| e["type"] != "safety_escalation"));
     let done = &events.last().unwrap()["message"];

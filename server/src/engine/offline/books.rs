@@ -18,7 +18,9 @@ pub struct BuildsOn {
 /// The offline writer: an outline for `kind` from the request's words.
 pub fn compose(kind: ArtifactKind, request: &str, context: &BuildsOn, seed: u64) -> String {
     let mut rng = Rng::new(
-        Fnv::default().bytes(request.as_bytes()).finish() ^ seed ^ (kind as u64 + 1).wrapping_mul(0x9e37),
+        Fnv::default().bytes(request.as_bytes()).finish()
+            ^ seed
+            ^ (kind as u64 + 1).wrapping_mul(0x9e37),
     );
     let genre = genre(request);
     let motif =

@@ -19,9 +19,9 @@ pub mod rolecard;
 pub mod text;
 
 use super::{GenEvent, GenRequest, GenStream, approx_tokens};
-use text::{Fnv, Rng, capitalise};
 use futures_util::StreamExt;
 use shared::stream::TokenUsage;
+use text::{Fnv, Rng, capitalise};
 
 /// Longest reply, in characters.
 const MAX_REPLY_CHARS: usize = 900;
@@ -231,7 +231,6 @@ fn compose_supportive(req: &GenRequest, rng: &mut Rng) -> String {
     }
 }
 
-
 /// From a system prompt like "You are the Chef, a cook.\nFriendly and
 /// sensory: …": the persona's name ("Chef") and manner ("friendly and
 /// sensory"), when there are any.
@@ -350,7 +349,9 @@ fn split_words(text: &str) -> Vec<String> {
 fn fingerprint(req: &GenRequest) -> u64 {
     let mut h = Fnv::default().field(req.system.as_bytes());
     for m in &req.messages {
-        h = h.field(m.role.as_str().as_bytes()).field(m.content.as_bytes());
+        h = h
+            .field(m.role.as_str().as_bytes())
+            .field(m.content.as_bytes());
     }
     h.field(req.previous_response_id.as_deref().unwrap_or("").as_bytes())
         .field(&req.seed.to_le_bytes())
