@@ -63,6 +63,16 @@ pub enum LlmKind {
     Openai,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: one line of text per event.
+    Text,
+    /// For log shippers: one JSON object per line, the request's span (with
+    /// its `request_id`) in `span` and `spans`.
+    Json,
+}
+
 /// Server settings.
 #[derive(Debug, Clone, Parser)]
 pub struct Config {
@@ -247,6 +257,11 @@ pub struct Config {
     /// server logs a warning at start when it is set.
     #[arg(long, env = "CHORUS_NO_LIMITS", global = true)]
     pub no_limits: bool,
+
+    /// Log lines as `text` (for people) or `json` (one object a line, for
+    /// log shippers). What is logged follows `RUST_LOG`.
+    #[arg(long, env = "CHORUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
 /// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
@@ -308,6 +323,7 @@ impl Config {
             agent_timeout: std::time::Duration::from_secs(30),
             books_idle_timeout: std::time::Duration::from_secs(300),
             no_limits: false,
+            log_format: LogFormat::Text,
         }
     }
 

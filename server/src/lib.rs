@@ -52,6 +52,7 @@ pub(crate) mod health;
 pub mod personas;
 pub mod quota;
 pub(crate) mod ratelimit;
+pub(crate) mod request_id;
 pub(crate) mod rolecard;
 pub mod socket;
 pub(crate) mod spa;
@@ -119,12 +120,15 @@ pub fn app(state: AppState) -> Router {
         .layer(tower::util::option_layer(cors(&state)))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.extensions().get::<request_id::RequestId>();
             tracing::info_span!(
                 "http",
+                request_id = id.map_or("", |id| id.0.as_str()),
                 method = %req.method(),
                 uri = %web::redacted_uri(req.uri()),
             )
         }))
+        .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
 

@@ -1,6 +1,6 @@
 //! `chorus`: parses the configuration, sets up logging, binds and serves.
 
-use chorus_server::config::{Cli, Command, CreditsCommand};
+use chorus_server::config::{Cli, Command, CreditsCommand, LogFormat};
 use chorus_server::{AppState, run};
 use clap::Parser;
 use std::process::ExitCode;
@@ -14,12 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    init_logging(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Credits {
@@ -34,6 +29,19 @@ async fn main() -> ExitCode {
             eprintln!("chorus: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to stdout, filtered by `RUST_LOG` (default `info`), as text or JSON
+/// lines (`--log-format`).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        LogFormat::Json => logs.json().init(),
     }
 }
 

@@ -28,7 +28,8 @@ pub async fn upgrade(
     State(state): State<AppState>,
     who: Identity,
 ) -> Response {
-    socket::tuned(ws).on_upgrade(move |socket| session(socket, state, who))
+    let context = crate::request_id::Context::current();
+    socket::tuned(ws).on_upgrade(move |socket| context.run(session(socket, state, who)))
 }
 
 /// One connection, from `usage_info` to close.

@@ -93,6 +93,9 @@ impl OpenAi {
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
+        if let Some(id) = crate::request_id::current() {
+            builder = builder.header(crate::request_id::HEADER, id);
+        }
         let res = tokio::time::timeout(self.timeout, builder.send())
             .await
             .map_err(|_| EngineError::Unavailable("timed out waiting for the provider".into()))?

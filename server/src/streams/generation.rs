@@ -217,7 +217,11 @@ pub fn start<R: Render>(
     for (name, payload) in generation.render.start(&entry.id) {
         let _ = entry.push(name, payload);
     }
-    tokio::spawn(run(generator.clone(), entry.clone(), generation));
+    tokio::spawn(crate::request_id::carry(run(
+        generator.clone(),
+        entry.clone(),
+        generation,
+    )));
     entry
 }
 
@@ -395,7 +399,7 @@ where
         who: who.clone(),
         ticket: None,
     };
-    tokio::spawn(async move {
+    tokio::spawn(crate::request_id::carry(async move {
         let (store, entry) = (run.generator.store.clone(), run.entry.clone());
         if let Err(e) = store.generation_started(&entry.id, &entry.owner).await {
             tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
@@ -417,7 +421,7 @@ where
                 .await;
         }
         entry.finish();
-    });
+    }));
     entry
 }
 

@@ -10,6 +10,7 @@ mod health;
 mod http;
 mod limits;
 mod openai;
+mod operating;
 mod personas;
 mod rolecard;
 mod shutdown;
