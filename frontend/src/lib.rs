@@ -74,6 +74,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/chat") view=pages::chat::Chat />
                 <Route path=path!("/support") view=pages::support::Support />
                 <Route path=path!("/login") view=pages::login::Login />
+                <Route path=path!("/admin") view=pages::admin::Admin />
             </Routes>
         </main>
         </div>

@@ -27,6 +27,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CreditsCommand,
     },
+    /// Manage users' roles in the configured database: admins read the
+    /// escalation summary and the admin page.
+    Users {
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
     /// Score the crisis classifier on your own labelled messages: a file of
     /// JSON lines `{"text": "...", "label": "none|low|medium|high"}`.
     /// Prints the confusion matrix, precision and recall per level, the
@@ -52,6 +58,23 @@ pub enum CreditsCommand {
         #[arg(value_parser = clap::value_parser!(i64).range(1..))]
         amount: i64,
     },
+}
+
+/// `chorus users …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Make a user an admin: `chorus users promote alice`.
+    Promote {
+        /// The user's name.
+        username: String,
+    },
+    /// Make an admin a plain user again.
+    Demote {
+        /// The user's name.
+        username: String,
+    },
+    /// List every user with their role and credits.
+    List,
 }
 
 /// The model providers.

@@ -39,6 +39,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod admin;
 pub mod auth;
 pub mod books;
 pub mod chats;
@@ -49,6 +50,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub(crate) mod health;
+pub mod metrics;
 pub mod personas;
 pub mod quota;
 pub(crate) mod ratelimit;
@@ -87,6 +89,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(admin::router())
         .merge(usage::router())
         .merge(streams::router())
         .merge(personas::router())
@@ -111,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
+        .layer(middleware::from_fn(metrics::track_sse))
         // socket.io (`/socket.io/`, the hybrid chat protocol's `/chats`) answers before the
         // routes, so neither the SPA nor the `/api` fallback sees it (nor
         // the JSON errors: its clients read its own); CORS and the security

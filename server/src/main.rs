@@ -1,6 +1,6 @@
 //! `chorus`: parses the configuration, sets up logging, binds and serves.
 
-use chorus_server::config::{Cli, Command, CreditsCommand, LogFormat};
+use chorus_server::config::{Cli, Command, CreditsCommand, LogFormat, UsersCommand};
 use chorus_server::{AppState, run};
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         Command::Credits {
             action: CreditsCommand::Grant { username, amount },
         } => grant(cli.config, &username, amount).await,
+        Command::Users { action } => users(cli.config, action).await,
         Command::SafetyEval { file, misses } => safety_eval(&file, misses),
     };
     match result {
@@ -94,6 +95,39 @@ async fn grant(
             "no user named {username:?}"
         ))),
     }
+}
+
+/// `chorus users promote|demote NAME`, `chorus users list`.
+async fn users(
+    config: chorus_server::Config,
+    action: UsersCommand,
+) -> Result<(), chorus_server::StartError> {
+    let db = chorus_server::db::Db::connect(&config.database_url).await?;
+    let store = chorus_server::store::Store::new(db.clone());
+    let result = match &action {
+        UsersCommand::Promote { username } | UsersCommand::Demote { username } => {
+            let admin = matches!(action, UsersCommand::Promote { .. });
+            match store.set_admin(username, admin).await? {
+                true => {
+                    let role = if admin { "an admin" } else { "a user" };
+                    println!("{username} is now {role}");
+                    Ok(())
+                }
+                false => Err(chorus_server::StartError(format!(
+                    "no user named {username:?}"
+                ))),
+            }
+        }
+        UsersCommand::List => {
+            println!("{:<32} {:<6} {:>10}", "username", "role", "credits");
+            for u in store.users().await? {
+                println!("{:<32} {:<6} {:>10}", u.username, u.role, u.credits);
+            }
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
 }
 
 /// `chorus safety-eval FILE.jsonl [--misses]`: the classifier's figures on

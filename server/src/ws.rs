@@ -59,6 +59,7 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
     let context = crate::request_id::Context::current();
     socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
         context.run(async move {
+            let _open = crate::metrics::Open::socket("persona_support");
             session_with(socket, state, caller.who, caller.token_expires_at).await;
             drop(slot);
         })

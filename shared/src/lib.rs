@@ -5,6 +5,7 @@
 //! named for who sends them: `ClientMessage` (browser → server),
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
+//! - [`admin`]: the admin page's figures.
 //! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`books`]: the BooksWriter protocol on `/ws/{session_id}`.
 //! - [`chat`]: the hybrid chat protocol (management socket, reply SSE).
@@ -17,6 +18,7 @@
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: the hybrid chat protocol's `test-sse` stream, for checking proxies.
 
+pub mod admin;
 pub mod auth;
 pub mod books;
 pub mod chat;

@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod admin;
 pub mod books;
 pub mod chat;
 pub mod home;

@@ -85,6 +85,7 @@ async fn upgrade(
     let context = crate::request_id::Context::current();
     crate::socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
         context.run(async move {
+            let _open = crate::metrics::Open::socket("books");
             match state.books.open(&state.store, &session_id, &who).await {
                 Ok(session) => socket::serve(socket, state, session).await,
                 Err(hub::OpenError::Forbidden) => {

@@ -29,7 +29,12 @@ pub async fn upgrade(
     who: Identity,
 ) -> Response {
     let context = crate::request_id::Context::current();
-    socket::tuned(ws).on_upgrade(move |socket| context.run(session(socket, state, who)))
+    socket::tuned(ws).on_upgrade(move |socket| {
+        context.run(async move {
+            let _open = crate::metrics::Open::socket("chat_manage");
+            session(socket, state, who).await
+        })
+    })
 }
 
 /// One connection, from `usage_info` to close.
