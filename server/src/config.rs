@@ -285,6 +285,12 @@ pub struct Config {
     /// log shippers). What is logged follows `RUST_LOG`.
     #[arg(long, env = "CHORUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Serve `GET /metrics` (Prometheus text) on this address, e.g.
+    /// `127.0.0.1:9100`. Off by default, and never on the public listener,
+    /// so the figures are not published by accident.
+    #[arg(long, env = "CHORUS_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
@@ -347,6 +353,7 @@ impl Config {
             books_idle_timeout: std::time::Duration::from_secs(300),
             no_limits: false,
             log_format: LogFormat::Text,
+            metrics_bind: None,
         }
     }
 

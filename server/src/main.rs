@@ -14,7 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.config.log_format);
+    init_logging(cli.config.log_format, cli.config.metrics_bind.is_some());
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Credits {
@@ -34,16 +34,27 @@ async fn main() -> ExitCode {
 }
 
 /// Logs to stdout, filtered by `RUST_LOG` (default `info`), as text or JSON
-/// lines (`--log-format`).
-fn init_logging(format: LogFormat) {
+/// lines (`--log-format`); with metrics on, database statements are also
+/// timed from sqlx's events (whatever `RUST_LOG` says).
+fn init_logging(format: LogFormat, metrics: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
+    let logs = tracing_subscriber::fmt::layer();
+    let logs = match format {
         LogFormat::Text => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init(),
-        LogFormat::Json => logs.json().init(),
-    }
+            .boxed(),
+        LogFormat::Json => logs.json().boxed(),
+    };
+    let db = metrics.then(|| {
+        chorus_server::metrics::DbQueries.with_filter(chorus_server::metrics::db_queries_filter())
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(db)
+        .init();
 }
 
 async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::StartError> {
@@ -59,6 +70,7 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
     tokio::task::spawn_blocking(safety::warm);
     let addr = config.bind_addr();
     let dist = config.dist.clone();
+    let metrics_bind = config.metrics_bind;
     let state = AppState::new(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -72,7 +84,24 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
         llm = state.generator.engine.name(),
         "Chorus is listening on http://{local}"
     );
+    if let Some(addr) = metrics_bind {
+        serve_metrics(addr).await?;
+    }
     run(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `GET /metrics` on its own listener, for as long as the process runs.
+async fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), chorus_server::StartError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        chorus_server::StartError(format!("cannot listen on {addr} for metrics: {e}"))
+    })?;
+    tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, chorus_server::metrics::router()).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    });
     Ok(())
 }
 

@@ -142,40 +142,68 @@ async fn the_provider_is_sent_the_request_id_of_the_request_that_asked() {
     assert_eq!(*seen.lock().unwrap(), [Some("chat-send-7".to_owned())]);
 }
 
-/// The real binary with `--log-format json`: every line it writes for a
-/// request names that request's id.
-#[tokio::test]
-async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let data = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus"))
-        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--database-url", "sqlite::memory:", "--dist"])
-        .arg(data.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("JWT_SECRET", "test-secret-of-sufficient-length-0123456789")
-        .env("RUST_LOG", "info,tower_http=debug")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next = async || -> Value {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+/// The real `chorus` binary with JSON logs, on an in-memory database.
+struct Binary {
+    _child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    _data: tempfile::TempDir,
+}
+
+impl Binary {
+    async fn start(args: &[&str]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let data = tempfile::tempdir().unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus"))
+            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+            .args(["--database-url", "sqlite::memory:", "--chunk-delay-ms", "0"])
+            .arg("--dist")
+            .arg(data.path())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("JWT_SECRET", "test-secret-of-sufficient-length-0123456789")
+            .env("RUST_LOG", "info,tower_http=debug")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        Self {
+            _child: child,
+            lines,
+            _data: data,
+        }
+    }
+
+    /// The next log line, as JSON.
+    async fn next(&mut self) -> Value {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line())
             .await
             .expect("a log line within a minute")
             .unwrap()
             .expect("the server is running");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: not JSON: {line}"))
-    };
-    let base = loop {
-        let line = next().await;
-        let message = line["fields"]["message"].as_str().unwrap_or("").to_owned();
-        if let Some(url) = message.strip_prefix("Chorus is listening on ") {
-            break url.to_owned();
+    }
+
+    /// Reads log lines until one's message starts with `prefix`; the rest
+    /// of that message.
+    async fn until(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.next().await;
+            let message = line["fields"]["message"].as_str().unwrap_or("");
+            if let Some(rest) = message.strip_prefix(prefix) {
+                return rest.to_owned();
+            }
         }
-    };
+    }
+}
+
+/// The real binary with `--log-format json`: every line it writes for a
+/// request names that request's id.
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
+    let mut server = Binary::start(&[]).await;
+    let base = server.until("Chorus is listening on ").await;
     let res = reqwest::Client::new()
         .post(format!("{base}/api/auth/register"))
         .header("x-request-id", "register-alice-1")
@@ -188,7 +216,7 @@ async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
     // The request's lines: tower-http's start and end, and the handler's own.
     let mut messages = Vec::new();
     while messages.last().map(String::as_str) != Some("finished processing request") {
-        let line = next().await;
+        let line = server.next().await;
         let message = line["fields"]["message"].as_str().unwrap_or("").to_owned();
         assert_eq!(
             line["span"]["request_id"], "register-alice-1",
@@ -204,4 +232,83 @@ async fn json_logs_carry_the_request_id_on_every_line_of_a_request() {
             "finished processing request"
         ]
     );
+}
+
+/// `name{labels} value` lines → (series, value).
+fn scrape_text(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(series, value)| (series.to_owned(), value.parse().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_address_only_and_the_figures_move() {
+    let mut server = Binary::start(&["--metrics-bind", "127.0.0.1:0"]).await;
+    let base = server.until("Chorus is listening on ").await;
+    let metrics_url = server.until("metrics on ").await;
+    let client = reqwest::Client::new();
+    let scrape = async || {
+        let res = client.get(&metrics_url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        scrape_text(&res.text().await.unwrap())
+    };
+    // Never on the public listener.
+    let public = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert!(
+        !public
+            .text()
+            .await
+            .unwrap()
+            .contains("chorus_streams_started")
+    );
+
+    let before = scrape().await;
+    assert_eq!(before["chorus_streams_started_total"], 0.0);
+
+    // A socket held open, and a chat reply streamed over SSE.
+    let ws_base = base.replacen("http", "ws", 1);
+    let (socket, _) =
+        tokio_tungstenite::connect_async(format!("{ws_base}/ws?anon_id=metrics-visitor"))
+            .await
+            .unwrap();
+    let res = client
+        .post(format!("{base}/api/v1/messages/send"))
+        .header("x-anon-id", "metrics-visitor")
+        .json(
+            &json!({"model": "gpt-4o-mini", "content": "Tell me about tides", "temperature": 0.7}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let events = read_sse(res).await;
+    assert!(
+        events
+            .iter()
+            .any(|(name, _, _)| name == "assistant_complete")
+    );
+    let after = scrape().await;
+    drop(socket);
+
+    let moved = |series: &str| after[series] - before.get(series).copied().unwrap_or(0.0);
+    assert_eq!(moved("chorus_streams_started_total"), 1.0);
+    assert_eq!(
+        moved("chorus_streams_finished_total{outcome=\"completed\"}"),
+        1.0
+    );
+    assert!(moved("chorus_chunks_sent_total") >= 1.0);
+    assert!(moved("chorus_tokens_total") >= 1.0);
+    assert_eq!(moved("chorus_first_chunk_seconds_count"), 1.0);
+    assert_eq!(moved("chorus_reply_seconds_count"), 1.0);
+    assert!(moved("chorus_db_query_seconds_count") >= 1.0);
+    assert_eq!(
+        after["chorus_sockets_open{protocol=\"persona_support\"}"],
+        1.0
+    );
+    assert_eq!(after["chorus_streams_running"], 0.0);
 }
