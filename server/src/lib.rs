@@ -15,7 +15,8 @@
 //!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
 //!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
 //!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
-//!   [`health`], [`test_sse`].
+//!   [`health`] (alive, ready), [`test_sse`], [`admin`] (the admin page's
+//!   figures), [`apidocs`] (the OpenAPI and AsyncAPI documents).
 //! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
 //!   batched writes, the stall timeout on every write, idle and shutdown
 //!   close, size and binary-frame handling, one set of close codes; each
@@ -26,7 +27,9 @@
 //!   streams; resume and stop over HTTP); [`sse`] (stream responses);
 //!   [`engine`] (the offline and OpenAI-compatible providers behind
 //!   capabilities, and chunking); [`web`] (headers, Origin checks, JSON
-//!   errors); [`spa`] (the app and its fallback).
+//!   errors); [`spa`] (the app and its fallback); [`request_id`] (an id
+//!   per request on every log line and to the provider); [`metrics`]
+//!   (`GET /metrics` on `--metrics-bind`).
 //! - **State**: [`state`] (`#[derive(FromRef)]`; the [`Generator`]
 //!   sub-state for the features that stream) over handles that never import
 //!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
@@ -40,6 +43,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod admin;
+pub(crate) mod apidocs;
 pub mod auth;
 pub mod books;
 pub mod chats;
@@ -90,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(admin::router())
+        .merge(apidocs::router())
         .merge(usage::router())
         .merge(streams::router())
         .merge(personas::router())

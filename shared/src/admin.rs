@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The admin page's figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AdminOverview {
     /// Safety escalations per day and level (counts only, no text), oldest
     /// first.
@@ -19,6 +20,7 @@ pub struct AdminOverview {
 
 /// Open connections of one protocol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LiveCount {
     /// `"socket"` or `"sse"`.
     pub transport: String,
@@ -30,6 +32,7 @@ pub struct LiveCount {
 
 /// Credits given by operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreditsGranted {
     /// Credits granted, in all.
     pub total: i64,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Answer of `GET /api/health`: `{"status":"ok","version":"0.1.0"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     /// Always `"ok"` when the server answers.
     pub status: String,
@@ -14,6 +15,7 @@ pub struct Health {
 /// Answer of `GET /api/ready`: 200 and `"ready"` when every check passes,
 /// else 503 and `"not_ready"` (so a load balancer takes the instance out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Readiness {
     /// `"ready"` or `"not_ready"`.
     pub status: String,
@@ -23,6 +25,7 @@ pub struct Readiness {
 
 /// One readiness check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Check {
     /// What was checked: `database`, `migrations`.
     pub name: String,

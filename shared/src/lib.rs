@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 /// (the hybrid chat, persona history, support sessions): `"user"`,
 /// `"assistant"` or `"system"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,

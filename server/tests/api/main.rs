@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod apidocs;
 mod auth;
 mod books;
 mod chat;
