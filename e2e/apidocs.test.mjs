@@ -74,3 +74,18 @@ test("every protocol example validates against its message's schema", async () =
   const validate = ajv.compile({ ...delta, components: { schemas: doc.components.schemas } });
   assert.equal(validate({ type: 'assistant_delta', delta: 42 }), false);
 });
+
+test("the README's Node client streams a reply and a panel", async () => {
+  const root = join(import.meta.dirname, '..');
+  const code = readFileSync(join(root, 'examples', 'client.mjs'), 'utf8');
+  assert.ok(readFileSync(join(root, 'README.md'), 'utf8').includes(code.trim()), 'README shows examples/client.mjs as it is');
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise((resolve, reject) =>
+    execFile('node', [join(root, 'examples', 'client.mjs'), server.baseURL], { timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)));
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 3, out);
+  assert.ok(lines[0].length > 10, out);
+  assert.match(lines[1], /^chef: .{10,}/);
+  assert.match(lines[2], /^historian: .{10,}/);
+});

@@ -61,6 +61,11 @@ if [ $want_test -eq 1 ]; then
     log "installing the Python package requests"
     python3 -m pip install --quiet requests
   fi
+  # The README's Python client (examples/client.py) is run by the tests.
+  if ! python3 -c 'import websockets' 2>/dev/null; then
+    log "installing the Python package websockets"
+    python3 -m pip install --quiet websockets
+  fi
 fi
 
 # npm packages: wasm-opt (binaryen) for the release build, playwright-core for

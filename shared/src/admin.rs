@@ -1,4 +1,5 @@
-//! `GET /api/admin/overview`: what the admin page shows (admins only).
+//! `GET /api/admin/overview`: what the admin page shows (admins only), and
+//! `GET /api/admin/access`: whether the caller is an admin.
 
 use crate::support::EscalationCount;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,14 @@ pub struct AdminOverview {
     pub running_streams: i64,
     /// Credits granted from the shell (`chorus credits grant`).
     pub credits: CreditsGranted,
+}
+
+/// `GET /api/admin/access`: whether the signed-in user is an admin (so the
+/// app asks for the figures only when it may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AdminAccess {
+    pub admin: bool,
 }
 
 /// Open connections of one protocol.

@@ -8,8 +8,8 @@ use crate::components::require_account::RequireAccount;
 use crate::hooks::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::admin::AdminOverview;
-use shared::{ApiError, ErrorCode};
+use shared::ApiError;
+use shared::admin::{AdminAccess, AdminOverview};
 
 #[component]
 pub fn Admin() -> impl IntoView {
@@ -28,17 +28,25 @@ pub fn Admin() -> impl IntoView {
 #[component]
 fn Overview() -> impl IntoView {
     let session = use_session();
-    let data = RwSignal::new(None::<Result<AdminOverview, ApiError>>);
+    // `None` inside: not an admin (asked first, so no one meets a 403).
+    let data = RwSignal::new(None::<Result<Option<AdminOverview>, ApiError>>);
     let load = move || {
         spawn_local(async move {
-            let got = api::get::<AdminOverview>("/api/admin/overview", &session.auth()).await;
+            let auth = session.auth();
+            let got = match api::get::<AdminAccess>("/api/admin/access", &auth).await {
+                Ok(AdminAccess { admin: true }) => {
+                    api::get("/api/admin/overview", &auth).await.map(Some)
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            };
             data.set(Some(got));
         })
     };
     load();
     move || match data.get() {
         None => view! { <p class="field__hint">"Loading…"</p> }.into_any(),
-        Some(Err(e)) if e.code == ErrorCode::Forbidden => view! {
+        Some(Ok(None)) => view! {
             <section class="banner banner--info" role="note">
                 <p>"This page is for admins. An operator can make you one with "
                     <code>"chorus users promote NAME"</code> "."</p>
@@ -48,7 +56,7 @@ fn Overview() -> impl IntoView {
         Some(Err(e)) => {
             view! { <p class="banner banner--info" role="alert">{e.error}</p> }.into_any()
         }
-        Some(Ok(o)) => view! {
+        Some(Ok(Some(o))) => view! {
             <button class="btn" on:click=move |_| load()>"Refresh"</button>
             <h2>"Safety escalations"</h2>
             {table(

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod books;
 pub mod chat;
+pub mod docs;
 pub mod home;
 pub mod login;
 pub mod not_found;

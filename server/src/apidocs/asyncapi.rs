@@ -154,12 +154,9 @@ fn examples() -> Vec<(&'static str, String, Value)> {
 
 /// The whole document.
 pub(crate) fn document() -> Value {
-    let settings = SchemaSettings::draft07().with(|s| {
-        s.definitions_path = "/components/schemas".into();
-        s.meta_schema = None;
-    });
+    // AsyncAPI's default schema format is a superset of draft 07.
     let mut d = Doc {
-        schemas: settings.into_generator(),
+        schemas: super::schemas(SchemaSettings::draft07()),
         channels: Map::new(),
         operations: Map::new(),
         messages: Map::new(),

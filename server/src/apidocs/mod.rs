@@ -20,6 +20,17 @@ use std::sync::LazyLock;
 static OPENAPI: LazyLock<Value> = LazyLock::new(openapi::document);
 static ASYNCAPI: LazyLock<Value> = LazyLock::new(asyncapi::document);
 
+/// A schema generator whose definitions go to `components.schemas`, where
+/// both documents keep them.
+fn schemas(settings: schemars::generate::SchemaSettings) -> schemars::SchemaGenerator {
+    settings
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator()
+}
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(&*OPENAPI) }))

@@ -8,7 +8,7 @@
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
-use shared::admin::AdminOverview;
+use shared::admin::{AdminAccess, AdminOverview};
 use shared::auth::{AuthResponse, Credentials, Me, Usage};
 use shared::books::ArtifactList;
 use shared::chat::{Regenerate, SendMessage};
@@ -206,12 +206,8 @@ fn operation_id(method: &str, path: &str) -> String {
 
 /// The whole document.
 pub(crate) fn document() -> Value {
-    let settings = SchemaSettings::draft2020_12().with(|s| {
-        s.definitions_path = "/components/schemas".into();
-        s.meta_schema = None;
-    });
     let mut doc = Doc {
-        schemas: settings.into_generator(),
+        schemas: super::schemas(SchemaSettings::draft2020_12()),
         paths: Map::new(),
     };
     declare(&mut doc);
@@ -514,6 +510,15 @@ fn declare(d: &mut Doc) {
     .ok::<Vec<EscalationCount>>(200, "The counts")
     .done();
     // Admin.
+    d.op(
+        "get",
+        "/api/admin/access",
+        "admin",
+        "Whether I am an admin",
+        User,
+    )
+    .ok::<AdminAccess>(200, "Yes or no")
+    .done();
     d.op(
         "get",
         "/api/admin/overview",

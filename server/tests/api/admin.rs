@@ -39,11 +39,17 @@ async fn only_admins_read_the_escalation_summary_and_the_overview() {
             "{path}"
         );
     }
+    let access: shared::admin::AdminAccess =
+        json(app.get_with_token("/api/admin/access", &token).await).await;
+    assert!(access.admin);
     app.state
         .store
         .set_admin("plain_user", false)
         .await
         .unwrap();
+    let access: shared::admin::AdminAccess =
+        json(app.get_with_token("/api/admin/access", &token).await).await;
+    assert!(!access.admin);
     let (status, _) = refused(&app, SUMMARY, Some(&token)).await;
     assert_eq!(status, 403);
 }

@@ -7,6 +7,7 @@ mod apidocs;
 mod auth;
 mod books;
 mod chat;
+mod clients;
 mod credits;
 mod health;
 mod http;
