@@ -273,10 +273,15 @@ async fn metrics_are_served_on_their_own_address_only_and_the_figures_move() {
 
     // A socket held open, and a chat reply streamed over SSE.
     let ws_base = base.replacen("http", "ws", 1);
-    let (socket, _) =
+    let (mut socket, _) =
         tokio_tungstenite::connect_async(format!("{ws_base}/ws?anon_id=metrics-visitor"))
             .await
             .unwrap();
+    // Its greeting: the session (and its gauge) has begun.
+    futures_util::StreamExt::next(&mut socket)
+        .await
+        .unwrap()
+        .unwrap();
     let res = client
         .post(format!("{base}/api/v1/messages/send"))
         .header("x-anon-id", "metrics-visitor")
