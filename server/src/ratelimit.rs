@@ -32,6 +32,7 @@ impl RateLimiter {
             self.tokens -= 1.0;
             true
         } else {
+            crate::metrics::get().rate_limited.inc();
             false
         }
     }

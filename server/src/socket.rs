@@ -227,6 +227,9 @@ where
         }
     };
     if let Err(close) = ended {
+        if close.code == Close::TOO_SLOW.code {
+            crate::metrics::get().slow_clients_closed.inc();
+        }
         let frame = Message::Close(Some(CloseFrame {
             code: close.code,
             reason: close.reason.into(),

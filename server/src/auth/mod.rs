@@ -2,9 +2,11 @@
 //!
 //! - Routes: `POST /api/auth/register`, `POST /api/auth/login`,
 //!   `GET /api/auth/me`.
-//! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses.
+//! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses;
+//!   [`admin`]: `AdminUser`, for what only admins read.
 //! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
 
+pub mod admin;
 pub mod identity;
 pub(crate) mod password;
 pub mod token;

@@ -28,7 +28,13 @@ pub async fn upgrade(
     State(state): State<AppState>,
     who: Identity,
 ) -> Response {
-    socket::tuned(ws).on_upgrade(move |socket| session(socket, state, who))
+    let context = crate::request_id::Context::current();
+    socket::tuned(ws).on_upgrade(move |socket| {
+        context.run(async move {
+            let _open = crate::metrics::Open::socket("chat_manage");
+            session(socket, state, who).await
+        })
+    })
 }
 
 /// One connection, from `usage_info` to close.

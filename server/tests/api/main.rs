@@ -2,14 +2,18 @@
 
 mod helpers;
 
+mod admin;
+mod apidocs;
 mod auth;
 mod books;
 mod chat;
+mod clients;
 mod credits;
 mod health;
 mod http;
 mod limits;
 mod openai;
+mod operating;
 mod personas;
 mod rolecard;
 mod shutdown;
