@@ -10,6 +10,7 @@
 pub mod api;
 pub mod components;
 pub mod hooks;
+pub mod json;
 pub mod pages;
 
 use components::nav::NavBar;

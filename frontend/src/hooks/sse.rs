@@ -11,6 +11,7 @@
 
 use crate::api::Auth;
 use crate::hooks::connection::{Backoff, ConnState};
+use crate::json::Json;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
@@ -154,9 +155,9 @@ pub fn use_sse_with_options(auth: Callback<(), Auth>, options: UseSseOptions) ->
         if let (Some(id), _) = ctx.stream.get_value() {
             let auth = ctx.auth.run(());
             spawn_local(async move {
-                let _ = crate::api::post::<_, serde_json::Value>(
+                let _ = crate::api::post::<_, Json>(
                     &format!("/api/streams/{id}/stop"),
-                    &serde_json::json!({}),
+                    &Json::Obj(Vec::new()),
                     &auth,
                 )
                 .await;
@@ -326,13 +327,9 @@ async fn read_once(ctx: &Ctx, run: u64, req: &SseRequest) -> Read {
             }
             if ev.id.is_none() && ctx.stream.with_value(|(s, _)| s.is_none()) {
                 // Streams name themselves in every event's JSON too.
-                if let Some(sid) = crate::api::parse_json::<serde_json::Value>(&ev.data)
+                if let Some(sid) = crate::api::parse_json::<Json>(&ev.data)
                     .ok()
-                    .and_then(|v| {
-                        v.get("stream_id")
-                            .and_then(|s| s.as_str())
-                            .map(str::to_owned)
-                    })
+                    .and_then(|v| v.get("stream_id").and_then(Json::as_str).map(str::to_owned))
                 {
                     ctx.stream.update_value(|(s, _)| *s = Some(sid));
                 }

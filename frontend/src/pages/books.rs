@@ -484,7 +484,7 @@ fn ArtifactView(artifact: Artifact, based_on: Vec<String>) -> impl IntoView {
                 label,
                 v.as_str()
                     .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string()),
+                    .unwrap_or_else(|| crate::json::ToJson::to_json(v).encode()),
             )
         })
         .collect();
