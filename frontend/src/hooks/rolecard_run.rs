@@ -80,8 +80,13 @@ impl RoleCardRun {
 }
 
 /// Whether an event ends a role-card stream.
-pub fn is_last(kind: &str) -> bool {
-    matches!(kind, "complete" | "error" | "batch_complete")
+pub fn is_last(event: &ServerEvent) -> bool {
+    matches!(
+        event,
+        ServerEvent::Complete { .. }
+            | ServerEvent::Error { .. }
+            | ServerEvent::BatchComplete { .. }
+    )
 }
 
 #[cfg(test)]
@@ -137,7 +142,10 @@ mod tests {
             ),
         );
         assert_eq!(r.card.unwrap().relation_layers[0].name, "Tom");
-        assert!(is_last("batch_complete") && !is_last("data"));
+        assert!(is_last(&ev(
+            json!({"type":"batch_complete","result":{"rolecard":{"relationLayers":[]}}})
+        )));
+        assert!(!is_last(&ev(json!({"type":"data","content":"x"}))));
     }
 }
 

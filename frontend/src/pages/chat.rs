@@ -17,10 +17,10 @@ use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
 use crate::hooks::session::{group_thousands, usage_label, use_session};
-use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
+use crate::hooks::sse::{Delivered, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
+use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::auth::UsageKind;
 use shared::chat::{ClientMessage, MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage};
 
@@ -62,7 +62,7 @@ fn ChatRoom() -> impl IntoView {
     let editing = RwSignal::new(None::<(String, String)>);
     // The chat whose delete waits for a confirmation.
     let confirming = RwSignal::new(None::<String>);
-    let go = move |path: String| navigate.with_value(|n| n(&path, Default::default()));
+    let go = move |path: String| navigate.with_value(|n| n(&path));
     let side_open = RwSignal::new(false);
     Effect::new(move |_| {
         current.track();
@@ -127,10 +127,7 @@ fn ChatRoom() -> impl IntoView {
     let sse = use_sse_with_options(
         Callback::new(move |()| session.auth()),
         UseSseOptions {
-            on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(e) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
-                    return;
-                };
+            on_event: Callback::new(move |Delivered { event: e, .. }: Delivered<ServerEvent>| {
                 if let ServerEvent::UsageInfo(u) = &e {
                     if u.kind == UsageKind::User
                         && let Some(before) = balance_before.get_value()
@@ -146,7 +143,7 @@ fn ChatRoom() -> impl IntoView {
                 follow.with_value(|f| f(then));
             }),
             // Every reply stream ends with `usage_info`.
-            is_last: |ev| ev.event.as_deref() == Some("usage_info"),
+            is_last: |e| matches!(e, ServerEvent::UsageInfo(_)),
             max_retries: 5,
         },
     );

@@ -5,9 +5,9 @@ use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
 use crate::components::toggle::ToggleButton;
 use crate::hooks::session::{safe_next, use_session};
+use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::ApiError;
 use shared::ErrorCode;
 use shared::auth::{AuthResponse, Credentials, password_problem, username_problem};
@@ -78,7 +78,7 @@ pub fn Login() -> impl IntoView {
             match api::post::<_, AuthResponse>(path, &creds, &Auth::None).await {
                 Ok(res) => {
                     session.sign_in(res);
-                    navigate(&next, Default::default());
+                    navigate(&next);
                 }
                 Err(e) => error.set(Some(error_text(&e))),
             }

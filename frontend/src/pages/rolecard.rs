@@ -8,7 +8,7 @@ use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::rolecard_run::{CARD_FIELDS, RoleCardRun, card_memories, is_last, with_edits};
 use crate::hooks::session::{store_get, store_set, use_session};
-use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
+use crate::hooks::sse::{Delivered, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::json::Json;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -34,13 +34,6 @@ pub fn RoleCards() -> impl IntoView {
             <Studio />
         </RequireAccount>
     }
-}
-
-fn event_kind(ev: &SseEvent) -> bool {
-    crate::api::parse_json::<Json>(&ev.data)
-        .ok()
-        .and_then(|v| v.get("type").and_then(Json::as_str).map(is_last))
-        .unwrap_or(false)
 }
 
 #[component]
@@ -73,18 +66,16 @@ fn Studio() -> impl IntoView {
     let sse = use_sse_with_options(
         auth,
         UseSseOptions {
-            on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(parsed) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
-                    return;
-                };
-                let seq = ev.id.as_deref().and_then(|i| i.parse().ok());
-                let mut ended = false;
-                run.update(|r| ended = r.apply(seq, &parsed));
-                if ended {
-                    session.refresh();
-                }
-            }),
-            is_last: event_kind,
+            on_event: Callback::new(
+                move |Delivered { seq, event: parsed }: Delivered<ServerEvent>| {
+                    let mut ended = false;
+                    run.update(|r| ended = r.apply(seq, &parsed));
+                    if ended {
+                        session.refresh();
+                    }
+                },
+            ),
+            is_last,
             max_retries: 5,
         },
     );
