@@ -238,3 +238,32 @@ test('only the conversation scrolls; it follows the reply unless scrolled up, th
     await paced.stop();
   }
 });
+
+test('search finds a chat by a word in its messages, on the server, and opens it', async () => {
+  const token = await register(server.baseURL, 'chat_search');
+  const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
+  await page.goto('/chat');
+  await appReady(page);
+  await chat(page, 'Plan a trip with zebras');
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.waitForURL('**/chat');
+  await chat(page, 'Explain tides');
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Explain tides' }).waitFor();
+
+  const search = page.getByRole('searchbox', { name: 'Search your chats' });
+  await search.fill('ZEBRA');
+  const results = page.getByTestId('chat-search-results');
+  const hit = results.getByRole('link', { name: /Plan a trip with zebras/ });
+  await hit.waitFor();
+  assert.equal(await results.getByRole('link').count(), 1, 'only the chat that says it');
+  await screenshot(page, 'chat-search');
+  await hit.click();
+  await page.waitForURL(/chat=/);
+  await page.getByTestId('chat-user').filter({ hasText: 'Plan a trip with zebras' }).waitFor();
+  assert.equal(await search.inputValue(), '', 'the search is cleared once a result is opened');
+
+  await search.fill('no such words');
+  await page.getByText('No chat matches.').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -94,6 +94,7 @@ objects! {
     support::SupportMessage { id, role, text, risk_level, intent, timestamp }
 
     chat::Chat { id, title, created_at, updated_at }
+    chat::ChatHit { chat, excerpt }
     chat::Message { id, chat_id, role, content, versions, created_at }
     #[to]
     chat::SendMessage { chat_id, model, content, temperature }
@@ -510,6 +511,9 @@ pub(crate) mod tests {
             &json!({"type": "usage_info", "used": 1, "limit": 3, "remaining": 2, "kind": "anonymous"}),
         );
         same::<chat::ServerMessage>(&json!({"type": "pong"}));
+        same::<Vec<chat::ChatHit>>(&json!([
+            {"chat": {"id": "c", "title": "T", "created_at": "t", "updated_at": "t"}, "excerpt": "…in Lisbon…"},
+            {"chat": {"id": "d", "title": "Lisbon", "created_at": "t", "updated_at": "t"}}]));
         same::<chat::ServerEvent>(
             &json!({"type": "assistant_complete", "message_id": "m", "chat_id": "c",
             "content": "Hi", "status": "stopped", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}),
