@@ -1,6 +1,6 @@
 // The hybrid chat in the browser (seed 003): a visitor chats until the free
-// limit, sees the sign-in prompt with their message kept, signs in and goes
-// on; regenerate with version arrows, rename and delete in the sidebar (and
+// limit, sees the sign-in prompt with their message kept, signs in (their
+// chat moving into the account) and goes on; search across one's chats; regenerate with version arrows, rename and delete in the sidebar (and
 // another tab following along), a refresh during a reply re-attaches, and
 // Stop keeps what was written.
 
@@ -74,6 +74,8 @@ test('a visitor chats up to the free limit, signs in with the message kept, and 
   // The message waited for them.
   await page.getByTestId('chat-usage').filter({ hasText: 'credits' }).waitFor();
   assert.equal(await composer(page).inputValue(), 'Keep this message');
+  // The chat they had as a visitor moved into the account.
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Hello <b>there</b>' }).waitFor();
   const reply = await chat(page, 'Keep this message');
   assert.ok((await reply.innerText()).length > 20);
   await page.waitForURL(/\/chat\?chat=/);

@@ -144,3 +144,46 @@ async fn chat_search_finds_titles_and_messages_in_any_case_and_only_the_owners()
         );
     }
 }
+
+#[tokio::test]
+async fn a_visitors_chats_books_and_answers_move_to_an_account_and_no_one_elses() {
+    for store in stores().await {
+        let (visitor, user) = ("anon:visitor-1", "user:u1");
+        store.create_chat(visitor, "Zebras").await.unwrap();
+        store
+            .create_chat("anon:someone-else", "Not theirs")
+            .await
+            .unwrap();
+        store
+            .claim_books_session("book-1", visitor, "OrchestratorAgent")
+            .await
+            .unwrap();
+        store
+            .generation_started("st_persona_1", visitor)
+            .await
+            .unwrap();
+
+        let moved = store.adopt_visitor(visitor, user).await.unwrap();
+        assert_eq!((moved.chats, moved.books, moved.generations), (1, 1, 1));
+        let (chats, _) = store.chats(user, 0, 50).await.unwrap();
+        assert_eq!(
+            chats.iter().map(|c| c.title.as_str()).collect::<Vec<_>>(),
+            ["Zebras"]
+        );
+        assert_eq!(
+            store.books_session("book-1").await.unwrap().unwrap().owner,
+            user
+        );
+        assert_eq!(
+            store
+                .generation("st_persona_1")
+                .await
+                .unwrap()
+                .unwrap()
+                .owner,
+            user
+        );
+        assert_eq!(store.chats(visitor, 0, 50).await.unwrap().1, 0);
+        assert_eq!(store.chats("anon:someone-else", 0, 50).await.unwrap().1, 1);
+    }
+}

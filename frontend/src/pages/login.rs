@@ -75,7 +75,10 @@ pub fn Login() -> impl IntoView {
                 Mode::SignIn => "/api/auth/login",
                 Mode::Register => "/api/auth/register",
             };
-            match api::post::<_, AuthResponse>(path, &creds, &Auth::None).await {
+            // The visitor's id goes along: their chats, books and persona
+            // answers from this browser move into the account.
+            let visitor = Auth::Anon(session.anon_id());
+            match api::post::<_, AuthResponse>(path, &creds, &visitor).await {
                 Ok(res) => {
                     session.sign_in(res);
                     navigate(&next);

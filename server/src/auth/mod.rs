@@ -4,7 +4,10 @@
 //!   `GET /api/auth/me`.
 //! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses.
 //! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
+//! - [`adopt`]: register and login with an `x-anon-id` move that visitor's
+//!   chats, books and persona answers into the account.
 
+pub(crate) mod adopt;
 pub mod identity;
 pub(crate) mod password;
 pub mod token;
@@ -12,7 +15,7 @@ pub mod token;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity::AuthUser;
@@ -28,6 +31,7 @@ pub fn router() -> Router<AppState> {
 
 async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<(StatusCode, Json<AuthResponse>)> {
     if let Some(problem) = username_problem(&creds.username).or(password_problem(&creds.password)) {
@@ -44,6 +48,7 @@ async fn register(
             AppError::client(ErrorCode::UsernameTaken, "that username is already taken")
         })?;
     tracing::info!(user = %user.id, "registered");
+    adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     let body = AuthResponse {
         token: state.tokens.issue(&user.id),
         user: User {
@@ -56,6 +61,7 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<Json<AuthResponse>> {
     // Unknown user and wrong password get the same answer, after the same
@@ -76,6 +82,7 @@ async fn login(
             "wrong username or password",
         ));
     };
+    adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     Ok(Json(AuthResponse {
         token: state.tokens.issue(&user.id),
         user: User {

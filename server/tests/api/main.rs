@@ -17,4 +17,5 @@ mod sockets;
 mod streams;
 mod support;
 mod test_sse;
+mod visitors;
 mod ws;
