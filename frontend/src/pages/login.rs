@@ -80,6 +80,7 @@ pub fn Login() -> impl IntoView {
             let visitor = Auth::Anon(session.anon_id());
             match api::post::<_, AuthResponse>(path, &creds, &visitor).await {
                 Ok(res) => {
+                    crate::pages::books::adopt_visitor_book();
                     session.sign_in(res);
                     navigate(&next);
                 }
