@@ -173,7 +173,7 @@ fn write_number(n: f64, out: &mut String) {
     if frac > 0 {
         out.push('.');
         let mut width = 6;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

@@ -108,7 +108,7 @@ pub fn use_location() -> Location {
 }
 
 /// `navigate` for this app's location.
-pub fn use_navigate() -> impl Fn(&str) + Clone + Copy + Send + Sync + 'static {
+pub fn use_navigate() -> impl Fn(&str) + Copy + Send + Sync + 'static {
     let location = use_location();
     move |to: &str| navigate(location, to)
 }

@@ -67,7 +67,7 @@ pub fn Login() -> impl IntoView {
             return;
         }
         let next = safe_next(query.read_untracked().get("next").as_deref());
-        let navigate = navigate.clone();
+
         busy.set(true);
         error.set(None);
         spawn_local(async move {

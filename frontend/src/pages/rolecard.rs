@@ -420,7 +420,7 @@ fn CardView(
                         .map(|(key, label)| {
                             let id = format!("card-field-{key}");
                             let value = move || {
-                                editing.with(|e| e.as_ref().and_then(|d| d.get(*key)).and_then(|v| v.as_str()).unwrap_or("").to_owned())
+                                editing.with(|e| e.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_owned())
                             };
                             view! {
                                 <div class="field">
