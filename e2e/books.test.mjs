@@ -278,3 +278,26 @@ test('people-facing names, clickable examples, proper act numbers and a Markdown
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a visitor's book moves into the account they create, and opens there", async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/books');
+  await appReady(page);
+  await online(page);
+  await page.getByLabel('Your request').fill('Create a mystery set in a lighthouse');
+  await page.getByLabel('Your request').press('Enter');
+  await page.locator('[data-kind="completion"]').waitFor({ timeout: 30_000 });
+
+  await page.goto('/login?next=%2Fbooks');
+  await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  await page.getByLabel('Username').fill('books_visitor');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.locator('form button[type="submit"]').click();
+  await page.waitForURL('**/books');
+  await online(page);
+  await page.locator('[data-kind="user"] .books__text').filter({ hasText: 'Create a mystery set in a lighthouse' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('chorus.books.session.anon')), null);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

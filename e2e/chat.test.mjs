@@ -1,6 +1,6 @@
 // The hybrid chat in the browser (seed 003): a visitor chats until the free
-// limit, sees the sign-in prompt with their message kept, signs in and goes
-// on; regenerate with version arrows, rename and delete in the sidebar (and
+// limit, sees the sign-in prompt with their message kept, signs in (their
+// chat moving into the account) and goes on; search across one's chats; regenerate with version arrows, rename and delete in the sidebar (and
 // another tab following along), a refresh during a reply re-attaches, and
 // Stop keeps what was written.
 
@@ -74,6 +74,8 @@ test('a visitor chats up to the free limit, signs in with the message kept, and 
   // The message waited for them.
   await page.getByTestId('chat-usage').filter({ hasText: 'credits' }).waitFor();
   assert.equal(await composer(page).inputValue(), 'Keep this message');
+  // The chat they had as a visitor moved into the account.
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Hello <b>there</b>' }).waitFor();
   const reply = await chat(page, 'Keep this message');
   assert.ok((await reply.innerText()).length > 20);
   await page.waitForURL(/\/chat\?chat=/);
@@ -237,4 +239,33 @@ test('only the conversation scrolls; it follows the reply unless scrolled up, th
     await context.close();
     await paced.stop();
   }
+});
+
+test('search finds a chat by a word in its messages, on the server, and opens it', async () => {
+  const token = await register(server.baseURL, 'chat_search');
+  const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
+  await page.goto('/chat');
+  await appReady(page);
+  await chat(page, 'Plan a trip with zebras');
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.waitForURL('**/chat');
+  await chat(page, 'Explain tides');
+  await page.getByTestId('chat-list').getByRole('link', { name: 'Explain tides' }).waitFor();
+
+  const search = page.getByRole('searchbox', { name: 'Search your chats' });
+  await search.fill('ZEBRA');
+  const results = page.getByTestId('chat-search-results');
+  const hit = results.getByRole('link', { name: /Plan a trip with zebras/ });
+  await hit.waitFor();
+  assert.equal(await results.getByRole('link').count(), 1, 'only the chat that says it');
+  await screenshot(page, 'chat-search');
+  await hit.click();
+  await page.waitForURL(/chat=/);
+  await page.getByTestId('chat-user').filter({ hasText: 'Plan a trip with zebras' }).waitFor();
+  assert.equal(await search.inputValue(), '', 'the search is cleared once a result is opened');
+
+  await search.fill('no such words');
+  await page.getByText('No chat matches.').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
 });

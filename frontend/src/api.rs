@@ -1,8 +1,7 @@
 //! Calls to the server's JSON API, with the caller's identity attached and
 //! every failure decoded into the server's `ApiError`.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use crate::json::{self, FromJson, JsonError, ToJson};
 use shared::auth::ANON_ID_HEADER;
 use shared::{ApiError, ErrorCode};
 
@@ -26,7 +25,7 @@ fn with_auth(req: gloo_net::http::RequestBuilder, auth: &Auth) -> gloo_net::http
 }
 
 /// `GET path` → `T`.
-pub async fn get<T: DeserializeOwned>(path: &str, auth: &Auth) -> Result<T, ApiError> {
+pub async fn get<T: FromJson>(path: &str, auth: &Auth) -> Result<T, ApiError> {
     let res = with_auth(gloo_net::http::Request::get(path), auth)
         .send()
         .await
@@ -35,19 +34,20 @@ pub async fn get<T: DeserializeOwned>(path: &str, auth: &Auth) -> Result<T, ApiE
 }
 
 /// `POST path` with a JSON body → `T`.
-pub async fn post<B: Serialize, T: DeserializeOwned>(
+pub async fn post<B: ToJson + ?Sized, T: FromJson>(
     path: &str,
     body: &B,
     auth: &Auth,
 ) -> Result<T, ApiError> {
     let req = with_auth(gloo_net::http::Request::post(path), auth)
-        .json(body)
-        .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        .header("Content-Type", "application/json")
+        .body(json::encode(body))
+        .map_err(|_| unreachable_server())?;
     let res = req.send().await.map_err(|_| unreachable_server())?;
     decode(res).await
 }
 
-async fn decode<T: DeserializeOwned>(res: gloo_net::http::Response) -> Result<T, ApiError> {
+async fn decode<T: FromJson>(res: gloo_net::http::Response) -> Result<T, ApiError> {
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     if (200..300).contains(&status) {
@@ -59,20 +59,14 @@ async fn decode<T: DeserializeOwned>(res: gloo_net::http::Response) -> Result<T,
     }))
 }
 
-/// JSON text → `T`, always through `serde_json::Value`. Every type is then
-/// decoded by one deserializer (`Value`) instead of one per source (text,
-/// bytes, value): serde's derived code is instantiated once per type, which
-/// keeps the wasm small (the wire types' decoders are a quarter of it).
-pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
+/// JSON text → `T` (see [`json`]: every decode in the app is this one).
+pub fn parse_json<T: FromJson>(text: &str) -> Result<T, JsonError> {
+    json::decode(text)
 }
 
-/// `T` → JSON text, always through `serde_json::Value`, for the same reason
-/// as [`parse_json`]: one serializer (`Value`'s) for every message type.
-pub fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .map(|v| v.to_string())
-        .unwrap_or_default()
+/// `T` → JSON text.
+pub fn to_json<T: ToJson + ?Sized>(value: &T) -> String {
+    json::encode(value)
 }
 
 fn unreachable_server() -> ApiError {

@@ -10,30 +10,40 @@
 pub mod api;
 pub mod components;
 pub mod hooks;
+pub mod json;
 pub mod pages;
+pub mod router;
 
 use components::nav::NavBar;
 use leptos::prelude::*;
-use leptos_meta::{Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use router::{provide_router, use_navigate};
 
 /// The pages laid out as an app shell (see [`components::conversation`]).
 const APP_PAGES: &[&str] = &["/chat", "/support", "/books", "/personas"];
 
+/// The page at `path` (the pathname memo changes only with the path, so a
+/// new query keeps the page).
+fn page(path: &str) -> AnyView {
+    use pages::*;
+    match path.trim_end_matches('/') {
+        "" => view! { <home::Home /> }.into_any(),
+        "/rolecard" => view! { <rolecard::RoleCards /> }.into_any(),
+        "/books" => view! { <books::Books /> }.into_any(),
+        "/personas" => view! { <personas::Personas /> }.into_any(),
+        "/chat" => view! { <chat::Chat /> }.into_any(),
+        "/support" => view! { <support::Support /> }.into_any(),
+        "/login" => view! { <login::Login /> }.into_any(),
+        "/admin" => view! { <admin::Admin /> }.into_any(),
+        "/docs" => view! { <docs::Docs /> }.into_any(),
+        _ => view! { <not_found::NotFound /> }.into_any(),
+    }
+}
+
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    view! {
-        <Title formatter=|text: String| {
-            if text.is_empty() { "Chorus".to_owned() } else { format!("{text} · Chorus") }
-        } />
-        <Router>
-            <Shell />
-        </Router>
-    }
+    provide_router();
+    view! { <Shell /> }
 }
 
 /// Everything inside the router: the session, the header and the pages.
@@ -43,10 +53,10 @@ fn Shell() -> impl IntoView {
     let session = hooks::session::provide_session();
     // A refused token sends the user to sign in, keeping their place.
     let navigate = use_navigate();
-    let location = use_location();
+    let location = router::use_location();
     Effect::new(move |_| {
         if session.expired.get() {
-            // leptos_router's `search` comes without its '?'.
+            // `search` comes without its '?'.
             let search = location.search.get_untracked();
             let here = match search.is_empty() {
                 true => location.pathname.get_untracked(),
@@ -54,7 +64,7 @@ fn Shell() -> impl IntoView {
             };
             if !here.starts_with("/login") {
                 let next = js_sys::encode_uri_component(&here);
-                navigate(&format!("/login?expired=1&next={next}"), Default::default());
+                navigate(&format!("/login?expired=1&next={next}"));
             }
         }
     });
@@ -66,17 +76,7 @@ fn Shell() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <NavBar server=server.state />
         <main id="main" class="main" tabindex="-1">
-            <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
-                <Route path=path!("/") view=pages::home::Home />
-                <Route path=path!("/rolecard") view=pages::rolecard::RoleCards />
-                <Route path=path!("/books") view=pages::books::Books />
-                <Route path=path!("/personas") view=pages::personas::Personas />
-                <Route path=path!("/chat") view=pages::chat::Chat />
-                <Route path=path!("/support") view=pages::support::Support />
-                <Route path=path!("/login") view=pages::login::Login />
-                <Route path=path!("/admin") view=pages::admin::Admin />
-                <Route path=path!("/docs") view=pages::docs::Docs />
-            </Routes>
+            {move || page(&location.pathname.get())}
         </main>
         </div>
     }

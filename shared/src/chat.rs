@@ -238,6 +238,19 @@ impl ServerEvent {
     }
 }
 
+/// One chat found by `GET /api/v1/chats/search?q=…`: the chat, and the
+/// words around the first message that matched (`None` when only the title
+/// did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatHit {
+    pub chat: Chat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+/// Longest search query, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 /// The title of a chat started with `content`: its first line, trimmed to
 /// [`MAX_TITLE_CHARS`] at a word where possible.
 pub fn title_from(content: &str) -> String {

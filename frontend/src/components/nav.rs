@@ -5,9 +5,8 @@
 use crate::components::status::ConnectionStatus;
 use crate::components::user_menu::UserMenu;
 use crate::hooks::connection::ConnState;
+use crate::router::use_location;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_location;
 
 /// The experiences, in navigation order: (path, label).
 pub const NAV_LINKS: &[(&str, &str)] = &[
@@ -18,7 +17,7 @@ pub const NAV_LINKS: &[(&str, &str)] = &[
     ("/support", "Support"),
 ];
 
-/// The site header. `A` marks the current page with `aria-current="page"`.
+/// The site header; the current page's link has `aria-current="page"`.
 #[component]
 pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
     let open = RwSignal::new(false);
@@ -31,10 +30,10 @@ pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
     view! {
         <header class="site-header">
             <div class="site-header__inner">
-                <A href="/" attr:class="brand">
+                <a href="/" class="brand">
                     <span class="brand__mark" aria-hidden="true">"◐"</span>
                     <span>"Chorus"</span>
-                </A>
+                </a>
                 <ConnectionStatus state=server label="Server" />
                 <button
                     type="button"
@@ -53,9 +52,13 @@ pub fn NavBar(#[prop(into)] server: Signal<ConnState>) -> impl IntoView {
                             .map(|(href, label)| {
                                 view! {
                                     <li>
-                                        <A href=*href attr:class="nav__link">
+                                        <a
+                                            href=*href
+                                            class="nav__link"
+                                            aria-current=move || location.pathname.with(|p| p == href).then_some("page")
+                                        >
                                             {*label}
-                                        </A>
+                                        </a>
                                     </li>
                                 }
                             })

@@ -1,7 +1,7 @@
 //! The top of every page: the document title and the visible heading.
 
+use crate::router::set_title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// Sets `<title>` to "`title` · Chorus" and shows `title` as the page's h1.
 #[component]
@@ -10,8 +10,8 @@ pub fn PageHeader(
     #[prop(optional)] lead: &'static str,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
+    set_title(title);
     view! {
-        <Title text=title />
         <div class="page-header">
             <div>
                 <h1 class="page-header__title">{title}</h1>
@@ -26,8 +26,8 @@ pub fn PageHeader(
 /// screen readers only (the conversation's empty state explains the page).
 #[component]
 pub fn AppTitle(title: &'static str) -> impl IntoView {
+    set_title(title);
     view! {
-        <Title text=title />
         <h1 class="visually-hidden">{title}</h1>
     }
 }

@@ -3,7 +3,6 @@
 
 use crate::hooks::session::use_session;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[component]
 pub fn RequireAccount(
@@ -35,7 +34,7 @@ pub fn RequireAccount(
                 <section class="card">
                     <h2 class="card__title">{title}</h2>
                     <p class="card__text">
-                        {reason} " " <A href=login.clone()>"Sign in or create an account"</A> "."
+                        {reason} " " <a href=login.clone()>"Sign in or create an account"</a> "."
                     </p>
                     {note.map(|n| n.run())}
                 </section>

@@ -2,9 +2,8 @@
 //! and "Sign out"; for a visitor the free-replies meter and "Sign in".
 
 use crate::hooks::session::{usage_label, use_session};
+use crate::router::use_location;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_location;
 use shared::auth::UsageKind;
 
 #[component]
@@ -59,9 +58,9 @@ pub fn UserMenu() -> impl IntoView {
                         >
                             {meter}
                         </span>
-                        <A href=login_href attr:class="btn btn--sm btn--primary">
+                        <a href=login_href class="btn btn--sm btn--primary">
                             "Sign in"
-                        </A>
+                        </a>
                     }
                         .into_any()
                 }

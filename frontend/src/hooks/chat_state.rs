@@ -353,11 +353,11 @@ mod tests {
     use serde_json::json;
 
     fn ev(v: serde_json::Value) -> ServerEvent {
-        serde_json::from_value(v).unwrap()
+        crate::json::wire::tests::same(&v)
     }
 
     fn msg(v: serde_json::Value) -> ServerMessage {
-        serde_json::from_value(v).unwrap()
+        crate::json::wire::tests::same(&v)
     }
 
     fn texts(s: &ChatState) -> Vec<&str> {

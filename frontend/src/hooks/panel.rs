@@ -453,7 +453,7 @@ mod tests {
     }
 
     fn msg(v: serde_json::Value) -> ServerMessage {
-        serde_json::from_value(v).unwrap()
+        crate::json::wire::tests::same(&v)
     }
 
     fn panel() -> PanelState {

@@ -2,6 +2,7 @@
 //! message, the streamed text, and the card when it completes. Plain logic,
 //! tested natively.
 
+use crate::json::Json;
 use shared::rolecard::{RoleCard, RoleCardResult, ServerEvent};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,8 +80,13 @@ impl RoleCardRun {
 }
 
 /// Whether an event ends a role-card stream.
-pub fn is_last(kind: &str) -> bool {
-    matches!(kind, "complete" | "error" | "batch_complete")
+pub fn is_last(event: &ServerEvent) -> bool {
+    matches!(
+        event,
+        ServerEvent::Complete { .. }
+            | ServerEvent::Error { .. }
+            | ServerEvent::BatchComplete { .. }
+    )
 }
 
 #[cfg(test)]
@@ -89,7 +95,7 @@ mod tests {
     use serde_json::json;
 
     fn ev(v: serde_json::Value) -> ServerEvent {
-        serde_json::from_value(v).unwrap()
+        crate::json::wire::tests::same(&v)
     }
 
     #[test]
@@ -136,7 +142,10 @@ mod tests {
             ),
         );
         assert_eq!(r.card.unwrap().relation_layers[0].name, "Tom");
-        assert!(is_last("batch_complete") && !is_last("data"));
+        assert!(is_last(&ev(
+            json!({"type":"batch_complete","result":{"rolecard":{"relationLayers":[]}}})
+        )));
+        assert!(!is_last(&ev(json!({"type":"data","content":"x"}))));
     }
 }
 
@@ -161,9 +170,9 @@ const MEMORY_MAX_CHARS: usize = 4000;
 /// top) → its name and the memories to start from: each paragraph of its
 /// description, personality, scenario and example messages. `None` when it
 /// is not a card.
-pub fn card_memories(card: &serde_json::Value) -> Option<(String, Vec<String>)> {
+pub fn card_memories(card: &Json) -> Option<(String, Vec<String>)> {
     let data = card.get("data").filter(|d| d.is_object()).unwrap_or(card);
-    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    let text = |key: &str| data.get(key).and_then(Json::as_str).unwrap_or("");
     let name = text("name").trim().to_owned();
     let memories: Vec<String> = ["description", "personality", "scenario", "mes_example"]
         .into_iter()
@@ -177,11 +186,11 @@ pub fn card_memories(card: &serde_json::Value) -> Option<(String, Vec<String>)> 
 }
 
 /// `card` (V2 or V3) with the edited text fields put into its `data`.
-pub fn with_edits(mut card: serde_json::Value, edits: &serde_json::Value) -> serde_json::Value {
-    if let Some(data) = card.get_mut("data").and_then(|d| d.as_object_mut()) {
+pub fn with_edits(mut card: Json, edits: &Json) -> Json {
+    if let Some(data) = card.get_mut("data") {
         for (key, _) in CARD_FIELDS {
-            if let Some(v) = edits.get(*key).and_then(|v| v.as_str()) {
-                data.insert((*key).to_owned(), serde_json::Value::String(v.to_owned()));
+            if let Some(v) = edits.get(key).and_then(Json::as_str) {
+                data.set(key, Json::Str(v.to_owned()));
             }
         }
     }
@@ -191,6 +200,7 @@ pub fn with_edits(mut card: serde_json::Value, edits: &serde_json::Value) -> ser
 #[cfg(test)]
 mod card_tests {
     use super::*;
+    use crate::json::from_serde;
     use serde_json::json;
 
     #[test]
@@ -198,7 +208,7 @@ mod card_tests {
         let v2 = json!({"spec": "chara_card_v2", "spec_version": "2.0", "data": {
             "name": "Rosa", "description": "Bakes bread.\n\nHums while working.",
             "personality": "{{char}} is patient.", "scenario": "", "mes_example": "<START>\nHello"}});
-        let (name, memories) = card_memories(&v2).unwrap();
+        let (name, memories) = card_memories(&from_serde(v2)).unwrap();
         assert_eq!(name, "Rosa");
         assert_eq!(
             memories,
@@ -210,14 +220,18 @@ mod card_tests {
             ]
         );
         let v1 = json!({"name": "Tom", "description": "A brother."});
-        assert_eq!(card_memories(&v1).unwrap().1, ["A brother."]);
-        assert!(card_memories(&json!({"spec": "x"})).is_none());
+        assert_eq!(card_memories(&from_serde(v1)).unwrap().1, ["A brother."]);
+        assert!(card_memories(&from_serde(json!({"spec": "x"}))).is_none());
     }
 
     #[test]
     fn edits_go_into_the_cards_data_only_for_text_fields() {
         let card = json!({"spec": "chara_card_v3", "data": {"name": "My persona", "tags": []}});
-        let out = with_edits(card, &json!({"name": "Rosa", "tags": "x"}));
+        let out = with_edits(
+            from_serde(card),
+            &from_serde(json!({"name": "Rosa", "tags": "x"})),
+        );
+        let out: serde_json::Value = serde_json::from_str(&out.encode()).unwrap();
         assert_eq!(out["data"]["name"], "Rosa");
         assert_eq!(out["data"]["tags"], json!([]));
         assert_eq!(out["spec"], "chara_card_v3");

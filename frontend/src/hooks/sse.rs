@@ -3,6 +3,10 @@
 //! neither).
 //!
 //! - [`SseParser`] turns bytes into events (plain, tested natively).
+//! - Generic over the protocol's event type `Ev` (a `shared` `ServerEvent`),
+//!   as the socket hook is over its `Tx`/`Rx`: each event's `data` is
+//!   decoded once, through `api::parse_json`; one that does not decode is
+//!   dropped.
 //! - A dropped connection, or a body that ends before the stream's last
 //!   event, is resumed: `GET /api/streams/{id}` with `Last-Event-ID`, after
 //!   1 s, 2 s, 4 s … (at most `max_retries` times, then a clear message).
@@ -11,6 +15,7 @@
 
 use crate::api::Auth;
 use crate::hooks::connection::{Backoff, ConnState};
+use crate::json::{FromJson, Json};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
@@ -80,13 +85,21 @@ pub struct SseRequest {
     pub body: Option<String>,
 }
 
-/// Options of [`use_sse_with_options`].
-pub struct UseSseOptions {
+/// One event of a stream, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered<Ev> {
+    /// The event's `id:` as a number (the stream's `seq`), when it has one.
+    pub seq: Option<u64>,
+    pub event: Ev,
+}
+
+/// Options of [`use_sse_with_options`], for a protocol whose events are `Ev`.
+pub struct UseSseOptions<Ev: 'static> {
     /// Every event, in order, exactly once.
-    pub on_event: Callback<SseEvent>,
+    pub on_event: Callback<Delivered<Ev>>,
     /// Whether an event ends the stream (a body that ends before one is a
     /// dropped connection).
-    pub is_last: fn(&SseEvent) -> bool,
+    pub is_last: fn(&Ev) -> bool,
     pub max_retries: u32,
 }
 
@@ -100,11 +113,13 @@ pub struct UseSseReturn {
     pub cancel: Callback<()>,
 }
 
+/// The hook's state; the events are handed on as parsed JSON (`on_event`
+/// decodes them), so the reading code is not instantiated per protocol.
 #[derive(Clone, Copy)]
 struct Ctx {
     auth: Callback<(), Auth>,
-    on_event: Callback<SseEvent>,
-    is_last: fn(&SseEvent) -> bool,
+    /// An event's id and data; whether it was the last.
+    on_event: Callback<(Option<u64>, Json), bool>,
     max_retries: u32,
     set_state: WriteSignal<ConnState>,
     set_error: WriteSignal<Option<String>>,
@@ -116,13 +131,23 @@ struct Ctx {
     run: StoredValue<u64>,
 }
 
-pub fn use_sse_with_options(auth: Callback<(), Auth>, options: UseSseOptions) -> UseSseReturn {
+pub fn use_sse_with_options<Ev: FromJson + 'static>(
+    auth: Callback<(), Auth>,
+    options: UseSseOptions<Ev>,
+) -> UseSseReturn {
     let (state, set_state) = signal(ConnState::Idle);
     let (error, set_error) = signal(None::<String>);
+    let (on_event, is_last) = (options.on_event, options.is_last);
     let ctx = Ctx {
         auth,
-        on_event: options.on_event,
-        is_last: options.is_last,
+        on_event: Callback::new(move |(seq, data): (Option<u64>, Json)| {
+            let Ok(event) = Ev::from_json(data) else {
+                return false;
+            };
+            let last = is_last(&event);
+            on_event.run(Delivered { seq, event });
+            last
+        }),
         max_retries: options.max_retries,
         set_state,
         set_error,
@@ -154,9 +179,9 @@ pub fn use_sse_with_options(auth: Callback<(), Auth>, options: UseSseOptions) ->
         if let (Some(id), _) = ctx.stream.get_value() {
             let auth = ctx.auth.run(());
             spawn_local(async move {
-                let _ = crate::api::post::<_, serde_json::Value>(
+                let _ = crate::api::post::<_, Json>(
                     &format!("/api/streams/{id}/stop"),
-                    &serde_json::json!({}),
+                    &Json::Obj(Vec::new()),
                     &auth,
                 )
                 .await;
@@ -324,22 +349,18 @@ async fn read_once(ctx: &Ctx, run: u64, req: &SseRequest) -> Read {
                 ctx.stream
                     .update_value(|(_, last)| *last = Some(id.clone()));
             }
+            let Ok(data) = crate::api::parse_json::<Json>(&ev.data) else {
+                continue;
+            };
             if ev.id.is_none() && ctx.stream.with_value(|(s, _)| s.is_none()) {
                 // Streams name themselves in every event's JSON too.
-                if let Some(sid) = crate::api::parse_json::<serde_json::Value>(&ev.data)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("stream_id")
-                            .and_then(|s| s.as_str())
-                            .map(str::to_owned)
-                    })
-                {
+                if let Some(sid) = data.get("stream_id").and_then(Json::as_str) {
+                    let sid = sid.to_owned();
                     ctx.stream.update_value(|(s, _)| *s = Some(sid));
                 }
             }
-            let last = (ctx.is_last)(&ev);
-            ctx.on_event.run(ev);
-            if last {
+            let seq = ev.id.as_deref().and_then(|i| i.parse().ok());
+            if ctx.on_event.run((seq, data)) {
                 ctx.abort.set_value(None);
                 return Read::Finished;
             }

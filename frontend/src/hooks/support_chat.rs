@@ -127,7 +127,7 @@ mod tests {
     use serde_json::json;
 
     fn msg(v: serde_json::Value) -> ServerMessage {
-        serde_json::from_value(v).unwrap()
+        crate::json::wire::tests::same(&v)
     }
 
     #[test]

@@ -163,8 +163,8 @@ pub fn use_websocket_with_options<Tx, Rx>(
     options: UseWebSocketOptions<Tx, Rx>,
 ) -> UseWebSocketReturn<Tx>
 where
-    Tx: serde::Serialize + 'static,
-    Rx: serde::de::DeserializeOwned + 'static,
+    Tx: crate::json::ToJson + 'static,
+    Rx: crate::json::FromJson + 'static,
 {
     let (on_message, on_open) = (options.on_message, options.on_open);
     let text = open_socket(
@@ -175,7 +175,9 @@ where
                     on_message.run(msg);
                 }
             }),
-            on_open: Callback::new(move |()| on_open.run(()).iter().map(api::to_json).collect()),
+            on_open: Callback::new(move |()| {
+                on_open.run(()).iter().map(|m| api::to_json(m)).collect()
+            }),
             heartbeat_secs: options.heartbeat_secs,
             max_backoff_secs: options.max_backoff_secs,
             max_attempts: options.max_attempts,

@@ -35,6 +35,15 @@ fn storage_key(signed_in: bool) -> &'static str {
     }
 }
 
+/// After signing in: the book this browser wrote as a visitor moved into
+/// the account (the server moved it), so it is the account's open book now.
+pub fn adopt_visitor_book() {
+    if let Some(id) = store_get(storage_key(false)) {
+        store_set(storage_key(true), Some(&id));
+        store_set(storage_key(false), None);
+    }
+}
+
 fn new_session_id() -> String {
     let id: String = new_anon_id()
         .chars()
@@ -484,7 +493,7 @@ fn ArtifactView(artifact: Artifact, based_on: Vec<String>) -> impl IntoView {
                 label,
                 v.as_str()
                     .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string()),
+                    .unwrap_or_else(|| crate::json::ToJson::to_json(v).encode()),
             )
         })
         .collect();

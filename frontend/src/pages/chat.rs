@@ -17,12 +17,15 @@ use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
 use crate::hooks::session::{group_thousands, usage_label, use_session};
-use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
+use crate::hooks::sse::{Delivered, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
+use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::auth::UsageKind;
-use shared::chat::{ClientMessage, MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage};
+use shared::chat::{
+    ChatHit, ClientMessage, MAX_CONTENT_CHARS, MAX_SEARCH_CHARS, SendMessage, ServerEvent,
+    ServerMessage,
+};
 
 /// Where a refused message waits while its author signs in.
 const DRAFT_KEY: &str = "chorus.chat.draft";
@@ -62,7 +65,7 @@ fn ChatRoom() -> impl IntoView {
     let editing = RwSignal::new(None::<(String, String)>);
     // The chat whose delete waits for a confirmation.
     let confirming = RwSignal::new(None::<String>);
-    let go = move |path: String| navigate.with_value(|n| n(&path, Default::default()));
+    let go = move |path: String| navigate.with_value(|n| n(&path));
     let side_open = RwSignal::new(false);
     Effect::new(move |_| {
         current.track();
@@ -127,10 +130,7 @@ fn ChatRoom() -> impl IntoView {
     let sse = use_sse_with_options(
         Callback::new(move |()| session.auth()),
         UseSseOptions {
-            on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(e) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
-                    return;
-                };
+            on_event: Callback::new(move |Delivered { event: e, .. }: Delivered<ServerEvent>| {
                 if let ServerEvent::UsageInfo(u) = &e {
                     if u.kind == UsageKind::User
                         && let Some(before) = balance_before.get_value()
@@ -146,7 +146,7 @@ fn ChatRoom() -> impl IntoView {
                 follow.with_value(|f| f(then));
             }),
             // Every reply stream ends with `usage_info`.
-            is_last: |ev| ev.event.as_deref() == Some("usage_info"),
+            is_last: |e| matches!(e, ServerEvent::UsageInfo(_)),
             max_retries: 5,
         },
     );
@@ -436,6 +436,69 @@ fn ChatRoom() -> impl IntoView {
         }
     };
 
+    // Search across the chats (on the server): the results replace the list
+    // while the box has text; a newer search makes older answers moot.
+    let query = RwSignal::new(String::new());
+    let hits = RwSignal::new(None::<Vec<ChatHit>>);
+    let searches = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let q = query.get().trim().to_owned();
+        searches.update_value(|n| *n += 1);
+        let run = searches.get_value();
+        if q.is_empty() {
+            hits.set(None);
+            return;
+        }
+        let auth = session.auth();
+        leptos::task::spawn_local(async move {
+            // Typing pauses before the server is asked.
+            gloo_timers::future::sleep(std::time::Duration::from_millis(200)).await;
+            if searches.get_value() != run {
+                return;
+            }
+            let path = format!(
+                "/api/v1/chats/search?q={}",
+                js_sys::encode_uri_component(&q)
+            );
+            let found = crate::api::get::<Vec<ChatHit>>(&path, &auth).await;
+            if searches.get_value() == run {
+                hits.set(Some(found.unwrap_or_default()));
+            }
+        });
+    });
+    let results = move || {
+        let found = hits.get()?;
+        if found.is_empty() {
+            return Some(
+                view! { <p class="field__hint" role="status">"No chat matches."</p> }.into_any(),
+            );
+        }
+        Some(
+            view! {
+                <ul class="chat-side__list" data-testid="chat-search-results" aria-label="Search results">
+                    {found
+                        .into_iter()
+                        .map(|hit| {
+                            view! {
+                                <li class="chat-side__item">
+                                    <a
+                                        href=format!("/chat?chat={}", hit.chat.id)
+                                        class="chat-side__link"
+                                        on:click=move |_| query.set(String::new())
+                                    >
+                                        {hit.chat.title}
+                                        {hit.excerpt.map(|e| view! { <span class="chat-side__excerpt">{e}</span> })}
+                                    </a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any(),
+        )
+    };
+
     let empty = Memo::new(move |_| state.with(|s| s.bubbles.is_empty()));
     view! {
         <div class="app" class:app--side-open=side_open>
@@ -443,7 +506,19 @@ fn ChatRoom() -> impl IntoView {
                 <button type="button" class="btn btn--primary" on:click=move |_| go("/chat".into())>
                     "New chat"
                 </button>
-                <ul class="chat-side__list" data-testid="chat-list">{sidebar}</ul>
+                <form role="search" class="chat-side__search" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+                    <label class="visually-hidden" for="chat-search">"Search your chats"</label>
+                    <input
+                        id="chat-search"
+                        class="input"
+                        type="search"
+                        placeholder="Search chats"
+                        maxlength=MAX_SEARCH_CHARS.to_string()
+                        bind:value=query
+                    />
+                </form>
+                {results}
+                <ul class="chat-side__list" data-testid="chat-list" hidden=move || hits.with(Option::is_some)>{sidebar}</ul>
                 <Show when=move || state.with(|s| s.chats.is_empty())>
                     <p class="field__hint">"Your chats will show here."</p>
                 </Show>

@@ -2,7 +2,6 @@
 
 use crate::components::page::PageHeader;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// (path, title, what it does for the person, the first step)
 const EXPERIENCES: &[(&str, &str, &str, &str)] = &[
@@ -52,7 +51,7 @@ pub fn Home() -> impl IntoView {
                     view! {
                         <li class="card card--link">
                             <h2 class="card__title">
-                                <A href=*href>{*title}</A>
+                                <a href=*href>{*title}</a>
                             </h2>
                             <p class="card__text">{*text}</p>
                             <span class="card__step" aria-hidden="true">{*step} " →"</span>

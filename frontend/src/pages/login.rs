@@ -5,9 +5,9 @@ use crate::api::{self, Auth};
 use crate::components::page::PageHeader;
 use crate::components::toggle::ToggleButton;
 use crate::hooks::session::{safe_next, use_session};
+use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::ApiError;
 use shared::ErrorCode;
 use shared::auth::{AuthResponse, Credentials, password_problem, username_problem};
@@ -67,7 +67,7 @@ pub fn Login() -> impl IntoView {
             return;
         }
         let next = safe_next(query.read_untracked().get("next").as_deref());
-        let navigate = navigate.clone();
+
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -75,10 +75,14 @@ pub fn Login() -> impl IntoView {
                 Mode::SignIn => "/api/auth/login",
                 Mode::Register => "/api/auth/register",
             };
-            match api::post::<_, AuthResponse>(path, &creds, &Auth::None).await {
+            // The visitor's id goes along: their chats, books and persona
+            // answers from this browser move into the account.
+            let visitor = Auth::Anon(session.anon_id());
+            match api::post::<_, AuthResponse>(path, &creds, &visitor).await {
                 Ok(res) => {
+                    crate::pages::books::adopt_visitor_book();
                     session.sign_in(res);
-                    navigate(&next, Default::default());
+                    navigate(&next);
                 }
                 Err(e) => error.set(Some(error_text(&e))),
             }

@@ -1,9 +1,8 @@
 //! Any path the app does not know.
 
 use crate::components::page::PageHeader;
+use crate::router::use_location;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_location;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -13,7 +12,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="banner banner--info" role="note">
             <p>
                 "There is no page at " <code>{move || location.pathname.get()}</code> ". "
-                <A href="/">"Go to the home page"</A> "."
+                <a href="/">"Go to the home page"</a> "."
             </p>
         </section>
     }

@@ -21,7 +21,6 @@ use crate::hooks::panel::{Column, ColumnState, Effect, Mode, PanelState, Round};
 use crate::hooks::session::{group_thousands, use_session};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::auth::UsageKind;
 use shared::personas::{ChatData, MAX_PERSONAS, MultiChatData, OpenaiChatData, Persona};
 use shared::ws::{ClientMessage, ServerMessage, StopData};
@@ -323,7 +322,7 @@ pub fn Personas() -> impl IntoView {
                                 <div class="banner banner--info" role="status">
                                     <p>
                                         "You have used your free replies. "
-                                        <A href="/login?next=%2Fpersonas">"Sign in or create an account"</A>
+                                        <a href="/login?next=%2Fpersonas">"Sign in or create an account"</a>
                                         " to keep going: your question is kept."
                                     </p>
                                 </div>

@@ -8,11 +8,13 @@ use crate::components::require_account::RequireAccount;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::rolecard_run::{CARD_FIELDS, RoleCardRun, card_memories, is_last, with_edits};
 use crate::hooks::session::{store_get, store_set, use_session};
-use crate::hooks::sse::{SseEvent, SseRequest, UseSseOptions, use_sse_with_options};
+use crate::hooks::sse::{Delivered, SseRequest, UseSseOptions, use_sse_with_options};
+use crate::json::Json;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
-use shared::rolecard::{Memory, Relation, RoleCard, SavedRoleCard, ServerEvent};
+use shared::rolecard::{
+    GenerateOptions, Memory, NewMemory, NewRelation, Relation, RoleCard, SavedRoleCard, ServerEvent,
+};
 
 /// localStorage key of the person's name.
 const NAME_KEY: &str = "chorus.rolecard.name";
@@ -32,13 +34,6 @@ pub fn RoleCards() -> impl IntoView {
             <Studio />
         </RequireAccount>
     }
-}
-
-fn event_kind(ev: &SseEvent) -> bool {
-    crate::api::parse_json::<serde_json::Value>(&ev.data)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(is_last))
-        .unwrap_or(false)
 }
 
 #[component]
@@ -71,18 +66,16 @@ fn Studio() -> impl IntoView {
     let sse = use_sse_with_options(
         auth,
         UseSseOptions {
-            on_event: Callback::new(move |ev: SseEvent| {
-                let Ok(parsed) = crate::api::parse_json::<ServerEvent>(&ev.data) else {
-                    return;
-                };
-                let seq = ev.id.as_deref().and_then(|i| i.parse().ok());
-                let mut ended = false;
-                run.update(|r| ended = r.apply(seq, &parsed));
-                if ended {
-                    session.refresh();
-                }
-            }),
-            is_last: event_kind,
+            on_event: Callback::new(
+                move |Delivered { seq, event: parsed }: Delivered<ServerEvent>| {
+                    let mut ended = false;
+                    run.update(|r| ended = r.apply(seq, &parsed));
+                    if ended {
+                        session.refresh();
+                    }
+                },
+            ),
+            is_last,
             max_retries: 5,
         },
     );
@@ -91,9 +84,7 @@ fn Studio() -> impl IntoView {
         sse.start.run(SseRequest {
             method: "POST",
             path,
-            body: Some(
-                json!({"options": {"includeCore": true, "includeRelations": true}}).to_string(),
-            ),
+            body: Some(crate::api::to_json(&GenerateOptions::default())),
         });
     };
 
@@ -104,12 +95,8 @@ fn Studio() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match api::post::<_, Memory>(
-                "/api/memories",
-                &json!({"content": content}),
-                &session.auth(),
-            )
-            .await
+            match api::post::<_, Memory>("/api/memories", &NewMemory { content }, &session.auth())
+                .await
             {
                 Ok(m) => {
                     memories.update(|l| l.push(m));
@@ -122,8 +109,11 @@ fn Studio() -> impl IntoView {
     };
     let add_relation = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = json!({"name": rel_name.get_untracked(), "relationship": rel_kind.get_untracked(),
-                          "notes": rel_notes.get_untracked()});
+        let body = NewRelation {
+            name: rel_name.get_untracked(),
+            relationship: rel_kind.get_untracked(),
+            notes: rel_notes.get_untracked(),
+        };
         spawn_local(async move {
             match api::post::<_, Relation>("/api/relations", &body, &session.auth()).await {
                 Ok(r) => {
@@ -173,7 +163,7 @@ fn Studio() -> impl IntoView {
         spawn_local(async move {
             let card = picked_text(&ev)
                 .await
-                .and_then(|t| api::parse_json::<serde_json::Value>(&t).ok());
+                .and_then(|t| api::parse_json::<Json>(&t).ok());
             let Some((card_name, paragraphs)) = card.as_ref().and_then(card_memories) else {
                 note.set(Some(
                     "That file is not a Character Card (V1, V2 or V3 JSON).".into(),
@@ -184,7 +174,7 @@ fn Studio() -> impl IntoView {
                 name.set(card_name);
             }
             for content in paragraphs {
-                let body = json!({ "content": content });
+                let body = NewMemory { content };
                 match api::post::<_, Memory>("/api/memories", &body, &session.auth()).await {
                     Ok(m) => memories.update(|l| l.push(m)),
                     Err(e) => {
@@ -378,7 +368,7 @@ fn CardView(
     let session = use_session();
     // The export being edited: the card's text fields, as the V2 export
     // has them (with the name).
-    let editing = RwSignal::new(None::<serde_json::Value>);
+    let editing = RwSignal::new(None::<Json>);
     let error = RwSignal::new(None::<String>);
     let path = move |format: &str| {
         let who = js_sys::encode_uri_component(&name.get_untracked());
@@ -386,7 +376,7 @@ fn CardView(
     };
     let edit = move |_| {
         spawn_local(async move {
-            match api::get::<serde_json::Value>(&path("ccv2"), &session.auth()).await {
+            match api::get::<Json>(&path("ccv2"), &session.auth()).await {
                 Ok(card) => editing.set(card.get("data").cloned()),
                 Err(e) => error.set(Some(e.error)),
             }
@@ -394,13 +384,13 @@ fn CardView(
     };
     let save = move |format: &'static str| {
         spawn_local(async move {
-            match api::get::<serde_json::Value>(&path(format), &session.auth()).await {
+            match api::get::<Json>(&path(format), &session.auth()).await {
                 Ok(card) => {
                     let edits = editing.get_untracked().unwrap_or_default();
                     let card = with_edits(card, &edits);
                     download(
                         &format!("rolecard.{format}.json"),
-                        &card.to_string(),
+                        &card.encode(),
                         "application/json",
                     );
                 }
@@ -430,7 +420,7 @@ fn CardView(
                         .map(|(key, label)| {
                             let id = format!("card-field-{key}");
                             let value = move || {
-                                editing.with(|e| e.as_ref().and_then(|d| d.get(*key)).and_then(|v| v.as_str()).unwrap_or("").to_owned())
+                                editing.with(|e| e.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_owned())
                             };
                             view! {
                                 <div class="field">
@@ -443,8 +433,8 @@ fn CardView(
                                         on:input=move |ev| {
                                             let v = event_target_value(&ev);
                                             editing.update(|e| {
-                                                if let Some(d) = e.as_mut().and_then(|d| d.as_object_mut()) {
-                                                    d.insert((*key).to_owned(), serde_json::Value::String(v));
+                                                if let Some(d) = e.as_mut() {
+                                                    d.set(key, Json::Str(v));
                                                 }
                                             });
                                         }

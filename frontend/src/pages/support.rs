@@ -18,10 +18,10 @@ use crate::components::status::ConnectionStatus;
 use crate::hooks::session::use_session;
 use crate::hooks::support_chat::SupportChat;
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
+use crate::json::Json;
+use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use serde_json::json;
 use shared::support::{SupportMessage, SupportSession};
 use shared::ws::{ClientMessage, ServerMessage};
 
@@ -119,10 +119,15 @@ fn SupportRoom() -> impl IntoView {
 
     let navigate_to = StoredValue::new_local(navigate);
     let open = move |id: String| {
-        navigate_to.with_value(|n| n(&format!("/support?session={id}"), Default::default()));
+        navigate_to.with_value(|n| n(&format!("/support?session={id}")));
     };
     let new_session = move || async move {
-        api::post::<_, SupportSession>("/api/support/sessions", &json!({}), &session.auth()).await
+        api::post::<_, SupportSession>(
+            "/api/support/sessions",
+            &Json::Obj(Vec::new()),
+            &session.auth(),
+        )
+        .await
     };
     let send = move || {
         let text = draft.get_untracked().trim().to_owned();

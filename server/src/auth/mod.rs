@@ -5,8 +5,11 @@
 //! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses;
 //!   [`admin`]: `AdminUser`, for what only admins read.
 //! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
+//! - [`adopt`]: register and login with an `x-anon-id` move that visitor's
+//!   chats, books and persona answers into the account.
 
 pub mod admin;
+pub(crate) mod adopt;
 pub mod identity;
 pub(crate) mod password;
 pub mod token;
@@ -14,7 +17,7 @@ pub mod token;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity::AuthUser;
@@ -30,6 +33,7 @@ pub fn router() -> Router<AppState> {
 
 async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<(StatusCode, Json<AuthResponse>)> {
     if let Some(problem) = username_problem(&creds.username).or(password_problem(&creds.password)) {
@@ -46,6 +50,7 @@ async fn register(
             AppError::client(ErrorCode::UsernameTaken, "that username is already taken")
         })?;
     tracing::info!(user = %user.id, "registered");
+    adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     let body = AuthResponse {
         token: state.tokens.issue(&user.id),
         user: User {
@@ -58,6 +63,7 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<Json<AuthResponse>> {
     // Unknown user and wrong password get the same answer, after the same
@@ -78,6 +84,7 @@ async fn login(
             "wrong username or password",
         ));
     };
+    adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     Ok(Json(AuthResponse {
         token: state.tokens.issue(&user.id),
         user: User {

@@ -117,6 +117,17 @@ impl Books {
         self.sessions.lock().expect("books lock").get(id).cloned()
     }
 
+    /// Lets go of every session `owner` (an owner key) has in memory, so
+    /// the next connection loads it from the database with its new owner
+    /// (after a visitor's books moved into an account). Connections still
+    /// open keep theirs until they close.
+    pub fn forget_owner(&self, owner: &str) {
+        self.sessions
+            .lock()
+            .expect("books lock")
+            .retain(|_, s| s.owner != owner);
+    }
+
     /// Sessions held in memory.
     pub fn len(&self) -> usize {
         self.sessions.lock().expect("books lock").len()

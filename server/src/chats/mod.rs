@@ -17,10 +17,12 @@
 //!   is a stream of `assistant_error` and `usage_info`, and the management
 //!   channel hears the `assistant_error` too. Stop with
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
+//! - Search: `GET /api/v1/chats/search?q=…` ([`search`]), on both databases.
 
 pub(crate) mod hub;
 pub(crate) mod manage;
 pub(crate) mod render;
+pub(crate) mod search;
 pub mod socket;
 pub(crate) mod socketio;
 
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/messages/send", post(send))
         .route("/v1/messages/{message_id}/regenerate", post(regenerate))
         .route("/v1/chats/{chat_id}/stream", get(reattach))
+        .route("/v1/chats/search", get(search::search))
 }
 
 async fn send(

@@ -52,7 +52,84 @@ fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
     })
 }
 
+/// `text` lowercased with `%`, `_` and `\\` escaped: a `LIKE` pattern that
+/// finds it anywhere.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// About `EXCERPT_CHARS` characters of `text` around the first place
+/// `needle` (lowercase) is found, with "…" where it was cut.
+fn excerpt(text: &str, needle: &str) -> String {
+    const EXCERPT_CHARS: usize = 80;
+    let lower: Vec<char> = text.to_lowercase().chars().collect();
+    let chars: Vec<char> = text.chars().collect();
+    let needle: Vec<char> = needle.to_lowercase().chars().collect();
+    // Lowercasing may change the length (rarely): then start at the top.
+    let at = if lower.len() == chars.len() && !needle.is_empty() {
+        lower
+            .windows(needle.len())
+            .position(|w| w == needle.as_slice())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let start = at.saturating_sub(EXCERPT_CHARS / 3);
+    let end = (start + EXCERPT_CHARS).min(chars.len());
+    let mut out: String = chars[start..end].iter().collect();
+    out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
 impl Store {
+    /// `owner`'s chats whose title or any message contains `query` (any
+    /// case), most recently active first, at most `limit`; each with the
+    /// first matching message.
+    pub async fn search_chats(
+        &self,
+        owner: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<(Chat, Option<String>)>, sqlx::Error> {
+        // `$1` is used first: SQLite numbers parameters as they appear.
+        let rows = sqlx::query(
+            "SELECT c.id, c.title, c.created_at, c.updated_ms, \
+               (SELECT m.content FROM chat_messages m \
+                 WHERE m.chat_id = c.id AND LOWER(m.content) LIKE $1 ESCAPE '\\' \
+                 ORDER BY m.position LIMIT 1) AS hit \
+             FROM chats c WHERE c.owner = $2 \
+               AND (LOWER(c.title) LIKE $1 ESCAPE '\\' OR EXISTS ( \
+                 SELECT 1 FROM chat_messages m \
+                 WHERE m.chat_id = c.id AND LOWER(m.content) LIKE $1 ESCAPE '\\')) \
+             ORDER BY c.updated_ms DESC, c.id LIMIT $3",
+        )
+        .bind(contains_pattern(query))
+        .bind(owner)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let hit: Option<String> = r.try_get("hit")?;
+                Ok((chat_of(r)?, hit.map(|h| excerpt(&h, query))))
+            })
+            .collect()
+    }
+
     /// A new, empty chat for `owner`.
     pub async fn create_chat(&self, owner: &str, title: &str) -> Result<Chat, sqlx::Error> {
         let id = new_id();

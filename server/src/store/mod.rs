@@ -8,7 +8,8 @@
 //! - [`generations`] every stream's saved outcome;
 //! - [`rolecards`] memories, relations and role cards;
 //! - [`support`] support sessions, messages and escalations;
-//! - [`chats`] the hybrid chat protocol's chats, messages and reply versions.
+//! - [`chats`] the hybrid chat protocol's chats, messages and reply versions;
+//! - [`visitors`] a visitor's things moving into the account they sign into.
 
 pub mod anon;
 pub mod books;
@@ -19,6 +20,7 @@ pub mod rolecards;
 pub mod roles;
 pub mod support;
 pub mod users;
+pub mod visitors;
 
 use crate::db::Db;
 

@@ -21,4 +21,5 @@ mod sockets;
 mod streams;
 mod support;
 mod test_sse;
+mod visitors;
 mod ws;
