@@ -15,7 +15,7 @@
 //!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
 //!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
 //!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
-//!   [`health`], [`test_sse`].
+//!   [`health`], [`models`] (`GET /api/models`), [`test_sse`].
 //! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
 //!   batched writes, the stall timeout on every write, idle and shutdown
 //!   close, size and binary-frame handling, one set of close codes; each
@@ -49,6 +49,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub(crate) mod health;
+pub(crate) mod models;
 pub mod personas;
 pub mod quota;
 pub(crate) mod ratelimit;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(usage::router())
+        .merge(models::router())
         .merge(streams::router())
         .merge(personas::router())
         .merge(support::router())

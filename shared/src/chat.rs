@@ -67,6 +67,18 @@ pub struct Message {
     pub versions: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
+    /// How a reply (its current version) ended: `stopped` or `failed` keep
+    /// the text written until then. Absent means `completed`.
+    #[serde(default = "completed", skip_serializing_if = "is_completed")]
+    pub status: FinishStatus,
+}
+
+fn completed() -> FinishStatus {
+    FinishStatus::Completed
+}
+
+fn is_completed(s: &FinishStatus) -> bool {
+    *s == FinishStatus::Completed
 }
 
 /// Browser → server on the management channel (`/api/v1/chats/ws`, or as
@@ -199,7 +211,13 @@ pub enum ServerEvent {
         status: FinishStatus,
     },
     /// The reply was refused or failed.
-    AssistantError { error: String, code: ErrorCode },
+    AssistantError {
+        error: String,
+        code: ErrorCode,
+        /// `RATE_LIMITED` by the model provider: seconds to wait, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
     /// The caller's usage after the reply (or the refusal).
     UsageInfo(Usage),
 }

@@ -325,7 +325,7 @@ impl ChatState {
                 }
                 self.busy = false;
             }
-            ServerEvent::AssistantError { error, code } => {
+            ServerEvent::AssistantError { error, code, .. } => {
                 self.busy = false;
                 for b in &mut self.bubbles {
                     b.streaming = None;

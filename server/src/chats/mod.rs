@@ -79,7 +79,7 @@ async fn send(
             format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    let request = request_base(&body.model, body.temperature)?;
+    let request = request_base(&state, &body.model, body.temperature)?;
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state, &who, chat_id).await?;
     }
@@ -151,7 +151,7 @@ async fn regenerate(
             AppError::client(ErrorCode::ValidationError, "temperature must be a number")
         })?,
     };
-    let mut request = request_base(model, temperature)?;
+    let mut request = request_base(&state, model, temperature)?;
     let stored = state
         .store
         .chat_message(&message_id)
@@ -216,8 +216,9 @@ async fn reattach(
     })
 }
 
-/// The request without its messages, or 4xx for a bad model or temperature.
-fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
+/// The request without its messages, or 4xx for a bad model or temperature
+/// (`MODEL_NOT_ALLOWED` for a model the operator does not offer).
+fn request_base(state: &AppState, model: &str, temperature: f64) -> AppResult<GenRequest> {
     if !(0.0..=2.0).contains(&temperature) {
         return Err(AppError::client(
             ErrorCode::ValidationError,
@@ -231,6 +232,7 @@ fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
             format!("a model name has at most {MAX_MODEL_CHARS} characters"),
         ));
     }
+    state.generator.models.check(Some(model))?;
     let mut request = GenRequest::new("");
     request.messages.clear();
     request.system = SYSTEM.into();
@@ -300,6 +302,7 @@ async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Res
     let (name, json) = out(ServerEvent::AssistantError {
         error: error.clone(),
         code,
+        retry_after: None,
     });
     let _ = entry.push_final(name, json);
     let usage = state.generator.quota.usage(who).await?;

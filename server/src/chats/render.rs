@@ -108,6 +108,14 @@ impl Render for ChatRender {
                         .await
                 }
             };
+            let saved = match saved {
+                Ok(v) => state
+                    .store
+                    .set_message_status(&self.message_id, o.status)
+                    .await
+                    .map(|_| v),
+                Err(e) => Err(e),
+            };
             match saved {
                 Ok(v) => version = v,
                 // Deleted while the reply was written: nothing to keep.
@@ -143,6 +151,7 @@ impl Render for ChatRender {
                 events.push(out(ServerEvent::AssistantError {
                     error: error.clone(),
                     code: *code,
+                    retry_after: o.retry_after,
                 }));
                 self.state.chats.notify(
                     &self.who.owner_key(),

@@ -11,6 +11,7 @@ mod http;
 mod limits;
 mod openai;
 mod personas;
+mod providers;
 mod rolecard;
 mod shutdown;
 mod sockets;
