@@ -35,6 +35,10 @@ pub struct SendMessage {
     /// 0 to 2.
     #[serde(default = "default_temperature")]
     pub temperature: f64,
+    /// Most output tokens of the reply, 1 to 4000 (the server's 1000 when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
 }
 
 fn default_temperature() -> f64 {

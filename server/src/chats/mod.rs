@@ -79,14 +79,23 @@ async fn send(
             format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    let request = request_base(&state, &body.model, body.temperature)?;
+    let mut request = request_base(&state, &body.model, body.temperature)?;
+    if let Some(n) = body.max_tokens {
+        if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
+            return Err(AppError::client(
+                ErrorCode::ValidationError,
+                format!("max_tokens is 1 to {}", shared::personas::MAX_TOKENS_LIMIT),
+            ));
+        }
+        request.max_tokens = n;
+    }
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state, &who, chat_id).await?;
     }
     let ticket = match state
         .generator
         .quota
-        .begin(&who, MAX_REPLY_TOKENS as i64)
+        .begin(&who, i64::from(request.max_tokens))
         .await
     {
         Ok(t) => t,
@@ -129,7 +138,6 @@ async fn send(
             return Err(e.into());
         }
     };
-    let mut request = request;
     request.messages = context(&history);
     request.messages.push(ChatMessage::user(content));
     let message_id = crate::store::new_id();
@@ -245,6 +253,9 @@ fn request_base(state: &AppState, model: &str, temperature: f64) -> AppResult<Ge
 fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
     history
         .iter()
+        // A reply that failed before a word is kept (to show and retry),
+        // but says nothing to the model.
+        .filter(|m| !m.content.is_empty())
         .map(|m| ChatMessage {
             role: m.role,
             content: m.content.clone(),

@@ -128,6 +128,12 @@ async fn chat(
             chunk("no JSON at all."),
             "[DONE]".into(),
         ]),
+        // A relation layer whose relationId the model made up.
+        "relation-layer" => sse(&[
+            chunk("{\"relationId\":\"made-up\",\"name\":\"Tom\",\"relationship\":\"grandson\","),
+            chunk("\"howTheyTreatThem\":\"kindly\",\"sharedHistory\":\"bakery races\",\"tone\":\"warm\"}"),
+            "[DONE]".into(),
+        ]),
         // A model that judges every message high risk.
         "risk-high" => sse(&[chunk("high"), "[DONE]".into()]),
         "outline" => sse(&[

@@ -5,7 +5,7 @@
 //! character received. The scripted provider is [`crate::openai`]'s.
 
 use crate::helpers::{TestApp, WsClient, json, read_sse, spawn_app_with};
-use crate::openai::{on_model, scripted};
+use crate::openai::{on_model, on_models, scripted};
 use chorus_server::auth::identity::Identity;
 use chorus_server::engine::GenRequest;
 use chorus_server::streams::generation::{EngineEvents, Generation, start};
@@ -405,4 +405,160 @@ async fn a_stop_saves_every_character_received_even_the_unsent_ones() {
         .unwrap();
     assert_eq!(saved.status, "stopped");
     assert_eq!(saved.text, all);
+}
+
+/// A user with one memory and one relation on `app`: their token and the
+/// relation's id.
+async fn rolecard_user(app: &TestApp, name: &str) -> (String, String) {
+    let token = app.register(name).await;
+    app.client
+        .post(app.url("/api/memories"))
+        .bearer_auth(&token)
+        .json(&json!({"content": "Tom raced his grandmother to the bakery."}))
+        .send()
+        .await
+        .unwrap();
+    let relation: Value = json(
+        app.client
+            .post(app.url("/api/relations"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "Tom", "relationship": "grandson", "notes": ""}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    (token, relation["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_role_card_retry_announces_its_restart_and_failed_layers_cost_nothing() {
+    let (base, _) = scripted().await;
+    let app = on_model(&base, "garbage").await;
+    let (token, _) = rolecard_user(&app, "rc_restart").await;
+    let before: Value = json(app.get_with_token("/api/usage", &token).await).await;
+    let res = app
+        .client
+        .post(app.url("/api/rolecard/layers/core/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let events: Vec<shared::rolecard::ServerEvent> = read_sse(res)
+        .await
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.2).unwrap())
+        .collect();
+    // The first attempt's text, then the restart taking all of it back.
+    let first_attempt = "Sure! Here is no JSON at all.";
+    let restart = events
+        .iter()
+        .position(|e| matches!(e, shared::rolecard::ServerEvent::DataRestart { .. }))
+        .expect("a data_restart event");
+    let streamed: String = events[..restart]
+        .iter()
+        .filter_map(|e| match e {
+            shared::rolecard::ServerEvent::Data { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streamed, first_attempt);
+    assert!(matches!(
+        &events[restart],
+        shared::rolecard::ServerEvent::DataRestart { discarded, .. } if *discarded == first_attempt.chars().count()
+    ));
+    let Some(shared::rolecard::ServerEvent::Error { error }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        error,
+        "The model's answer was not a valid layer for the role card. Try again."
+    );
+    let after: Value = json(app.get_with_token("/api/usage", &token).await).await;
+    assert_eq!(
+        after["used"], before["used"],
+        "failed layers are not charged"
+    );
+}
+
+#[tokio::test]
+async fn a_relation_layer_belongs_to_the_servers_relation_whatever_the_model_wrote() {
+    let (base, _) = scripted().await;
+    let app = on_model(&base, "relation-layer").await;
+    let (token, relation_id) = rolecard_user(&app, "rc_relation").await;
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/rolecard/layers/relation/{relation_id}/stream"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let events = read_sse(res).await;
+    let last: Value = serde_json::from_str(&events.last().unwrap().2).unwrap();
+    assert_eq!(last["type"], "complete", "{last}");
+    assert_eq!(
+        last["result"]["relationLayer"]["relationId"],
+        relation_id.as_str()
+    );
+    let card: Value = json(app.get_with_token("/api/rolecard", &token).await).await;
+    assert_eq!(
+        card["rolecard"]["relationLayers"][0]["relationId"],
+        relation_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_chat_reply_that_fails_before_any_text_is_kept_as_failed_to_retry() {
+    let (base, _) = scripted().await;
+    let app = on_models(&base, "broken", &["with-usage"]).await;
+    let anon = "broken-visitor";
+    let events = chat_events(chat_send(&app, anon, json!({"content": "Hello"})).await).await;
+    let (chat_id, message_id) = match &events[0] {
+        ServerEvent::AssistantTyping {
+            chat_id,
+            message_id,
+        } => (chat_id.clone(), message_id.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert!(events.iter().any(|e| matches!(
+        e,
+        ServerEvent::AssistantError {
+            code: ErrorCode::ProviderUnavailable,
+            ..
+        }
+    )));
+    let messages = list_messages(&app, anon, &chat_id).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        (messages[1].content.as_str(), messages[1].status),
+        ("", FinishStatus::Failed)
+    );
+    assert_eq!(anon_used(&app, anon).await, 0);
+    // Retry is a regenerate: the new version completes.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/messages/{message_id}/regenerate")))
+        .header("x-anon-id", anon)
+        .json(&json!({"model": "with-usage"}))
+        .send()
+        .await
+        .unwrap();
+    let events = chat_events(res).await;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::AssistantRegenerated {
+                status: FinishStatus::Completed,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    let messages = list_messages(&app, anon, &chat_id).await;
+    assert_eq!(
+        (messages[1].content.as_str(), messages[1].status),
+        ("Hello world", FinishStatus::Completed)
+    );
 }
