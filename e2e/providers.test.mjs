@@ -90,6 +90,7 @@ test('a reply cut by the provider shows as failed with Retry, also one that fail
   assert.match(await first.innerText(), /Half a thought/);
   assert.match(await status.innerText(), /Failed/);
   assert.doesNotMatch(await page.locator('main').innerText(), /internal upstream detail/);
+  assert.equal(await first.getByRole('button', { name: 'Previous version' }).count(), 0, 'one version');
   await screenshot(page, 'providers-failed-reply');
 
   // Retry writes it again; the failed version stays one step back.

@@ -358,7 +358,9 @@ impl ChatState {
                     };
                     // The server keeps a failed reply as written (a new one
                     // even when empty): show it as failed, with Retry.
-                    if !refused && (!text.is_empty() || b.versions.is_empty()) {
+                    // (A list that came in meanwhile may hold it already.)
+                    let listed = b.versions.last() == Some(&text);
+                    if !refused && !listed && (!text.is_empty() || b.versions.is_empty()) {
                         b.versions.push(text);
                         b.shown = b.versions.len() - 1;
                         b.status = FinishStatus::Failed;
@@ -545,10 +547,17 @@ mod tests {
         assert_eq!(reply.text(), "Half a");
         assert_eq!(reply.cut_short(), Some(FinishStatus::Failed));
         assert_eq!(s.last_reply(), Some("m1"), "it can be retried");
-        // Failed before a word: still a reply to retry.
+        assert_eq!(reply.versions.len(), 1);
+        // Failed before a word: still a reply to retry. The saved (empty)
+        // reply, listed while it was written, is not shown twice.
         s.sent("Again");
         s.apply_event(&ev(
             json!({"type":"assistant_typing","chat_id":"c1","message_id":"m2"}),
+        ));
+        s.apply(&msg(
+            json!({"type":"messages_list","chat_id":"c1","page":0,"total":2,"messages":[
+            {"id":"m2","chat_id":"c1","role":"assistant","content":"","versions":[""],
+             "created_at":"2025-01-01T00:00:00Z","status":"failed"}]}),
         ));
         s.apply_event(&ev(
             json!({"type":"assistant_error","error":"down","code":"PROVIDER_UNAVAILABLE"}),
@@ -558,6 +567,7 @@ mod tests {
             (reply.text(), reply.cut_short()),
             ("", Some(FinishStatus::Failed))
         );
+        assert_eq!(reply.versions.len(), 1);
         // A list from the server brings the status back after a reload.
         s.apply(&msg(
             json!({"type":"messages_list","chat_id":"c1","page":0,"total":1,"messages":[
