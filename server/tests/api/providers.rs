@@ -562,3 +562,44 @@ async fn a_chat_reply_that_fails_before_any_text_is_kept_as_failed_to_retry() {
         ("Hello world", FinishStatus::Completed)
     );
 }
+
+#[tokio::test]
+async fn a_stopped_chat_reply_lists_as_stopped_with_every_character_received() {
+    let (base, _) = scripted().await;
+    let app = spawn_app_with(move |c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base;
+        c.model = "burst-then-hang".into();
+        c.chunk_delay_ms = 60_000;
+    })
+    .await;
+    let anon = "stopping-visitor";
+    let res = chat_send(&app, anon, json!({"content": "Go on"})).await;
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let mut events = res.bytes_stream().eventsource();
+    let mut chat_id = String::new();
+    // Up to the first delta (the next one would wait a minute).
+    while let Some(ev) = events.next().await {
+        let ev: ServerEvent = serde_json::from_str(&ev.unwrap().data).unwrap();
+        match ev {
+            ServerEvent::AssistantTyping { chat_id: c, .. } => chat_id = c,
+            ServerEvent::AssistantDelta { .. } => break,
+            _ => {}
+        }
+    }
+    let stopped = app
+        .client
+        .post(app.url(&format!("/api/streams/{stream_id}/stop")))
+        .header("x-anon-id", anon)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 200);
+    while events.next().await.is_some() {}
+    let messages = list_messages(&app, anon, &chat_id).await;
+    let reply = messages.last().unwrap();
+    assert_eq!(reply.status, FinishStatus::Stopped);
+    assert_eq!(reply.content, "abcdefghij".repeat(12));
+}
