@@ -118,42 +118,54 @@ pub fn ModelPicker(
                     </select>
                 </label>
                 <Show when=move || sampling.get()>
-                    <label class="field">
-                        <span class="field__label">"Temperature (0 steady – 2 adventurous)"</span>
-                        <input
-                            class="input"
-                            type="number"
-                            min="0"
-                            max="2"
-                            step="0.1"
-                            data-testid="model-temperature"
-                            prop:value=move || format!("{:.1}", settings.temperature.get())
-                            on:change=move |ev| {
-                                if let Ok(t) = event_target_value(&ev).parse::<f64>() {
-                                    settings.temperature.set(t.clamp(0.0, 2.0));
-                                }
-                            }
-                        />
-                    </label>
-                    <label class="field">
-                        <span class="field__label">"Longest reply (tokens)"</span>
-                        <input
-                            class="input"
-                            type="number"
-                            min="1"
-                            max=MAX_REPLY_TOKENS.to_string()
-                            step="50"
-                            data-testid="model-max-tokens"
-                            prop:value=move || settings.max_tokens.get().to_string()
-                            on:change=move |ev| {
-                                if let Ok(n) = event_target_value(&ev).parse::<u32>() {
-                                    settings.max_tokens.set(n.clamp(1, MAX_REPLY_TOKENS));
-                                }
-                            }
-                        />
-                    </label>
+                    <NumberField
+                        label="Temperature (0 steady – 2 adventurous)"
+                        range=(0.0, 2.0, 0.1)
+                        testid="model-temperature"
+                        value=Signal::derive(move || format!("{:.1}", settings.temperature.get()))
+                        on_change=Callback::new(move |v: f64| settings.temperature.set(v))
+                    />
+                    <NumberField
+                        label="Longest reply (tokens)"
+                        range=(1.0, f64::from(MAX_REPLY_TOKENS), 50.0)
+                        testid="model-max-tokens"
+                        value=Signal::derive(move || settings.max_tokens.get().to_string())
+                        on_change=Callback::new(move |v: f64| settings.max_tokens.set(v.round() as u32))
+                    />
                 </Show>
             </div>
         </details>
+    }
+}
+
+/// A labelled number box: `range` is (min, max, step); a typed number is
+/// clamped to it before `on_change` hears it.
+#[component]
+fn NumberField(
+    label: &'static str,
+    range: (f64, f64, f64),
+    testid: &'static str,
+    value: Signal<String>,
+    on_change: Callback<f64>,
+) -> impl IntoView {
+    let (min, max, step) = range;
+    view! {
+        <label class="field">
+            <span class="field__label">{label}</span>
+            <input
+                class="input"
+                type="number"
+                min=min.to_string()
+                max=max.to_string()
+                step=step.to_string()
+                data-testid=testid
+                prop:value=value
+                on:change=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                        on_change.run(v.clamp(min, max));
+                    }
+                }
+            />
+        </label>
     }
 }

@@ -524,7 +524,7 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
 
 /// A new user with one memory asks for their core layer: their token and
 /// the stream's response.
-async fn core_layer_stream(
+pub(crate) async fn core_layer_stream(
     app: &crate::helpers::TestApp,
     user: &str,
     memory: &str,

@@ -15,9 +15,13 @@ use shared::chat::{Message, ServerEvent, ServerMessage};
 use shared::models::ModelList;
 use shared::stream::FinishStatus;
 
-/// The engine's own events of a generation of `chunk_chars`-character
-/// chunks, run for an anonymous visitor: (delta texts, the final `done`).
-async fn engine_run(app: &TestApp, who: &str, chunk_chars: usize) -> (String, Vec<Value>) {
+/// A generation of `chunk_chars`-character chunks for an anonymous
+/// visitor, and its stream as the engine's own events (`/api/streams`).
+async fn engine_stream(
+    app: &TestApp,
+    who: &str,
+    chunk_chars: usize,
+) -> (String, reqwest::Response) {
     let entry = start(
         &app.state.generator,
         &Identity::Anonymous(who.into()),
@@ -35,12 +39,30 @@ async fn engine_run(app: &TestApp, who: &str, chunk_chars: usize) -> (String, Ve
         .send()
         .await
         .unwrap();
+    (entry.id.clone(), res)
+}
+
+/// [`engine_stream`] read to its end: the stream's id and its events.
+async fn engine_run(app: &TestApp, who: &str, chunk_chars: usize) -> (String, Vec<Value>) {
+    let (id, res) = engine_stream(app, who, chunk_chars).await;
     let events = read_sse(res)
         .await
         .into_iter()
         .map(|e| serde_json::from_str(&e.2).unwrap())
         .collect();
-    (entry.id.clone(), events)
+    (id, events)
+}
+
+/// The server on the scripted model that sends 120 characters at once and
+/// then nothing, with chunks a minute apart: all but the first chunk wait.
+async fn stalled_app(base: String) -> TestApp {
+    spawn_app_with(move |c| {
+        c.llm = chorus_server::config::LlmKind::Openai;
+        c.openai_base_url = base;
+        c.model = "burst-then-hang".into();
+        c.chunk_delay_ms = 60_000;
+    })
+    .await
 }
 
 fn delta_texts(events: &[Value]) -> Vec<String> {
@@ -203,21 +225,8 @@ async fn a_cut_stream_fails_on_the_persona_support_books_and_role_card_protocols
     assert_eq!(last["error_code"], "PROVIDER_INCOMPLETE");
 
     // Role cards: a sentence, not a serde message.
-    let token = app.register("cut_rolecard").await;
-    app.client
-        .post(app.url("/api/memories"))
-        .bearer_auth(&token)
-        .json(&json!({"content": "She sang while she cooked."}))
-        .send()
-        .await
-        .unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/rolecard/layers/core/stream"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (_, res) =
+        crate::openai::core_layer_stream(&app, "cut_rolecard", "She sang while she cooked.").await;
     let events = read_sse(res).await;
     let last: Value = serde_json::from_str(&events.last().unwrap().2).unwrap();
     assert_eq!(last["type"], "error");
@@ -350,32 +359,9 @@ async fn a_slow_models_words_go_out_as_they_come_not_when_a_chunk_fills() {
 #[tokio::test]
 async fn a_stop_saves_every_character_received_even_the_unsent_ones() {
     let (base, _) = scripted().await;
-    let app = spawn_app_with(move |c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base;
-        c.model = "burst-then-hang".into();
-        // The second chunk would wait a minute.
-        c.chunk_delay_ms = 60_000;
-    })
-    .await;
+    let app = stalled_app(base).await;
     let who = "burst-visitor";
-    let entry = start(
-        &app.state.generator,
-        &Identity::Anonymous(who.into()),
-        Generation {
-            request: GenRequest::new("hi"),
-            chunk_chars: 4,
-            render: EngineEvents,
-            ticket: None,
-        },
-    );
-    let res = app
-        .client
-        .get(app.url(&format!("/api/streams/{}", entry.id)))
-        .header("x-anon-id", who)
-        .send()
-        .await
-        .unwrap();
+    let (id, res) = engine_stream(&app, who, 4).await;
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
     let mut events = res.bytes_stream().eventsource();
@@ -383,7 +369,7 @@ async fn a_stop_saves_every_character_received_even_the_unsent_ones() {
     assert_eq!(first["text"], "abcd");
     let stopped = app
         .client
-        .post(app.url(&format!("/api/streams/{}/stop", entry.id)))
+        .post(app.url(&format!("/api/streams/{id}/stop")))
         .header("x-anon-id", who)
         .send()
         .await
@@ -396,13 +382,7 @@ async fn a_stop_saves_every_character_received_even_the_unsent_ones() {
     let all = "abcdefghij".repeat(12);
     assert_eq!(last["status"], "stopped");
     assert_eq!(last["text"], all.as_str());
-    let saved = app
-        .state
-        .store
-        .generation(&entry.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let saved = app.state.store.generation(&id).await.unwrap().unwrap();
     assert_eq!(saved.status, "stopped");
     assert_eq!(saved.text, all);
 }
@@ -566,13 +546,7 @@ async fn a_chat_reply_that_fails_before_any_text_is_kept_as_failed_to_retry() {
 #[tokio::test]
 async fn a_stopped_chat_reply_lists_as_stopped_with_every_character_received() {
     let (base, _) = scripted().await;
-    let app = spawn_app_with(move |c| {
-        c.llm = chorus_server::config::LlmKind::Openai;
-        c.openai_base_url = base;
-        c.model = "burst-then-hang".into();
-        c.chunk_delay_ms = 60_000;
-    })
-    .await;
+    let app = stalled_app(base).await;
     let anon = "stopping-visitor";
     let res = chat_send(&app, anon, json!({"content": "Go on"})).await;
     let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
