@@ -238,7 +238,11 @@ fn ChatRoom() -> impl IntoView {
         sse.start.run(SseRequest {
             method: "POST",
             path: format!("/api/v1/messages/{id}/regenerate"),
-            body: Some("{}".into()),
+            // Asked as the picker says now (Retry, Regenerate).
+            body: Some(crate::api::to_json(&shared::chat::Regenerate {
+                model: settings.model.get_untracked(),
+                temperature: Some(settings.temperature.get_untracked()),
+            })),
         });
     };
     // Keyboard focus through rename and delete: into the title box when

@@ -112,7 +112,11 @@ async fn specialists(
         .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
         .await
     {
-        Ok(t) => t,
+        // Priced as the model the agents will ask (`--model-price`).
+        Ok(t) => {
+            let model = request.model.clone().or_else(|| session.model());
+            t.priced(state.generator.models.price(model.as_deref()))
+        }
         Err(e) => {
             let (_, body) = e.to_api_error();
             push_error(session, body.code, body.error, ErrorDetails::default());
@@ -132,7 +136,7 @@ async fn specialists(
                 "could not read this session's artifacts".into(),
                 ErrorDetails::default(),
             );
-            let _ = quota.cancel(ticket).await;
+            quota.settle(ticket, None, "books").await;
             return;
         }
     };
@@ -235,7 +239,7 @@ async fn specialists(
             }
         }
     }
-    let _ = quota.finish(ticket, output_tokens, "books").await;
+    quota.settle(ticket, Some(output_tokens), "books").await;
     match ended {
         Ended::Done => session.push(ServerMessage::Completion {
             message: completion_message(&results),
