@@ -182,6 +182,41 @@ pub struct Config {
     )]
     pub model: String,
 
+    /// Models clients may name besides `--model` (repeat the flag, or
+    /// separate with commas). Any other name is refused with
+    /// `MODEL_NOT_ALLOWED` before anything is charged; `GET /api/models`
+    /// lists them. The offline generator ignores model names.
+    #[arg(
+        long = "allowed-models",
+        env = "CHORUS_ALLOWED_MODELS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_models: Vec<String>,
+
+    /// Credits per output token of a model, `name=factor` (repeatable, or
+    /// comma-separated in the env var); unpriced models cost 1.
+    #[arg(
+        long = "model-price",
+        env = "CHORUS_MODEL_PRICES",
+        value_delimiter = ',',
+        value_parser = crate::engine::models::parse_price,
+        global = true
+    )]
+    pub model_prices: Vec<(String, f64)>,
+
+    /// Name prefixes of reasoning models (OpenAI's o-series and peers):
+    /// they get `max_completion_tokens` and no `temperature`. A model that
+    /// refuses `max_tokens` is also switched to that the first time it does.
+    #[arg(
+        long = "reasoning-models",
+        env = "CHORUS_REASONING_MODELS",
+        value_delimiter = ',',
+        default_value = "o1,o3,o4,gpt-5",
+        global = true
+    )]
+    pub reasoning_models: Vec<String>,
+
     /// Base URL of the OpenAI-compatible API (OpenAI, Ollama at
     /// http://localhost:11434/v1, vLLM, llama.cpp server, LM Studio).
     #[arg(
@@ -340,6 +375,9 @@ impl Config {
             body_limit: 64 * 1024,
             llm: LlmKind::Offline,
             model: "gpt-4o-mini".into(),
+            allowed_models: Vec::new(),
+            model_prices: Vec::new(),
+            reasoning_models: ["o1", "o3", "o4", "gpt-5"].map(String::from).to_vec(),
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_api_key: None,
             provider_timeout_secs: 60,
@@ -372,13 +410,26 @@ impl Config {
         use crate::engine::{Engine, offline::Offline, openai::OpenAi};
         match self.llm {
             LlmKind::Offline => Engine::Offline(Offline),
-            LlmKind::Openai => Engine::OpenAi(OpenAi::new(
-                &self.openai_base_url,
-                self.openai_api_key.clone(),
-                &self.model,
-                std::time::Duration::from_secs(self.provider_timeout_secs.max(1)),
-            )),
+            LlmKind::Openai => Engine::OpenAi(
+                OpenAi::new(
+                    &self.openai_base_url,
+                    self.openai_api_key.clone(),
+                    &self.model,
+                    std::time::Duration::from_secs(self.provider_timeout_secs.max(1)),
+                )
+                .with_reasoning_models(&self.reasoning_models),
+            ),
         }
+    }
+
+    /// The models clients may name, and their prices.
+    pub fn models(&self) -> crate::engine::models::Models {
+        crate::engine::models::Models::new(
+            &self.model,
+            &self.allowed_models,
+            &self.model_prices,
+            self.llm != LlmKind::Offline,
+        )
     }
 }
 

@@ -79,6 +79,12 @@ impl AppError {
     }
 }
 
+impl From<crate::engine::models::NotAllowed> for AppError {
+    fn from(e: crate::engine::models::NotAllowed) -> Self {
+        Self::client(ErrorCode::ModelNotAllowed, e.to_string())
+    }
+}
+
 /// The HTTP status of an error code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -15,8 +15,9 @@
 //!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
 //!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
 //!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
-//!   [`health`] (alive, ready), [`test_sse`], [`admin`] (the admin page's
-//!   figures), [`apidocs`] (the OpenAPI and AsyncAPI documents).
+//!   [`health`] (alive, ready), [`models`] (`GET /api/models`),
+//!   [`test_sse`], [`admin`] (the admin page's figures), [`apidocs`] (the
+//!   OpenAPI and AsyncAPI documents).
 //! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
 //!   batched writes, the stall timeout on every write, idle and shutdown
 //!   close, size and binary-frame handling, one set of close codes; each
@@ -55,6 +56,7 @@ pub mod engine;
 pub mod error;
 pub(crate) mod health;
 pub mod metrics;
+pub(crate) mod models;
 pub mod personas;
 pub mod quota;
 pub(crate) mod ratelimit;
@@ -96,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(apidocs::router())
         .merge(usage::router())
+        .merge(models::router())
         .merge(streams::router())
         .merge(personas::router())
         .merge(support::router())

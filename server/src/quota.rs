@@ -33,6 +33,8 @@ pub struct Ticket {
     reserved: i64,
     /// Admitted under `--no-limits`: nothing to settle, no cap.
     unmetered: bool,
+    /// Credits per output token (`--model-price` of the model asked).
+    price: f64,
 }
 
 impl Ticket {
@@ -43,9 +45,28 @@ impl Ticket {
             return None;
         }
         match self.who {
-            Identity::User(_) => Some(self.reserved),
+            Identity::User(_) => Some((self.reserved as f64 / self.price).floor() as i64),
             Identity::Anonymous(_) => None,
         }
+    }
+
+    /// The same ticket for a model that costs `price` credits per output
+    /// token: the reservation covers fewer (or more) tokens.
+    pub fn priced(mut self, price: f64) -> Self {
+        if price.is_finite() && price > 0.0 {
+            self.price = price;
+        }
+        self
+    }
+
+    /// An anonymous visitor's free reply (not credits).
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.who, Identity::Anonymous(_))
+    }
+
+    /// Credits for `output_tokens` at this ticket's price.
+    fn cost(&self, output_tokens: i64) -> i64 {
+        (output_tokens.max(0) as f64 * self.price).ceil() as i64
     }
 }
 
@@ -58,6 +79,7 @@ impl Quota {
                 who: who.clone(),
                 reserved: 0,
                 unmetered: true,
+                price: 1.0,
             });
         }
         match who {
@@ -80,6 +102,7 @@ impl Quota {
                     who: who.clone(),
                     reserved: 0,
                     unmetered: false,
+                    price: 1.0,
                 })
             }
             Identity::User(id) => {
@@ -93,6 +116,7 @@ impl Quota {
                     who: who.clone(),
                     reserved,
                     unmetered: false,
+                    price: 1.0,
                 })
             }
         }
@@ -148,6 +172,7 @@ impl Quota {
                         who: who.clone(),
                         reserved: share,
                         unmetered: false,
+                        price: 1.0,
                     })
                 }
             })
@@ -155,14 +180,15 @@ impl Quota {
     }
 
     /// Ends a generation that produced `output_tokens`: a user pays them
-    /// (at most what was reserved) and gets the rest back.
+    /// at the ticket's price (at most what was reserved) and gets the rest
+    /// back.
     pub async fn finish(&self, ticket: Ticket, output_tokens: i64, reason: &str) -> AppResult<()> {
         if ticket.unmetered {
             return Ok(());
         }
         if let Identity::User(id) = &ticket.who {
             self.store
-                .settle(id, ticket.reserved, output_tokens, reason)
+                .settle(id, ticket.reserved, ticket.cost(output_tokens), reason)
                 .await?;
         }
         Ok(())

@@ -66,6 +66,7 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
+            models: config.models(),
             streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs))
                 .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024)),
             quota: Quota {

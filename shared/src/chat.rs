@@ -36,6 +36,10 @@ pub struct SendMessage {
     /// 0 to 2.
     #[serde(default = "default_temperature")]
     pub temperature: f64,
+    /// Most output tokens of the reply, 1 to 4000 (the server's 1000 when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
 }
 
 fn default_temperature() -> f64 {
@@ -83,6 +87,18 @@ pub struct Message {
     pub versions: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
+    /// How a reply (its current version) ended: `stopped` or `failed` keep
+    /// the text written until then. Absent means `completed`.
+    #[serde(default = "completed", skip_serializing_if = "is_completed")]
+    pub status: FinishStatus,
+}
+
+fn completed() -> FinishStatus {
+    FinishStatus::Completed
+}
+
+fn is_completed(s: &FinishStatus) -> bool {
+    *s == FinishStatus::Completed
 }
 
 /// Browser → server on the management channel (`/api/v1/chats/ws`, or as
@@ -218,7 +234,13 @@ pub enum ServerEvent {
         status: FinishStatus,
     },
     /// The reply was refused or failed.
-    AssistantError { error: String, code: ErrorCode },
+    AssistantError {
+        error: String,
+        code: ErrorCode,
+        /// `RATE_LIMITED` by the model provider: seconds to wait, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
     /// The caller's usage after the reply (or the refusal).
     UsageInfo(Usage),
 }
@@ -242,6 +264,7 @@ impl ServerEvent {
 /// words around the first message that matched (`None` when only the title
 /// did).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatHit {
     pub chat: Chat,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -94,6 +94,15 @@ pub enum ErrorCode {
     ProviderAuth,
     /// 503: the model provider failed, timed out or could not be reached.
     ProviderUnavailable,
+    /// 502: the model provider refused the request itself (an unknown
+    /// model, a prompt too long); trying again will not help.
+    ProviderRejected,
+    /// 502: the model provider's answer ended before it finished (the
+    /// connection was cut); the partial text is saved as `failed`.
+    ProviderIncomplete,
+    /// 400: a model the operator does not allow (`--allowed-models`);
+    /// `GET /api/models` lists the ones that are.
+    ModelNotAllowed,
     /// 404: a persona id that is not in the catalog (the message names it).
     UnknownPersona,
     /// 404: no such support session for this user (also for someone
@@ -135,6 +144,9 @@ impl ErrorCode {
             Self::StreamExpired => "STREAM_EXPIRED",
             Self::ProviderAuth => "PROVIDER_AUTH",
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            Self::ProviderRejected => "PROVIDER_REJECTED",
+            Self::ProviderIncomplete => "PROVIDER_INCOMPLETE",
+            Self::ModelNotAllowed => "MODEL_NOT_ALLOWED",
             Self::UnknownPersona => "UNKNOWN_PERSONA",
             Self::SessionNotFound => "SESSION_NOT_FOUND",
             Self::ConnectionLimit => "CONNECTION_LIMIT",
@@ -165,6 +177,8 @@ impl ErrorCode {
             Self::StreamExpired => 410,
             Self::ProviderAuth => 502,
             Self::ProviderUnavailable => 503,
+            Self::ProviderRejected | Self::ProviderIncomplete => 502,
+            Self::ModelNotAllowed => 400,
             Self::SessionForbidden => 403,
             Self::AgentTimeout => 504,
         }
@@ -214,6 +228,9 @@ mod tests {
             ErrorCode::StreamExpired,
             ErrorCode::ProviderAuth,
             ErrorCode::ProviderUnavailable,
+            ErrorCode::ProviderRejected,
+            ErrorCode::ProviderIncomplete,
+            ErrorCode::ModelNotAllowed,
             ErrorCode::UnknownPersona,
             ErrorCode::SessionNotFound,
             ErrorCode::ConnectionLimit,

@@ -24,6 +24,7 @@ pub mod books;
 pub mod chat;
 pub mod error;
 pub mod health;
+pub mod models;
 pub mod personas;
 pub mod rolecard;
 pub mod stream;

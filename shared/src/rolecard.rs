@@ -145,6 +145,13 @@ pub enum ServerEvent {
     Data {
         content: String,
     },
+    /// The last `discarded` characters of `data` were a model's answer
+    /// that did not parse; it is being asked again, and the next `data`
+    /// replaces them (clients that ignore this see both attempts).
+    DataRestart {
+        discarded: usize,
+        reason: String,
+    },
     Complete {
         result: RoleCardResult,
     },

@@ -33,6 +33,26 @@ pub enum FinishStatus {
     Failed,
 }
 
+impl FinishStatus {
+    /// The wire (and database) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status a spelling names (`completed` for anything unknown).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "stopped" => Self::Stopped,
+            "failed" => Self::Failed,
+            _ => Self::Completed,
+        }
+    }
+}
+
 /// The engine's generic events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -50,6 +70,9 @@ pub enum ServerEvent {
     Error {
         error: String,
         code: crate::ErrorCode,
+        /// `RATE_LIMITED` by the model provider: seconds to wait, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
 }
 

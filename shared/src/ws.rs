@@ -89,6 +89,9 @@ pub enum ServerMessage {
         timestamp: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         persona_id: Option<String>,
+        /// `RATE_LIMITED` by the model provider: seconds to wait, when it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stream_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +208,7 @@ impl ServerMessage {
             code,
             timestamp,
             persona_id: None,
+            retry_after: None,
             stream_id: None,
             seq: None,
         }

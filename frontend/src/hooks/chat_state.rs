@@ -5,6 +5,7 @@
 use shared::ErrorCode;
 use shared::auth::Usage;
 use shared::chat::{Chat, Message, ServerEvent, ServerMessage};
+use shared::stream::FinishStatus;
 
 /// One message on screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub struct Bubble {
     pub shown: usize,
     /// Text arriving now (replaces the shown version while streaming).
     pub streaming: Option<String>,
+    /// How the reply's newest version ended (`stopped`, `failed`: cut
+    /// short; the page says so and offers Retry).
+    pub status: FinishStatus,
 }
 
 impl Bubble {
@@ -47,7 +51,17 @@ impl Bubble {
             shown: versions.len() - 1,
             versions,
             streaming: None,
+            status: m.status,
         }
+    }
+
+    /// The reply was cut short (stopped or failed) and its newest version
+    /// is the one shown.
+    pub fn cut_short(&self) -> Option<FinishStatus> {
+        (self.streaming.is_none()
+            && self.status != FinishStatus::Completed
+            && self.shown + 1 >= self.versions.len())
+        .then_some(self.status)
     }
 }
 
@@ -109,6 +123,7 @@ impl ChatState {
             versions: vec![text.to_owned()],
             shown: 0,
             streaming: None,
+            status: FinishStatus::Completed,
         });
         self.pending = Some(text.to_owned());
         self.busy = true;
@@ -132,6 +147,7 @@ impl ChatState {
             {
                 b.versions.push(text);
                 b.shown = b.versions.len() - 1;
+                b.status = FinishStatus::Stopped;
             }
         }
         self.bubbles.retain(|b| !b.versions.is_empty());
@@ -279,6 +295,7 @@ impl ChatState {
                         versions: Vec::new(),
                         shown: 0,
                         streaming: Some(String::new()),
+                        status: FinishStatus::Completed,
                     });
                 }
                 if new_chat {
@@ -302,12 +319,14 @@ impl ChatState {
             ServerEvent::AssistantComplete {
                 message_id,
                 content,
+                status,
                 ..
             } => {
                 if let Some(b) = self.bubble_mut(message_id) {
                     b.streaming = None;
                     b.versions = vec![content.clone()];
                     b.shown = 0;
+                    b.status = *status;
                 }
                 self.busy = false;
             }
@@ -315,6 +334,7 @@ impl ChatState {
                 message_id,
                 content,
                 version,
+                status,
                 ..
             } => {
                 if let Some(b) = self.bubble_mut(message_id) {
@@ -322,21 +342,34 @@ impl ChatState {
                     b.versions.truncate(*version);
                     b.versions.push(content.clone());
                     b.shown = b.versions.len() - 1;
+                    b.status = *status;
                 }
                 self.busy = false;
             }
-            ServerEvent::AssistantError { error, code } => {
+            ServerEvent::AssistantError { error, code, .. } => {
                 self.busy = false;
+                let refused = matches!(
+                    code,
+                    ErrorCode::AnonLimitReached | ErrorCode::InsufficientBalance
+                );
                 for b in &mut self.bubbles {
-                    b.streaming = None;
+                    let Some(text) = b.streaming.take() else {
+                        continue;
+                    };
+                    // The server keeps a failed reply as written (a new one
+                    // even when empty): show it as failed, with Retry.
+                    // (A list that came in meanwhile may hold it already.)
+                    let listed = b.versions.last() == Some(&text);
+                    if !refused && !listed && (!text.is_empty() || b.versions.is_empty()) {
+                        b.versions.push(text);
+                        b.shown = b.versions.len() - 1;
+                        b.status = FinishStatus::Failed;
+                    }
                 }
                 self.bubbles
                     .retain(|b| !b.versions.is_empty() || b.role == "user");
                 self.notice = Some(Self::notice_for(*code, error));
-                if matches!(
-                    code,
-                    ErrorCode::AnonLimitReached | ErrorCode::InsufficientBalance
-                ) {
+                if refused {
                     return self.restore_draft();
                 }
                 self.pending = None;
@@ -497,5 +530,50 @@ mod tests {
         s.stopped();
         assert_eq!(texts(&s), ["Q", "Part"]);
         assert!(!s.busy);
+    }
+
+    #[test]
+    fn a_cut_reply_shows_as_failed_and_keeps_what_arrived_even_nothing() {
+        let mut s = ChatState::default();
+        s.sent("Hi");
+        s.apply_event(&ev(
+            json!({"type":"assistant_typing","chat_id":"c1","message_id":"m1"}),
+        ));
+        s.apply_event(&ev(json!({"type":"assistant_delta","delta":"Half a"})));
+        s.apply_event(&ev(
+            json!({"type":"assistant_error","error":"cut off","code":"PROVIDER_INCOMPLETE"}),
+        ));
+        let reply = s.bubbles.last().unwrap();
+        assert_eq!(reply.text(), "Half a");
+        assert_eq!(reply.cut_short(), Some(FinishStatus::Failed));
+        assert_eq!(s.last_reply(), Some("m1"), "it can be retried");
+        assert_eq!(reply.versions.len(), 1);
+        // Failed before a word: still a reply to retry. The saved (empty)
+        // reply, listed while it was written, is not shown twice.
+        s.sent("Again");
+        s.apply_event(&ev(
+            json!({"type":"assistant_typing","chat_id":"c1","message_id":"m2"}),
+        ));
+        s.apply(&msg(
+            json!({"type":"messages_list","chat_id":"c1","page":0,"total":2,"messages":[
+            {"id":"m2","chat_id":"c1","role":"assistant","content":"","versions":[""],
+             "created_at":"2025-01-01T00:00:00Z","status":"failed"}]}),
+        ));
+        s.apply_event(&ev(
+            json!({"type":"assistant_error","error":"down","code":"PROVIDER_UNAVAILABLE"}),
+        ));
+        let reply = s.bubbles.last().unwrap();
+        assert_eq!(
+            (reply.text(), reply.cut_short()),
+            ("", Some(FinishStatus::Failed))
+        );
+        assert_eq!(reply.versions.len(), 1);
+        // A list from the server brings the status back after a reload.
+        s.apply(&msg(
+            json!({"type":"messages_list","chat_id":"c1","page":0,"total":1,"messages":[
+            {"id":"m1","chat_id":"c1","role":"assistant","content":"Half a","versions":["Half a"],
+             "created_at":"2025-01-01T00:00:00Z","status":"stopped"}]}),
+        ));
+        assert_eq!(s.bubbles[0].cut_short(), Some(FinishStatus::Stopped));
     }
 }

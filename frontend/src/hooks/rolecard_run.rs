@@ -52,6 +52,11 @@ impl RoleCardRun {
                 self.text.push_str(content);
                 false
             }
+            ServerEvent::DataRestart { discarded, .. } => {
+                let keep = self.text.chars().count().saturating_sub(*discarded);
+                self.text = self.text.chars().take(keep).collect();
+                false
+            }
             ServerEvent::LayerProgress { layer, progress } => {
                 self.message = format!("Layer {layer}: {progress}%");
                 false

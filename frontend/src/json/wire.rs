@@ -5,7 +5,7 @@
 //! matches name them all.
 
 use super::{Fields, FromJson, Json, JsonError, ToJson, objects, strings, tagged};
-use shared::{admin, auth, books, chat, health, personas, rolecard, stream, support, ws};
+use shared::{admin, auth, books, chat, health, models, personas, rolecard, stream, support, ws};
 
 strings! {
     shared::ErrorCode {
@@ -37,6 +37,9 @@ strings! {
         ConnectionLimit = "CONNECTION_LIMIT",
         SessionForbidden = "SESSION_FORBIDDEN",
         AgentTimeout = "AGENT_TIMEOUT",
+        ProviderRejected = "PROVIDER_REJECTED",
+        ProviderIncomplete = "PROVIDER_INCOMPLETE",
+        ModelNotAllowed = "MODEL_NOT_ALLOWED",
     }
     auth::UsageKind { Anonymous = "anonymous", User = "user" }
     stream::FinishStatus { Completed = "completed", Stopped = "stopped", Failed = "failed" }
@@ -95,7 +98,8 @@ objects! {
 
     chat::Chat { id, title, created_at, updated_at }
     chat::ChatHit { chat, excerpt }
-    chat::Message { id, chat_id, role, content, versions, created_at }
+    models::ModelList { default, models }
+    models::ModelInfo { id, price }
     #[to]
     chat::Regenerate { model, temperature }
     admin::AdminAccess { admin }
@@ -104,7 +108,7 @@ objects! {
     admin::CreditsGranted { total, grants }
     support::EscalationCount { day, risk_level, count }
     #[to]
-    chat::SendMessage { chat_id, model, content, temperature }
+    chat::SendMessage { chat_id, model, content, temperature, max_tokens }
 
     #[default]
     books::ErrorDetails {
@@ -164,7 +168,7 @@ tagged! {
     ws::ServerMessage, "type" {
         Connection { status, timestamp } = "connection",
         Pong { timestamp } = "pong",
-        Error { status, message, code, timestamp, persona_id, stream_id, seq } = "error",
+        Error { status, message, code, retry_after, timestamp, persona_id, stream_id, seq } = "error",
         Status { status, message, persona_id, persona_streams, stream_id, seq } = "status",
         Chunk { chunk, is_final, persona_id, stream_id, seq } = "chunk",
         Response { status, data, stream_id, seq } = "response",
@@ -202,7 +206,7 @@ tagged! {
         AssistantDelta { delta } = "assistant_delta",
         AssistantComplete { message_id, chat_id, content, usage, status } = "assistant_complete",
         AssistantRegenerated { message_id, chat_id, content, version, status } = "assistant_regenerated",
-        AssistantError { error, code } = "assistant_error",
+        AssistantError { error, code, retry_after } = "assistant_error",
         UsageInfo(auth::Usage) = "usage_info",
     }
 
@@ -239,6 +243,7 @@ tagged! {
     rolecard::ServerEvent, "type" {
         Progress { stage, progress, message } = "progress",
         Data { content } = "data",
+        DataRestart { discarded, reason } = "data_restart",
         Complete { result } = "complete",
         Error { error } = "error",
         BatchStart { total, pending } = "batch_start",
@@ -289,6 +294,24 @@ impl FromJson for rolecard::RoleCardResult {
         } else {
             o.field("relationLayer").map(Self::RelationLayer)
         }
+    }
+}
+
+/// A chat message: `status` absent means `completed`.
+impl FromJson for chat::Message {
+    fn from_json(v: Json) -> Result<Self, JsonError> {
+        let mut o = Fields::of(v)?;
+        Ok(Self {
+            id: o.field("id")?,
+            chat_id: o.field("chat_id")?,
+            role: o.field("role")?,
+            content: o.field("content")?,
+            versions: o.field("versions")?,
+            created_at: o.field("created_at")?,
+            status: o
+                .field::<Option<stream::FinishStatus>>("status")?
+                .unwrap_or(stream::FinishStatus::Completed),
+        })
     }
 }
 
@@ -559,6 +582,11 @@ pub(crate) mod tests {
             model: String::new(),
             content: "Hé \"there\"\n".into(),
             temperature: 0.7,
+            max_tokens: Some(300),
+        });
+        same_out(&chat::Regenerate {
+            model: "m".into(),
+            temperature: None,
         });
         same_out(&auth::Credentials {
             username: "ada".into(),

@@ -13,7 +13,9 @@ use crate::api::to_json;
 use crate::components::conversation::{Conversation, EmptyState, SideToggle};
 use crate::components::copy::CopyButton;
 use crate::components::markdown::Markdown;
+use crate::components::model_settings::{ModelPicker, ModelSettings};
 use crate::components::page::AppTitle;
+use crate::components::reply_status::ReplyStatus;
 use crate::components::status::ConnectionStatus;
 use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
 use crate::hooks::session::{group_thousands, usage_label, use_session};
@@ -67,6 +69,8 @@ fn ChatRoom() -> impl IntoView {
     let confirming = RwSignal::new(None::<String>);
     let go = move |path: String| navigate.with_value(|n| n(&path));
     let side_open = RwSignal::new(false);
+    // The model and settings replies are asked with.
+    let settings = ModelSettings::new(1000);
     Effect::new(move |_| {
         current.track();
         side_open.set(false);
@@ -209,9 +213,10 @@ fn ChatRoom() -> impl IntoView {
         state.update(|s| s.sent(&text));
         let body = SendMessage {
             chat_id: current.get_untracked(),
-            model: String::new(),
+            model: settings.model.get_untracked(),
             content: text,
-            temperature: 0.7,
+            temperature: settings.temperature.get_untracked(),
+            max_tokens: Some(settings.max_tokens.get_untracked()),
         };
         sse.start.run(SseRequest {
             method: "POST",
@@ -233,7 +238,11 @@ fn ChatRoom() -> impl IntoView {
         sse.start.run(SseRequest {
             method: "POST",
             path: format!("/api/v1/messages/{id}/regenerate"),
-            body: Some(crate::api::to_json(&shared::chat::Regenerate::default())),
+            // Asked as the picker says now (Retry, Regenerate).
+            body: Some(crate::api::to_json(&shared::chat::Regenerate {
+                model: settings.model.get_untracked(),
+                temperature: Some(settings.temperature.get_untracked()),
+            })),
         });
     };
     // Keyboard focus through rename and delete: into the title box when
@@ -383,6 +392,13 @@ fn ChatRoom() -> impl IntoView {
         let versions = b.versions.len();
         let shown = b.shown;
         let (prev_id, next_id, regen_id) = (id.clone(), id.clone(), id.clone());
+        // Stopped or failed: say so, and offer Retry on the last reply.
+        let cut_short = b.cut_short().map(|status| {
+            let retry_id = id.clone();
+            let on_retry =
+                (last && !busy).then(|| Callback::new(move |()| regenerate(retry_id.clone())));
+            view! { <ReplyStatus status=status on_retry=on_retry /> }
+        });
         let copy_text = text.clone();
         view! {
             <div
@@ -403,6 +419,7 @@ fn ChatRoom() -> impl IntoView {
                         <Markdown text=text />
                     </div> }.into_any()
                 }}
+                {cut_short}
                 {(!user && !streaming).then(|| view! {
                     <div class="chat-bubble__tools">
                         <CopyButton text=copy_text label="Copy reply" />
@@ -584,6 +601,7 @@ fn ChatRoom() -> impl IntoView {
                         </div>
                     }.into_any(),
                 })}
+                <ModelPicker settings=settings />
                 <form
                     class="composer"
                     on:submit=move |ev: leptos::ev::SubmitEvent| {

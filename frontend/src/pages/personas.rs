@@ -14,6 +14,7 @@
 use crate::api::{self, Auth};
 use crate::components::composer::Composer;
 use crate::components::conversation::{Conversation, EmptyState};
+use crate::components::model_settings::{ModelPicker, ModelSettings};
 use crate::components::page::AppTitle;
 use crate::components::status::ConnectionStatus;
 use crate::components::toggle::ToggleButton;
@@ -26,9 +27,8 @@ use shared::personas::{ChatData, MAX_PERSONAS, MultiChatData, OpenaiChatData, Pe
 use shared::ws::{ClientMessage, ServerMessage, StopData};
 
 const DEFAULT_PANEL: [&str; 3] = ["tech_enthusiast", "creative_writer", "data_scientist"];
-/// What every request asks for; `MAX_TOKENS` is also what one reply can cost
-/// a member at most, in credits.
-const TEMPERATURE: f64 = 0.7;
+/// What a request asks for until the picker changes it; the longest reply
+/// is also what one reply can cost a member at most, in credits.
 const MAX_TOKENS: u32 = 1000;
 
 #[component]
@@ -47,6 +47,7 @@ pub fn Personas() -> impl IntoView {
     let mode = RwSignal::new(Mode::Panel);
     let selected = RwSignal::new(DEFAULT_PANEL.map(String::from).to_vec());
     let draft = RwSignal::new(String::new());
+    let settings = ModelSettings::new(MAX_TOKENS);
 
     let ws = use_websocket_with_options(
         move || {
@@ -105,9 +106,9 @@ pub fn Personas() -> impl IntoView {
                         message: text,
                         persona_ids: ids,
                         api: None,
-                        model: None,
-                        temperature: TEMPERATURE,
-                        max_tokens: MAX_TOKENS,
+                        model: settings.model_name(),
+                        temperature: settings.temperature.get_untracked(),
+                        max_tokens: settings.max_tokens.get_untracked(),
                     },
                 }
             }
@@ -123,9 +124,9 @@ pub fn Personas() -> impl IntoView {
                         message: text,
                         persona_id: p.id,
                         api: None,
-                        model: None,
-                        temperature: TEMPERATURE,
-                        max_tokens: MAX_TOKENS,
+                        model: settings.model_name(),
+                        temperature: settings.temperature.get_untracked(),
+                        max_tokens: settings.max_tokens.get_untracked(),
                         history,
                     },
                 }
@@ -136,7 +137,7 @@ pub fn Personas() -> impl IntoView {
                 ClientMessage::OpenaiChat {
                     data: OpenaiChatData {
                         input_text: text,
-                        model: None,
+                        model: settings.model_name(),
                         previous_response_id: prev,
                         tools: None,
                         include_reasoning: None,
@@ -203,7 +204,7 @@ pub fn Personas() -> impl IntoView {
         session.usage.get().map(|u| match u.kind {
             UsageKind::User => format!(
                 "{who} · at most {} credits (1 per token written) · you have {}",
-                group_thousands(i64::from(MAX_TOKENS) * replies as i64),
+                group_thousands(i64::from(settings.max_tokens.get()) * replies as i64),
                 group_thousands(u.remaining),
             ),
             UsageKind::Anonymous => format!(
@@ -329,6 +330,7 @@ pub fn Personas() -> impl IntoView {
                             }
                         })
                 }}
+                <ModelPicker settings=settings sampling=Signal::derive(move || mode.get() != Mode::Model) />
                 <Composer
                     id="composer-text"
                     label="Your message"

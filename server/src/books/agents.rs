@@ -36,7 +36,8 @@ enum Ended {
     Done,
     Stopped,
     TimedOut,
-    Failed(ErrorCode, String),
+    /// The code, the sentence, and the provider's `Retry-After` (ms).
+    Failed(ErrorCode, String, Option<u64>),
 }
 
 /// Runs the session's requests one after another until none is left.
@@ -111,7 +112,11 @@ async fn specialists(
         .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
         .await
     {
-        Ok(t) => t,
+        // Priced as the model the agents will ask (`--model-price`).
+        Ok(t) => {
+            let model = request.model.clone().or_else(|| session.model());
+            t.priced(state.generator.models.price(model.as_deref()))
+        }
         Err(e) => {
             let (_, body) = e.to_api_error();
             push_error(session, body.code, body.error, ErrorDetails::default());
@@ -201,7 +206,8 @@ async fn specialists(
                     results.artifacts.push(saved);
                 }
                 None => {
-                    ended = Ended::Failed(ErrorCode::Internal, "could not save the work".into());
+                    ended =
+                        Ended::Failed(ErrorCode::Internal, "could not save the work".into(), None);
                     break;
                 }
             }
@@ -251,7 +257,15 @@ async fn specialists(
             seq: 0,
         }),
         Ended::TimedOut => 0,
-        Ended::Failed(code, message) => push_error(session, code, message, ErrorDetails::default()),
+        Ended::Failed(code, message, retry_after_ms) => push_error(
+            session,
+            code,
+            message,
+            ErrorDetails {
+                retry_after_ms,
+                ..ErrorDetails::default()
+            },
+        ),
     };
 }
 
@@ -323,8 +337,17 @@ async fn stream_agent(
             Step::Finish { usage, .. } => {
                 tokens = Some(usage.completion_tokens as i64);
             }
-            Step::Failed(e) => break Ended::Failed(e.code(), e.to_string()),
-            Step::End => break Ended::Done,
+            Step::Failed(e) => {
+                tracing::warn!(error = %e, detail = e.detail(), "an agent's model call failed");
+                let retry_after_ms = e.retry_after().map(|s| s * 1000);
+                break Ended::Failed(e.code(), e.to_string(), retry_after_ms);
+            }
+            Step::End if tokens.is_some() => break Ended::Done,
+            // Only a finish says the text is whole.
+            Step::End => {
+                let e = crate::engine::EngineError::Incomplete;
+                break Ended::Failed(e.code(), e.to_string(), None);
+            }
         }
     };
     drop(call);

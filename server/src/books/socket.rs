@@ -217,6 +217,14 @@ impl Conn {
                     replies.push(self.invalid(e));
                     return;
                 }
+                if let Err(e) = self.state.generator.models.check(model.as_deref()) {
+                    replies.push(self.fail(
+                        ErrorCode::ModelNotAllowed,
+                        &e.to_string(),
+                        ErrorDetails::field("options.model"),
+                    ));
+                    return;
+                }
                 let seq = self.session.push(ServerMessage::MessageReceived {
                     content: content.clone(),
                     client_id,
@@ -259,6 +267,14 @@ impl Conn {
                 self.attach_at_live_edge();
                 if let Err(e) = validate::model(&model) {
                     replies.push(self.invalid(e));
+                    return;
+                }
+                if let Err(e) = self.state.generator.models.check(Some(&model)) {
+                    replies.push(self.fail(
+                        ErrorCode::ModelNotAllowed,
+                        &e.to_string(),
+                        ErrorDetails::field("model"),
+                    ));
                     return;
                 }
                 self.session.set_model(model.clone());

@@ -83,14 +83,23 @@ async fn send(
             format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    let request = request_base(&body.model, body.temperature)?;
+    let mut request = request_base(&state, &body.model, body.temperature)?;
+    if let Some(n) = body.max_tokens {
+        if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
+            return Err(AppError::client(
+                ErrorCode::ValidationError,
+                format!("max_tokens is 1 to {}", shared::personas::MAX_TOKENS_LIMIT),
+            ));
+        }
+        request.max_tokens = n;
+    }
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state, &who, chat_id).await?;
     }
     let ticket = match state
         .generator
         .quota
-        .begin(&who, MAX_REPLY_TOKENS as i64)
+        .begin(&who, i64::from(request.max_tokens))
         .await
     {
         Ok(t) => t,
@@ -133,7 +142,6 @@ async fn send(
             return Err(e.into());
         }
     };
-    let mut request = request;
     request.messages = context(&history);
     request.messages.push(ChatMessage::user(content));
     let message_id = crate::store::new_id();
@@ -151,7 +159,7 @@ async fn regenerate(
         .map_err(invalid_body)?
         .map(|Json(b)| b)
         .unwrap_or_default();
-    let mut request = request_base(&opts.model, opts.temperature.unwrap_or(0.7))?;
+    let mut request = request_base(&state, &opts.model, opts.temperature.unwrap_or(0.7))?;
     let stored = state
         .store
         .chat_message(&message_id)
@@ -221,8 +229,9 @@ async fn reattach(
     })
 }
 
-/// The request without its messages, or 4xx for a bad model or temperature.
-fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
+/// The request without its messages, or 4xx for a bad model or temperature
+/// (`MODEL_NOT_ALLOWED` for a model the operator does not offer).
+fn request_base(state: &AppState, model: &str, temperature: f64) -> AppResult<GenRequest> {
     if !(0.0..=2.0).contains(&temperature) {
         return Err(AppError::client(
             ErrorCode::ValidationError,
@@ -236,6 +245,7 @@ fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
             format!("a model name has at most {MAX_MODEL_CHARS} characters"),
         ));
     }
+    state.generator.models.check(Some(model))?;
     let mut request = GenRequest::new("");
     request.messages.clear();
     request.system = SYSTEM.into();
@@ -248,6 +258,9 @@ fn request_base(model: &str, temperature: f64) -> AppResult<GenRequest> {
 fn context(history: &[shared::chat::Message]) -> Vec<ChatMessage> {
     history
         .iter()
+        // A reply that failed before a word is kept (to show and retry),
+        // but says nothing to the model.
+        .filter(|m| !m.content.is_empty())
         .map(|m| ChatMessage {
             role: m.role,
             content: m.content.clone(),
@@ -305,6 +318,7 @@ async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Res
     let (name, json) = out(ServerEvent::AssistantError {
         error: error.clone(),
         code,
+        retry_after: None,
     });
     let _ = entry.push_final(name, json);
     let usage = state.generator.quota.usage(who).await?;

@@ -92,9 +92,12 @@ impl Render for ChatRender {
         let owner = self.who.owner_key();
         let chat_id = &self.chat_id;
         let mut version = 0;
-        // A failure that wrote nothing saves nothing; a stopped or failed
-        // reply with text keeps what was written.
-        if !o.text.is_empty() {
+        // A stopped or failed reply keeps what was written; a new reply
+        // that failed before a word is kept too (empty, `failed`), so the
+        // chat shows it and it can be retried; a stop before a word, or a
+        // failed regenerate, saves nothing.
+        let failed_new = self.kind == Kind::Send && o.status == FinishStatus::Failed;
+        if !o.text.is_empty() || failed_new {
             let saved = match self.kind {
                 Kind::Send => state
                     .store
@@ -107,6 +110,14 @@ impl Render for ChatRender {
                         .add_message_version(&self.message_id, &o.text)
                         .await
                 }
+            };
+            let saved = match saved {
+                Ok(v) => state
+                    .store
+                    .set_message_status(&self.message_id, o.status)
+                    .await
+                    .map(|_| v),
+                Err(e) => Err(e),
             };
             match saved {
                 Ok(v) => version = v,
@@ -143,6 +154,7 @@ impl Render for ChatRender {
                 events.push(out(ServerEvent::AssistantError {
                     error: error.clone(),
                     code: *code,
+                    retry_after: o.retry_after,
                 }));
                 self.state.chats.notify(
                     &self.who.owner_key(),

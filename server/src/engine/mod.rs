@@ -7,10 +7,13 @@
 //! - Providers: [`offline`] (the default: deterministic, no network) and
 //!   [`openai`] (any OpenAI-compatible API: Chat Completions, and the
 //!   Responses API for the persona protocol's `openai_chat`).
+//! - [`models`]: which models clients may name (`--allowed-models`) and
+//!   their prices (`--model-price`).
 //! - [`chunker`]: re-chunks deltas into N-character pieces with optional
 //!   pacing, as the seeds stream them.
 
 pub mod chunker;
+pub mod models;
 pub mod offline;
 pub mod openai;
 
@@ -123,21 +126,39 @@ pub enum GenEvent {
     },
 }
 
-/// Why a generation failed.
+/// Why a generation failed. `Display` is the sentence people see; the
+/// provider's own words (`detail`) are logged, never sent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
     /// The provider refused the API key (upstream 401/403).
     #[error("the model provider refused the API key")]
     ProviderAuth,
-    /// Upstream 429.
-    #[error("the model provider is rate limiting; retry after {retry_after:?} s")]
+    /// Upstream 429, with its `Retry-After` in seconds when it sent one.
+    #[error("{}", rate_limited_sentence(*retry_after))]
     RateLimited { retry_after: Option<u64> },
-    /// Upstream 5xx, a timeout, or no connection.
-    #[error("the model provider is unavailable: {0}")]
+    /// Upstream 5xx, a timeout, or no connection (the detail is logged).
+    #[error("the model provider is unavailable; try again in a moment")]
     Unavailable(String),
+    /// Upstream 400/404/422: the provider refused this request (an unknown
+    /// model, a prompt over the context length); retrying will not help.
+    #[error("the model provider refused the request (HTTP {status})")]
+    Rejected { status: u16, detail: String },
+    /// The answer ended without its terminator (`[DONE]`, a
+    /// `finish_reason`, `response.completed`): cut by a proxy or the
+    /// provider, so the text is partial.
+    #[error("the model provider's answer was cut off before it finished")]
+    Incomplete,
     /// The provider answered something this client cannot read.
-    #[error("the model provider sent something unexpected: {0}")]
+    #[error("the model provider sent something unexpected")]
     Protocol(String),
+}
+
+fn rate_limited_sentence(retry_after: Option<u64>) -> String {
+    match retry_after {
+        Some(1) => "the model provider is rate limiting; try again in 1 second".into(),
+        Some(s) => format!("the model provider is rate limiting; try again in {s} seconds"),
+        None => "the model provider is rate limiting; try again shortly".into(),
+    }
 }
 
 impl EngineError {
@@ -146,7 +167,25 @@ impl EngineError {
         match self {
             Self::ProviderAuth => ErrorCode::ProviderAuth,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Rejected { .. } => ErrorCode::ProviderRejected,
+            Self::Incomplete => ErrorCode::ProviderIncomplete,
             Self::Unavailable(_) | Self::Protocol(_) => ErrorCode::ProviderUnavailable,
+        }
+    }
+
+    /// Seconds to wait before trying again, when the provider said.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// What the provider said, for the log (never for clients).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Unavailable(d) | Self::Protocol(d) | Self::Rejected { detail: d, .. } => d,
+            _ => "",
         }
     }
 }
@@ -222,7 +261,8 @@ impl Engine {
 
 /// Token count by the documented approximation: one token per four
 /// characters, rounded up (OpenAI's rule of thumb for English text). Used
-/// by the offline generator and when a provider omits usage.
+/// by the offline generator and when a provider omits usage, always on a
+/// whole text (summing it per delta would round up every delta).
 pub fn approx_tokens(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
 }

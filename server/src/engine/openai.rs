@@ -7,16 +7,29 @@
 //!   `choices: null`, are tolerated (usage then counted approximately).
 //! - Responses: `response.output_text.delta` … `response.completed` (its
 //!   `response.id` and `usage`), `response.failed` / `error`.
+//! - An answer that ends without its terminator (`[DONE]` or a
+//!   `finish_reason`; `response.completed`) is `Incomplete`, never a finish:
+//!   proxies close idle streams exactly like that.
 //! - Errors: 401/403 → `ProviderAuth`, 429 → `RateLimited` (with
-//!   `Retry-After`), 5xx / timeouts / no connection → `Unavailable`, with one
-//!   retry before the first delta only.
-//! - Dropping the stream drops the response body: the connection closes.
+//!   `Retry-After`), 400/404/422 → `Rejected` (the provider's body is
+//!   logged with its request id, never sent), 5xx / timeouts / no
+//!   connection → `Unavailable`, with one retry before the first delta only.
+//! - Reasoning models (OpenAI's o-series and peers) reject `max_tokens` and
+//!   a non-default `temperature`: models named by `--reasoning-models` get
+//!   `max_completion_tokens` and no sampling fields, and a model that
+//!   refuses `max_tokens` is asked again that way once (and remembered).
+//! - Usage missing upstream is estimated once from the whole text.
+//! - After the end the rest of the body is read in the background, so the
+//!   HTTP connection goes back to the pool; dropping the stream before the
+//!   end drops the body and closes the connection.
 
-use super::{ApiStyle, EngineError, GenEvent, GenRequest, GenStream, approx_tokens};
+use super::{ApiStyle, EngineError, GenEvent, GenRequest, GenStream};
 use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use shared::stream::TokenUsage;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -28,6 +41,10 @@ pub struct OpenAi {
     default_model: String,
     /// Longest wait for the answer to start, and between two pieces.
     timeout: Duration,
+    /// Model-name prefixes of reasoning models (`--reasoning-models`).
+    reasoning_prefixes: Vec<String>,
+    /// Models that refused `max_tokens` once: asked the reasoning way since.
+    learned_reasoning: Arc<Mutex<HashSet<String>>>,
 }
 
 impl OpenAi {
@@ -46,7 +63,31 @@ impl OpenAi {
             api_key: api_key.filter(|k| !k.is_empty()),
             default_model: default_model.to_owned(),
             timeout,
+            reasoning_prefixes: Vec::new(),
+            learned_reasoning: Arc::default(),
         }
+    }
+
+    /// Treats models whose names start with one of `prefixes` as reasoning
+    /// models (`max_completion_tokens`, no sampling fields).
+    pub fn with_reasoning_models(mut self, prefixes: &[String]) -> Self {
+        self.reasoning_prefixes = prefixes
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        self
+    }
+
+    fn is_reasoning(&self, model: &str) -> bool {
+        self.reasoning_prefixes
+            .iter()
+            .any(|p| model.starts_with(p.as_str()))
+            || self
+                .learned_reasoning
+                .lock()
+                .expect("reasoning models lock")
+                .contains(model)
     }
 
     pub fn generate(&self, req: GenRequest) -> GenStream {
@@ -73,20 +114,37 @@ impl OpenAi {
             match sent {
                 Ok(res) => return Ok(self.parse(res, &req)),
                 Err(e @ EngineError::Unavailable(_)) => last = Some(e),
+                Err(EngineError::Rejected { detail, .. })
+                    if attempt == 0 && refuses_sampling_fields(&detail) =>
+                {
+                    // A reasoning model we did not know: ask it their way.
+                    let model = self.model_of(&req);
+                    tracing::info!(%model, "the model refused max_tokens; asking it as a reasoning model");
+                    self.learned_reasoning
+                        .lock()
+                        .expect("reasoning models lock")
+                        .insert(model);
+                    last = None;
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         }
         Err(last.unwrap_or_else(|| EngineError::Unavailable("no answer".into())))
     }
 
-    async fn send(&self, req: &GenRequest) -> Result<reqwest::Response, EngineError> {
-        let model = req
-            .model
+    fn model_of(&self, req: &GenRequest) -> String {
+        req.model
             .clone()
-            .unwrap_or_else(|| self.default_model.clone());
+            .unwrap_or_else(|| self.default_model.clone())
+    }
+
+    async fn send(&self, req: &GenRequest) -> Result<reqwest::Response, EngineError> {
+        let model = self.model_of(req);
+        let reasoning = self.is_reasoning(&model);
         let (path, body) = match req.api {
-            ApiStyle::ChatCompletions => ("chat/completions", chat_body(req, &model)),
-            ApiStyle::Responses => ("responses", responses_body(req, &model)),
+            ApiStyle::ChatCompletions => ("chat/completions", chat_body(req, &model, reasoning)),
+            ApiStyle::Responses => ("responses", responses_body(req, &model, reasoning)),
         };
         let mut builder = self
             .client
@@ -104,27 +162,39 @@ impl OpenAi {
             .map_err(|_| EngineError::Unavailable("timed out waiting for the provider".into()))?
             .map_err(|e| EngineError::Unavailable(e.without_url().to_string()))?;
         let status = res.status().as_u16();
-        match status {
-            200..=299 => Ok(res),
-            401 | 403 => Err(EngineError::ProviderAuth),
-            429 => Err(EngineError::RateLimited {
-                retry_after: res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse().ok()),
-            }),
-            s if s >= 500 => Err(EngineError::Unavailable(format!(
-                "the provider answered {s}"
-            ))),
-            s => {
-                let text = res.text().await.unwrap_or_default();
-                Err(EngineError::Protocol(format!(
-                    "{s}: {}",
-                    text.chars().take(300).collect::<String>()
-                )))
-            }
+        if (200..=299).contains(&status) {
+            return Ok(res);
         }
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        // Read (a bounded part of) the body for the log: operators need the
+        // provider's words, people get a sentence and a code.
+        let body = tokio::time::timeout(self.timeout, res.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let body: String = body.chars().take(2000).collect();
+        tracing::warn!(status, %model, request_id, body, "the model provider refused a request");
+        Err(match status {
+            401 | 403 => EngineError::ProviderAuth,
+            429 => EngineError::RateLimited { retry_after },
+            400 | 404 | 409 | 413 | 422 => EngineError::Rejected {
+                status,
+                detail: body,
+            },
+            s if s >= 500 => EngineError::Unavailable(format!("the provider answered {s}")),
+            s => EngineError::Protocol(format!("the provider answered {s}")),
+        })
     }
 
     fn parse(&self, res: reqwest::Response, req: &GenRequest) -> GenStream {
@@ -134,10 +204,10 @@ impl OpenAi {
         let events = res.bytes_stream().eventsource();
         let state = ParseState {
             events: Box::pin(events),
-            text_len: 0,
-            text_tokens: 0,
+            text_chars: 0,
             usage: None,
             response_id: None,
+            finish_reason: false,
             done: false,
             api,
             prompt_estimate,
@@ -160,9 +230,17 @@ impl OpenAi {
                     Ok(n) => n,
                 };
                 let Some(ev) = next else {
-                    // The body ended: finish with what we know.
                     st.done = true;
-                    return Some((Ok(st.finish()), st));
+                    // A `finish_reason` is an end too (some servers send no
+                    // `[DONE]`); a body that just stops was cut.
+                    return Some((
+                        if st.finish_reason {
+                            Ok(st.finish())
+                        } else {
+                            Err(EngineError::Incomplete)
+                        },
+                        st,
+                    ));
                 };
                 let ev = match ev {
                     Ok(ev) => ev,
@@ -176,6 +254,7 @@ impl OpenAi {
                     Step::Nothing => continue,
                     Step::Done => {
                         st.done = true;
+                        st.drain_rest(timeout);
                         return Some((Ok(st.finish()), st));
                     }
                     Step::Fail(e) => {
@@ -202,10 +281,13 @@ type EventStream = std::pin::Pin<
 
 struct ParseState {
     events: EventStream,
-    text_len: usize,
-    text_tokens: u64,
+    /// Characters of text so far (the token estimate is made once, from
+    /// all of them).
+    text_chars: u64,
     usage: Option<TokenUsage>,
     response_id: Option<String>,
+    /// A choice said why it finished (an end even without `[DONE]`).
+    finish_reason: bool,
     done: bool,
     api: ApiStyle,
     prompt_estimate: u64,
@@ -226,15 +308,11 @@ impl ParseState {
         let Ok(v) = serde_json::from_str::<Value>(data) else {
             return Step::Fail(EngineError::Protocol(format!(
                 "not JSON: {}",
-                data.chars().take(100).collect::<String>()
+                data.chars().take(300).collect::<String>()
             )));
         };
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
-            let msg = err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("provider error");
-            return Step::Fail(EngineError::Unavailable(msg.to_owned()));
+            return Step::Fail(EngineError::Unavailable(err.to_string()));
         }
         match self.api {
             ApiStyle::ChatCompletions => self.chat_step(&v),
@@ -256,10 +334,17 @@ impl ParseState {
             self.response_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
         }
         // `choices` may be missing, null or empty (the usage chunk).
-        let delta = v
+        let choice = v
             .get("choices")
             .and_then(Value::as_array)
-            .and_then(|c| c.first())
+            .and_then(|c| c.first());
+        if choice
+            .and_then(|c| c.get("finish_reason"))
+            .is_some_and(|r| !r.is_null())
+        {
+            self.finish_reason = true;
+        }
+        let delta = choice
             .and_then(|c| c.get("delta"))
             .and_then(|d| d.get("content"))
             .and_then(Value::as_str)
@@ -304,25 +389,38 @@ impl ParseState {
             }
             "response.failed" | "response.incomplete" | "error" => {
                 let msg = v
-                    .pointer("/response/error/message")
+                    .pointer("/response/error")
+                    .or_else(|| v.pointer("/response/incomplete_details"))
                     .or_else(|| v.get("message"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("the response failed");
-                Step::Fail(EngineError::Unavailable(msg.to_owned()))
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "the response failed".into());
+                Step::Fail(EngineError::Unavailable(msg))
             }
             _ => Step::Nothing,
         }
     }
 
     fn count(&mut self, delta: &str) {
-        self.text_len += delta.len();
-        self.text_tokens += approx_tokens(delta);
+        self.text_chars += delta.chars().count() as u64;
+    }
+
+    /// Reads what is left of the body (after `[DONE]`, or after
+    /// `response.completed`) in the background, so the connection is
+    /// reused; a body that never ends is dropped after `timeout`.
+    fn drain_rest(&mut self, timeout: Duration) {
+        let mut events =
+            std::mem::replace(&mut self.events, Box::pin(futures_util::stream::empty()));
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(timeout, async { while events.next().await.is_some() {} })
+                .await;
+        });
     }
 
     fn finish(&mut self) -> GenEvent {
         let usage = self.usage.unwrap_or(TokenUsage {
             prompt_tokens: self.prompt_estimate,
-            completion_tokens: self.text_tokens,
+            // The whole text's estimate, once: per delta it rounds up each.
+            completion_tokens: self.text_chars.div_ceil(4),
         });
         GenEvent::Finish {
             usage,
@@ -331,7 +429,15 @@ impl ParseState {
     }
 }
 
-fn chat_body(req: &GenRequest, model: &str) -> Value {
+/// Whether a 400's body says the model refuses `max_tokens` or a sampling
+/// field (how OpenAI answers a reasoning model asked the old way).
+fn refuses_sampling_fields(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    (d.contains("max_tokens") || d.contains("temperature"))
+        && (d.contains("unsupported") || d.contains("not supported"))
+}
+
+fn chat_body(req: &GenRequest, model: &str, reasoning: bool) -> Value {
     let mut messages = Vec::new();
     if !req.system.is_empty() {
         messages.push(json!({"role": "system", "content": req.system}));
@@ -339,24 +445,31 @@ fn chat_body(req: &GenRequest, model: &str) -> Value {
     for m in &req.messages {
         messages.push(json!({"role": m.role, "content": m.content}));
     }
-    json!({
+    let mut body = json!({
         "model": model,
         "messages": messages,
-        "temperature": req.temperature,
-        "max_tokens": req.max_tokens,
         "stream": true,
         "stream_options": {"include_usage": true},
-    })
+    });
+    if reasoning {
+        body["max_completion_tokens"] = json!(req.max_tokens);
+    } else {
+        body["max_tokens"] = json!(req.max_tokens);
+        body["temperature"] = json!(req.temperature);
+    }
+    body
 }
 
-fn responses_body(req: &GenRequest, model: &str) -> Value {
+fn responses_body(req: &GenRequest, model: &str, reasoning: bool) -> Value {
     let mut body = json!({
         "model": model,
         "input": req.last_user_message(),
-        "temperature": req.temperature,
         "max_output_tokens": req.max_tokens,
         "stream": true,
     });
+    if !reasoning {
+        body["temperature"] = json!(req.temperature);
+    }
     if !req.system.is_empty() {
         body["instructions"] = json!(req.system);
     }

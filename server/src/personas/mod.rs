@@ -152,6 +152,7 @@ pub async fn chat(
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.message, "message")?;
     check_sampling(data.temperature, data.max_tokens)?;
+    state.generator.models.check(data.model.as_deref())?;
     let p = persona(state, who, &data.persona_id).await?;
     let history = data
         .history
@@ -199,6 +200,7 @@ pub async fn openai_chat(
     data: OpenaiChatData,
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.input_text, "input_text")?;
+    let model = state.generator.models.check(data.model.as_deref())?;
     let owner = who.owner_key();
     let keeps_state = state.generator.engine.keeps_conversation_state();
     let mut messages = Vec::new();
@@ -214,10 +216,6 @@ pub async fn openai_chat(
     }
     messages.push(ChatMessage::user(data.input_text.clone()));
     let ticket = state.generator.quota.begin(who, 1000).await?;
-    let model = data
-        .model
-        .clone()
-        .unwrap_or_else(|| state.config.model.clone());
     let request = GenRequest {
         system: String::new(),
         messages: messages.clone(),
@@ -258,6 +256,7 @@ pub async fn multi_chat(
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.message, "message")?;
     check_sampling(data.temperature, data.max_tokens)?;
+    state.generator.models.check(data.model.as_deref())?;
     if data.persona_ids.is_empty() {
         return Err(refuse(
             ErrorCode::ValidationError,
@@ -348,6 +347,7 @@ pub async fn multi_chat(
                 code: body.code,
                 timestamp: crate::clock::now_rfc3339(),
                 persona_id: Some(personas[*index].id.clone()),
+                retry_after: None,
                 stream_id: None,
                 seq: None,
             })

@@ -106,6 +106,7 @@ impl Render for SeedRender {
                 code: *code,
                 timestamp: crate::clock::now_rfc3339(),
                 persona_id: self.persona_id.clone(),
+                retry_after: o.retry_after,
                 stream_id: None,
                 seq: None,
             }));

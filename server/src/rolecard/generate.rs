@@ -97,9 +97,17 @@ impl Emit {
                     self.run.text.push_str(&content);
                     self.push(ServerEvent::Data { content });
                 }
-                Step::Finish { .. } | Step::End => return Ok(text),
+                Step::Finish { .. } => return Ok(text),
                 Step::Stopped | Step::TimedOut => return Err("Generation stopped".into()),
-                Step::Failed(e) => return Err(e.to_string()),
+                Step::Failed(e) => {
+                    tracing::warn!(error = %e, detail = e.detail(), "a role-card call failed");
+                    return Err(sentence(&e.to_string()));
+                }
+                Step::End => {
+                    return Err(sentence(
+                        &crate::engine::EngineError::Incomplete.to_string(),
+                    ));
+                }
             }
         }
     }
@@ -283,7 +291,7 @@ async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<
                  of strings). Answer with the JSON only.",
                 list(memories)
             );
-            model_layer(emit, prompt).await
+            model_layer(emit, prompt, |_| {}).await
         }
     }
 }
@@ -314,7 +322,13 @@ async fn relation(
                 r.notes,
                 r.id
             );
-            model_layer(emit, prompt).await
+            // The layer belongs to the server's relation, whatever id the
+            // model wrote (or left out).
+            let id = r.id.clone();
+            model_layer(emit, prompt, move |v| {
+                v["relationId"] = serde_json::Value::String(id.clone())
+            })
+            .await
         }
     }
 }
@@ -328,26 +342,66 @@ fn list(memories: &[Memory]) -> String {
 }
 
 /// Asks the model for a layer as JSON, streaming its text as `data`; one
-/// retry when the reply does not parse.
-async fn model_layer<T: DeserializeOwned>(emit: &mut Emit, prompt: String) -> Result<T, String> {
+/// retry when the reply does not parse, announced with `data_restart` (the
+/// first attempt's text is taken back and not charged). `fix` sets what the
+/// server knows better than the model.
+async fn model_layer<T: DeserializeOwned>(
+    emit: &mut Emit,
+    prompt: String,
+    fix: impl Fn(&mut serde_json::Value),
+) -> Result<T, String> {
+    const NOT_A_LAYER: &str =
+        "The model's answer was not a valid layer for the role card. Try again.";
     for attempt in 0..2 {
+        let before = emit.run.text.len();
         let mut req = GenRequest::new(prompt.clone());
         req.system = "You write role cards as strict JSON.".into();
         req.temperature = 0.4;
         req.max_tokens = 1200;
         let call = emit.run.call(req, CHUNK_CHARS);
-        let text = emit.data(call).await?;
+        let text = match emit.data(call).await {
+            Ok(text) => text,
+            Err(e) => {
+                // A failed layer is not charged (a stopped one keeps its text).
+                if !emit.run.stopped() {
+                    emit.run.text.truncate(before);
+                }
+                return Err(e);
+            }
+        };
         let json = text
             .find('{')
             .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))
             .unwrap_or("");
-        match serde_json::from_str::<T>(json) {
-            Ok(layer) => return Ok(layer),
-            Err(e) if attempt == 0 => {
-                tracing::warn!(error = %e, "role card layer did not parse; retrying")
+        let parsed = serde_json::from_str::<serde_json::Value>(json).and_then(|mut v| {
+            if v.is_object() {
+                fix(&mut v);
             }
-            Err(e) => return Err(format!("the model's answer was not a valid layer: {e}")),
+            serde_json::from_value::<T>(v)
+        });
+        match parsed {
+            Ok(layer) => return Ok(layer),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "a role-card layer did not parse");
+                // Not charged, and not kept as the generation's text.
+                emit.run.text.truncate(before);
+                if attempt == 0 {
+                    emit.push(ServerEvent::DataRestart {
+                        discarded: text.chars().count(),
+                        reason: "the model's answer did not parse; asking again".into(),
+                    });
+                }
+            }
         }
     }
-    Err("the model's answer was not a valid layer".into())
+    Err(NOT_A_LAYER.into())
+}
+
+/// An engine error as the role-card protocol's `error`: a sentence.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
 }

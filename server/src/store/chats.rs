@@ -2,12 +2,14 @@
 //!
 //! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
 //! order in `position`; a reply's versions live in `chat_message_versions`
-//! and its newest one is also its `content`.
+//! and its newest one is also its `content`; `status` says how that one
+//! ended (`completed`, `stopped`, `failed`).
 
 use super::role_of;
 use super::{Store, new_id, now_ms, now_secs, rfc3339};
 use shared::Role;
 use shared::chat::{Chat, Message};
+use shared::stream::FinishStatus;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -49,6 +51,7 @@ fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
         content: r.try_get("content")?,
         versions: Vec::new(),
         created_at: rfc3339(r.try_get("created_at")?),
+        status: FinishStatus::parse(&r.try_get::<String, _>("status")?),
     })
 }
 
@@ -274,7 +277,22 @@ impl Store {
             content: content.to_owned(),
             versions,
             created_at: rfc3339(now),
+            status: FinishStatus::Completed,
         })
+    }
+
+    /// Records how a reply's current version ended.
+    pub async fn set_message_status(
+        &self,
+        message_id: &str,
+        status: FinishStatus,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE chat_messages SET status = $2 WHERE id = $1")
+            .bind(message_id)
+            .bind(status.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     async fn insert_version(
@@ -341,7 +359,7 @@ impl Store {
         message_id: &str,
     ) -> Result<Option<StoredMessage>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT m.id, m.chat_id, m.role, m.content, m.created_at, m.position, c.owner \
+            "SELECT m.id, m.chat_id, m.role, m.content, m.created_at, m.status, m.position, c.owner \
              FROM chat_messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1",
         )
         .bind(message_id)
@@ -370,7 +388,7 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<Message>, i64), sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, chat_id, role, content, created_at FROM chat_messages WHERE chat_id = $1 \
+            "SELECT id, chat_id, role, content, created_at, status FROM chat_messages WHERE chat_id = $1 \
              ORDER BY position DESC LIMIT $2 OFFSET $3",
         )
         .bind(chat_id)
@@ -410,7 +428,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Message>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, chat_id, role, content, created_at FROM chat_messages \
+            "SELECT id, chat_id, role, content, created_at, status FROM chat_messages \
              WHERE chat_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3",
         )
         .bind(chat_id)

@@ -24,12 +24,11 @@
 use super::registry::Streams;
 use super::registry::{Entry, PushError};
 use crate::auth::identity::Identity;
-use crate::engine::chunker::rechunk;
+use crate::engine::chunker::Rechunker;
 use crate::engine::{Engine, EngineError, GenEvent, GenRequest, GenStream};
 use crate::error::AppResult;
 use crate::quota::{Quota, Ticket};
 use crate::store::Store;
-use futures_util::StreamExt;
 use serde_json::Value;
 use shared::ErrorCode;
 use shared::stream::{FinishStatus, TokenUsage};
@@ -45,6 +44,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 pub struct Generator {
     /// The model provider.
     pub engine: Engine,
+    /// The models clients may name, and their prices.
+    pub models: crate::engine::models::Models,
     /// Live and replayable streams.
     pub streams: Streams,
     /// Who may generate, and what it costs.
@@ -68,8 +69,10 @@ pub struct Outcome {
     pub usage: TokenUsage,
     /// The provider's response id (for `previous_response_id`).
     pub response_id: Option<String>,
-    /// Why it failed, when it did.
+    /// Why it failed, when it did: the code and a sentence for people.
     pub error: Option<(ErrorCode, String)>,
+    /// Seconds to wait before trying again (a rate-limited provider).
+    pub retry_after: Option<u64>,
 }
 
 impl Outcome {
@@ -90,7 +93,15 @@ impl Outcome {
             usage: TokenUsage::default(),
             response_id: None,
             error: None,
+            retry_after: None,
         }
+    }
+
+    /// Ends as failed because of `e` (its text so far is kept).
+    fn fail(&mut self, e: &EngineError) {
+        self.status = FinishStatus::Failed;
+        self.error = Some((e.code(), e.to_string()));
+        self.retry_after = e.retry_after();
     }
 }
 
@@ -144,7 +155,10 @@ pub enum Step {
 /// the stop, the server's shutdown and an optional deadline. Dropping it
 /// cancels the provider.
 pub struct Call {
-    deltas: GenStream,
+    deltas: Rechunker,
+    /// How the call is ending (stopped, timed out): set once the stop is
+    /// seen, returned after the text already received has gone out.
+    ending: Option<Step>,
     // Made once, polled on every chunk (cheaper than a new waiter each time).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
@@ -164,7 +178,8 @@ impl Call {
         shutdown: &CancellationToken,
     ) -> Self {
         Self {
-            deltas: rechunk(generation, chunk_chars, delay),
+            deltas: Rechunker::new(generation, chunk_chars, delay),
+            ending: None,
             stop: Box::pin(stop.clone().cancelled_owned()),
             shutdown: Box::pin(shutdown.clone().cancelled_owned()),
             deadline: None,
@@ -180,7 +195,8 @@ impl Call {
     }
 
     /// The next step. After `Stopped`, `TimedOut`, `Failed`, `Finish` or
-    /// `End`, drop the call.
+    /// `End`, drop the call. A stop or deadline first hands out, at once,
+    /// the text already received (so it is shown and saved), then ends.
     pub async fn next(&mut self) -> Step {
         let step = self.step().await;
         let metrics = crate::metrics::get();
@@ -199,11 +215,21 @@ impl Call {
     }
 
     async fn step(&mut self) -> Step {
+        if let Some(ending) = self.ending.take() {
+            return match self.deltas.take_unsent() {
+                Some(text) => {
+                    self.ending = Some(ending);
+                    Step::Delta(text)
+                }
+                None => ending,
+            };
+        }
         let Self {
             deltas,
             stop,
             shutdown,
             deadline,
+            ending,
             ..
         } = self;
         let timed = deadline.is_some();
@@ -212,16 +238,21 @@ impl Call {
                 d.as_mut().await
             }
         };
-        tokio::select! {
+        let end = tokio::select! {
             _ = stop.as_mut() => Step::Stopped,
             _ = shutdown.as_mut() => Step::Stopped,
             _ = deadline, if timed => Step::TimedOut,
-            n = deltas.next() => match n {
+            n = deltas.next() => return match n {
                 Some(Ok(GenEvent::Delta(text))) => Step::Delta(text),
                 Some(Ok(GenEvent::Finish { usage, response_id })) => Step::Finish { usage, response_id },
                 Some(Err(e)) => Step::Failed(e),
                 None => Step::End,
             },
+        };
+        *ending = Some(end);
+        match self.deltas.take_unsent() {
+            Some(text) => Step::Delta(text),
+            None => self.ending.take().unwrap_or(Step::Stopped),
         }
     }
 }
@@ -235,6 +266,8 @@ pub fn start<R: Render>(
 ) -> Arc<Entry> {
     let entry = generator.streams.create(&who.owner_key());
     crate::metrics::stream_started();
+    let price = generator.models.price(generation.request.model.as_deref());
+    generation.ticket = generation.ticket.map(|t| t.priced(price));
     if let Some(cap) = generation.ticket.as_ref().and_then(Ticket::max_tokens) {
         generation.request.max_tokens = generation.request.max_tokens.min(cap.max(1) as u32);
     }
@@ -287,16 +320,19 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
                 break;
             }
             Step::Failed(e) => {
-                tracing::warn!(stream = %entry.id, error = %e, "generation failed");
-                outcome.status = FinishStatus::Failed;
-                outcome.error = Some((e.code(), e.to_string()));
+                tracing::warn!(stream = %entry.id, error = %e, detail = e.detail(), "generation failed");
+                outcome.fail(&e);
                 break;
             }
             Step::Stopped | Step::TimedOut => {
                 outcome.status = FinishStatus::Stopped;
                 break;
             }
-            Step::End => break,
+            // Only a finish says the text is whole.
+            Step::End => {
+                outcome.fail(&EngineError::Incomplete);
+                break;
+            }
         }
     }
     drop(call);
@@ -305,7 +341,15 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
     }
     save(&g.store, &entry, &outcome).await;
     if let Some(ticket) = ticket {
-        g.quota.settle(ticket, outcome.charge(), "generation").await;
+        // A failed reply gives an anonymous visitor their free reply back,
+        // whatever text arrived; a user pays only for text they got.
+        let failed = outcome.status == FinishStatus::Failed;
+        let charge = if failed && ticket.is_anonymous() {
+            None
+        } else {
+            outcome.charge()
+        };
+        g.quota.settle(ticket, charge, "generation").await;
     }
     // The final events go in even past the buffer bound: they are small and
     // readers need to see the end.
@@ -385,7 +429,14 @@ impl Run {
     /// nothing). The runner settles the ticket with the job's text when it
     /// ends.
     pub async fn admit(&mut self, max_tokens: i64) -> AppResult<()> {
-        let ticket = self.generator.quota.begin(&self.who, max_tokens).await?;
+        // A job's calls ask the default model: priced as it.
+        let price = self.generator.models.price(None);
+        let ticket = self
+            .generator
+            .quota
+            .begin(&self.who, max_tokens)
+            .await?
+            .priced(price);
         if let Some(old) = self.ticket.replace(ticket) {
             self.generator
                 .quota
@@ -469,6 +520,7 @@ impl Render for EngineEvents {
             out.push(event(shared::stream::ServerEvent::Error {
                 error: error.clone(),
                 code: *code,
+                retry_after: o.retry_after,
             }));
         }
         out.push(event(shared::stream::ServerEvent::Done {

@@ -774,7 +774,8 @@ async fn sockets_are_off_when_websockets_are_disabled() {
 #[tokio::test]
 async fn with_a_model_each_specialist_asks_for_key_value_lines_and_the_tool_reads_them() {
     let (base, script) = crate::openai::scripted().await;
-    let app = crate::openai::on_model(&base, "not-scripted").await;
+    // The operator offers "outline" besides the default.
+    let app = crate::openai::on_models(&base, "not-scripted", &["outline"]).await;
     let session = sid();
     let mut ws = WsClient::open(&app, &format!("/ws/{session}")).await;
     ws.send_json(json!({"type": "model_switch", "model": "outline"}))

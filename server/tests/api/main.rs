@@ -15,6 +15,7 @@ mod limits;
 mod openai;
 mod operating;
 mod personas;
+mod providers;
 mod rolecard;
 mod shutdown;
 mod sockets;

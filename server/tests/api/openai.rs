@@ -1,11 +1,15 @@
 //! The OpenAI-compatible provider against a scripted local server that
 //! replays OpenAI's exact streaming formats, its errors, a hang, and an
 //! endless stream (to prove that dropping the consumer closes the upstream
-//! connection).
+//! connection); and what real providers do at the edges: a body cut
+//! without its terminator, a 400 for an unknown model, 429 with and
+//! without `Retry-After`, 1-character deltas without usage, a slow
+//! trickle, a reasoning model that rejects `max_tokens`, bytes after
+//! `[DONE]`.
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -14,6 +18,7 @@ use chorus_server::engine::{ApiStyle, EngineError, GenEvent, GenRequest};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use shared::stream::TokenUsage;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -29,6 +34,38 @@ pub(crate) struct Script {
     flaky: Arc<AtomicUsize>,
     /// Notified when an endless body is dropped (the client hung up).
     hung_up: Arc<Notify>,
+    /// The client's address of each request, in order (a reused
+    /// connection has the same one).
+    pub(crate) peers: Arc<std::sync::Mutex<Vec<SocketAddr>>>,
+}
+
+/// A body of `lines` sent `gap` apart (then, for `trailer`, more bytes
+/// after a pause), as a provider streams it.
+fn paced(lines: Vec<String>, gap: Duration, trailer: Option<&'static str>) -> Response {
+    let stream = futures_util::stream::unfold(
+        (lines.into_iter(), trailer),
+        move |(mut it, t)| async move {
+            match it.next() {
+                Some(line) => {
+                    tokio::time::sleep(gap).await;
+                    Some((
+                        Ok::<_, std::io::Error>(format!("data: {line}\n\n")),
+                        (it, t),
+                    ))
+                }
+                None => {
+                    let t = t?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((Ok(t.to_owned()), (it, None)))
+                }
+            }
+        },
+    );
+    (
+        [("content-type", "text/event-stream")],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 fn sse(lines: &[String]) -> Response {
@@ -49,7 +86,13 @@ impl Drop for HangUpGuard {
     }
 }
 
-async fn chat(State(s): State<Script>, headers: HeaderMap, body: String) -> Response {
+async fn chat(
+    State(s): State<Script>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    s.peers.lock().unwrap().push(peer);
     let v: Value = serde_json::from_str(&body).unwrap();
     let model = v["model"].as_str().unwrap_or("").to_owned();
     let auth = headers
@@ -85,6 +128,12 @@ async fn chat(State(s): State<Script>, headers: HeaderMap, body: String) -> Resp
             chunk("no JSON at all."),
             "[DONE]".into(),
         ]),
+        // A relation layer whose relationId the model made up.
+        "relation-layer" => sse(&[
+            chunk("{\"relationId\":\"made-up\",\"name\":\"Tom\",\"relationship\":\"grandson\","),
+            chunk("\"howTheyTreatThem\":\"kindly\",\"sharedHistory\":\"bakery races\",\"tone\":\"warm\"}"),
+            "[DONE]".into(),
+        ]),
         // A model that judges every message high risk.
         "risk-high" => sse(&[chunk("high"), "[DONE]".into()]),
         "outline" => sse(&[
@@ -105,6 +154,57 @@ async fn chat(State(s): State<Script>, headers: HeaderMap, body: String) -> Resp
         )
             .into_response(),
         "broken" => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+        // A proxy closed the stream: no `[DONE]`, no finish_reason.
+        "cut" => sse(&[chunk("Half a "), chunk("thought")]),
+        // No `[DONE]`, but the choice says why it finished: complete.
+        "finish-reason" => sse(&[
+            chunk("All "),
+            json!({"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"said"},"finish_reason":"stop"}]})
+                .to_string(),
+        ]),
+        "unknown-model" => (
+            StatusCode::BAD_REQUEST,
+            [("x-request-id", "req_123")],
+            "{\"error\":{\"message\":\"The model `unknown-model` does not exist or you do not have access to it.\",\"type\":\"invalid_request_error\",\"code\":\"model_not_found\"}}",
+        )
+            .into_response(),
+        "limited-no-header" => (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response(),
+        // A local model without usage, one character at a time.
+        "one-char" => {
+            let mut lines: Vec<String> = "Hello world!".chars().map(|c| chunk(&c.to_string())).collect();
+            lines.push("[DONE]".into());
+            sse(&lines)
+        }
+        // A slow local model: a word every 300 ms.
+        "trickle" => paced(
+            vec![chunk("Slow"), chunk(" and"), chunk(" steady"), "[DONE]".into()],
+            Duration::from_millis(300),
+            None,
+        ),
+        // A long piece at once, then silence (a stop must keep all of it).
+        "burst-then-hang" => paced(
+            vec![chunk(&"abcdefghij".repeat(12))],
+            Duration::ZERO,
+            Some(": still thinking\n\n"),
+        ),
+        // More of the body after `[DONE]` (a keep-alive comment).
+        "trailer" => paced(
+            vec![chunk("Reused"), "[DONE]".into()],
+            Duration::ZERO,
+            Some(": bye\n\n"),
+        ),
+        // A reasoning model: refuses `max_tokens` and `temperature`.
+        "reasoner" => {
+            if v.get("max_tokens").is_some() || v.get("temperature").is_some() {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.\",\"type\":\"invalid_request_error\",\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}",
+                )
+                    .into_response()
+            } else {
+                sse(&[chunk("Thought "), chunk("through"), "[DONE]".into()])
+            }
+        }
         "flaky" => {
             if s.flaky.fetch_add(1, Ordering::SeqCst) == 0 {
                 (StatusCode::BAD_GATEWAY, "try again").into_response()
@@ -146,6 +246,15 @@ async fn responses(State(s): State<Script>, body: String) -> Response {
         .unwrap_or("none")
         .to_owned();
     let ev = |e: Value| format!("event: {}\ndata: {}\n\n", e["type"].as_str().unwrap(), e);
+    if v["model"] == "cut" {
+        // Cut before `response.completed`.
+        let body = [
+            ev(json!({"type":"response.created","response":{"id":"resp_cut","status":"in_progress"}})),
+            ev(json!({"type":"response.output_text.delta","item_id":"m1","output_index":0,"content_index":0,"delta":"Half a thought"})),
+        ]
+        .concat();
+        return ([("content-type", "text/event-stream")], body).into_response();
+    }
     let body = [
         ev(json!({"type":"response.created","response":{"id":"resp_42","status":"in_progress"}})),
         ev(json!({"type":"response.output_text.delta","item_id":"m1","output_index":0,"content_index":0,"delta":"after "})),
@@ -166,17 +275,32 @@ pub(crate) async fn scripted() -> (String, Script) {
         .with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     (format!("http://{addr}/v1"), script)
 }
 
 /// The server, generating with the scripted provider's `model`.
 pub(crate) async fn on_model(base: &str, model: &str) -> crate::helpers::TestApp {
+    on_models(base, model, &[]).await
+}
+
+/// The server, generating with the scripted provider's `model` by default
+/// and letting clients pick `others` too (`--allowed-models`).
+pub(crate) async fn on_models(base: &str, model: &str, others: &[&str]) -> crate::helpers::TestApp {
     let (base, model) = (base.to_owned(), model.to_owned());
+    let others: Vec<String> = others.iter().map(|m| (*m).to_owned()).collect();
     crate::helpers::spawn_app_with(move |c| {
         c.llm = chorus_server::config::LlmKind::Openai;
         c.openai_base_url = base;
         c.model = model;
+        c.allowed_models = others;
     })
     .await
 }
@@ -247,10 +371,10 @@ async fn missing_usage_is_counted_and_null_choices_are_tolerated() {
     let (base, _) = scripted().await;
     let (text, end) = run(&provider(&base), request("no-usage")).await;
     assert_eq!(text, "Hello there");
+    // Estimated once from the whole text, not rounded up per delta.
     assert_eq!(
         end.unwrap().0.completion_tokens,
-        chorus_server::engine::approx_tokens("Hello ")
-            + chorus_server::engine::approx_tokens("there")
+        chorus_server::engine::approx_tokens("Hello there")
     );
     let (text, end) = run(&provider(&base), request("null-choices")).await;
     assert_eq!(text, "Still fine");
@@ -400,7 +524,7 @@ async fn the_server_runs_on_an_openai_compatible_provider_by_configuration() {
 
 /// A new user with one memory asks for their core layer: their token and
 /// the stream's response.
-async fn core_layer_stream(
+pub(crate) async fn core_layer_stream(
     app: &crate::helpers::TestApp,
     user: &str,
     memory: &str,
@@ -547,4 +671,125 @@ async fn a_role_card_stop_is_noticed_while_waiting_on_the_provider() {
         .unwrap()
         .unwrap();
     assert_eq!(saved.status, "stopped");
+}
+
+#[tokio::test]
+async fn a_body_cut_without_its_terminator_is_incomplete_not_finished() {
+    let (base, _) = scripted().await;
+    let p = provider(&base);
+    let (text, end) = run(&p, request("cut")).await;
+    assert_eq!(text, "Half a thought", "the partial text still arrives");
+    assert_eq!(end.unwrap_err(), EngineError::Incomplete);
+    assert_eq!(
+        EngineError::Incomplete.code(),
+        shared::ErrorCode::ProviderIncomplete
+    );
+    // A finish_reason is an end even without `[DONE]`.
+    let (text, end) = run(&p, request("finish-reason")).await;
+    assert_eq!(text, "All said");
+    assert!(end.is_ok(), "{end:?}");
+    // The Responses API without `response.completed`.
+    let mut r = request("cut");
+    r.api = ApiStyle::Responses;
+    let (text, end) = run(&p, r).await;
+    assert_eq!(text, "Half a thought");
+    assert_eq!(end.unwrap_err(), EngineError::Incomplete);
+}
+
+#[tokio::test]
+async fn an_unknown_model_is_rejected_with_a_sentence_not_the_providers_body() {
+    let (base, script) = scripted().await;
+    let err = run(&provider(&base), request("unknown-model"))
+        .await
+        .1
+        .unwrap_err();
+    assert_eq!(err.code(), shared::ErrorCode::ProviderRejected);
+    let said = err.to_string();
+    assert_eq!(said, "the model provider refused the request (HTTP 400)");
+    assert!(err.detail().contains("model_not_found"), "kept for the log");
+    let tries = script.calls.lock().unwrap().len();
+    assert_eq!(tries, 1, "a rejected request is not retried");
+}
+
+#[tokio::test]
+async fn rate_limits_carry_retry_after_as_a_number_and_say_it_in_words() {
+    let (base, _) = scripted().await;
+    let p = provider(&base);
+    let with = run(&p, request("limited")).await.1.unwrap_err();
+    assert_eq!(with.retry_after(), Some(7));
+    assert_eq!(
+        with.to_string(),
+        "the model provider is rate limiting; try again in 7 seconds"
+    );
+    let without = run(&p, request("limited-no-header")).await.1.unwrap_err();
+    assert_eq!(without, EngineError::RateLimited { retry_after: None });
+    assert_eq!(
+        without.to_string(),
+        "the model provider is rate limiting; try again shortly"
+    );
+    for e in [&with, &without] {
+        let s = e.to_string();
+        assert!(!s.contains("Some(") && !s.contains("None"), "{s}");
+    }
+}
+
+#[tokio::test]
+async fn one_character_deltas_without_usage_count_the_whole_text_once() {
+    let (base, _) = scripted().await;
+    let (text, end) = run(&provider(&base), request("one-char")).await;
+    assert_eq!(text, "Hello world!");
+    // 12 characters are 3 tokens; per delta it would be 12.
+    assert_eq!(end.unwrap().0.completion_tokens, 3);
+}
+
+#[tokio::test]
+async fn a_reasoning_model_gets_max_completion_tokens_and_no_temperature() {
+    let (base, script) = scripted().await;
+    // Named by `--reasoning-models`: asked their way at once.
+    let p = provider(&base).with_reasoning_models(&["reason".into()]);
+    let (text, end) = run(&p, request("reasoner")).await;
+    assert_eq!(text, "Thought through");
+    assert!(end.is_ok());
+    {
+        let calls = script.calls.lock().unwrap();
+        assert_eq!(calls.len(), 1);
+        let body = &calls[0].1;
+        assert_eq!(body["max_completion_tokens"], 1000);
+        assert!(body.get("max_tokens").is_none() && body.get("temperature").is_none());
+    }
+    // Not named: its refusal of `max_tokens` is understood, it is asked
+    // again the right way, and remembered.
+    let p = provider(&base);
+    let (text, end) = run(&p, request("reasoner")).await;
+    assert_eq!(text, "Thought through");
+    assert!(end.is_ok(), "{end:?}");
+    let (_, end) = run(&p, request("reasoner")).await;
+    assert!(end.is_ok());
+    let asked = script.calls.lock().unwrap().len();
+    assert_eq!(asked, 1 + 2 + 1, "one refusal, then asked right");
+    // Other models still get the usual fields.
+    run(&p, request("with-usage")).await.1.unwrap();
+    let calls = script.calls.lock().unwrap();
+    let last = &calls.last().unwrap().1;
+    assert_eq!(last["max_tokens"], 1000);
+    assert!(last.get("temperature").is_some());
+}
+
+#[tokio::test]
+async fn the_body_is_read_to_its_end_after_done_so_the_connection_is_reused() {
+    let (base, script) = scripted().await;
+    let p = provider(&base);
+    let (text, end) = run(&p, request("trailer")).await;
+    assert_eq!(text, "Reused");
+    assert!(end.is_ok());
+    // The rest of the body (a comment 100 ms after `[DONE]`) is read in the
+    // background; then the connection is back in the pool.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    run(&p, request("with-usage")).await.1.unwrap();
+    let peers = script.peers.lock().unwrap();
+    assert_eq!(peers.len(), 2);
+    assert_eq!(
+        peers[0], peers[1],
+        "the second request used the same connection"
+    );
 }
