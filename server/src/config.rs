@@ -99,6 +99,20 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Reverse proxies whose `X-Forwarded-For` header is believed, as
+    /// addresses or networks (`127.0.0.1`, `10.0.0.0/8`). Unset (the
+    /// default): the header is ignored and the TCP peer is the client, so
+    /// behind a proxy every visitor shares the proxy's address. Repeat the
+    /// flag, or separate with commas in the env var.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CHORUS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_net,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Folder for the server's own files (the generated JWT secret).
     #[arg(long, env = "CHORUS_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
@@ -249,6 +263,14 @@ pub struct Config {
     pub no_limits: bool,
 }
 
+/// `10.0.0.0/8`, or a single address (`127.0.0.1`, `::1`).
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+}
+
 /// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
@@ -288,6 +310,7 @@ impl Config {
             dist,
             database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             data_dir: std::env::temp_dir().join("chorus-test-data"),
             jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
             token_ttl_hours: 24,

@@ -31,7 +31,7 @@
 //!   sub-state for the features that stream) over handles that never import
 //!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
 //!   `streams::registry`, `chats::hub`, `books::hub`,
-//!   `personas::conversations`, `auth::token`; the identity extractors in
+//!   `personas::conversations`, `auth::token`, [`client_ip`]; the identity extractors in
 //!   `auth::identity` take what they need from any state through
 //!   `FromRef`. Cross-cutting: [`error`], [`clock`], [`ratelimit`].
 //!
@@ -42,6 +42,7 @@
 pub mod auth;
 pub mod books;
 pub mod chats;
+pub mod client_ip;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod connections;

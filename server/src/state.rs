@@ -8,6 +8,7 @@
 use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
     pub(crate) connections: ConnectionCounter,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
     pub(crate) origins: Arc<OriginPolicy>,
     /// The hybrid chat's news for every management connection, and the
@@ -63,6 +66,7 @@ impl AppState {
             config.token_ttl_hours.max(1) * 3600,
         )?;
         let store = Store::new(db);
+        let config_proxies = config.trusted_proxies.clone();
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
@@ -89,6 +93,7 @@ impl AppState {
             store,
             tokens,
             origins,
+            proxies: TrustedProxies::new(&config_proxies),
             shutdown,
         })
     }

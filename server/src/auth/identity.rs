@@ -5,9 +5,13 @@
 //! WebSocket cannot set headers), then `x-anon-id` or `?anon_id=`. A bad
 //! token is a 401, never silently anonymous. [`Caller`] is the same for
 //! sockets and the seeds' clients, which may send no identity at all: then
-//! the caller is an anonymous visitor keyed by their IP address.
+//! the caller is an anonymous visitor keyed by their IP address, in a
+//! namespace no client can name (`ip:…`: a client's `x-anon-id` cannot hold
+//! a `:`). [`ClientIp`] is that address (see [`crate::client_ip`] for
+//! `--trusted-proxy`).
 
 use crate::auth::token::TokenKeys;
+use crate::client_ip::TrustedProxies;
 use crate::connections::{ConnectionCounter, ConnectionSlot};
 use crate::error::AppError;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
@@ -15,6 +19,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use shared::ErrorCode;
 use shared::auth::{ANON_ID_HEADER, is_valid_anon_id};
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The caller.
@@ -128,7 +133,45 @@ macro_rules! from_identity {
 from_identity!(MaybeIdentity, maybe_identity);
 from_identity!(Identity, identity);
 from_identity!(AuthUser, auth_user);
-from_identity!(Caller, caller);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    TokenKeys: FromRef<S>,
+    TrustedProxies: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let ip = client_ip(parts, &TrustedProxies::from_ref(state));
+        caller(parts, &TokenKeys::from_ref(state), ip)
+    }
+}
+
+/// The address a request comes from: the peer, or what a trusted proxy
+/// says (`--trusted-proxy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    TrustedProxies: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        Ok(Self(client_ip(parts, &TrustedProxies::from_ref(state))))
+    }
+}
+
+fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    proxies.client_ip(peer, &parts.headers)
+}
 
 fn maybe_identity(parts: &Parts, tokens: &TokenKeys) -> Result<MaybeIdentity, AppError> {
     identify(parts, tokens).map(MaybeIdentity)
@@ -162,16 +205,10 @@ pub struct Caller {
     pub token_expires_at: Option<i64>,
 }
 
-fn caller(parts: &Parts, tokens: &TokenKeys) -> Result<Caller, AppError> {
+fn caller(parts: &Parts, tokens: &TokenKeys, ip: IpAddr) -> Result<Caller, AppError> {
     let who = match identify(parts, tokens)? {
         Some(who) => who,
-        None => {
-            let ip = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-            Identity::Anonymous(ip_visitor(ip))
-        }
+        None => Identity::Anonymous(ip_visitor(ip)),
     };
     let token_expires_at = bearer_token(parts)?
         .and_then(|t| tokens.verify(&t).ok())
@@ -205,18 +242,15 @@ impl Caller {
     }
 }
 
-/// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
+/// The anonymous id of a visitor that gave none: `ip:127.0.0.1`. The `:`
+/// keeps it out of reach: no `x-anon-id` a client sends can contain one
+/// (`shared::auth::is_valid_anon_id`), so no client can take this identity.
 pub fn ip_visitor(ip: IpAddr) -> String {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     };
-    let id: String = ip
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    format!("ip-{id}")
+    format!("ip:{ip}")
 }
 
 #[cfg(test)]
@@ -228,5 +262,14 @@ mod tests {
             Some("xyz")
         );
         assert_eq!(super::query_value("tokenx=1", "token"), None);
+    }
+
+    #[test]
+    fn server_made_ids_are_never_valid_client_ids() {
+        for ip in ["127.0.0.2", "::1", "::ffff:10.1.2.3", "2001:db8::7"] {
+            let id = super::ip_visitor(ip.parse().unwrap());
+            assert!(id.starts_with("ip:"), "{id}");
+            assert!(!shared::auth::is_valid_anon_id(&id), "{id}");
+        }
     }
 }

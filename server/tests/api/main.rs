@@ -8,6 +8,7 @@ mod chat;
 mod credits;
 mod health;
 mod http;
+mod identity;
 mod limits;
 mod openai;
 mod personas;
