@@ -5,6 +5,7 @@
 //! no module cycle through the state: the features depend on it, it depends
 //! on nothing that depends on it.
 
+use crate::auth::limits::AuthLimits;
 use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
     pub(crate) connections: ConnectionCounter,
+    /// Sign-in and sign-up attempts per address and per account.
+    pub auth_limits: AuthLimits,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
@@ -67,6 +70,7 @@ impl AppState {
         )?;
         let store = Store::new(db);
         let config_proxies = config.trusted_proxies.clone();
+        let no_limits = config.no_limits;
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
@@ -94,6 +98,7 @@ impl AppState {
             tokens,
             origins,
             proxies: TrustedProxies::new(&config_proxies),
+            auth_limits: AuthLimits::new(!no_limits),
             shutdown,
         })
     }

@@ -3,9 +3,12 @@
 //! - Routes: `POST /api/auth/register`, `POST /api/auth/login`,
 //!   `GET /api/auth/me`.
 //! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses.
-//! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
+//! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id, a
+//!   bounded number at a time. [`limits`]: attempts per address and per
+//!   account.
 
 pub mod identity;
+pub mod limits;
 pub(crate) mod password;
 pub mod token;
 
@@ -15,7 +18,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use identity::AuthUser;
+use identity::{AuthUser, ClientIp};
+use limits::RetryAfter;
 use shared::ErrorCode;
 use shared::auth::{AuthResponse, Credentials, Me, User, password_problem, username_problem};
 
@@ -26,10 +30,26 @@ pub fn router() -> Router<AppState> {
         .route("/auth/me", get(me))
 }
 
+/// 429 `RATE_LIMITED` with `retry_after` (whole seconds) in the details.
+fn rate_limited(retry: RetryAfter, what: &str) -> AppError {
+    let secs = retry.secs();
+    let unit = if secs == 1 { "second" } else { "seconds" };
+    AppError::client(
+        ErrorCode::RateLimited,
+        format!("too many {what}: try again in {secs} {unit}"),
+    )
+    .with_details(serde_json::json!({ "retry_after": secs }))
+}
+
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(creds): Json<Credentials>,
 ) -> AppResult<(StatusCode, Json<AuthResponse>)> {
+    state
+        .auth_limits
+        .register_from(ip)
+        .map_err(|r| rate_limited(r, "sign-ups from this address"))?;
     if let Some(problem) = username_problem(&creds.username).or(password_problem(&creds.password)) {
         return Err(AppError::client(ErrorCode::ValidationError, problem));
     }
@@ -56,8 +76,17 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(creds): Json<Credentials>,
 ) -> AppResult<Json<AuthResponse>> {
+    let limits = &state.auth_limits;
+    limits
+        .login_from(ip)
+        .map_err(|r| rate_limited(r, "sign-in attempts from this address"))?;
+    let turn = limits
+        .account_turn(&creds.username)
+        .map_err(|r| rate_limited(r, "sign-in attempts for this account"))?;
+    turn.wait().await;
     // Unknown user and wrong password get the same answer, after the same
     // amount of hashing work.
     let user = if username_problem(&creds.username).is_none() {
@@ -76,6 +105,7 @@ async fn login(
             "wrong username or password",
         ));
     };
+    limits.succeeded(turn);
     Ok(Json(AuthResponse {
         token: state.tokens.issue(&user.id),
         user: User {

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod auth_limits;
 mod books;
 mod chat;
 mod credits;
