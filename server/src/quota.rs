@@ -32,9 +32,29 @@ pub struct Ticket {
     reserved: i64,
     /// Admitted under `--no-limits`: nothing to settle, no cap.
     unmetered: bool,
+    /// The stream whose generation record holds this ticket's reservation
+    /// ([`Ticket::bind`]), so a crash can settle it at start-up.
+    stream: Option<String>,
 }
 
 impl Ticket {
+    /// What the ticket holds from the quota, as recorded with its
+    /// generation: credits for a user, one free reply for an anonymous
+    /// visitor, nothing under `--no-limits`.
+    pub fn held(&self) -> i64 {
+        match (&self.who, self.unmetered) {
+            (_, true) => 0,
+            (Identity::User(_), false) => self.reserved,
+            (Identity::Anonymous(_), false) => 1,
+        }
+    }
+
+    /// Ties the ticket to the stream whose generation record holds it: the
+    /// settlement lets go of the record in the same transaction.
+    pub fn bind(&mut self, stream_id: &str) {
+        self.stream = Some(stream_id.to_owned());
+    }
+
     /// The most output tokens the generation may produce: what was reserved
     /// for a user; `None` (no cap from credits) for an anonymous visitor.
     pub fn max_tokens(&self) -> Option<i64> {
@@ -57,6 +77,7 @@ impl Quota {
                 who: who.clone(),
                 reserved: 0,
                 unmetered: true,
+                stream: None,
             });
         }
         match who {
@@ -79,6 +100,7 @@ impl Quota {
                     who: who.clone(),
                     reserved: 0,
                     unmetered: false,
+                    stream: None,
                 })
             }
             Identity::User(id) => {
@@ -92,6 +114,7 @@ impl Quota {
                     who: who.clone(),
                     reserved,
                     unmetered: false,
+                    stream: None,
                 })
             }
         }
@@ -147,6 +170,7 @@ impl Quota {
                         who: who.clone(),
                         reserved: share,
                         unmetered: false,
+                        stream: None,
                     })
                 }
             })
@@ -159,9 +183,18 @@ impl Quota {
         if ticket.unmetered {
             return Ok(());
         }
+        if let (Identity::Anonymous(_), Some(stream)) = (&ticket.who, &ticket.stream) {
+            self.store.release_generation(stream).await?;
+        }
         if let Identity::User(id) = &ticket.who {
             self.store
-                .settle(id, ticket.reserved, output_tokens, reason)
+                .settle(
+                    id,
+                    ticket.reserved,
+                    output_tokens,
+                    reason,
+                    ticket.stream.as_deref(),
+                )
                 .await?;
         }
         Ok(())
@@ -175,10 +208,20 @@ impl Quota {
         match &ticket.who {
             Identity::User(id) => {
                 self.store
-                    .settle(id, ticket.reserved, 0, "cancelled")
+                    .settle(
+                        id,
+                        ticket.reserved,
+                        0,
+                        "cancelled",
+                        ticket.stream.as_deref(),
+                    )
                     .await?
             }
-            Identity::Anonymous(id) => self.store.return_anon_reply(id).await?,
+            Identity::Anonymous(id) => {
+                self.store
+                    .return_anon_reply(id, ticket.stream.as_deref())
+                    .await?
+            }
         }
         Ok(())
     }

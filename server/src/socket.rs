@@ -227,11 +227,37 @@ where
         }
     };
     if let Err(close) = ended {
+        if close == Close::SHUTDOWN {
+            flush_ready(&mut protocol, &mut sink, &mut batch, stall).await;
+        }
         let frame = Message::Close(Some(CloseFrame {
             code: close.code,
             reason: close.reason.into(),
         }));
         let _ = Box::pin(tokio::time::timeout(CLOSE_WAIT, sink.send(frame))).await;
+    }
+}
+
+/// Writes what the protocol has ready now (at shutdown, the streams' final
+/// events are in by the time the sockets close), without waiting for more.
+async fn flush_ready<S, P>(
+    protocol: &mut P,
+    sink: &mut S,
+    batch: &mut Vec<Utf8Bytes>,
+    stall: Duration,
+) where
+    S: Sink<Message> + Unpin,
+    P: Protocol,
+{
+    // Bounded: a protocol always ready must not keep the socket open.
+    for _ in 0..64 {
+        let ready = futures_util::future::poll_immediate(protocol.events(batch)).await;
+        if !matches!(ready, Some(Ok(()))) || batch.is_empty() {
+            break;
+        }
+        if write_batch(sink, batch, stall).await.is_err() {
+            break;
+        }
     }
 }
 

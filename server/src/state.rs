@@ -52,9 +52,10 @@ pub struct AppState {
     /// The hybrid chat's news for every management connection, and the
     /// replies running per chat.
     pub(crate) chats: ChatHub,
-    /// Cancelled when the server shuts down; every open stream and socket
-    /// watches it and ends, so graceful shutdown does not wait on them (the
-    /// generator holds the same token).
+    /// Cancelled when the server shuts down, after the generations have
+    /// stopped and saved (the generator holds a child token, cancelled
+    /// first); every open stream and socket watches it and ends, so
+    /// graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
 }
 
@@ -69,6 +70,7 @@ impl AppState {
             config.token_ttl_hours.max(1) * 3600,
         )?;
         let store = Store::new(db);
+        recover(&store).await?;
         let config_proxies = config.trusted_proxies.clone();
         let no_limits = config.no_limits;
         let shutdown = CancellationToken::new();
@@ -83,7 +85,10 @@ impl AppState {
             },
             store: store.clone(),
             chunk_delay: config.chunk_delay(),
-            shutdown: shutdown.clone(),
+            // A child: shutdown stops generations first, and the sockets
+            // and SSE responses end only after their final events.
+            shutdown: shutdown.child_token(),
+            tasks: tokio_util::task::TaskTracker::new(),
         };
         Ok(Self {
             generator,
@@ -102,4 +107,19 @@ impl AppState {
             shutdown,
         })
     }
+}
+
+/// What a crash left behind: generations still `running` become
+/// `interrupted`, and reservations never settled go back.
+async fn recover(store: &Store) -> Result<(), StartError> {
+    let count = |text: &str| crate::engine::approx_tokens(text) as i64;
+    let (interrupted, settled) = store.recover_interrupted(count).await?;
+    if interrupted + settled > 0 {
+        tracing::warn!(
+            interrupted,
+            settled,
+            "recovered generations the last run did not finish"
+        );
+    }
+    Ok(())
 }
