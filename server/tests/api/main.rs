@@ -6,6 +6,7 @@ mod auth;
 mod auth_limits;
 mod books;
 mod chat;
+mod crash;
 mod credits;
 mod health;
 mod http;
