@@ -51,6 +51,8 @@ pub mod engine;
 pub mod error;
 pub(crate) mod health;
 pub mod personas;
+#[cfg(test)]
+mod proptests;
 pub mod quota;
 pub(crate) mod ratelimit;
 pub(crate) mod rolecard;
