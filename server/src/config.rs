@@ -226,7 +226,8 @@ pub struct Config {
     )]
     pub ws_stall_timeout_ms: u64,
 
-    /// WebSocket connections one signed-in user may hold at once.
+    /// Socket connections one signed-in user may hold at once (every
+    /// socket endpoint and transport counted together).
     #[arg(
         long,
         env = "CHORUS_MAX_CONNECTIONS_PER_USER",
@@ -234,6 +235,23 @@ pub struct Config {
         global = true
     )]
     pub max_connections_per_user: usize,
+
+    /// Socket connections anonymous visitors from one address may hold at
+    /// once, whatever ids they send (`/ws`, `/ws/{id}`, the chat
+    /// management socket and socket.io together).
+    #[arg(
+        long,
+        env = "CHORUS_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Most socket connections open at once, for everyone. 0 (the
+    /// default): the open-file limit less 1024 descriptors kept for the
+    /// HTTP API and the database.
+    #[arg(long, env = "CHORUS_MAX_SOCKETS", default_value_t = 0, global = true)]
+    pub max_sockets: usize,
 
     /// `false` turns every WebSocket endpoint off (503); the support protocol's switch.
     #[arg(long, env = "ENABLE_WEBSOCKET", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -327,6 +345,8 @@ impl Config {
             stream_memory_mb: 512,
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
+            max_connections_per_ip: 50,
+            max_sockets: 0,
             enable_websocket: true,
             agent_timeout: std::time::Duration::from_secs(30),
             books_idle_timeout: std::time::Duration::from_secs(300),
@@ -337,6 +357,24 @@ impl Config {
     /// The pause between chunks.
     pub fn chunk_delay(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.chunk_delay_ms)
+    }
+
+    /// The socket caps (`None` under `--no-limits`).
+    pub fn connection_caps(&self) -> Option<crate::connections::Caps> {
+        /// Descriptors kept for the HTTP API, the database and files.
+        const RESERVE: u64 = 1024;
+        let total = match self.max_sockets {
+            0 => {
+                let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((4096, 4096));
+                soft.saturating_sub(RESERVE).clamp(64, usize::MAX as u64) as usize
+            }
+            n => n,
+        };
+        (!self.no_limits).then_some(crate::connections::Caps {
+            per_user: self.max_connections_per_user,
+            per_ip: self.max_connections_per_ip,
+            total,
+        })
     }
 
     /// How long a WebSocket's queue may stay full.

@@ -93,9 +93,7 @@ impl AppState {
         Ok(Self {
             generator,
             conversations: Conversations::default(),
-            connections: ConnectionCounter::new(
-                (!config.no_limits).then_some(config.max_connections_per_user),
-            ),
+            connections: ConnectionCounter::new(config.connection_caps()),
             books: Books::default(),
             chats: ChatHub::default(),
             config: Arc::new(config),

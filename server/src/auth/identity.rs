@@ -12,7 +12,7 @@
 
 use crate::auth::token::TokenKeys;
 use crate::client_ip::TrustedProxies;
-use crate::connections::{ConnectionCounter, ConnectionSlot};
+use crate::connections::{AtLimit, ConnectionCounter, ConnectionSlot, Holder};
 use crate::error::AppError;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -165,7 +165,8 @@ where
     }
 }
 
-fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> IpAddr {
+/// The address of the request in `parts` (see [`ClientIp`]).
+pub(crate) fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> IpAddr {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -200,6 +201,8 @@ fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub who: Identity,
+    /// Their address (see [`ClientIp`]).
+    pub ip: IpAddr,
     /// When the caller's token expires (Unix seconds): support sessions
     /// refuse messages after it.
     pub token_expires_at: Option<i64>,
@@ -215,31 +218,45 @@ fn caller(parts: &Parts, tokens: &TokenKeys, ip: IpAddr) -> Result<Caller, AppEr
         .map(|c| c.exp);
     Ok(Caller {
         who,
+        ip,
         token_expires_at,
     })
 }
 
 impl Caller {
-    /// The caller's place among their open sockets: `None` when no cap
-    /// applies (anonymous visitors; `--no-limits`), 429 `CONNECTION_LIMIT`
-    /// when a user holds the most allowed already.
+    /// The caller's place among the open sockets (see [`socket_slot`]).
     pub fn connection_slot(
         &self,
         counter: &ConnectionCounter,
     ) -> Result<Option<ConnectionSlot>, AppError> {
-        let Identity::User(id) = &self.who else {
-            return Ok(None);
-        };
-        counter.acquire(id).map_err(|at| {
-            AppError::client(
-                ErrorCode::ConnectionLimit,
-                format!(
-                    "you already have {} connections open; close one first",
-                    at.0
-                ),
-            )
-        })
+        socket_slot(counter, &self.who, self.ip)
     }
+}
+
+/// A place among the open sockets for `who` at `ip`: a user counts against
+/// their own cap, an anonymous visitor against their address's (ids are
+/// free to make up; addresses are not). `None` under `--no-limits`; 429
+/// `CONNECTION_LIMIT` at a cap, 503 `UNAVAILABLE` when the server holds
+/// all the sockets it keeps open.
+pub fn socket_slot(
+    counter: &ConnectionCounter,
+    who: &Identity,
+    ip: IpAddr,
+) -> Result<Option<ConnectionSlot>, AppError> {
+    let holder = match who {
+        Identity::User(id) => Holder::User(id.clone()),
+        Identity::Anonymous(_) => Holder::Address(ip.to_string()),
+    };
+    counter.acquire(&holder).map_err(|at| match at {
+        AtLimit::Holder(n) => AppError::client(
+            ErrorCode::ConnectionLimit,
+            format!("you already have {n} connections open; close one first"),
+        ),
+        AtLimit::Server(_) => AppError::client(
+            ErrorCode::Unavailable,
+            "the server is at its connection limit; try again shortly",
+        ),
+    })
 }
 
 /// The anonymous id of a visitor that gave none: `ip:127.0.0.1`. The `:`

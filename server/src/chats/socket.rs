@@ -7,12 +7,12 @@
 
 use super::hub::News;
 use super::manage;
-use crate::auth::identity::Identity;
+use crate::auth::identity::{ClientIp, Identity, socket_slot};
 use crate::socket::{self, Close, Limits, Protocol};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::chat::ServerMessage;
@@ -27,8 +27,16 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     who: Identity,
+    ClientIp(ip): ClientIp,
 ) -> Response {
-    socket::tuned(ws).on_upgrade(move |socket| session(socket, state, who))
+    let slot = match socket_slot(&state.connections, &who, ip) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
+    };
+    socket::tuned(ws).on_upgrade(move |socket| async move {
+        session(socket, state, who).await;
+        drop(slot);
+    })
 }
 
 /// One connection, from `usage_info` to close.
