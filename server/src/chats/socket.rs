@@ -43,11 +43,13 @@ pub async fn upgrade(
 pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
 {
     let limits = Limits {
         stall: state.config.ws_stall_timeout(),
         idle: None,
         shutdown: state.shutdown.clone(),
+        frame_budget: !state.config.no_limits,
     };
     let protocol = Manage {
         conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),

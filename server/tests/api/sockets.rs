@@ -6,7 +6,7 @@
 use crate::helpers::{FakeSocket, TestApp, WsClient, spawn_app, spawn_app_with};
 use axum::extract::ws::Message as AxumMessage;
 use chorus_server::auth::identity::Identity;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -184,4 +184,56 @@ async fn the_server_keeps_descriptors_for_http_past_its_socket_total() {
         (503, "UNAVAILABLE".to_owned())
     );
     assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_socket_closes_after_a_burst_of_junk_with_a_policy_close() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        let sent = 1000;
+        for i in 0..sent {
+            let junk = if i % 2 == 0 {
+                "not json".to_owned()
+            } else {
+                format!("{{\"type\":\"nope{i}\"}}")
+            };
+            if socket.socket.send(Message::text(junk)).await.is_err() {
+                break;
+            }
+        }
+        let mut answers = 0;
+        let close = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), socket.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: still open after {answers} answers"));
+            match frame {
+                Some(Ok(Message::Text(_))) => answers += 1,
+                Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+                Some(Ok(_)) => {}
+                other => panic!("{name}: dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(close, 1008, "{name}");
+        assert!(answers < sent, "{name}: {answers} answers");
+    }
+}
+
+#[tokio::test]
+async fn every_socket_closes_on_a_frame_past_the_limit_with_1009_not_a_reset() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        let huge = "x".repeat(chorus_server::socket::MAX_FRAME_BYTES + 1024);
+        let _ = socket.socket.send(Message::text(huge)).await;
+        let close = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), socket.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: still open"));
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+                Some(Ok(_)) => {}
+                other => panic!("{name}: dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(close, 1009, "{name}");
+    }
 }
