@@ -199,13 +199,26 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     out
 }
 
-/// The query keys whose values never reach a log.
-const SECRET_KEYS: &[&str] = &["token", "access_token", "password", "auth"];
+/// The query keys whose values never reach a log: credentials, and
+/// anonymous ids (knowing one is being that visitor).
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "access_token",
+    "password",
+    "auth",
+    "anon_id",
+    "anonid",
+];
 
-/// The URI as logs may show it: `?token=…` values are replaced.
+/// Most characters of a path, and of a query, that a log line shows.
+const LOGGED_CHARS: usize = 200;
+
+/// The URI as logs may show it: `?token=…` and `?anon_id=…` values are
+/// replaced, and a long path or query is cut (with `…`).
 pub(crate) fn redacted_uri(uri: &Uri) -> String {
+    let path = truncated(uri.path());
     let Some(query) = uri.query() else {
-        return uri.path().to_owned();
+        return path;
     };
     let redacted: Vec<String> = query
         .split('&')
@@ -218,7 +231,14 @@ pub(crate) fn redacted_uri(uri: &Uri) -> String {
             }
         })
         .collect();
-    format!("{}?{}", uri.path(), redacted.join("&"))
+    format!("{path}?{}", truncated(&redacted.join("&")))
+}
+
+fn truncated(s: &str) -> String {
+    match s.char_indices().nth(LOGGED_CHARS) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +281,15 @@ mod tests {
     #[test]
     fn redaction_hides_tokens_and_keeps_the_rest() {
         let uri: Uri = "/ws?anon_id=abc&token=eyJsecret&x=1".parse().unwrap();
-        assert_eq!(redacted_uri(&uri), "/ws?anon_id=abc&token=REDACTED&x=1");
+        assert_eq!(
+            redacted_uri(&uri),
+            "/ws?anon_id=REDACTED&token=REDACTED&x=1"
+        );
+        let long: Uri = format!("/{}?x={}", "a".repeat(5000), "b".repeat(5000))
+            .parse()
+            .unwrap();
+        let logged = redacted_uri(&long);
+        assert!(logged.chars().count() < 2 * LOGGED_CHARS + 8, "{logged}");
         let uri: Uri = "/api/health".parse().unwrap();
         assert_eq!(redacted_uri(&uri), "/api/health");
     }
