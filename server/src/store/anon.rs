@@ -46,9 +46,7 @@ impl Store {
         stream: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        if let Some(stream) = stream
-            && !super::generations::release(&mut tx, stream).await?
-        {
+        if !super::generations::release_bound(&mut tx, stream).await? {
             return Ok(());
         }
         return_reply(&mut tx, id).await?;

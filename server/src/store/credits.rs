@@ -82,9 +82,7 @@ impl Store {
         stream: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        if let Some(stream) = stream
-            && !super::generations::release(&mut tx, stream).await?
-        {
+        if !super::generations::release_bound(&mut tx, stream).await? {
             // Settled already (at start-up, after a crash): nothing to give.
             return Ok(());
         }

@@ -169,6 +169,18 @@ fn started(stream_id: &str, owner: &str, reserved: i64) -> Write {
     }
 }
 
+/// [`release`] when the settlement is bound to a `stream`; without one
+/// there is nothing to let go of, and the settlement goes ahead.
+pub(super) async fn release_bound(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    stream: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    match stream {
+        Some(stream) => release(tx, stream).await,
+        None => Ok(true),
+    }
+}
+
 /// Lets go of what the generation of `stream` holds: `false` when its row
 /// holds nothing (settled already); `true` when it held something or has no
 /// row at all (its start was never written: settle as if it had none).

@@ -2,7 +2,6 @@
 //! the database holds the partial text as `interrupted`, and the credits
 //! reserved for it are settled (the produced tokens paid, the rest back).
 
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -58,15 +57,9 @@ async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart()
         .json()
         .await
         .unwrap();
-    let res = client
-        .post(format!("http://{addr}/api/v1/messages/send"))
-        .bearer_auth(&auth.token)
-        .json(&serde_json::json!({"model": "gpt-4o-mini", "content": "Tell me a long story"}))
-        .send()
-        .await
-        .unwrap();
-    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
-    let mut events = res.bytes_stream().eventsource();
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
+    let mut events = std::pin::pin!(events);
     // Stream for a while: the text is saved at least once a second.
     let started = Instant::now();
     let mut streamed = String::new();

@@ -65,16 +65,9 @@ async fn slow_app_on_a_file() -> (crate::helpers::TestApp, tempfile::TempDir, St
 #[tokio::test]
 async fn shutdown_mid_reply_gives_sse_readers_a_stopped_event_and_saves_before_the_pool_closes() {
     let (app, _dir, url, token) = slow_app_on_a_file().await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/messages/send"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"model": "gpt-4o-mini", "content": "Tell me a long story"}))
-        .send()
-        .await
-        .unwrap();
-    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
-    let mut events = res.bytes_stream().eventsource();
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&app.client, &app.url(""), &token).await;
+    let mut events = std::pin::pin!(events);
     loop {
         let ev = events.next().await.unwrap().unwrap();
         if ev.event == "assistant_delta" {
