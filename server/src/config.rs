@@ -99,6 +99,20 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// The origins this server is reached at by browsers
+    /// (`https://chorus.example`). Needed when it is reached by a name:
+    /// without it only an address or `localhost` counts as the server's own
+    /// origin for WebSockets, since a name can be rebound to this server by
+    /// another site (DNS rebinding). Repeat the flag, or separate with
+    /// commas in the env var.
+    #[arg(
+        long = "public-origin",
+        env = "CHORUS_PUBLIC_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub public_origins: Vec<String>,
+
     /// Reverse proxies whose `X-Forwarded-For` header is believed, as
     /// addresses or networks (`127.0.0.1`, `10.0.0.0/8`). Unset (the
     /// default): the header is ignored and the TCP peer is the client, so
@@ -329,6 +343,7 @@ impl Config {
             database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            public_origins: Vec::new(),
             data_dir: std::env::temp_dir().join("chorus-test-data"),
             jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
             token_ttl_hours: 24,

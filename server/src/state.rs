@@ -63,7 +63,9 @@ impl AppState {
     /// Connects to the database and builds the state.
     pub async fn new(config: Config) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        let origins = Arc::new(OriginPolicy::new(&config.allowed_origins)?);
+        let origins = Arc::new(
+            OriginPolicy::new(&config.allowed_origins)?.with_public(&config.public_origins)?,
+        );
         let tokens = TokenKeys::load(
             config.jwt_secret.as_deref(),
             &config.data_dir,
