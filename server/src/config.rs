@@ -154,6 +154,16 @@ pub struct Config {
     )]
     pub anon_message_limit: i64,
 
+    /// Free assistant replies anonymous visitors from one address share
+    /// per day, whatever ids they send (0: no budget per address).
+    #[arg(
+        long,
+        env = "CHORUS_ANON_IP_MESSAGE_LIMIT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub anon_ip_message_limit: u32,
+
     /// Credits a new account starts with (one credit = one output token).
     #[arg(
         long,
@@ -348,6 +358,7 @@ impl Config {
             jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
             token_ttl_hours: 24,
             anon_message_limit: 10,
+            anon_ip_message_limit: 30,
             initial_credits: 2000,
             body_limit: 64 * 1024,
             llm: LlmKind::Offline,

@@ -5,12 +5,85 @@
 //! (or [`Quota::cancel`]) after. Anonymous visitors spend one free reply per
 //! generation; users spend their output tokens in credits, reserved up front
 //! so parallel streams cannot overspend.
+//!
+//! Anonymous ids cost nothing to make, so their replies also come out of a
+//! budget per address ([`AnonAddresses`], `--anon-ip-message-limit` a day):
+//! a visitor who rotates ids gets no more than their address allows.
 
 use crate::auth::identity::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use shared::ErrorCode;
 use shared::auth::{Usage, UsageKind};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Which address each anonymous id was last seen at (noted by the identity
+/// extractors), and each address's budget of free replies. Bounded: the
+/// oldest ids are forgotten past [`MAX_IDS`].
+#[derive(Clone, Debug, Default)]
+pub struct AnonAddresses(Option<Arc<Mutex<Addresses>>>);
+
+/// Anonymous ids whose address is remembered.
+const MAX_IDS: usize = 100_000;
+
+#[derive(Debug)]
+struct Addresses {
+    by_id: HashMap<String, IpAddr>,
+    order: VecDeque<String>,
+    budgets: crate::ratelimit::Buckets<IpAddr>,
+}
+
+impl AnonAddresses {
+    /// `per_day` free replies per address (a burst of that many, refilled
+    /// over a day); `None`: no budget per address (`--no-limits`, or 0).
+    pub fn new(per_day: Option<u32>) -> Self {
+        Self(per_day.filter(|n| *n > 0).map(|n| {
+            Arc::new(Mutex::new(Addresses {
+                by_id: HashMap::new(),
+                order: VecDeque::new(),
+                budgets: crate::ratelimit::Buckets::new(n, f64::from(n) / 86_400.0),
+            }))
+        }))
+    }
+
+    /// The visitor `id` is asking from `ip`.
+    pub fn seen(&self, id: &str, ip: IpAddr) {
+        let Some(inner) = &self.0 else { return };
+        let mut a = inner.lock().expect("anon addresses lock");
+        if a.by_id.insert(id.to_owned(), ip).is_none() {
+            a.order.push_back(id.to_owned());
+            while a.order.len() > MAX_IDS {
+                if let Some(old) = a.order.pop_front() {
+                    a.by_id.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Takes one reply from the budget of `id`'s address: `false` when it
+    /// is spent (an id never seen with an address passes).
+    fn take(&self, id: &str) -> bool {
+        let Some(inner) = &self.0 else { return true };
+        let mut a = inner.lock().expect("anon addresses lock");
+        let Some(ip) = a.by_id.get(id).copied() else {
+            return true;
+        };
+        let now = Instant::now();
+        a.budgets.get(&ip, now).try_take(now)
+    }
+
+    /// Gives back a reply taken for `id` (it produced nothing).
+    fn give_back(&self, id: &str) {
+        let Some(inner) = &self.0 else { return };
+        let mut a = inner.lock().expect("anon addresses lock");
+        if let Some(ip) = a.by_id.get(id).copied() {
+            a.budgets.get(&ip, Instant::now()).give_back();
+        }
+    }
+}
 
 /// The limits in force, over the store.
 #[derive(Clone, Debug)]
@@ -21,6 +94,8 @@ pub struct Quota {
     /// `--no-limits` (benchmarks): every generation is admitted, nothing
     /// is counted or charged.
     pub unlimited: bool,
+    /// Anonymous visitors' addresses and their budgets.
+    pub addresses: AnonAddresses,
 }
 
 /// A generation that has been allowed to start.
@@ -82,12 +157,19 @@ impl Quota {
         }
         match who {
             Identity::Anonymous(id) => {
+                if !self.addresses.take(id) {
+                    return Err(AppError::client(
+                        ErrorCode::AnonLimitReached,
+                        "this network has used its free replies for today: sign up to keep chatting",
+                    ));
+                }
                 if self
                     .store
                     .take_anon_reply(id, self.anon_limit)
                     .await?
                     .is_none()
                 {
+                    self.addresses.give_back(id);
                     return Err(AppError::client(
                         ErrorCode::AnonLimitReached,
                         format!(
@@ -218,6 +300,7 @@ impl Quota {
                     .await?
             }
             Identity::Anonymous(id) => {
+                self.addresses.give_back(id);
                 self.store
                     .return_anon_reply(id, ticket.stream.as_deref())
                     .await?

@@ -15,7 +15,7 @@ use crate::connections::ConnectionCounter;
 use crate::db::Db;
 use crate::error::StartError;
 use crate::personas::conversations::Conversations;
-use crate::quota::Quota;
+use crate::quota::{AnonAddresses, Quota};
 use crate::store::Store;
 use crate::streams::generation::Generator;
 use crate::streams::registry::Streams;
@@ -45,6 +45,9 @@ pub struct AppState {
     pub(crate) connections: ConnectionCounter,
     /// Sign-in and sign-up attempts per address and per account.
     pub auth_limits: AuthLimits,
+    /// Anonymous visitors' addresses, for the per-address budget of free
+    /// replies (the quota holds the same handle).
+    pub anon_addresses: AnonAddresses,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
@@ -75,6 +78,7 @@ impl AppState {
         recover(&store).await?;
         let config_proxies = config.trusted_proxies.clone();
         let no_limits = config.no_limits;
+        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit));
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
@@ -84,6 +88,7 @@ impl AppState {
                 store: store.clone(),
                 anon_limit: config.anon_message_limit,
                 unlimited: config.no_limits,
+                addresses: addresses.clone(),
             },
             store: store.clone(),
             chunk_delay: config.chunk_delay(),
@@ -104,6 +109,7 @@ impl AppState {
             origins,
             proxies: TrustedProxies::new(&config_proxies),
             auth_limits: AuthLimits::new(!no_limits),
+            anon_addresses: addresses,
             shutdown,
         })
     }

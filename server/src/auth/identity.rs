@@ -14,6 +14,7 @@ use crate::auth::token::TokenKeys;
 use crate::client_ip::TrustedProxies;
 use crate::connections::{AtLimit, ConnectionCounter, ConnectionSlot, Holder};
 use crate::error::AppError;
+use crate::quota::AnonAddresses;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -120,11 +121,15 @@ macro_rules! from_identity {
         where
             S: Send + Sync,
             TokenKeys: FromRef<S>,
+            TrustedProxies: FromRef<S>,
+            AnonAddresses: FromRef<S>,
         {
             type Rejection = AppError;
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-                $read(parts, &TokenKeys::from_ref(state))
+                let read = $read(parts, &TokenKeys::from_ref(state))?;
+                note_address(parts, state, read.identity());
+                Ok(read)
             }
         }
     };
@@ -139,12 +144,51 @@ where
     S: Send + Sync,
     TokenKeys: FromRef<S>,
     TrustedProxies: FromRef<S>,
+    AnonAddresses: FromRef<S>,
 {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let ip = client_ip(parts, &TrustedProxies::from_ref(state));
-        caller(parts, &TokenKeys::from_ref(state), ip)
+        let caller = caller(parts, &TokenKeys::from_ref(state), ip)?;
+        note_address(parts, state, Some(&caller.who));
+        Ok(caller)
+    }
+}
+
+/// An extractor's identity, if it holds one.
+trait Identified {
+    fn identity(&self) -> Option<&Identity>;
+}
+
+impl Identified for MaybeIdentity {
+    fn identity(&self) -> Option<&Identity> {
+        self.0.as_ref()
+    }
+}
+
+impl Identified for Identity {
+    fn identity(&self) -> Option<&Identity> {
+        Some(self)
+    }
+}
+
+impl Identified for AuthUser {
+    fn identity(&self) -> Option<&Identity> {
+        None
+    }
+}
+
+/// Notes the address an anonymous visitor asks from, for the per-address
+/// budget of free replies (`quota::AnonAddresses`).
+fn note_address<S>(parts: &Parts, state: &S, who: Option<&Identity>)
+where
+    TrustedProxies: FromRef<S>,
+    AnonAddresses: FromRef<S>,
+{
+    if let Some(Identity::Anonymous(id)) = who {
+        let ip = client_ip(parts, &TrustedProxies::from_ref(state));
+        AnonAddresses::from_ref(state).seen(id, ip);
     }
 }
 

@@ -15,7 +15,12 @@ fn chat_msg() -> Value {
 /// Opens `/ws` with no identity, `X-Forwarded-For: forwarded` if given,
 /// asks for one reply and returns the last message (`response` or `error`).
 async fn one_reply_without_identity(app: &TestApp, forwarded: Option<&str>) -> Value {
-    let mut req = app.ws_url("/ws").into_client_request().unwrap();
+    one_reply_at(app, "/ws", forwarded).await
+}
+
+/// One reply on the socket at `path` (`/ws?anon_id=…`).
+async fn one_reply_at(app: &TestApp, path: &str, forwarded: Option<&str>) -> Value {
+    let mut req = app.ws_url(path).into_client_request().unwrap();
     if let Some(f) = forwarded {
         req.headers_mut()
             .insert("x-forwarded-for", f.parse().unwrap());
@@ -84,4 +89,37 @@ async fn a_trusted_proxy_names_each_visitor_by_their_own_address() {
         app.state.store.touch_anon("ip:203.0.113.2").await.unwrap(),
         1
     );
+}
+
+#[tokio::test]
+async fn rotating_anonymous_ids_does_not_outrun_the_addresss_budget() {
+    let app = spawn_app_with(|c| {
+        c.anon_message_limit = 2;
+        c.anon_ip_message_limit = 3;
+    })
+    .await;
+    for _ in 0..2 {
+        let r = one_reply_at(&app, "/ws?anon_id=rotating-id-1", None).await;
+        assert_eq!(r["type"], "response", "{r}");
+    }
+    let r = one_reply_at(&app, "/ws?anon_id=rotating-id-2", None).await;
+    assert_eq!(r["type"], "response", "{r}");
+    // A fresh id, the address's budget spent.
+    for id in ["rotating-id-2", "rotating-id-3"] {
+        let r = one_reply_at(&app, &format!("/ws?anon_id={id}"), None).await;
+        assert_eq!(r["code"], "ANON_LIMIT_REACHED", "{r}");
+    }
+    // Another address is not affected (through a trusted proxy here).
+    let app = spawn_app_with(|c| {
+        c.anon_message_limit = 2;
+        c.anon_ip_message_limit = 1;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let r = one_reply_at(&app, "/ws?anon_id=rotating-id-4", Some("203.0.113.7")).await;
+    assert_eq!(r["type"], "response", "{r}");
+    let r = one_reply_at(&app, "/ws?anon_id=rotating-id-5", Some("203.0.113.7")).await;
+    assert_eq!(r["code"], "ANON_LIMIT_REACHED", "{r}");
+    let r = one_reply_at(&app, "/ws?anon_id=rotating-id-6", Some("203.0.113.8")).await;
+    assert_eq!(r["type"], "response", "{r}");
 }
