@@ -65,9 +65,26 @@ run() { # name, then chorus-bench arguments
   "$BENCH" --url "$URL" --label "$name" --json-out "$OUT/$name.json" "$@"
 }
 
-if want ws-chat || want ws-multi || want sse-fast; then
+# Side processes of chorus-bench (the bare relay, the scripted provider).
+SIDE=()
+stop_side() { for p in "${SIDE[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; SIDE=(); }
+trap 'stop_side; cleanup' EXIT
+
+if want ws-chat || want relay-ws-chat || want ws-multi || want sse-fast; then
   start_server --chunk-delay-ms 0
   want ws-chat && run ws-chat ws-stream --connections 200 --duration "$SECS" --ramp 1 --pid "$PID"
+  if want relay-ws-chat; then
+    # The comparison target: a bare tokio-tungstenite relay sending the
+    # frames of a real reply of this server, measured the same way.
+    RELAY_PORT=$((PORT + 1))
+    "$BENCH" relay --bind "127.0.0.1:$RELAY_PORT" --sample "$URL" 2>"$WORK/relay.log" &
+    SIDE+=($!)
+    for _ in $(seq 50); do grep -q listening "$WORK/relay.log" && break; sleep 0.1; done
+    echo "[bench] relay-ws-chat (load $(load))"
+    "$BENCH" --url "http://127.0.0.1:$RELAY_PORT" --label relay-ws-chat --json-out "$OUT/relay-ws-chat.json" \
+      ws-stream --connections 200 --duration "$SECS" --ramp 1 --pid "${SIDE[0]}"
+    stop_side
+  fi
   want ws-multi && run ws-multi ws-stream --connections 200 --mode multi --personas 3 --duration "$SECS" --ramp 1 --pid "$PID"
   want sse-fast && run sse-fast sse-stream --connections 200 --duration "$SECS" --ramp 1 \
     --path "/api/v1/messages/test-sse?interval_ms=0"
@@ -84,6 +101,19 @@ if want ws-paced-2k || want ws-paced || want sse-5000; then
   want ws-paced && run ws-paced ws-stream --connections 10000 --duration "$SECS" --ramp 5 --expect-gap-ms 100 --pid "$PID"
   want sse-5000 && run sse-5000 sse-stream --connections 5000 --duration "$SECS" --ramp 5 \
     --path "/api/v1/messages/test-sse?interval_ms=100" --expect-gap-ms 100
+fi
+
+if want ws-added; then
+  # The latency Chorus adds between a provider's delta and the client: a
+  # scripted OpenAI-compatible provider stamps each delta with the moment it
+  # was written (a delta every 20 ms, as a model writing ~50 tokens/s).
+  PROVIDER_PORT=$((PORT + 2))
+  "$BENCH" provider --bind "127.0.0.1:$PROVIDER_PORT" 2>"$WORK/provider.log" &
+  SIDE+=($!)
+  start_server --llm openai --openai-base-url "http://127.0.0.1:$PROVIDER_PORT/v1" \
+    --openai-api-key bench --model scripted
+  run ws-added ws-stream --connections 200 --duration "$SECS" --ramp 1 --pid "$PID" --stamps
+  stop_side
 fi
 stop_server
 
@@ -103,7 +133,7 @@ echo
 echo "== Chorus benchmarks ($(nproc) cores, load at end $(load); JSON in target/bench/) =="
 shopt -s nullglob
 stream_results=()
-for n in ws-chat ws-multi ws-paced-2k ws-paced ws-idle sse-fast sse-5000; do
+for n in ws-chat relay-ws-chat ws-multi ws-paced-2k ws-paced ws-idle sse-fast sse-5000 ws-added; do
   [[ -f "$OUT/$n.json" ]] && stream_results+=("$OUT/$n.json")
 done
 "$BENCH" summary "${stream_results[@]}"

@@ -55,6 +55,11 @@ pub struct StreamArgs {
     /// a busy machine.
     #[arg(long)]
     pid: Option<u32>,
+    /// The replies come from `chorus-bench provider`: read its `[t=…]`
+    /// marks and report the latency added between the provider writing a
+    /// delta and this client reading it.
+    #[arg(long)]
+    stamps: bool,
 }
 
 /// `ws-idle` flags.
@@ -101,6 +106,8 @@ struct Tally {
     reply: Samples,
     gaps: Samples,
     lateness: Samples,
+    /// From the provider writing a delta to its text arriving here.
+    added: Samples,
     connected: bool,
 }
 
@@ -155,9 +162,10 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
             let url = url.clone();
             let req = req.clone();
             let at = start + ramp_offset(i, args.connections, ramp);
+            let stamps = args.stamps;
             tokio::spawn(async move {
                 sleep_until(at).await;
-                run_connection(&url, &req, measure_from, deadline, expect).await
+                run_connection(&url, &req, measure_from, deadline, expect, stamps).await
             })
         })
         .collect();
@@ -173,6 +181,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
         total.reply.extend(t.reply);
         total.gaps.extend(t.gaps);
         total.lateness.extend(t.lateness);
+        total.added.extend(t.added);
     }
     let secs = args.duration.max(0.1);
     let cpu = cpu.finish().await;
@@ -180,6 +189,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
     let reply = total.reply.summary();
     let gaps = total.gaps.summary();
     let late = (!expect.is_zero()).then(|| total.lateness.summary());
+    let added = args.stamps.then(|| total.added.summary());
     let chunks_per_sec = total.chunks as f64 / secs;
     let replies_per_sec = total.replies as f64 / secs;
     let mut table = String::new();
@@ -209,6 +219,9 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
     if let Some(l) = &late {
         let _ = writeln!(table, "  lateness (>{} ms) {l}", args.expect_gap_ms);
     }
+    if let Some(a) = &added {
+        let _ = writeln!(table, "  added latency     {a}");
+    }
     total.errors.write(&mut table);
     let json = json!({
         "scenario": "ws-stream",
@@ -224,6 +237,7 @@ pub async fn stream(base: &str, args: &StreamArgs) -> Result<Report, String> {
         "reply_ms": reply,
         "gap_ms": gaps,
         "lateness_ms": late,
+        "added_ms": added,
         "expect_gap_ms": args.expect_gap_ms,
         "server_cores": cpu.map(|c| c.server_cores),
         "client_cores": cpu.map(|c| c.client_cores),
@@ -242,6 +256,7 @@ async fn run_connection(
     measure_from: Instant,
     deadline: Instant,
     expect: Duration,
+    stamps: bool,
 ) -> Tally {
     let mut t = Tally::default();
     let mut socket = match timeout_at(deadline, connect(url)).await {
@@ -266,6 +281,8 @@ async fn run_connection(
         let sent = Instant::now();
         let mut first = true;
         last.clear();
+        // The reply's text so far, and where its unread marks start.
+        let (mut text_so_far, mut unread) = (String::new(), 0);
         loop {
             let msg = match timeout_at(deadline, socket.next()).await {
                 Err(_) => break 'requests,
@@ -297,6 +314,18 @@ async fn run_connection(
                 "chunk" if !m.is_final && m.chunk.as_deref().is_some_and(|c| !c.is_empty()) => {
                     if measured {
                         t.chunks += 1;
+                    }
+                    if stamps && let Some(chunk) = m.chunk.as_deref() {
+                        let read_at = crate::provider::now_ns();
+                        text_so_far.push_str(chunk);
+                        let (written, next) = crate::provider::marks(&text_so_far, unread);
+                        unread = next;
+                        if measured {
+                            for ns in written {
+                                let ns = read_at.saturating_sub(ns).min(u128::from(u64::MAX));
+                                t.added.push(Duration::from_nanos(ns as u64));
+                            }
+                        }
                     }
                     if first {
                         first = false;
@@ -457,6 +486,7 @@ mod tests {
             message: "hi".into(),
             expect_gap_ms: 0,
             pid: None,
+            stamps: false,
         };
         let v: serde_json::Value = serde_json::from_str(&request(&args)).unwrap();
         assert_eq!(v["type"], "multi_chat");

@@ -1,8 +1,9 @@
 //! Limits and credits: who may generate, and what it costs.
 //!
 //! Every feature that generates calls [`Quota::begin`] (a panel of
-//! generations [`Quota::begin_many`]) before it starts and [`Quota::finish`]
-//! (or [`Quota::cancel`]) after. Anonymous visitors spend one free reply per
+//! generations [`Quota::begin_many`]) before it starts; the generation
+//! runner (`streams::generation`) settles the ticket when the generation
+//! ends ([`Quota::settle`]). Anonymous visitors spend one free reply per
 //! generation; users spend their output tokens in credits, reserved up front
 //! so parallel streams cannot overspend.
 //!
@@ -280,6 +281,21 @@ impl Quota {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Settles a generation the way every feature does: `Some(tokens)` pays
+    /// the output tokens ([`Quota::finish`]); `None`, a generation that
+    /// failed before producing anything, gives everything back
+    /// ([`Quota::cancel`], an anonymous visitor's free reply too). Errors
+    /// are logged: the generation has ended either way.
+    pub async fn settle(&self, ticket: Ticket, output_tokens: Option<i64>, reason: &str) {
+        let settled = match output_tokens {
+            Some(tokens) => self.finish(ticket, tokens, reason).await,
+            None => self.cancel(ticket).await,
+        };
+        if let Err(e) = settled {
+            tracing::error!(reason, error = %e, "could not settle usage");
+        }
     }
 
     /// Calls off a generation that produced nothing: all is given back.

@@ -84,6 +84,22 @@ impl ErrorDetails {
 /// The agent that routes requests; every session starts with it.
 pub const ORCHESTRATOR: &str = "OrchestratorAgent";
 
+/// When the browser sent a message, as it sent it: what JavaScript's
+/// `new Date(ts)` reads, epoch milliseconds or an ISO 8601 date(-time). The
+/// server checks the format (`Invalid timestamp format`) and keeps it as is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    Millis(serde_json::Number),
+    Text(String),
+}
+
+impl From<&str> for Timestamp {
+    fn from(s: &str) -> Self {
+        Self::Text(s.to_owned())
+    }
+}
+
 /// Browser → server on `/ws/{session_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -93,7 +109,7 @@ pub enum ClientMessage {
         content: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<String>,
-        timestamp: Value,
+        timestamp: Timestamp,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         options: Option<MessageOptions>,
         /// The app's id for a message it shows before the server has it.
@@ -106,8 +122,10 @@ pub enum ClientMessage {
     ModelSwitch { model: String },
     /// → `session_restored`: the whole conversation so far.
     SessionRestore,
-    /// The seed's MessageBatcher: several messages in one frame, each
-    /// handled (and rate-limited) as if sent alone.
+    /// Several messages in one frame, each handled (and rate-limited) as if
+    /// sent alone. They stay JSON until then: each is checked on its own, so
+    /// one bad message is refused with its own error and loses none of the
+    /// others.
     Batch { messages: Vec<Value> },
     /// Stop the running request; its partial work is saved.
     Stop,
@@ -648,6 +666,31 @@ mod tests {
         let _: ClientMessage = round_trip(json!({"type": "model_switch", "model": "m"}));
         let _: ClientMessage = round_trip(json!({"type": "resume", "after_seq": 4}));
         let _: ClientMessage = round_trip(json!({"type": "batch", "messages": [{"type": "ping"}]}));
+    }
+
+    #[test]
+    fn a_timestamp_comes_back_as_it_was_sent() {
+        for (ts, want) in [
+            (
+                json!(1738060200000u64),
+                Timestamp::Millis(1738060200000u64.into()),
+            ),
+            (
+                json!(1738060200000.5),
+                Timestamp::Millis(serde_json::Number::from_f64(1738060200000.5).unwrap()),
+            ),
+            (
+                json!("2025-01-28T10:30:00Z"),
+                Timestamp::from("2025-01-28T10:30:00Z"),
+            ),
+        ] {
+            let m: ClientMessage =
+                round_trip(json!({"type": "message", "content": "x", "timestamp": ts}));
+            let ClientMessage::Message { timestamp, .. } = m else {
+                panic!()
+            };
+            assert_eq!(timestamp, want);
+        }
     }
 
     #[test]

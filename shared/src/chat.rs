@@ -41,6 +41,18 @@ fn default_temperature() -> f64 {
     0.7
 }
 
+/// Body of `POST /api/v1/messages/{message_id}/regenerate`; optional, every
+/// field too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Regenerate {
+    /// The model to ask; empty uses the server's default.
+    #[serde(default)]
+    pub model: String,
+    /// 0 to 2; none (or `null`) is 0.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+}
+
 /// A conversation, as the sidebar lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chat {

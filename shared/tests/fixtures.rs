@@ -95,6 +95,22 @@ fn the_bookswriter_examples_keep_their_shape() {
 }
 
 #[test]
+fn the_hybrid_chat_examples_keep_their_shape() {
+    let examples = examples("chat.json");
+    for from in ["client", "send", "server", "event"] {
+        assert!(examples.iter().any(|(f, _)| f == from), "no {from} example");
+    }
+    for (from, v) in examples {
+        match from.as_str() {
+            "client" => keeps_its_shape::<shared::chat::ClientMessage>("chat", &v),
+            "send" => keeps_its_shape::<shared::chat::SendMessage>("chat", &v),
+            "server" => keeps_its_shape::<shared::chat::ServerMessage>("chat", &v),
+            _ => keeps_its_shape::<shared::chat::ServerEvent>("chat", &v),
+        }
+    }
+}
+
+#[test]
 fn every_protocols_list_of_types_is_its_enums() {
     let mut ws = variants_of::<shared::ws::ClientMessage>();
     let mut books = variants_of::<shared::books::ClientMessage>();

@@ -57,7 +57,7 @@ impl BooksChat {
         let msg = ClientMessage::Message {
             content: content.clone(),
             user_id: Some("anonymous".into()),
-            timestamp: serde_json::Value::String(timestamp),
+            timestamp: shared::books::Timestamp::Text(timestamp),
             options: None,
             client_id: Some(client_id.clone()),
         };

@@ -233,7 +233,7 @@ fn ChatRoom() -> impl IntoView {
         sse.start.run(SseRequest {
             method: "POST",
             path: format!("/api/v1/messages/{id}/regenerate"),
-            body: Some("{}".into()),
+            body: Some(crate::api::to_json(&shared::chat::Regenerate::default())),
         });
     };
     // Keyboard focus through rename and delete: into the title box when

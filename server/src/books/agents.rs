@@ -131,7 +131,7 @@ async fn specialists(
                 "could not read this session's artifacts".into(),
                 ErrorDetails::default(),
             );
-            let _ = quota.cancel(ticket).await;
+            quota.settle(ticket, None, "books").await;
             return;
         }
     };
@@ -233,7 +233,7 @@ async fn specialists(
             }
         }
     }
-    let _ = quota.finish(ticket, output_tokens, "books").await;
+    quota.settle(ticket, Some(output_tokens), "books").await;
     match ended {
         Ended::Done => session.push(ServerMessage::Completion {
             message: completion_message(&results),

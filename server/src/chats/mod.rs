@@ -37,7 +37,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use render::{ChatRender, Kind, out};
-use shared::chat::{MAX_CONTENT_CHARS, SendMessage, ServerEvent, ServerMessage, title_from};
+use shared::chat::{
+    MAX_CONTENT_CHARS, Regenerate, SendMessage, ServerEvent, ServerMessage, title_from,
+};
 use shared::{ErrorCode, Role};
 
 /// Characters per `assistant_delta`.
@@ -69,8 +71,7 @@ async fn send(
     who: Identity,
     body: Result<Json<SendMessage>, JsonRejection>,
 ) -> AppResult<Response> {
-    let Json(body) =
-        body.map_err(|e| AppError::client(ErrorCode::ValidationError, e.body_text()))?;
+    let Json(body) = body.map_err(invalid_body)?;
     let content = body.content.trim();
     let n = content.chars().count();
     if n == 0 || n > MAX_CONTENT_CHARS {
@@ -107,7 +108,7 @@ async fn send(
                     chat.id
                 }
                 Err(e) => {
-                    let _ = state.generator.quota.cancel(ticket).await;
+                    state.generator.quota.settle(ticket, None, "chat").await;
                     return Err(e.into());
                 }
             }
@@ -125,7 +126,7 @@ async fn send(
     let history = match saved {
         Ok(h) => h,
         Err(e) => {
-            let _ = state.generator.quota.cancel(ticket).await;
+            state.generator.quota.settle(ticket, None, "chat").await;
             return Err(e.into());
         }
     };
@@ -141,17 +142,13 @@ async fn regenerate(
     State(state): State<AppState>,
     who: Identity,
     Path(message_id): Path<String>,
-    body: Option<Json<serde_json::Value>>,
+    body: Result<Option<Json<Regenerate>>, JsonRejection>,
 ) -> AppResult<Response> {
-    let opts = body.map(|Json(v)| v).unwrap_or_default();
-    let model = opts.get("model").and_then(|m| m.as_str()).unwrap_or("");
-    let temperature = match opts.get("temperature") {
-        None | Some(serde_json::Value::Null) => 0.7,
-        Some(t) => t.as_f64().ok_or_else(|| {
-            AppError::client(ErrorCode::ValidationError, "temperature must be a number")
-        })?,
-    };
-    let mut request = request_base(model, temperature)?;
+    let opts = body
+        .map_err(invalid_body)?
+        .map(|Json(b)| b)
+        .unwrap_or_default();
+    let mut request = request_base(&opts.model, opts.temperature.unwrap_or(0.7))?;
     let stored = state
         .store
         .chat_message(&message_id)
@@ -186,7 +183,7 @@ async fn regenerate(
     {
         Ok(h) => h,
         Err(e) => {
-            let _ = state.generator.quota.cancel(ticket).await;
+            state.generator.quota.settle(ticket, None, "chat").await;
             return Err(e.into());
         }
     };
@@ -195,6 +192,11 @@ async fn regenerate(
     request.seed = stored.message.versions.len() as u64;
     let render = ChatRender::new(&state, &who, Kind::Regenerate, &chat_id, &message_id);
     Ok(run(&state, &who, request, render, ticket))
+}
+
+/// A body that is not the endpoint's JSON: `VALIDATION_ERROR`, saying why.
+fn invalid_body(e: JsonRejection) -> AppError {
+    AppError::client(ErrorCode::ValidationError, e.body_text())
 }
 
 async fn reattach(

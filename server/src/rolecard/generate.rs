@@ -43,28 +43,18 @@ pub(crate) fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
     let state = state.clone();
     generation::start_job(
         &state.generator.clone(),
-        &who.clone(),
+        &who,
+        "rolecard",
         move |run| async move {
             let mut emit = Emit { run, last: 0 };
             let outcome = match prepare(&state, &user).await {
                 Err(message) => Err(message),
-                Ok((memories, relations, card)) => {
-                    match state.generator.quota.begin(&who, 4000).await {
-                        Err(e) => Err(e.to_api_error().1.error),
-                        Ok(ticket) => {
-                            let result =
-                                work(&mut emit, &state, &user, job, &memories, &relations, card)
-                                    .await;
-                            let tokens = crate::engine::approx_tokens(&emit.run.text) as i64;
-                            let _ = state
-                                .generator
-                                .quota
-                                .finish(ticket, tokens, "rolecard")
-                                .await;
-                            result
-                        }
+                Ok((memories, relations, card)) => match emit.run.admit(4000).await {
+                    Err(e) => Err(e.to_api_error().1.error),
+                    Ok(()) => {
+                        work(&mut emit, &state, &user, job, &memories, &relations, card).await
                     }
-                }
+                },
             };
             if let Err(message) = &outcome {
                 emit.push(ServerEvent::Error {

@@ -60,6 +60,17 @@ impl Store {
         self.generation_writes.queue(self.pool(), write, None);
     }
 
+    /// The running generation of `stream` now holds `reserved` of its
+    /// owner's quota (a job admitted after it started).
+    pub async fn hold_generation(&self, stream: &str, reserved: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE generations SET reserved = $1 WHERE stream_id = $2")
+            .bind(reserved)
+            .bind(stream)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The generation of `stream` holds nothing any more (its anonymous
     /// visitor's reply was spent).
     pub async fn release_generation(&self, stream: &str) -> Result<(), sqlx::Error> {

@@ -34,6 +34,7 @@ use super::registry::{Entry, PushError};
 use crate::auth::identity::Identity;
 use crate::engine::chunker::rechunk;
 use crate::engine::{Engine, EngineError, GenEvent, GenRequest, GenStream};
+use crate::error::AppResult;
 use crate::quota::{Quota, Ticket};
 use crate::store::Store;
 use futures_util::StreamExt;
@@ -100,6 +101,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// What the caller pays: the output tokens, or nothing at all
+    /// (`None`, everything given back) for a failure that produced no text.
+    pub fn charge(&self) -> Option<i64> {
+        if self.text.is_empty() && self.status == FinishStatus::Failed {
+            None
+        } else {
+            Some(self.usage.completion_tokens as i64)
+        }
+    }
+
     fn new() -> Self {
         Self {
             text: String::new(),
@@ -303,17 +314,7 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
     }
     save(&g.store, &entry, &outcome).await;
     if let Some(ticket) = ticket {
-        let quota = &g.quota;
-        let settled = if outcome.text.is_empty() && outcome.status == FinishStatus::Failed {
-            quota.cancel(ticket).await
-        } else {
-            quota
-                .finish(ticket, outcome.usage.completion_tokens as i64, "generation")
-                .await
-        };
-        if let Err(e) = settled {
-            tracing::error!(stream = %entry.id, error = %e, "could not settle usage");
-        }
+        g.quota.settle(ticket, outcome.charge(), "generation").await;
     }
     // The final events go in even past the buffer bound: they are small and
     // readers need to see the end.
@@ -404,6 +405,10 @@ pub struct Run {
     pub entry: Arc<Entry>,
     /// Everything streamed as text so far.
     pub text: String,
+    /// Who runs the job.
+    who: Identity,
+    /// The job's admission, settled by the runner when the job ends.
+    ticket: Option<Ticket>,
 }
 
 impl Run {
@@ -428,6 +433,28 @@ impl Run {
         )
     }
 
+    /// Admits the job's model calls, up to `max_tokens` output tokens (once
+    /// a job knows it will call the model: a job refused before that costs
+    /// nothing). The runner settles the ticket with the job's text when it
+    /// ends.
+    pub async fn admit(&mut self, max_tokens: i64) -> AppResult<()> {
+        let mut ticket = self.generator.quota.begin(&self.who, max_tokens).await?;
+        if let Some(old) = self.ticket.take() {
+            self.generator
+                .quota
+                .settle(old, Some(0), "generation")
+                .await;
+        }
+        // On the job's record, so a crash settles it at the next start.
+        let (store, id) = (&self.generator.store, &self.entry.id);
+        match store.hold_generation(id, ticket.held()).await {
+            Ok(()) => ticket.bind(id),
+            Err(e) => tracing::error!(stream = %id, error = %e, "could not record a reservation"),
+        }
+        self.ticket = Some(ticket);
+        Ok(())
+    }
+
     /// The job was stopped, or the server is going away.
     pub fn stopped(&self) -> bool {
         self.entry.cancel.is_cancelled() || self.generator.shutdown.is_cancelled()
@@ -437,8 +464,14 @@ impl Run {
 /// Opens a stream for `who` and runs `job` on it in the background: the job
 /// pushes its events and makes its calls through [`Run`]; its result (`Err`
 /// with the reason it failed) and text are saved as the generation's
-/// outcome, `stopped` when it was stopped.
-pub fn start_job<F, Fut>(generator: &Generator, who: &Identity, job: F) -> Arc<Entry>
+/// outcome, `stopped` when it was stopped; its admission ([`Run::admit`])
+/// is settled with that text's tokens, as `reason`.
+pub fn start_job<F, Fut>(
+    generator: &Generator,
+    who: &Identity,
+    reason: &'static str,
+    job: F,
+) -> Arc<Entry>
 where
     F: FnOnce(Run) -> Fut + Send + 'static,
     Fut: Future<Output = (Run, Result<(), String>)> + Send + 'static,
@@ -448,6 +481,8 @@ where
         generator: generator.clone(),
         entry: entry.clone(),
         text: String::new(),
+        who: who.clone(),
+        ticket: None,
     };
     let tasks = generator.tasks.clone();
     tasks.spawn(async move {
@@ -455,7 +490,7 @@ where
         if let Err(e) = store.generation_started(&entry.id, &entry.owner).await {
             tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
         }
-        let (run, result) = job(run).await;
+        let (mut run, result) = job(run).await;
         let mut outcome = Outcome::new();
         outcome.status = match &result {
             Ok(()) => FinishStatus::Completed,
@@ -463,8 +498,14 @@ where
             Err(_) => FinishStatus::Failed,
         };
         outcome.usage.completion_tokens = crate::engine::approx_tokens(&run.text);
-        outcome.text = run.text;
+        outcome.text = std::mem::take(&mut run.text);
         save(&store, &entry, &outcome).await;
+        if let Some(ticket) = run.ticket.take() {
+            run.generator
+                .quota
+                .settle(ticket, outcome.charge(), reason)
+                .await;
+        }
         end_for_shutdown(&run.generator, &entry);
         entry.finish();
     });

@@ -494,6 +494,20 @@ async fn regenerate_adds_a_version_and_keeps_the_old_one() {
     )
     .await;
     assert_eq!(res.status(), 404);
+    // The body is typed: a temperature that is not a number is a typed
+    // error, and nothing is generated for it.
+    let res = post(
+        &app,
+        &format!("/api/v1/messages/{message_id}/regenerate"),
+        &As::Anon(ANON),
+        &json!({"temperature": "hot"}),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "VALIDATION_ERROR", "{body}");
+    let msgs = messages(&mut ws, &chat_id).await;
+    assert_eq!(msgs[1].versions.len(), 2);
 }
 
 #[tokio::test]

@@ -466,3 +466,46 @@ async fn a_generated_card_joins_the_personas_and_can_answer() {
     let theirs = ids(json(app.get_with_token("/api/personas", &other).await).await);
     assert!(!theirs.contains(&"rolecard".to_owned()));
 }
+
+#[tokio::test]
+async fn a_card_is_paid_for_by_the_runner_and_a_refusal_costs_nothing() {
+    let app = spawn_app().await;
+    let usage = |token: String| {
+        let app = &app;
+        async move {
+            json::<shared::auth::Usage>(app.get_with_token("/api/usage", &token).await)
+                .await
+                .remaining
+        }
+    };
+    let empty = app.register("rc_pay_empty").await;
+    let before = usage(empty.clone()).await;
+    events(post(&app, "/api/rolecard/generate/stream", &empty, json!({})).await).await;
+    assert_eq!(
+        usage(empty).await,
+        before,
+        "nothing to generate from: no charge"
+    );
+
+    let (token, _) = setup(&app, "rc_pay").await;
+    let before = usage(token.clone()).await;
+    let evs = events(post(&app, "/api/rolecard/generate/stream", &token, json!({})).await).await;
+    assert!(
+        matches!(evs.last(), Some(ServerEvent::Complete { .. })),
+        "{evs:?}"
+    );
+    let text: String = evs
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Data { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    let spent = before - usage(token).await;
+    assert!(spent > 0, "the card's text is paid for");
+    assert_eq!(
+        spent,
+        text.chars().count().div_ceil(4) as i64,
+        "its tokens, settled once: {text}"
+    );
+}
