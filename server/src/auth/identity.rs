@@ -113,8 +113,10 @@ fn query_value(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// `FromRequestParts` for any state that holds the [`TokenKeys`]: the
-/// extractor is `$read(parts, tokens)`.
+/// `FromRequestParts` for any state that holds the [`TokenKeys`], the
+/// [`TrustedProxies`] and the [`AnonAddresses`]: the extractor is
+/// `$read(parts, tokens, client address)`, and the address an anonymous
+/// visitor asks from is noted.
 macro_rules! from_identity {
     ($extractor:ty, $read:path) => {
         impl<S> FromRequestParts<S> for $extractor
@@ -127,8 +129,9 @@ macro_rules! from_identity {
             type Rejection = AppError;
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-                let read = $read(parts, &TokenKeys::from_ref(state))?;
-                note_address(parts, state, read.identity());
+                let ip = client_ip(parts, &TrustedProxies::from_ref(state));
+                let read = $read(parts, &TokenKeys::from_ref(state), ip)?;
+                note_address(state, read.identity(), ip);
                 Ok(read)
             }
         }
@@ -138,23 +141,7 @@ macro_rules! from_identity {
 from_identity!(MaybeIdentity, maybe_identity);
 from_identity!(Identity, identity);
 from_identity!(AuthUser, auth_user);
-
-impl<S> FromRequestParts<S> for Caller
-where
-    S: Send + Sync,
-    TokenKeys: FromRef<S>,
-    TrustedProxies: FromRef<S>,
-    AnonAddresses: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let ip = client_ip(parts, &TrustedProxies::from_ref(state));
-        let caller = caller(parts, &TokenKeys::from_ref(state), ip)?;
-        note_address(parts, state, Some(&caller.who));
-        Ok(caller)
-    }
-}
+from_identity!(Caller, caller);
 
 /// An extractor's identity, if it holds one.
 trait Identified {
@@ -173,6 +160,12 @@ impl Identified for Identity {
     }
 }
 
+impl Identified for Caller {
+    fn identity(&self) -> Option<&Identity> {
+        Some(&self.who)
+    }
+}
+
 impl Identified for AuthUser {
     fn identity(&self) -> Option<&Identity> {
         None
@@ -181,13 +174,11 @@ impl Identified for AuthUser {
 
 /// Notes the address an anonymous visitor asks from, for the per-address
 /// budget of free replies (`quota::AnonAddresses`).
-fn note_address<S>(parts: &Parts, state: &S, who: Option<&Identity>)
+fn note_address<S>(state: &S, who: Option<&Identity>, ip: IpAddr)
 where
-    TrustedProxies: FromRef<S>,
     AnonAddresses: FromRef<S>,
 {
     if let Some(Identity::Anonymous(id)) = who {
-        let ip = client_ip(parts, &TrustedProxies::from_ref(state));
         AnonAddresses::from_ref(state).seen(id, ip);
     }
 }
@@ -218,11 +209,11 @@ pub(crate) fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> IpAddr {
     proxies.client_ip(peer, &parts.headers)
 }
 
-fn maybe_identity(parts: &Parts, tokens: &TokenKeys) -> Result<MaybeIdentity, AppError> {
+fn maybe_identity(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<MaybeIdentity, AppError> {
     identify(parts, tokens).map(MaybeIdentity)
 }
 
-fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
+fn identity(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<Identity, AppError> {
     identify(parts, tokens)?.ok_or_else(|| {
         AppError::client(
             ErrorCode::Unauthorized,
@@ -231,7 +222,7 @@ fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
     })
 }
 
-fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
+fn auth_user(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<AuthUser, AppError> {
     match identify(parts, tokens)? {
         Some(Identity::User(id)) => Ok(AuthUser(id)),
         _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
