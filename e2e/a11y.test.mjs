@@ -14,7 +14,7 @@ const SIZES = {
   desktop: { width: 1280, height: 800 },
   phone: { width: 360, height: 740 },
 };
-const PAGES = ['/', '/rolecard', '/books', '/personas', '/chat', '/support'];
+const PAGES = ['/', '/rolecard', '/books', '/personas', '/chat', '/support', '/admin', '/docs'];
 /** Pages scanned again with a conversation: (path, composer, message, what shows it settled). */
 const CONVERSATIONS = [
   ['/personas', 'Your message', 'What is a good book?', '[data-testid="column-status"]'],

@@ -51,6 +51,8 @@ export async function startServer(extraArgs = [], env = {}) {
   });
   return {
     baseURL,
+    /** The server's database, for `chorus users …` and `chorus credits …`. */
+    databaseUrl: `sqlite://${dataDir}/e2e.db`,
     log: () => log,
     async stop() {
       if (child.exitCode === null) {

@@ -61,13 +61,19 @@ if [ $want_test -eq 1 ]; then
     log "installing the Python package requests"
     python3 -m pip install --quiet requests
   fi
+  # The README's Python client (examples/client.py) is run by the tests.
+  if ! python3 -c 'import websockets' 2>/dev/null; then
+    log "installing the Python package websockets"
+    python3 -m pip install --quiet websockets
+  fi
 fi
 
 # npm packages: wasm-opt (binaryen) for the release build, playwright-core for
-# the browser tests, socket.io-client for seed 003's client. Reinstalled only
-# when package-lock.json changed.
+# the browser tests, socket.io-client for seed 003's client, the API
+# documents' validators (@apidevtools/swagger-parser, @asyncapi/parser, ajv).
+# Reinstalled only when package-lock.json changed.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.chorus-lock; then
-  log "installing npm packages (binaryen, playwright-core, socket.io-client)"
+  log "installing npm packages (binaryen, playwright-core, socket.io-client, the API validators)"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.chorus-lock
 fi

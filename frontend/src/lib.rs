@@ -74,6 +74,8 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/chat") view=pages::chat::Chat />
                 <Route path=path!("/support") view=pages::support::Support />
                 <Route path=path!("/login") view=pages::login::Login />
+                <Route path=path!("/admin") view=pages::admin::Admin />
+                <Route path=path!("/docs") view=pages::docs::Docs />
             </Routes>
         </main>
         </div>

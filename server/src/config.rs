@@ -27,6 +27,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CreditsCommand,
     },
+    /// Manage users' roles in the configured database: admins read the
+    /// escalation summary and the admin page.
+    Users {
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
     /// Score the crisis classifier on your own labelled messages: a file of
     /// JSON lines `{"text": "...", "label": "none|low|medium|high"}`.
     /// Prints the confusion matrix, precision and recall per level, the
@@ -54,6 +60,23 @@ pub enum CreditsCommand {
     },
 }
 
+/// `chorus users …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Make a user an admin: `chorus users promote alice`.
+    Promote {
+        /// The user's name.
+        username: String,
+    },
+    /// Make an admin a plain user again.
+    Demote {
+        /// The user's name.
+        username: String,
+    },
+    /// List every user with their role and credits.
+    List,
+}
+
 /// The model providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LlmKind {
@@ -61,6 +84,16 @@ pub enum LlmKind {
     Offline,
     /// Any OpenAI-compatible API.
     Openai,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: one line of text per event.
+    Text,
+    /// For log shippers: one JSON object per line, the request's span (with
+    /// its `request_id`) in `span` and `spans`.
+    Json,
 }
 
 /// Server settings.
@@ -303,6 +336,17 @@ pub struct Config {
     /// server logs a warning at start when it is set.
     #[arg(long, env = "CHORUS_NO_LIMITS", global = true)]
     pub no_limits: bool,
+
+    /// Log lines as `text` (for people) or `json` (one object a line, for
+    /// log shippers). What is logged follows `RUST_LOG`.
+    #[arg(long, env = "CHORUS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Serve `GET /metrics` (Prometheus text) on this address, e.g.
+    /// `127.0.0.1:9100`. Off by default, and never on the public listener,
+    /// so the figures are not published by accident.
+    #[arg(long, env = "CHORUS_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// `10.0.0.0/8`, or a single address (`127.0.0.1`, `::1`).
@@ -377,6 +421,8 @@ impl Config {
             agent_timeout: std::time::Duration::from_secs(30),
             books_idle_timeout: std::time::Duration::from_secs(300),
             no_limits: false,
+            log_format: LogFormat::Text,
+            metrics_bind: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::error::StartError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::sync::Once;
@@ -23,6 +24,9 @@ pub struct Db {
 }
 
 static DRIVERS: Once = Once::new();
+
+/// The migrations in `server/migrations/`, embedded in the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 impl Db {
     /// Connects and applies the migrations. For SQLite, creates the file and
@@ -61,7 +65,7 @@ impl Db {
             options
         };
         let pool = options.connect(&url).await?;
-        sqlx::migrate!("./migrations")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StartError(format!("database migrations: {e}")))?;
@@ -74,6 +78,25 @@ impl Db {
             DbKind::Sqlite => "sqlite",
             DbKind::Postgres => "postgres",
         }
+    }
+
+    /// (applied, embedded): how many of the binary's migrations the
+    /// database has applied, of how many there are. An error when the
+    /// database does not answer.
+    pub async fn migrations_applied(&self) -> Result<(usize, usize), sqlx::Error> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?;
+        let embedded = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration());
+        let (mut done, mut total) = (0, 0);
+        for m in embedded {
+            total += 1;
+            done += usize::from(applied.contains(&m.version));
+        }
+        Ok((done, total))
     }
 
     /// Closes the pool (at shutdown, so SQLite checkpoints its WAL).

@@ -15,7 +15,8 @@
 //!   (the BooksWriter protocol on `/ws/{session_id}`), [`chats`] (the
 //!   hybrid chat: its management protocol on `/api/v1/chats/ws` and
 //!   socket.io `/chats`, replies over SSE), [`auth`], [`usage`],
-//!   [`health`], [`test_sse`].
+//!   [`health`] (alive, ready), [`test_sse`], [`admin`] (the admin page's
+//!   figures), [`apidocs`] (the OpenAPI and AsyncAPI documents).
 //! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
 //!   batched writes, the stall timeout on every write, idle and shutdown
 //!   close, size and binary-frame handling, one set of close codes; each
@@ -26,7 +27,9 @@
 //!   streams; resume and stop over HTTP); [`sse`] (stream responses);
 //!   [`engine`] (the offline and OpenAI-compatible providers behind
 //!   capabilities, and chunking); [`web`] (headers, Origin checks, JSON
-//!   errors); [`spa`] (the app and its fallback).
+//!   errors); [`spa`] (the app and its fallback); [`request_id`] (an id
+//!   per request on every log line and to the provider); [`metrics`]
+//!   (`GET /metrics` on `--metrics-bind`).
 //! - **State**: [`state`] (`#[derive(FromRef)]`; the [`Generator`]
 //!   sub-state for the features that stream) over handles that never import
 //!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
@@ -39,6 +42,8 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod admin;
+pub(crate) mod apidocs;
 pub mod auth;
 pub mod books;
 pub mod chats;
@@ -50,11 +55,13 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub(crate) mod health;
+pub mod metrics;
 pub mod personas;
 #[cfg(test)]
 mod proptests;
 pub mod quota;
 pub(crate) mod ratelimit;
+pub(crate) mod request_id;
 pub(crate) mod rolecard;
 pub mod socket;
 pub(crate) mod spa;
@@ -89,6 +96,8 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(admin::router())
+        .merge(apidocs::router())
         .merge(usage::router())
         .merge(streams::router())
         .merge(personas::router())
@@ -113,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(web::json_errors))
+        .layer(middleware::from_fn(metrics::track_sse))
         // socket.io (`/socket.io/`, the hybrid chat protocol's `/chats`) answers before the
         // routes, so neither the SPA nor the `/api` fallback sees it (nor
         // the JSON errors: its clients read its own); CORS and the security
@@ -122,12 +132,15 @@ pub fn app(state: AppState) -> Router {
         .layer(tower::util::option_layer(cors(&state)))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.extensions().get::<request_id::RequestId>();
             tracing::info_span!(
                 "http",
+                request_id = id.map_or("", |id| id.0.as_str()),
                 method = %req.method(),
                 uri = %web::redacted_uri(req.uri()),
             )
         }))
+        .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
 

@@ -1,6 +1,6 @@
 //! `chorus`: parses the configuration, sets up logging, binds and serves.
 
-use chorus_server::config::{Cli, Command, CreditsCommand};
+use chorus_server::config::{Cli, Command, CreditsCommand, LogFormat, UsersCommand};
 use chorus_server::{AppState, run};
 use clap::Parser;
 use std::process::ExitCode;
@@ -14,17 +14,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    init_logging(cli.config.log_format, cli.config.metrics_bind.is_some());
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Credits {
             action: CreditsCommand::Grant { username, amount },
         } => grant(cli.config, &username, amount).await,
+        Command::Users { action } => users(cli.config, action).await,
         Command::SafetyEval { file, misses } => safety_eval(&file, misses),
     };
     match result {
@@ -35,6 +31,30 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stdout, filtered by `RUST_LOG` (default `info`), as text or JSON
+/// lines (`--log-format`); with metrics on, database statements are also
+/// timed from sqlx's events (whatever `RUST_LOG` says).
+fn init_logging(format: LogFormat, metrics: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt::layer();
+    let logs = match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
+        LogFormat::Json => logs.json().boxed(),
+    };
+    let db = metrics.then(|| {
+        chorus_server::metrics::DbQueries.with_filter(chorus_server::metrics::db_queries_filter())
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(db)
+        .init();
 }
 
 async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::StartError> {
@@ -50,6 +70,7 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
     tokio::task::spawn_blocking(safety::warm);
     let addr = config.bind_addr();
     let dist = config.dist.clone();
+    let metrics_bind = config.metrics_bind;
     let state = AppState::new(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -63,7 +84,24 @@ async fn serve(config: chorus_server::Config) -> Result<(), chorus_server::Start
         llm = state.generator.engine.name(),
         "Chorus is listening on http://{local}"
     );
+    if let Some(addr) = metrics_bind {
+        serve_metrics(addr).await?;
+    }
     run(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `GET /metrics` on its own listener, for as long as the process runs.
+async fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), chorus_server::StartError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        chorus_server::StartError(format!("cannot listen on {addr} for metrics: {e}"))
+    })?;
+    tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, chorus_server::metrics::router()).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    });
     Ok(())
 }
 
@@ -86,6 +124,39 @@ async fn grant(
             "no user named {username:?}"
         ))),
     }
+}
+
+/// `chorus users promote|demote NAME`, `chorus users list`.
+async fn users(
+    config: chorus_server::Config,
+    action: UsersCommand,
+) -> Result<(), chorus_server::StartError> {
+    let db = chorus_server::db::Db::connect(&config.database_url).await?;
+    let store = chorus_server::store::Store::new(db.clone());
+    let result = match &action {
+        UsersCommand::Promote { username } | UsersCommand::Demote { username } => {
+            let admin = matches!(action, UsersCommand::Promote { .. });
+            match store.set_admin(username, admin).await? {
+                true => {
+                    let role = if admin { "an admin" } else { "a user" };
+                    println!("{username} is now {role}");
+                    Ok(())
+                }
+                false => Err(chorus_server::StartError(format!(
+                    "no user named {username:?}"
+                ))),
+            }
+        }
+        UsersCommand::List => {
+            println!("{:<32} {:<6} {:>10}", "username", "role", "credits");
+            for u in store.users().await? {
+                println!("{:<32} {:<6} {:>10}", u.username, u.role, u.credits);
+            }
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
 }
 
 /// `chorus safety-eval FILE.jsonl [--misses]`: the classifier's figures on

@@ -289,6 +289,13 @@ impl Quota {
     /// ([`Quota::cancel`], an anonymous visitor's free reply too). Errors
     /// are logged: the generation has ended either way.
     pub async fn settle(&self, ticket: Ticket, output_tokens: Option<i64>, reason: &str) {
+        if let (Some(tokens), Identity::User(_), false) =
+            (output_tokens, &ticket.who, ticket.unmetered)
+        {
+            crate::metrics::get()
+                .credits_charged
+                .inc_by(tokens.max(0) as u64);
+        }
         let settled = match output_tokens {
             Some(tokens) => self.finish(ticket, tokens, reason).await,
             None => self.cancel(ticket).await,

@@ -44,6 +44,7 @@ impl RateLimiter {
             self.tokens -= 1.0;
             Ok(())
         } else {
+            crate::metrics::get().rate_limited.inc();
             Err(self.until(1.0))
         }
     }

@@ -279,6 +279,9 @@ where
         }
     };
     if let Err(close) = ended {
+        if close.code == Close::TOO_SLOW.code {
+            crate::metrics::get().slow_clients_closed.inc();
+        }
         if close == Close::SHUTDOWN {
             flush_ready(&mut protocol, &mut sink, &mut batch, stall).await;
         }

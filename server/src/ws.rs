@@ -56,9 +56,13 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };
-    socket::tuned(ws).on_upgrade(move |socket: WebSocket| async move {
-        session_with(socket, state, caller.who, caller.token_expires_at).await;
-        drop(slot);
+    let context = crate::request_id::Context::current();
+    socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
+        context.run(async move {
+            let _open = crate::metrics::Open::socket("persona_support");
+            session_with(socket, state, caller.who, caller.token_expires_at).await;
+            drop(slot);
+        })
     })
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Body of `POST /api/auth/register` and `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Credentials {
     pub username: String,
     pub password: String,
@@ -14,6 +15,7 @@ pub struct Credentials {
 
 /// A registered user, as others may see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -21,6 +23,7 @@ pub struct User {
 
 /// Answer of register (201) and login (200): a bearer token and its user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuthResponse {
     /// JWT (HS256) for `Authorization: Bearer`, or `?token=` on streams.
     pub token: String,
@@ -29,6 +32,7 @@ pub struct AuthResponse {
 
 /// Answer of `GET /api/auth/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Me {
     pub id: String,
     pub username: String,
@@ -38,6 +42,7 @@ pub struct Me {
 
 /// Who is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UsageKind {
     /// Counted in assistant replies, up to the anonymous limit.
@@ -50,6 +55,7 @@ pub enum UsageKind {
 /// visitors: replies used of the free limit. For users: credits spent of
 /// credits granted, and the balance left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     pub used: i64,
     pub limit: i64,

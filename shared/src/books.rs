@@ -28,6 +28,7 @@ pub const MAX_CONTENT_LEN: usize = 10_000;
 /// What an `error` tells the client beyond its code, each field present
 /// only for the errors that have it (an empty object otherwise).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetails {
     /// The field a validation error is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,7 @@ pub const ORCHESTRATOR: &str = "OrchestratorAgent";
 /// `new Date(ts)` reads, epoch milliseconds or an ISO 8601 date(-time). The
 /// server checks the format (`Invalid timestamp format`) and keeps it as is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Timestamp {
     Millis(serde_json::Number),
@@ -102,6 +104,7 @@ impl From<&str> for Timestamp {
 
 /// Browser → server on `/ws/{session_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// A request for the agents.
@@ -148,6 +151,7 @@ impl ClientMessage {
 
 /// `options` of a `message`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MessageOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
@@ -157,6 +161,7 @@ pub struct MessageOptions {
 
 /// `tool_execution.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ToolStatus {
     Executing,
@@ -166,6 +171,7 @@ pub enum ToolStatus {
 
 /// Server → browser on `/ws/{session_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// A piece of an agent's text.
@@ -287,6 +293,7 @@ impl ServerMessage {
 /// Each artifact made adds `<kind>_id` (the last of its kind); `title` is
 /// the main artifact's (the last one made).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CompletionResults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plot_id: Option<String>,
@@ -309,6 +316,7 @@ pub struct CompletionResults {
 
 /// What a tool saves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactKind {
     Plot,
@@ -356,6 +364,7 @@ impl ArtifactKind {
 
 /// An artifact named in a completion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArtifactRef {
     pub id: String,
     pub kind: ArtifactKind,
@@ -364,6 +373,7 @@ pub struct ArtifactRef {
 
 /// A saved plot, author, world or character.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Artifact {
     pub id: String,
     pub kind: ArtifactKind,
@@ -382,6 +392,7 @@ pub struct Artifact {
 
 /// `GET /api/books/{session_id}/artifacts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArtifactList {
     pub session_id: String,
     pub artifacts: Vec<Artifact>,
@@ -389,6 +400,7 @@ pub struct ArtifactList {
 
 /// One line of the conversation. `id` is the seq of the event that began it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
     User {

@@ -24,6 +24,7 @@ pub const MAX_PAGE_LIMIT: u32 = 100;
 
 /// Body of `POST /api/v1/messages/send`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SendMessage {
     /// The chat to continue; none starts a new one titled from `content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,6 +45,7 @@ fn default_temperature() -> f64 {
 /// Body of `POST /api/v1/messages/{message_id}/regenerate`; optional, every
 /// field too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Regenerate {
     /// The model to ask; empty uses the server's default.
     #[serde(default)]
@@ -55,6 +57,7 @@ pub struct Regenerate {
 
 /// A conversation, as the sidebar lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Chat {
     pub id: String,
     pub title: String,
@@ -66,6 +69,7 @@ pub struct Chat {
 
 /// One message of a chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     pub id: String,
     pub chat_id: String,
@@ -84,6 +88,7 @@ pub struct Message {
 /// Browser → server on the management channel (`/api/v1/chats/ws`, or as
 /// socket.io events on `/chats`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// The caller's chats, newest first; `page` counts from 0.
@@ -131,6 +136,7 @@ fn default_limit() -> u32 {
 
 /// Server → browser on the management channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Answer to `list_chats`.
@@ -185,6 +191,7 @@ impl ServerMessage {
 /// One SSE event of a reply stream. Each also carries `stream_id` and `seq`
 /// (the `id:` line), which stop and resume use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// A reply has started (`chat_id` names a chat the send just created).

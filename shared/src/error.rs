@@ -7,6 +7,7 @@ use std::fmt;
 /// Body of every non-2xx HTTP response, and of in-band protocol errors that
 /// need a machine-readable code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     /// A sentence for people; safe to show in the UI.
     pub error: String,
@@ -43,6 +44,7 @@ impl fmt::Display for ApiError {
 /// Machine-readable error codes. The JSON form is SCREAMING_SNAKE_CASE
 /// (`"NOT_FOUND"`); codes named by the seeds keep the seeds' spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// 400: the request could not be understood (bad query, bad header, bad frame).

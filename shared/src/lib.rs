@@ -5,6 +5,7 @@
 //! named for who sends them: `ClientMessage` (browser → server),
 //! `ServerMessage` (server → browser), `ServerEvent` (an SSE event).
 //!
+//! - [`admin`]: the admin page's figures.
 //! - [`auth`]: accounts, anonymous visitors, usage.
 //! - [`books`]: the BooksWriter protocol on `/ws/{session_id}`.
 //! - [`chat`]: the hybrid chat protocol (management socket, reply SSE).
@@ -17,6 +18,7 @@
 //! - [`ws`]: the `/ws` socket's connection-level messages.
 //! - [`test_sse`]: the hybrid chat protocol's `test-sse` stream, for checking proxies.
 
+pub mod admin;
 pub mod auth;
 pub mod books;
 pub mod chat;
@@ -37,6 +39,7 @@ use serde::{Deserialize, Serialize};
 /// (the hybrid chat, persona history, support sessions): `"user"`,
 /// `"assistant"` or `"system"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// One persona of `GET /api/personas`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Persona {
     pub id: String,
     pub name: String,
@@ -26,6 +27,7 @@ pub struct Persona {
 /// `{"type":"openai_chat","data":{…}}`: a model reply through the Responses
 /// API; `previous_response_id` continues a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenaiChatData {
     pub input_text: String,
     #[serde(default)]
@@ -41,6 +43,7 @@ pub struct OpenaiChatData {
 
 /// `{"type":"chat","data":{…}}`: one persona's reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatData {
     pub message: String,
     pub persona_id: String,
@@ -61,6 +64,7 @@ pub struct ChatData {
 /// `{"type":"multi_chat","data":{…}}`: the same message to many personas,
 /// answered at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MultiChatData {
     pub message: String,
     pub persona_ids: Vec<String>,
@@ -76,6 +80,7 @@ pub struct MultiChatData {
 
 /// One earlier turn: `role` is `user` or `assistant`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HistoryTurn {
     pub role: crate::Role,
     pub content: String,
@@ -96,6 +101,7 @@ pub const MAX_TOKENS_LIMIT: u32 = 4000;
 
 /// Which persona's stream is which, in a `multi_chat`'s first `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PersonaStream {
     pub persona_id: String,
     pub stream_id: String,
@@ -104,6 +110,7 @@ pub struct PersonaStream {
 
 /// `data` of a `chat`'s final `response`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatResponseData {
     pub persona_id: String,
     pub persona_name: String,
@@ -114,6 +121,7 @@ pub struct ChatResponseData {
 
 /// `data` of an `openai_chat`'s final `response`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenaiResponseData {
     pub response_id: String,
     pub output_text: String,
@@ -125,6 +133,7 @@ pub struct OpenaiResponseData {
 /// `data` of a `multi_chat`'s final combined `response`: every persona's
 /// reply in request order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PanelResponseData {
     pub message: String,
     pub responses: Vec<PanelReply>,
@@ -132,6 +141,7 @@ pub struct PanelResponseData {
 
 /// One persona's part of the panel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PanelReply {
     pub persona_id: String,
     pub persona_name: String,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A memory about the person (`GET/POST /api/memories`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Memory {
     pub id: String,
     pub content: String,
@@ -19,6 +20,7 @@ pub struct Memory {
 
 /// `POST /api/memories` body: 1–4000 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewMemory {
     pub content: String,
 }
@@ -26,6 +28,7 @@ pub struct NewMemory {
 /// Someone in the person's life (`GET/POST /api/relations`); its id is the
 /// seed's `relationId`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Relation {
     pub id: String,
     pub name: String,
@@ -35,6 +38,7 @@ pub struct Relation {
 
 /// `POST /api/relations` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewRelation {
     pub name: String,
     pub relationship: String,
@@ -50,6 +54,7 @@ pub const MAX_NOTES_CHARS: usize = 2000;
 /// Options of `generate/stream` (body `{"options":{…}}`, or query
 /// parameters on `GET`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateOptions {
     #[serde(default = "yes")]
@@ -73,6 +78,7 @@ impl Default for GenerateOptions {
 
 /// A personality trait and the memories that show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Trait {
     pub name: String,
@@ -82,6 +88,7 @@ pub struct Trait {
 
 /// The core personality layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CoreLayer {
     pub identity_summary: String,
@@ -93,6 +100,7 @@ pub struct CoreLayer {
 
 /// How the person relates to one person in their life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RelationLayer {
     pub relation_id: String,
@@ -105,6 +113,7 @@ pub struct RelationLayer {
 
 /// The whole card.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoleCard {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +124,7 @@ pub struct RoleCard {
 
 /// `GET /api/rolecard`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SavedRoleCard {
     pub rolecard: RoleCard,
@@ -123,6 +133,7 @@ pub struct SavedRoleCard {
 
 /// One SSE event of the role-card streams (`onmessage`: the type is inside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     Progress {
@@ -174,6 +185,7 @@ impl RoleCard {
 /// protocol keys it: `{"rolecard": …}` (the whole card), `{"coreLayer": …}`
 /// or `{"relationLayer": …}` (the one layer written).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RoleCardResult {
     #[serde(rename = "rolecard")]
     RoleCard(RoleCard),

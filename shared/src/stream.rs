@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Token counts of a finished generation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenUsage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -21,6 +22,7 @@ pub struct TokenUsage {
 
 /// How a generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FinishStatus {
     /// The model finished.
@@ -33,6 +35,7 @@ pub enum FinishStatus {
 
 /// The engine's generic events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// A piece of the text.
@@ -63,6 +66,7 @@ impl ServerEvent {
 
 /// Answer of `POST /api/streams/{stream_id}/stop`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StopResponse {
     pub stream_id: String,
     /// `"stopping"` when it was running, `"finished"` when it had ended.

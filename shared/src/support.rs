@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// How much risk a message shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     None,
@@ -43,6 +44,7 @@ impl RiskLevel {
 
 /// What the assistant's reply sets out to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     Validate,
@@ -54,6 +56,7 @@ pub enum Intent {
 
 /// The support protocol's crisis resources.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmergencyResources {
     pub crisis_hotline: String,
     pub crisis_text: String,
@@ -75,6 +78,7 @@ impl EmergencyResources {
 
 /// `assistant_message_complete.message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssistantMessage {
     pub text: String,
     pub intent: Intent,
@@ -83,6 +87,7 @@ pub struct AssistantMessage {
 
 /// A support session (`POST`/`GET /api/support/sessions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupportSession {
     pub id: String,
     pub title: String,
@@ -94,6 +99,7 @@ pub struct SupportSession {
 
 /// One message of a session's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupportMessage {
     pub id: String,
     /// `user` or `assistant`.
@@ -107,6 +113,7 @@ pub struct SupportMessage {
 
 /// `GET /api/support/escalations/summary`: counts per day and level, no text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EscalationCount {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One event of the test-sse stream (carried by `/api/v1/messages/test-sse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// `{"type":"test_message","counter":1,"message":"Test message 1"}`

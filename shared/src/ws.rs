@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Browser → server on `/ws`. The persona protocol wraps payloads in `data`; the support protocol
 /// puts fields at the top level; both carry `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// `{"type":"ping"}` → `pong`.
@@ -41,6 +42,7 @@ pub enum ClientMessage {
 
 /// `{"type":"resume","data":{"stream_id":"st_…","after_seq":12}}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResumeData {
     pub stream_id: String,
     #[serde(default)]
@@ -49,6 +51,7 @@ pub struct ResumeData {
 
 /// `{"type":"stop","data":{"stream_id":"st_…"}}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StopData {
     pub stream_id: String,
 }
@@ -69,6 +72,7 @@ impl ClientMessage {
 
 /// Server → browser on `/ws`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Sent once on connect: `{"type":"connection","status":"connected","timestamp":"…"}`.
@@ -173,6 +177,7 @@ impl ServerMessage {
 /// What a `response` carries: a panel's combined replies, an `openai_chat`
 /// reply, or one persona's (told apart by their fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ResponseData {
     Panel(PanelResponseData),
@@ -182,6 +187,7 @@ pub enum ResponseData {
 
 /// The persona protocol's stream states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamStatus {
     Starting,

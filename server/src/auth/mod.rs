@@ -2,11 +2,13 @@
 //!
 //! - Routes: `POST /api/auth/register`, `POST /api/auth/login`,
 //!   `GET /api/auth/me`.
-//! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses.
+//! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses;
+//!   [`admin`]: `AdminUser`, for what only admins read.
 //! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id, a
 //!   bounded number at a time. [`limits`]: attempts per address and per
 //!   account.
 
+pub mod admin;
 pub mod identity;
 pub mod limits;
 pub(crate) mod password;

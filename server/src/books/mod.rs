@@ -82,28 +82,32 @@ async fn upgrade(
         Err(e) => return e.into_response(),
     };
     let who = caller.who;
-    crate::socket::tuned(ws).on_upgrade(move |socket: WebSocket| async move {
-        match state.books.open(&state.store, &session_id, &who).await {
-            Ok(session) => socket::serve(socket, state, session).await,
-            Err(hub::OpenError::Forbidden) => {
-                socket::refuse(
-                    socket,
-                    ErrorCode::SessionForbidden,
-                    "This session belongs to someone else",
-                )
-                .await
+    let context = crate::request_id::Context::current();
+    crate::socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
+        context.run(async move {
+            let _open = crate::metrics::Open::socket("books");
+            match state.books.open(&state.store, &session_id, &who).await {
+                Ok(session) => socket::serve(socket, state, session).await,
+                Err(hub::OpenError::Forbidden) => {
+                    socket::refuse(
+                        socket,
+                        ErrorCode::SessionForbidden,
+                        "This session belongs to someone else",
+                    )
+                    .await
+                }
+                Err(hub::OpenError::Database(e)) => {
+                    tracing::error!(session = %session_id, error = %e, "could not open a session");
+                    socket::refuse(
+                        socket,
+                        ErrorCode::Internal,
+                        "The session could not be opened; try again",
+                    )
+                    .await
+                }
             }
-            Err(hub::OpenError::Database(e)) => {
-                tracing::error!(session = %session_id, error = %e, "could not open a session");
-                socket::refuse(
-                    socket,
-                    ErrorCode::Internal,
-                    "The session could not be opened; try again",
-                )
-                .await
-            }
-        }
-        drop(slot);
+            drop(slot);
+        })
     })
 }
 

@@ -242,10 +242,10 @@ impl Conn {
                 match self.session.submit(request) {
                     Submitted::Queued => {}
                     Submitted::StartWorker => {
-                        tokio::spawn(super::agents::work(
+                        tokio::spawn(crate::request_id::carry(super::agents::work(
                             self.state.clone(),
                             self.session.clone(),
-                        ));
+                        )));
                     }
                     Submitted::Full => replies.push(self.fail(
                         ErrorCode::RateLimited,

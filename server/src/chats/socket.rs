@@ -33,9 +33,13 @@ pub async fn upgrade(
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };
-    socket::tuned(ws).on_upgrade(move |socket| async move {
-        session(socket, state, who).await;
-        drop(slot);
+    let context = crate::request_id::Context::current();
+    socket::tuned(ws).on_upgrade(move |socket| {
+        context.run(async move {
+            let _open = crate::metrics::Open::socket("chat_manage");
+            session(socket, state, who).await;
+            drop(slot);
+        })
     })
 }
 

@@ -152,7 +152,9 @@ async fn on_connect(
     let conn = s.id.to_string();
     let owner = who.owner_key();
     let mut news = state.chats.subscribe();
+    let open = crate::metrics::Open::socket("chat_socketio");
     tokio::spawn(async move {
+        let _open = open;
         loop {
             tokio::select! {
                 _ = closed.cancelled() => break,

@@ -67,7 +67,10 @@ impl OpenAi {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            match self.send(&req).await {
+            let started = std::time::Instant::now();
+            let sent = self.send(&req).await;
+            crate::metrics::provider_answered(started, sent.as_ref().err().map(EngineError::code));
+            match sent {
                 Ok(res) => return Ok(self.parse(res, &req)),
                 Err(e @ EngineError::Unavailable(_)) => last = Some(e),
                 Err(e) => return Err(e),
@@ -92,6 +95,9 @@ impl OpenAi {
             .json(&body);
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
+        }
+        if let Some(id) = crate::request_id::current() {
+            builder = builder.header(crate::request_id::HEADER, id);
         }
         let res = tokio::time::timeout(self.timeout, builder.send())
             .await

@@ -1,7 +1,7 @@
 //! Typed access to the database: handlers call these methods and never hold
 //! SQL. Portable SQL with `$n` placeholders runs on SQLite and PostgreSQL.
 //!
-//! - [`users`] holds accounts;
+//! - [`users`] holds accounts; [`roles`] who is an admin;
 //! - [`anon`] anonymous visitors and their free replies;
 //! - [`books`] BooksWriter sessions, conversation lines and artifacts;
 //! - [`credits`] balances, the ledger, atomic debits and reservations;
@@ -16,6 +16,7 @@ pub mod chats;
 pub mod credits;
 pub mod generations;
 pub mod rolecards;
+pub mod roles;
 pub mod support;
 pub mod users;
 

@@ -177,6 +177,9 @@ pub struct Call {
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When the call began and whether a chunk came yet, for the metrics.
+    started: std::time::Instant,
+    chunked: bool,
 }
 
 impl Call {
@@ -193,6 +196,8 @@ impl Call {
             stop: Box::pin(stop.clone().cancelled_owned()),
             shutdown: Box::pin(shutdown.clone().cancelled_owned()),
             deadline: None,
+            started: std::time::Instant::now(),
+            chunked: false,
         }
     }
 
@@ -205,11 +210,29 @@ impl Call {
     /// The next step. After `Stopped`, `TimedOut`, `Failed`, `Finish` or
     /// `End`, drop the call.
     pub async fn next(&mut self) -> Step {
+        let step = self.step().await;
+        let metrics = crate::metrics::get();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        match &step {
+            Step::Delta(_) => {
+                metrics.chunks_sent.inc();
+                if !std::mem::replace(&mut self.chunked, true) {
+                    metrics.first_chunk_seconds.observe(elapsed);
+                }
+            }
+            Step::Finish { .. } | Step::End => metrics.reply_seconds.observe(elapsed),
+            _ => {}
+        }
+        step
+    }
+
+    async fn step(&mut self) -> Step {
         let Self {
             deltas,
             stop,
             shutdown,
             deadline,
+            ..
         } = self;
         let timed = deadline.is_some();
         let deadline = async {
@@ -239,6 +262,7 @@ pub fn start<R: Render>(
     mut generation: Generation<R>,
 ) -> Arc<Entry> {
     let entry = generator.streams.create(&who.owner_key());
+    crate::metrics::stream_started();
     if let Some(cap) = generation.ticket.as_ref().and_then(Ticket::max_tokens) {
         generation.request.max_tokens = generation.request.max_tokens.min(cap.max(1) as u32);
     }
@@ -248,9 +272,11 @@ pub fn start<R: Render>(
     for (name, payload) in generation.render.start(&entry.id) {
         let _ = entry.push(name, payload);
     }
-    generator
-        .tasks
-        .spawn(run(generator.clone(), entry.clone(), generation));
+    generator.tasks.spawn(crate::request_id::carry(run(
+        generator.clone(),
+        entry.clone(),
+        generation,
+    )));
     entry
 }
 
@@ -376,6 +402,7 @@ async fn save(store: &Store, entry: &Entry, outcome: &Outcome) {
         FinishStatus::Stopped => "stopped",
         FinishStatus::Failed => "failed",
     };
+    crate::metrics::stream_finished(status, outcome.usage.completion_tokens);
     if let Err(e) = store
         .generation_finished(
             &entry.id,
@@ -477,6 +504,7 @@ where
     Fut: Future<Output = (Run, Result<(), String>)> + Send + 'static,
 {
     let entry = generator.streams.create(&who.owner_key());
+    crate::metrics::stream_started();
     let run = Run {
         generator: generator.clone(),
         entry: entry.clone(),
@@ -485,7 +513,7 @@ where
         ticket: None,
     };
     let tasks = generator.tasks.clone();
-    tasks.spawn(async move {
+    tasks.spawn(crate::request_id::carry(async move {
         let (store, entry) = (run.generator.store.clone(), run.entry.clone());
         if let Err(e) = store.generation_started(&entry.id, &entry.owner).await {
             tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
@@ -508,7 +536,7 @@ where
         }
         end_for_shutdown(&run.generator, &entry);
         entry.finish();
-    });
+    }));
     entry
 }
 

@@ -94,7 +94,7 @@ async fn messages(
 
 async fn summary(
     State(state): State<AppState>,
-    AuthUser(_): AuthUser,
+    _: crate::auth::admin::AdminUser,
 ) -> AppResult<Json<Vec<EscalationCount>>> {
     Ok(Json(state.store.escalation_summary().await?))
 }
@@ -185,6 +185,10 @@ pub async fn session_message(
             .await
             .map_err(internal)?;
         tracing::warn!(session = %session_id, %cues, "safety escalation");
+        crate::metrics::get()
+            .escalations
+            .get_or_create(&[("level", risk.as_str())])
+            .inc();
     } else if risk > RiskLevel::None {
         tracing::info!(session = %session_id, level = risk.as_str(), %cues, "support message risk");
     }

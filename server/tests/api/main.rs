@@ -2,10 +2,13 @@
 
 mod helpers;
 
+mod admin;
+mod apidocs;
 mod auth;
 mod auth_limits;
 mod books;
 mod chat;
+mod clients;
 mod crash;
 mod credits;
 mod health;
@@ -13,6 +16,7 @@ mod http;
 mod identity;
 mod limits;
 mod openai;
+mod operating;
 mod personas;
 mod rolecard;
 mod shutdown;

@@ -119,6 +119,8 @@ async fn a_high_risk_message_gets_the_crisis_resources_before_anything_else() {
     let sessions: Vec<SupportSession> =
         json(app.get_with_token("/api/support/sessions", &token).await).await;
     assert_eq!(sessions[0].max_risk, RiskLevel::High);
+    // The summary is for admins (tests/api/admin.rs).
+    app.state.store.set_admin("at_risk", true).await.unwrap();
     let res = app
         .get_with_token("/api/support/escalations/summary", &token)
         .await;
