@@ -132,6 +132,34 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// The origins this server is reached at by browsers
+    /// (`https://chorus.example`). Needed when it is reached by a name:
+    /// without it only an address or `localhost` counts as the server's own
+    /// origin for WebSockets, since a name can be rebound to this server by
+    /// another site (DNS rebinding). Repeat the flag, or separate with
+    /// commas in the env var.
+    #[arg(
+        long = "public-origin",
+        env = "CHORUS_PUBLIC_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub public_origins: Vec<String>,
+
+    /// Reverse proxies whose `X-Forwarded-For` header is believed, as
+    /// addresses or networks (`127.0.0.1`, `10.0.0.0/8`). Unset (the
+    /// default): the header is ignored and the TCP peer is the client, so
+    /// behind a proxy every visitor shares the proxy's address. Repeat the
+    /// flag, or separate with commas in the env var.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CHORUS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_net,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Folder for the server's own files (the generated JWT secret).
     #[arg(long, env = "CHORUS_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
@@ -158,6 +186,16 @@ pub struct Config {
         global = true
     )]
     pub anon_message_limit: i64,
+
+    /// Free assistant replies anonymous visitors from one address share
+    /// per day, whatever ids they send (0: no budget per address).
+    #[arg(
+        long,
+        env = "CHORUS_ANON_IP_MESSAGE_LIMIT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub anon_ip_message_limit: u32,
 
     /// Credits a new account starts with (one credit = one output token).
     #[arg(
@@ -280,7 +318,8 @@ pub struct Config {
     )]
     pub ws_stall_timeout_ms: u64,
 
-    /// WebSocket connections one signed-in user may hold at once.
+    /// Socket connections one signed-in user may hold at once (every
+    /// socket endpoint and transport counted together).
     #[arg(
         long,
         env = "CHORUS_MAX_CONNECTIONS_PER_USER",
@@ -288,6 +327,23 @@ pub struct Config {
         global = true
     )]
     pub max_connections_per_user: usize,
+
+    /// Socket connections anonymous visitors from one address may hold at
+    /// once, whatever ids they send (`/ws`, `/ws/{id}`, the chat
+    /// management socket and socket.io together).
+    #[arg(
+        long,
+        env = "CHORUS_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Most socket connections open at once, for everyone. 0 (the
+    /// default): the open-file limit less 1024 descriptors kept for the
+    /// HTTP API and the database.
+    #[arg(long, env = "CHORUS_MAX_SOCKETS", default_value_t = 0, global = true)]
+    pub max_sockets: usize,
 
     /// `false` turns every WebSocket endpoint off (503); the support protocol's switch.
     #[arg(long, env = "ENABLE_WEBSOCKET", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -326,6 +382,14 @@ pub struct Config {
     /// so the figures are not published by accident.
     #[arg(long, env = "CHORUS_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
+}
+
+/// `10.0.0.0/8`, or a single address (`127.0.0.1`, `::1`).
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))
 }
 
 /// `250ms`, `30s`, `5m`, or a plain number of seconds (`1.5`).
@@ -367,10 +431,13 @@ impl Config {
             dist,
             database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            public_origins: Vec::new(),
             data_dir: std::env::temp_dir().join("chorus-test-data"),
             jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
             token_ttl_hours: 24,
             anon_message_limit: 10,
+            anon_ip_message_limit: 30,
             initial_credits: 2000,
             body_limit: 64 * 1024,
             llm: LlmKind::Offline,
@@ -386,6 +453,8 @@ impl Config {
             stream_memory_mb: 512,
             ws_stall_timeout_ms: 10_000,
             max_connections_per_user: 5,
+            max_connections_per_ip: 50,
+            max_sockets: 0,
             enable_websocket: true,
             agent_timeout: std::time::Duration::from_secs(30),
             books_idle_timeout: std::time::Duration::from_secs(300),
@@ -398,6 +467,24 @@ impl Config {
     /// The pause between chunks.
     pub fn chunk_delay(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.chunk_delay_ms)
+    }
+
+    /// The socket caps (`None` under `--no-limits`).
+    pub fn connection_caps(&self) -> Option<crate::connections::Caps> {
+        /// Descriptors kept for the HTTP API, the database and files.
+        const RESERVE: u64 = 1024;
+        let total = match self.max_sockets {
+            0 => {
+                let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((4096, 4096));
+                soft.saturating_sub(RESERVE).clamp(64, usize::MAX as u64) as usize
+            }
+            n => n,
+        };
+        (!self.no_limits).then_some(crate::connections::Caps {
+            per_user: self.max_connections_per_user,
+            per_ip: self.max_connections_per_ip,
+            total,
+        })
     }
 
     /// How long a WebSocket's queue may stay full.

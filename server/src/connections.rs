@@ -1,65 +1,109 @@
-//! Open WebSocket connections per user, for the per-user cap
-//! (`--max-connections-per-user`). A leaf: it imports nothing from the
-//! crate, so the state can hold it without a module cycle.
+//! Open socket connections, for the caps: per signed-in user
+//! (`--max-connections-per-user`), per address for anonymous visitors
+//! (`--max-connections-per-ip`), and in total (`--max-sockets`, so
+//! descriptors stay in reserve for the HTTP API). Every socket endpoint and
+//! transport (`/ws`, `/ws/{id}`, `/api/v1/chats/ws`, socket.io) takes its
+//! slot here, so they are counted together. A leaf: it imports nothing from
+//! the crate, so the state can hold it without a module cycle.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Open connections per user; a [`ConnectionSlot`] gives its place back
+/// Open connections per key; a [`ConnectionSlot`] gives its place back
 /// when dropped.
 #[derive(Clone, Debug)]
 pub struct ConnectionCounter {
-    inner: Arc<Mutex<HashMap<String, usize>>>,
-    /// Most connections one user may hold; `None`: no cap (`--no-limits`).
-    max: Option<usize>,
+    inner: Arc<Mutex<Counts>>,
+    /// The caps; `None`: no caps at all (`--no-limits`).
+    caps: Option<Caps>,
+}
+
+/// How many connections each may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// One signed-in user.
+    pub per_user: usize,
+    /// One address, for anonymous visitors (all their ids together).
+    pub per_ip: usize,
+    /// Every socket together.
+    pub total: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    by_key: HashMap<String, usize>,
+    total: usize,
+}
+
+/// Who a connection counts against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A signed-in user, by id.
+    User(String),
+    /// An anonymous visitor, by their address (`ip:…`).
+    Address(String),
 }
 
 /// One held connection.
 #[derive(Debug)]
 pub struct ConnectionSlot {
     counter: ConnectionCounter,
-    user: String,
+    key: String,
 }
 
-/// The user holds the most connections allowed already.
+/// Refused: which cap was reached, and at how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AtLimit(pub usize);
+pub enum AtLimit {
+    /// The user (or address) holds the most allowed already.
+    Holder(usize),
+    /// The server holds the most sockets it keeps open.
+    Server(usize),
+}
 
 impl ConnectionCounter {
-    /// A counter allowing `max` connections per user (`None`: any number).
-    pub fn new(max: Option<usize>) -> Self {
+    /// A counter with `caps` (`None`: any number).
+    pub fn new(caps: Option<Caps>) -> Self {
         Self {
             inner: Arc::default(),
-            max,
+            caps,
         }
     }
 
-    /// A slot for `user`: `None` when no cap applies, [`AtLimit`] when they
-    /// hold the most allowed already.
-    pub fn acquire(&self, user: &str) -> Result<Option<ConnectionSlot>, AtLimit> {
-        let Some(max) = self.max else {
+    /// A slot for `holder`: `None` when no cap applies, [`AtLimit`] when a
+    /// cap is reached.
+    pub fn acquire(&self, holder: &Holder) -> Result<Option<ConnectionSlot>, AtLimit> {
+        let Some(caps) = self.caps else {
             return Ok(None);
         };
-        let mut map = self.inner.lock().expect("connections lock");
-        let n = map.entry(user.to_owned()).or_insert(0);
+        let (key, max) = match holder {
+            Holder::User(id) => (format!("user:{id}"), caps.per_user),
+            Holder::Address(ip) => (format!("ip:{ip}"), caps.per_ip),
+        };
+        let mut counts = self.inner.lock().expect("connections lock");
+        if counts.total >= caps.total {
+            return Err(AtLimit::Server(caps.total));
+        }
+        let n = counts.by_key.entry(key.clone()).or_insert(0);
         if *n >= max {
-            return Err(AtLimit(max));
+            return Err(AtLimit::Holder(max));
         }
         *n += 1;
+        counts.total += 1;
         Ok(Some(ConnectionSlot {
             counter: self.clone(),
-            user: user.to_owned(),
+            key,
         }))
     }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let mut map = self.counter.inner.lock().expect("connections lock");
-        if let Some(n) = map.get_mut(&self.user) {
+        let mut counts = self.counter.inner.lock().expect("connections lock");
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(n) = counts.by_key.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                map.remove(&self.user);
+                counts.by_key.remove(&self.key);
             }
         }
     }
@@ -69,15 +113,40 @@ impl Drop for ConnectionSlot {
 mod tests {
     use super::*;
 
+    fn caps(per_user: usize, per_ip: usize, total: usize) -> Option<Caps> {
+        Some(Caps {
+            per_user,
+            per_ip,
+            total,
+        })
+    }
+
     #[test]
-    fn a_user_holds_at_most_max_and_a_dropped_slot_is_given_back() {
-        let c = ConnectionCounter::new(Some(2));
-        let a = c.acquire("u").unwrap();
-        let _b = c.acquire("u").unwrap();
-        assert_eq!(c.acquire("u").unwrap_err(), AtLimit(2));
-        assert!(c.acquire("v").unwrap().is_some(), "per user");
+    fn a_holder_holds_at_most_its_cap_and_a_dropped_slot_is_given_back() {
+        let c = ConnectionCounter::new(caps(2, 1, 100));
+        let u = Holder::User("u".into());
+        let a = c.acquire(&u).unwrap();
+        let _b = c.acquire(&u).unwrap();
+        assert_eq!(c.acquire(&u).unwrap_err(), AtLimit::Holder(2));
+        assert!(c.acquire(&Holder::User("v".into())).unwrap().is_some());
+        let ip = Holder::Address("1.2.3.4".into());
+        let _i = c.acquire(&ip).unwrap();
+        assert_eq!(c.acquire(&ip).unwrap_err(), AtLimit::Holder(1));
         drop(a);
-        assert!(c.acquire("u").is_ok());
-        assert!(ConnectionCounter::new(None).acquire("u").unwrap().is_none());
+        assert!(c.acquire(&u).is_ok());
+        assert!(ConnectionCounter::new(None).acquire(&u).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_total_is_capped_across_holders() {
+        let c = ConnectionCounter::new(caps(5, 5, 2));
+        let _a = c.acquire(&Holder::User("a".into())).unwrap();
+        let b = c.acquire(&Holder::Address("x".into())).unwrap();
+        assert_eq!(
+            c.acquire(&Holder::User("c".into())).unwrap_err(),
+            AtLimit::Server(2)
+        );
+        drop(b);
+        assert!(c.acquire(&Holder::User("c".into())).is_ok());
     }
 }

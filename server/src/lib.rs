@@ -35,7 +35,7 @@
 //!   sub-state for the features that stream) over handles that never import
 //!   it: [`config`], [`store`] over [`db`], [`quota`], [`connections`],
 //!   `streams::registry`, `chats::hub`, `books::hub`,
-//!   `personas::conversations`, `auth::token`; the identity extractors in
+//!   `personas::conversations`, `auth::token`, [`client_ip`]; the identity extractors in
 //!   `auth::identity` take what they need from any state through
 //!   `FromRef`. Cross-cutting: [`error`], [`clock`], [`ratelimit`].
 //!
@@ -48,6 +48,7 @@ pub(crate) mod apidocs;
 pub mod auth;
 pub mod books;
 pub mod chats;
+pub mod client_ip;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod connections;
@@ -58,6 +59,8 @@ pub(crate) mod health;
 pub mod metrics;
 pub(crate) mod models;
 pub mod personas;
+#[cfg(test)]
+mod proptests;
 pub mod quota;
 pub(crate) mod ratelimit;
 pub(crate) mod request_id;
@@ -183,6 +186,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
+    let generator = state.generator.clone();
+    let drainer = generator.clone();
     let db = state.store.db().clone();
     let router = app(state);
     // Streams write each event (or a batch of them) as soon as it is ready;
@@ -202,10 +207,25 @@ pub async fn run(
             _ = shutdown => {}
             _ = token.cancelled() => {}
         }
-        tracing::info!("shutting down: ending open streams");
-        token.cancel();
+        // In order: stop accepting (axum, when this returns); stop every
+        // generation and let it save, settle and push its final events;
+        // then end the streams and sockets, whose readers have those events
+        // by then (axum waits for them); the pool closes last.
+        tracing::info!("shutting down: stopping generations");
+        tokio::spawn(async move {
+            if !drainer.drain(SHUTDOWN_DRAIN).await {
+                tracing::warn!("generations still saving after {SHUTDOWN_DRAIN:?}: closing anyway");
+            }
+            tracing::info!("shutting down: ending open streams");
+            token.cancel();
+        });
     })
     .await?;
+    // Generations that started on a request in flight during the drain.
+    generator.drain(SHUTDOWN_DRAIN).await;
     db.close().await;
     Ok(())
 }
+
+/// Longest shutdown waits for running generations to save.
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);

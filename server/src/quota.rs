@@ -6,12 +6,85 @@
 //! ends ([`Quota::settle`]). Anonymous visitors spend one free reply per
 //! generation; users spend their output tokens in credits, reserved up front
 //! so parallel streams cannot overspend.
+//!
+//! Anonymous ids cost nothing to make, so their replies also come out of a
+//! budget per address ([`AnonAddresses`], `--anon-ip-message-limit` a day):
+//! a visitor who rotates ids gets no more than their address allows.
 
 use crate::auth::identity::Identity;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use shared::ErrorCode;
 use shared::auth::{Usage, UsageKind};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Which address each anonymous id was last seen at (noted by the identity
+/// extractors), and each address's budget of free replies. Bounded: the
+/// oldest ids are forgotten past [`MAX_IDS`].
+#[derive(Clone, Debug, Default)]
+pub struct AnonAddresses(Option<Arc<Mutex<Addresses>>>);
+
+/// Anonymous ids whose address is remembered.
+const MAX_IDS: usize = 100_000;
+
+#[derive(Debug)]
+struct Addresses {
+    by_id: HashMap<String, IpAddr>,
+    order: VecDeque<String>,
+    budgets: crate::ratelimit::Buckets<IpAddr>,
+}
+
+impl AnonAddresses {
+    /// `per_day` free replies per address (a burst of that many, refilled
+    /// over a day); `None`: no budget per address (`--no-limits`, or 0).
+    pub fn new(per_day: Option<u32>) -> Self {
+        Self(per_day.filter(|n| *n > 0).map(|n| {
+            Arc::new(Mutex::new(Addresses {
+                by_id: HashMap::new(),
+                order: VecDeque::new(),
+                budgets: crate::ratelimit::Buckets::new(n, f64::from(n) / 86_400.0),
+            }))
+        }))
+    }
+
+    /// The visitor `id` is asking from `ip`.
+    pub fn seen(&self, id: &str, ip: IpAddr) {
+        let Some(inner) = &self.0 else { return };
+        let mut a = inner.lock().expect("anon addresses lock");
+        if a.by_id.insert(id.to_owned(), ip).is_none() {
+            a.order.push_back(id.to_owned());
+            while a.order.len() > MAX_IDS {
+                if let Some(old) = a.order.pop_front() {
+                    a.by_id.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Takes one reply from the budget of `id`'s address: `false` when it
+    /// is spent (an id never seen with an address passes).
+    fn take(&self, id: &str) -> bool {
+        let Some(inner) = &self.0 else { return true };
+        let mut a = inner.lock().expect("anon addresses lock");
+        let Some(ip) = a.by_id.get(id).copied() else {
+            return true;
+        };
+        let now = Instant::now();
+        a.budgets.get(&ip, now).try_take(now)
+    }
+
+    /// Gives back a reply taken for `id` (it produced nothing).
+    fn give_back(&self, id: &str) {
+        let Some(inner) = &self.0 else { return };
+        let mut a = inner.lock().expect("anon addresses lock");
+        if let Some(ip) = a.by_id.get(id).copied() {
+            a.budgets.get(&ip, Instant::now()).give_back();
+        }
+    }
+}
 
 /// The limits in force, over the store.
 #[derive(Clone, Debug)]
@@ -22,6 +95,8 @@ pub struct Quota {
     /// `--no-limits` (benchmarks): every generation is admitted, nothing
     /// is counted or charged.
     pub unlimited: bool,
+    /// Anonymous visitors' addresses and their budgets.
+    pub addresses: AnonAddresses,
 }
 
 /// A generation that has been allowed to start.
@@ -35,9 +110,29 @@ pub struct Ticket {
     unmetered: bool,
     /// Credits per output token (`--model-price` of the model asked).
     price: f64,
+    /// The stream whose generation record holds this ticket's reservation
+    /// ([`Ticket::bind`]), so a crash can settle it at start-up.
+    stream: Option<String>,
 }
 
 impl Ticket {
+    /// What the ticket holds from the quota, as recorded with its
+    /// generation: credits for a user, one free reply for an anonymous
+    /// visitor, nothing under `--no-limits`.
+    pub fn held(&self) -> i64 {
+        match (&self.who, self.unmetered) {
+            (_, true) => 0,
+            (Identity::User(_), false) => self.reserved,
+            (Identity::Anonymous(_), false) => 1,
+        }
+    }
+
+    /// Ties the ticket to the stream whose generation record holds it: the
+    /// settlement lets go of the record in the same transaction.
+    pub fn bind(&mut self, stream_id: &str) {
+        self.stream = Some(stream_id.to_owned());
+    }
+
     /// The most output tokens the generation may produce: what was reserved
     /// for a user; `None` (no cap from credits) for an anonymous visitor.
     pub fn max_tokens(&self) -> Option<i64> {
@@ -80,16 +175,24 @@ impl Quota {
                 reserved: 0,
                 unmetered: true,
                 price: 1.0,
+                stream: None,
             });
         }
         match who {
             Identity::Anonymous(id) => {
+                if !self.addresses.take(id) {
+                    return Err(AppError::client(
+                        ErrorCode::AnonLimitReached,
+                        "this network has used its free replies for today: sign up to keep chatting",
+                    ));
+                }
                 if self
                     .store
                     .take_anon_reply(id, self.anon_limit)
                     .await?
                     .is_none()
                 {
+                    self.addresses.give_back(id);
                     return Err(AppError::client(
                         ErrorCode::AnonLimitReached,
                         format!(
@@ -103,6 +206,7 @@ impl Quota {
                     reserved: 0,
                     unmetered: false,
                     price: 1.0,
+                    stream: None,
                 })
             }
             Identity::User(id) => {
@@ -117,6 +221,7 @@ impl Quota {
                     reserved,
                     unmetered: false,
                     price: 1.0,
+                    stream: None,
                 })
             }
         }
@@ -173,6 +278,7 @@ impl Quota {
                         reserved: share,
                         unmetered: false,
                         price: 1.0,
+                        stream: None,
                     })
                 }
             })
@@ -186,9 +292,18 @@ impl Quota {
         if ticket.unmetered {
             return Ok(());
         }
+        if let (Identity::Anonymous(_), Some(stream)) = (&ticket.who, &ticket.stream) {
+            self.store.release_generation(stream).await?;
+        }
         if let Identity::User(id) = &ticket.who {
             self.store
-                .settle(id, ticket.reserved, ticket.cost(output_tokens), reason)
+                .settle(
+                    id,
+                    ticket.reserved,
+                    ticket.cost(output_tokens),
+                    reason,
+                    ticket.stream.as_deref(),
+                )
                 .await?;
         }
         Ok(())
@@ -224,10 +339,21 @@ impl Quota {
         match &ticket.who {
             Identity::User(id) => {
                 self.store
-                    .settle(id, ticket.reserved, 0, "cancelled")
+                    .settle(
+                        id,
+                        ticket.reserved,
+                        0,
+                        "cancelled",
+                        ticket.stream.as_deref(),
+                    )
                     .await?
             }
-            Identity::Anonymous(id) => self.store.return_anon_reply(id).await?,
+            Identity::Anonymous(id) => {
+                self.addresses.give_back(id);
+                self.store
+                    .return_anon_reply(id, ticket.stream.as_deref())
+                    .await?
+            }
         }
         Ok(())
     }

@@ -38,8 +38,12 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// Broken framing from the client.
+    pub const PROTOCOL: u16 = 1002;
     /// Policy: a client too far behind, or refused (someone else's session).
     pub const POLICY: u16 = 1008;
+    /// A frame past the size limit.
+    pub const TOO_BIG: u16 = 1009;
     /// The server failed to open what was asked for.
     pub const SERVER_ERROR: u16 = 1011;
 }
@@ -73,6 +77,17 @@ pub struct Close {
 }
 
 impl Close {
+    /// The close for a frame the socket could not read (the error's text
+    /// is all a generic socket gives).
+    fn for_read_error(error: &str) -> Self {
+        let e = error.to_ascii_lowercase();
+        if e.contains("too long") || e.contains("too big") || e.contains("limit exceeded") {
+            Self::TOO_BIG
+        } else {
+            Self::PROTOCOL
+        }
+    }
+
     pub const SHUTDOWN: Self = Self {
         code: close::GOING_AWAY,
         reason: "server shutting down",
@@ -80,6 +95,18 @@ impl Close {
     pub const TOO_SLOW: Self = Self {
         code: close::POLICY,
         reason: "too far behind: resume from your last seq",
+    };
+    pub const JUNK: Self = Self {
+        code: close::POLICY,
+        reason: "too many messages: slow down",
+    };
+    pub const TOO_BIG: Self = Self {
+        code: close::TOO_BIG,
+        reason: "frame too large",
+    };
+    pub const PROTOCOL: Self = Self {
+        code: close::PROTOCOL,
+        reason: "protocol error",
     };
     pub const IDLE: Self = Self {
         code: close::NORMAL,
@@ -98,7 +125,18 @@ pub struct Limits {
     pub idle: Option<Duration>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Every frame the client sends, valid or not, takes from this budget
+    /// ([`FRAME_BURST`], [`FRAMES_PER_SEC`]); past it the connection is
+    /// closed with [`Close::JUNK`]. Protocols' own message rates answer
+    /// in-band long before; this ends a flood (of junk, which no protocol
+    /// limit counts). `false` under `--no-limits`.
+    pub frame_budget: bool,
 }
+
+/// Frames a client may send at once before the connection is closed …
+pub const FRAME_BURST: u32 = 200;
+/// … and how many more it earns each second.
+pub const FRAMES_PER_SEC: f64 = 20.0;
 
 /// One socket protocol: its messages and how it answers them.
 pub trait Protocol: Send {
@@ -148,6 +186,7 @@ pub fn tuned(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 pub async fn serve<S, E, P>(socket: S, mut protocol: P, limits: Limits)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send,
+    E: std::fmt::Display,
     P: Protocol,
 {
     let (mut sink, mut incoming) = socket.split();
@@ -162,6 +201,9 @@ where
     let shutdown = limits.shutdown.cancelled();
     tokio::pin!(shutdown);
     let mut idle_at = limits.idle.map(|d| tokio::time::Instant::now() + d);
+    let mut frames = limits
+        .frame_budget
+        .then(|| crate::ratelimit::RateLimiter::new(FRAME_BURST, FRAMES_PER_SEC));
     let ended: Result<(), Close> = loop {
         let idle = async {
             if let Some(at) = idle_at {
@@ -191,8 +233,18 @@ where
                 if let Some(d) = limits.idle {
                     idle_at = Some(tokio::time::Instant::now() + d);
                 }
+                if matches!(m, Some(Ok(Message::Text(_) | Message::Binary(_))))
+                    && let Some(frames) = frames.as_mut()
+                    && !frames.try_take(std::time::Instant::now())
+                {
+                    break Err(Close::JUNK);
+                }
                 match m {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break Ok(()),
+                    None | Some(Ok(Message::Close(_))) => break Ok(()),
+                    // A frame past the size limit, or broken framing: said
+                    // with a close frame and its code, not a dropped
+                    // connection.
+                    Some(Err(e)) => break Err(Close::for_read_error(&e.to_string())),
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => {
                         let e = protocol.error(ErrorCode::BadRequest, BINARY_REFUSED.into());
@@ -230,11 +282,49 @@ where
         if close.code == Close::TOO_SLOW.code {
             crate::metrics::get().slow_clients_closed.inc();
         }
+        if close == Close::SHUTDOWN {
+            flush_ready(&mut protocol, &mut sink, &mut batch, stall).await;
+        }
         let frame = Message::Close(Some(CloseFrame {
             code: close.code,
             reason: close.reason.into(),
         }));
         let _ = Box::pin(tokio::time::timeout(CLOSE_WAIT, sink.send(frame))).await;
+        // The closing handshake: read (and drop) what the client still
+        // sends until its close, briefly. Dropping the socket with unread
+        // data resets the TCP connection, and the client would lose the
+        // close frame (and its code) to the reset.
+        let drain = async {
+            while let Some(Ok(m)) = incoming.next().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
+    }
+}
+
+/// Writes what the protocol has ready now (at shutdown, the streams' final
+/// events are in by the time the sockets close), without waiting for more.
+async fn flush_ready<S, P>(
+    protocol: &mut P,
+    sink: &mut S,
+    batch: &mut Vec<Utf8Bytes>,
+    stall: Duration,
+) where
+    S: Sink<Message> + Unpin,
+    P: Protocol,
+{
+    // Bounded: a protocol always ready must not keep the socket open.
+    for _ in 0..64 {
+        let ready = futures_util::future::poll_immediate(protocol.events(batch)).await;
+        if !matches!(ready, Some(Ok(()))) || batch.is_empty() {
+            break;
+        }
+        if write_batch(sink, batch, stall).await.is_err() {
+            break;
+        }
     }
 }
 

@@ -5,15 +5,17 @@
 //! no module cycle through the state: the features depend on it, it depends
 //! on nothing that depends on it.
 
+use crate::auth::limits::AuthLimits;
 use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
 use crate::error::StartError;
 use crate::personas::conversations::Conversations;
-use crate::quota::Quota;
+use crate::quota::{AnonAddresses, Quota};
 use crate::store::Store;
 use crate::streams::generation::Generator;
 use crate::streams::registry::Streams;
@@ -41,14 +43,22 @@ pub struct AppState {
     pub books: Books,
     /// Open WebSocket connections per user, for the per-user limit.
     pub(crate) connections: ConnectionCounter,
+    /// Sign-in and sign-up attempts per address and per account.
+    pub auth_limits: AuthLimits,
+    /// Anonymous visitors' addresses, for the per-address budget of free
+    /// replies (the quota holds the same handle).
+    pub anon_addresses: AnonAddresses,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
     pub(crate) origins: Arc<OriginPolicy>,
     /// The hybrid chat's news for every management connection, and the
     /// replies running per chat.
     pub(crate) chats: ChatHub,
-    /// Cancelled when the server shuts down; every open stream and socket
-    /// watches it and ends, so graceful shutdown does not wait on them (the
-    /// generator holds the same token).
+    /// Cancelled when the server shuts down, after the generations have
+    /// stopped and saved (the generator holds a child token, cancelled
+    /// first); every open stream and socket watches it and ends, so
+    /// graceful shutdown does not wait on them.
     pub shutdown: CancellationToken,
 }
 
@@ -56,13 +66,19 @@ impl AppState {
     /// Connects to the database and builds the state.
     pub async fn new(config: Config) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        let origins = Arc::new(OriginPolicy::new(&config.allowed_origins)?);
+        let origins = Arc::new(
+            OriginPolicy::new(&config.allowed_origins)?.with_public(&config.public_origins)?,
+        );
         let tokens = TokenKeys::load(
             config.jwt_secret.as_deref(),
             &config.data_dir,
             config.token_ttl_hours.max(1) * 3600,
         )?;
         let store = Store::new(db);
+        recover(&store).await?;
+        let config_proxies = config.trusted_proxies.clone();
+        let no_limits = config.no_limits;
+        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit));
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
@@ -73,24 +89,44 @@ impl AppState {
                 store: store.clone(),
                 anon_limit: config.anon_message_limit,
                 unlimited: config.no_limits,
+                addresses: addresses.clone(),
             },
             store: store.clone(),
             chunk_delay: config.chunk_delay(),
-            shutdown: shutdown.clone(),
+            // A child: shutdown stops generations first, and the sockets
+            // and SSE responses end only after their final events.
+            shutdown: shutdown.child_token(),
+            tasks: tokio_util::task::TaskTracker::new(),
         };
         Ok(Self {
             generator,
             conversations: Conversations::default(),
-            connections: ConnectionCounter::new(
-                (!config.no_limits).then_some(config.max_connections_per_user),
-            ),
+            connections: ConnectionCounter::new(config.connection_caps()),
             books: Books::default(),
             chats: ChatHub::default(),
             config: Arc::new(config),
             store,
             tokens,
             origins,
+            proxies: TrustedProxies::new(&config_proxies),
+            auth_limits: AuthLimits::new(!no_limits),
+            anon_addresses: addresses,
             shutdown,
         })
     }
+}
+
+/// What a crash left behind: generations still `running` become
+/// `interrupted`, and reservations never settled go back.
+async fn recover(store: &Store) -> Result<(), StartError> {
+    let count = |text: &str| crate::engine::approx_tokens(text) as i64;
+    let (interrupted, settled) = store.recover_interrupted(count).await?;
+    if interrupted + settled > 0 {
+        tracing::warn!(
+            interrupted,
+            settled,
+            "recovered generations the last run did not finish"
+        );
+    }
+    Ok(())
 }

@@ -52,31 +52,36 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// Browser origins allowed besides the server's own.
+/// Which browser origins may open sockets: the server's own and the
+/// allowed ones.
+///
+/// The server's own origin is `--public-origin` when given. Without it, a
+/// page whose origin names the `Host` it asked is the server's own only
+/// when that host is an address or `localhost`: a DNS name can be rebound
+/// (a page at `http://evil.example:3000` whose name an attacker points at
+/// this server sends `Origin` and `Host` that agree), so a server reached
+/// by name must say its name with `--public-origin`.
 #[derive(Debug, Default)]
 pub struct OriginPolicy {
     /// Normalised `scheme://host[:port]`, lower case, no trailing slash.
     allowed: Vec<String>,
+    /// The server's own origins (`--public-origin`), normalised alike.
+    public: Vec<String>,
 }
 
 impl OriginPolicy {
     /// Validates and normalises `--allowed-origin` values.
     pub fn new(origins: &[String]) -> Result<Self, StartError> {
-        let mut allowed = Vec::new();
-        for o in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
-            let norm = o.trim_end_matches('/').to_ascii_lowercase();
-            let ok = (norm.starts_with("http://") || norm.starts_with("https://"))
-                && !norm
-                    .split_once("://")
-                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
-            if !ok {
-                return Err(StartError(format!(
-                    "--allowed-origin {o:?} is not an origin like http://localhost:8080"
-                )));
-            }
-            allowed.push(norm);
-        }
-        Ok(Self { allowed })
+        Ok(Self {
+            allowed: normalised(origins, "--allowed-origin")?,
+            public: Vec::new(),
+        })
+    }
+
+    /// The same policy with the server's own origins (`--public-origin`).
+    pub fn with_public(mut self, origins: &[String]) -> Result<Self, StartError> {
+        self.public = normalised(origins, "--public-origin")?;
+        Ok(self)
     }
 
     /// The extra origins, for the CORS layer.
@@ -98,13 +103,52 @@ impl OriginPolicy {
         if self.allowed.contains(&origin) {
             return true;
         }
-        let authority = origin.split_once("://").map(|(_, a)| a);
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_ascii_lowercase);
-        matches!((authority, host), (Some(a), Some(h)) if a == h)
+        let Some((scheme, authority)) = origin.split_once("://") else {
+            return false;
+        };
+        // Exactly a scheme, and the host asked for (port included).
+        if !matches!(scheme, "http" | "https") || host.as_deref() != Some(authority) {
+            return false;
+        }
+        if !self.public.is_empty() {
+            return self.public.contains(&origin);
+        }
+        is_address_or_localhost(authority)
     }
+}
+
+/// Validated, normalised origins for `flag`.
+fn normalised(origins: &[String], flag: &str) -> Result<Vec<String>, StartError> {
+    let mut allowed = Vec::new();
+    for o in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        let norm = o.trim_end_matches('/').to_ascii_lowercase();
+        let ok = (norm.starts_with("http://") || norm.starts_with("https://"))
+            && !norm
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
+        if !ok {
+            return Err(StartError(format!(
+                "{flag} {o:?} is not an origin like http://localhost:8080"
+            )));
+        }
+        allowed.push(norm);
+    }
+    Ok(allowed)
+}
+
+/// `127.0.0.1:3000`, `[::1]:80`, `localhost:8080`: names no DNS answer can
+/// move.
+fn is_address_or_localhost(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Middleware for WebSocket routes: 503 when `ENABLE_WEBSOCKET=false`,
@@ -199,13 +243,26 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     out
 }
 
-/// The query keys whose values never reach a log.
-const SECRET_KEYS: &[&str] = &["token", "access_token", "password", "auth"];
+/// The query keys whose values never reach a log: credentials, and
+/// anonymous ids (knowing one is being that visitor).
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "access_token",
+    "password",
+    "auth",
+    "anon_id",
+    "anonid",
+];
 
-/// The URI as logs may show it: `?token=…` values are replaced.
+/// Most characters of a path, and of a query, that a log line shows.
+const LOGGED_CHARS: usize = 200;
+
+/// The URI as logs may show it: `?token=…` and `?anon_id=…` values are
+/// replaced, and a long path or query is cut (with `…`).
 pub(crate) fn redacted_uri(uri: &Uri) -> String {
+    let path = truncated(uri.path());
     let Some(query) = uri.query() else {
-        return uri.path().to_owned();
+        return path;
     };
     let redacted: Vec<String> = query
         .split('&')
@@ -218,7 +275,14 @@ pub(crate) fn redacted_uri(uri: &Uri) -> String {
             }
         })
         .collect();
-    format!("{}?{}", uri.path(), redacted.join("&"))
+    format!("{path}?{}", truncated(&redacted.join("&")))
+}
+
+fn truncated(s: &str) -> String {
+    match s.char_indices().nth(LOGGED_CHARS) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +317,46 @@ mod tests {
     }
 
     #[test]
+    fn a_rebound_name_is_not_the_servers_own_origin() {
+        let p = OriginPolicy::new(&[]).unwrap();
+        let rebound = headers(&[
+            ("host", "evil.example:3000"),
+            ("origin", "http://evil.example:3000"),
+        ]);
+        assert!(!p.permits(&rebound));
+        assert!(p.permits(&headers(&[
+            ("host", "[::1]:3000"),
+            ("origin", "http://[::1]:3000")
+        ])));
+        assert!(p.permits(&headers(&[
+            ("host", "localhost:3000"),
+            ("origin", "http://localhost:3000")
+        ])));
+        assert!(!p.permits(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "ftp://127.0.0.1:3000")
+        ])));
+        let named = OriginPolicy::new(&[])
+            .unwrap()
+            .with_public(&["https://chorus.example".into()])
+            .unwrap();
+        assert!(named.permits(&headers(&[
+            ("host", "chorus.example"),
+            ("origin", "https://chorus.example")
+        ])));
+        assert!(!named.permits(&rebound));
+        // The name, but over another scheme, or another Host.
+        assert!(!named.permits(&headers(&[
+            ("host", "chorus.example"),
+            ("origin", "http://chorus.example")
+        ])));
+        assert!(!named.permits(&headers(&[
+            ("host", "other.example"),
+            ("origin", "https://chorus.example")
+        ])));
+    }
+
+    #[test]
     fn origin_policy_rejects_values_that_are_not_origins() {
         assert!(OriginPolicy::new(&["localhost:8080".into()]).is_err());
         assert!(OriginPolicy::new(&["http://a.example/path".into()]).is_err());
@@ -261,7 +365,15 @@ mod tests {
     #[test]
     fn redaction_hides_tokens_and_keeps_the_rest() {
         let uri: Uri = "/ws?anon_id=abc&token=eyJsecret&x=1".parse().unwrap();
-        assert_eq!(redacted_uri(&uri), "/ws?anon_id=abc&token=REDACTED&x=1");
+        assert_eq!(
+            redacted_uri(&uri),
+            "/ws?anon_id=REDACTED&token=REDACTED&x=1"
+        );
+        let long: Uri = format!("/{}?x={}", "a".repeat(5000), "b".repeat(5000))
+            .parse()
+            .unwrap();
+        let logged = redacted_uri(&long);
+        assert!(logged.chars().count() < 2 * LOGGED_CHARS + 8, "{logged}");
         let uri: Uri = "/api/health".parse().unwrap();
         assert_eq!(redacted_uri(&uri), "/api/health");
     }

@@ -70,6 +70,7 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
 pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
 {
     session_with(socket, state, who, None).await
 }
@@ -82,11 +83,13 @@ pub async fn session_with<S, E>(
     token_expires_at: Option<i64>,
 ) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
 {
     let limits = Limits {
         stall: state.config.ws_stall_timeout(),
         idle: None,
         shutdown: state.shutdown.clone(),
+        frame_budget: !state.config.no_limits,
     };
     let protocol = Ws {
         rate: (!state.config.no_limits)

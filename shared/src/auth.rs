@@ -102,7 +102,31 @@ pub fn password_problem(password: &str) -> Option<&'static str> {
     if n > MAX_PASSWORD_CHARS {
         return Some("a password has at most 256 characters");
     }
+    if password.trim().is_empty() {
+        return Some("a password cannot be only spaces");
+    }
+    let mut chars = password.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Some("a password cannot be one character repeated");
+    }
+    if is_common_password(password) {
+        return Some("that password is one of the most common ones: choose another");
+    }
     None
+}
+
+/// The most common passwords (8 characters or more), shipped with the
+/// program: one a line, `#` starts a comment.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether `password` is on the list of the most common ones, in any case.
+pub fn is_common_password(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    COMMON_PASSWORDS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim().eq_ignore_ascii_case(&lower))
 }
 
 #[cfg(test)]
@@ -127,8 +151,21 @@ mod tests {
         assert!(username_problem(&"a".repeat(33)).is_some());
         assert!(username_problem("robert'); DROP TABLE users;--").is_some());
         assert!(username_problem("ünïcode").is_some());
-        assert_eq!(password_problem("12345678"), None);
+        assert_eq!(password_problem("correct horse"), None);
+        assert_eq!(password_problem("k3ttle-drum"), None);
         assert!(password_problem("1234567").is_some());
+        // The weakest are refused: one character, blanks, the common list
+        // (in any case).
+        for weak in [
+            "12345678",
+            "aaaaaaaa",
+            "        ",
+            "\t\t\t\t\t\t\t\t",
+            "Password1",
+            "QWERTYUIOP",
+        ] {
+            assert!(password_problem(weak).is_some(), "{weak:?}");
+        }
     }
 
     #[test]

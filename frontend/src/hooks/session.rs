@@ -174,11 +174,20 @@ pub(crate) fn store_set(key: &str, value: Option<&str>) {
     }
 }
 
+/// A fresh anonymous id: 128 random bits as 32 hex digits, so no one can
+/// guess another visitor's. `getRandomValues`, unlike `randomUUID`, works
+/// on plain-HTTP origins too (a LAN address).
 pub(crate) fn new_anon_id() -> String {
-    web_sys::window()
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("anon-{}", js_sys::Date::now() as u64))
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ impl<S> FromRequestParts<S> for AdminUser
 where
     S: Send + Sync,
     TokenKeys: FromRef<S>,
+    crate::client_ip::TrustedProxies: FromRef<S>,
+    crate::quota::AnonAddresses: FromRef<S>,
     Store: FromRef<S>,
 {
     type Rejection = AppError;

@@ -5,16 +5,22 @@
 //! WebSocket cannot set headers), then `x-anon-id` or `?anon_id=`. A bad
 //! token is a 401, never silently anonymous. [`Caller`] is the same for
 //! sockets and the seeds' clients, which may send no identity at all: then
-//! the caller is an anonymous visitor keyed by their IP address.
+//! the caller is an anonymous visitor keyed by their IP address, in a
+//! namespace no client can name (`ip:…`: a client's `x-anon-id` cannot hold
+//! a `:`). [`ClientIp`] is that address (see [`crate::client_ip`] for
+//! `--trusted-proxy`).
 
 use crate::auth::token::TokenKeys;
-use crate::connections::{ConnectionCounter, ConnectionSlot};
+use crate::client_ip::TrustedProxies;
+use crate::connections::{AtLimit, ConnectionCounter, ConnectionSlot, Holder};
 use crate::error::AppError;
+use crate::quota::AnonAddresses;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use shared::ErrorCode;
 use shared::auth::{ANON_ID_HEADER, is_valid_anon_id};
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The caller.
@@ -107,19 +113,26 @@ fn query_value(query: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// `FromRequestParts` for any state that holds the [`TokenKeys`]: the
-/// extractor is `$read(parts, tokens)`.
+/// `FromRequestParts` for any state that holds the [`TokenKeys`], the
+/// [`TrustedProxies`] and the [`AnonAddresses`]: the extractor is
+/// `$read(parts, tokens, client address)`, and the address an anonymous
+/// visitor asks from is noted.
 macro_rules! from_identity {
     ($extractor:ty, $read:path) => {
         impl<S> FromRequestParts<S> for $extractor
         where
             S: Send + Sync,
             TokenKeys: FromRef<S>,
+            TrustedProxies: FromRef<S>,
+            AnonAddresses: FromRef<S>,
         {
             type Rejection = AppError;
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-                $read(parts, &TokenKeys::from_ref(state))
+                let ip = client_ip(parts, &TrustedProxies::from_ref(state));
+                let read = $read(parts, &TokenKeys::from_ref(state), ip)?;
+                note_address(state, read.identity(), ip);
+                Ok(read)
             }
         }
     };
@@ -130,11 +143,77 @@ from_identity!(Identity, identity);
 from_identity!(AuthUser, auth_user);
 from_identity!(Caller, caller);
 
-fn maybe_identity(parts: &Parts, tokens: &TokenKeys) -> Result<MaybeIdentity, AppError> {
+/// An extractor's identity, if it holds one.
+trait Identified {
+    fn identity(&self) -> Option<&Identity>;
+}
+
+impl Identified for MaybeIdentity {
+    fn identity(&self) -> Option<&Identity> {
+        self.0.as_ref()
+    }
+}
+
+impl Identified for Identity {
+    fn identity(&self) -> Option<&Identity> {
+        Some(self)
+    }
+}
+
+impl Identified for Caller {
+    fn identity(&self) -> Option<&Identity> {
+        Some(&self.who)
+    }
+}
+
+impl Identified for AuthUser {
+    fn identity(&self) -> Option<&Identity> {
+        None
+    }
+}
+
+/// Notes the address an anonymous visitor asks from, for the per-address
+/// budget of free replies (`quota::AnonAddresses`).
+fn note_address<S>(state: &S, who: Option<&Identity>, ip: IpAddr)
+where
+    AnonAddresses: FromRef<S>,
+{
+    if let Some(Identity::Anonymous(id)) = who {
+        AnonAddresses::from_ref(state).seen(id, ip);
+    }
+}
+
+/// The address a request comes from: the peer, or what a trusted proxy
+/// says (`--trusted-proxy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    TrustedProxies: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        Ok(Self(client_ip(parts, &TrustedProxies::from_ref(state))))
+    }
+}
+
+/// The address of the request in `parts` (see [`ClientIp`]).
+pub(crate) fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    proxies.client_ip(peer, &parts.headers)
+}
+
+fn maybe_identity(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<MaybeIdentity, AppError> {
     identify(parts, tokens).map(MaybeIdentity)
 }
 
-fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
+fn identity(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<Identity, AppError> {
     identify(parts, tokens)?.ok_or_else(|| {
         AppError::client(
             ErrorCode::Unauthorized,
@@ -143,7 +222,7 @@ fn identity(parts: &Parts, tokens: &TokenKeys) -> Result<Identity, AppError> {
     })
 }
 
-fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
+fn auth_user(parts: &Parts, tokens: &TokenKeys, _: IpAddr) -> Result<AuthUser, AppError> {
     match identify(parts, tokens)? {
         Some(Identity::User(id)) => Ok(AuthUser(id)),
         _ => Err(AppError::client(ErrorCode::Unauthorized, "sign in first")),
@@ -157,66 +236,73 @@ fn auth_user(parts: &Parts, tokens: &TokenKeys) -> Result<AuthUser, AppError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub who: Identity,
+    /// Their address (see [`ClientIp`]).
+    pub ip: IpAddr,
     /// When the caller's token expires (Unix seconds): support sessions
     /// refuse messages after it.
     pub token_expires_at: Option<i64>,
 }
 
-fn caller(parts: &Parts, tokens: &TokenKeys) -> Result<Caller, AppError> {
+fn caller(parts: &Parts, tokens: &TokenKeys, ip: IpAddr) -> Result<Caller, AppError> {
     let who = match identify(parts, tokens)? {
         Some(who) => who,
-        None => {
-            let ip = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-            Identity::Anonymous(ip_visitor(ip))
-        }
+        None => Identity::Anonymous(ip_visitor(ip)),
     };
     let token_expires_at = bearer_token(parts)?
         .and_then(|t| tokens.verify(&t).ok())
         .map(|c| c.exp);
     Ok(Caller {
         who,
+        ip,
         token_expires_at,
     })
 }
 
 impl Caller {
-    /// The caller's place among their open sockets: `None` when no cap
-    /// applies (anonymous visitors; `--no-limits`), 429 `CONNECTION_LIMIT`
-    /// when a user holds the most allowed already.
+    /// The caller's place among the open sockets (see [`socket_slot`]).
     pub fn connection_slot(
         &self,
         counter: &ConnectionCounter,
     ) -> Result<Option<ConnectionSlot>, AppError> {
-        let Identity::User(id) = &self.who else {
-            return Ok(None);
-        };
-        counter.acquire(id).map_err(|at| {
-            AppError::client(
-                ErrorCode::ConnectionLimit,
-                format!(
-                    "you already have {} connections open; close one first",
-                    at.0
-                ),
-            )
-        })
+        socket_slot(counter, &self.who, self.ip)
     }
 }
 
-/// The anonymous id of a visitor that gave none: `ip-127-0-0-1`.
+/// A place among the open sockets for `who` at `ip`: a user counts against
+/// their own cap, an anonymous visitor against their address's (ids are
+/// free to make up; addresses are not). `None` under `--no-limits`; 429
+/// `CONNECTION_LIMIT` at a cap, 503 `UNAVAILABLE` when the server holds
+/// all the sockets it keeps open.
+pub fn socket_slot(
+    counter: &ConnectionCounter,
+    who: &Identity,
+    ip: IpAddr,
+) -> Result<Option<ConnectionSlot>, AppError> {
+    let holder = match who {
+        Identity::User(id) => Holder::User(id.clone()),
+        Identity::Anonymous(_) => Holder::Address(ip.to_string()),
+    };
+    counter.acquire(&holder).map_err(|at| match at {
+        AtLimit::Holder(n) => AppError::client(
+            ErrorCode::ConnectionLimit,
+            format!("you already have {n} connections open; close one first"),
+        ),
+        AtLimit::Server(_) => AppError::client(
+            ErrorCode::Unavailable,
+            "the server is at its connection limit; try again shortly",
+        ),
+    })
+}
+
+/// The anonymous id of a visitor that gave none: `ip:127.0.0.1`. The `:`
+/// keeps it out of reach: no `x-anon-id` a client sends can contain one
+/// (`shared::auth::is_valid_anon_id`), so no client can take this identity.
 pub fn ip_visitor(ip: IpAddr) -> String {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     };
-    let id: String = ip
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    format!("ip-{id}")
+    format!("ip:{ip}")
 }
 
 #[cfg(test)]
@@ -228,5 +314,14 @@ mod tests {
             Some("xyz")
         );
         assert_eq!(super::query_value("tokenx=1", "token"), None);
+    }
+
+    #[test]
+    fn server_made_ids_are_never_valid_client_ids() {
+        for ip in ["127.0.0.2", "::1", "::ffff:10.1.2.3", "2001:db8::7"] {
+            let id = super::ip_visitor(ip.parse().unwrap());
+            assert!(id.starts_with("ip:"), "{id}");
+            assert!(!shared::auth::is_valid_anon_id(&id), "{id}");
+        }
     }
 }

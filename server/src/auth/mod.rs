@@ -4,13 +4,16 @@
 //!   `GET /api/auth/me`.
 //! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses;
 //!   [`admin`]: `AdminUser`, for what only admins read.
-//! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id.
+//! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id, a
+//!   bounded number at a time. [`limits`]: attempts per address and per
+//!   account.
 //! - [`adopt`]: register and login with an `x-anon-id` move that visitor's
 //!   chats, books and persona answers into the account.
 
 pub mod admin;
 pub(crate) mod adopt;
 pub mod identity;
+pub mod limits;
 pub(crate) mod password;
 pub mod token;
 
@@ -20,7 +23,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use identity::AuthUser;
+use identity::{AuthUser, ClientIp};
+use limits::RetryAfter;
 use shared::ErrorCode;
 use shared::auth::{AuthResponse, Credentials, Me, User, password_problem, username_problem};
 
@@ -31,11 +35,27 @@ pub fn router() -> Router<AppState> {
         .route("/auth/me", get(me))
 }
 
+/// 429 `RATE_LIMITED` with `retry_after` (whole seconds) in the details.
+fn rate_limited(retry: RetryAfter, what: &str) -> AppError {
+    let secs = retry.secs();
+    let unit = if secs == 1 { "second" } else { "seconds" };
+    AppError::client(
+        ErrorCode::RateLimited,
+        format!("too many {what}: try again in {secs} {unit}"),
+    )
+    .with_details(serde_json::json!({ "retry_after": secs }))
+}
+
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<(StatusCode, Json<AuthResponse>)> {
+    state
+        .auth_limits
+        .register_from(ip)
+        .map_err(|r| rate_limited(r, "sign-ups from this address"))?;
     if let Some(problem) = username_problem(&creds.username).or(password_problem(&creds.password)) {
         return Err(AppError::client(ErrorCode::ValidationError, problem));
     }
@@ -63,9 +83,18 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(creds): Json<Credentials>,
 ) -> AppResult<Json<AuthResponse>> {
+    let limits = &state.auth_limits;
+    limits
+        .login_from(ip)
+        .map_err(|r| rate_limited(r, "sign-in attempts from this address"))?;
+    let turn = limits
+        .account_turn(&creds.username)
+        .map_err(|r| rate_limited(r, "sign-in attempts for this account"))?;
+    turn.wait().await;
     // Unknown user and wrong password get the same answer, after the same
     // amount of hashing work.
     let user = if username_problem(&creds.username).is_none() {
@@ -84,6 +113,7 @@ async fn login(
             "wrong username or password",
         ));
     };
+    limits.succeeded(turn);
     adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     Ok(Json(AuthResponse {
         token: state.tokens.issue(&user.id),

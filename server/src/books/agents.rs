@@ -309,7 +309,7 @@ async fn stream_agent(
         CHUNK_CHARS,
         state.config.chunk_delay(),
         stop,
-        &state.shutdown,
+        &state.generator.shutdown,
     )
     .with_deadline(tokio::time::Instant::now() + state.config.agent_timeout);
     let mut text = String::new();

@@ -52,12 +52,14 @@ where
 pub async fn serve<S, E>(socket: S, state: AppState, session: Arc<Session>)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
 {
     let _guard = session.connect();
     let limits = Limits {
         stall: state.config.ws_stall_timeout(),
         idle: Some(state.config.books_idle_timeout),
         shutdown: state.shutdown.clone(),
+        frame_budget: !state.config.no_limits,
     };
     let conn = Conn {
         latest: session.subscribe(),

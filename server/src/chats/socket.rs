@@ -7,12 +7,12 @@
 
 use super::hub::News;
 use super::manage;
-use crate::auth::identity::Identity;
+use crate::auth::identity::{ClientIp, Identity, socket_slot};
 use crate::socket::{self, Close, Limits, Protocol};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::chat::ServerMessage;
@@ -27,12 +27,18 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     who: Identity,
+    ClientIp(ip): ClientIp,
 ) -> Response {
+    let slot = match socket_slot(&state.connections, &who, ip) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
+    };
     let context = crate::request_id::Context::current();
     socket::tuned(ws).on_upgrade(move |socket| {
         context.run(async move {
             let _open = crate::metrics::Open::socket("chat_manage");
-            session(socket, state, who).await
+            session(socket, state, who).await;
+            drop(slot);
         })
     })
 }
@@ -41,11 +47,13 @@ pub async fn upgrade(
 pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
 {
     let limits = Limits {
         stall: state.config.ws_stall_timeout(),
         idle: None,
         shutdown: state.shutdown.clone(),
+        frame_budget: !state.config.no_limits,
     };
     let protocol = Manage {
         conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),

@@ -12,7 +12,8 @@
 //! the error code.
 
 use super::manage;
-use crate::auth::identity::{Identity, identify};
+use crate::auth::identity::{Identity, client_ip, identify, socket_slot};
+use crate::connections::ConnectionSlot;
 use crate::state::AppState;
 use serde_json::Value;
 use shared::ErrorCode;
@@ -22,6 +23,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{Event, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -106,12 +108,26 @@ async fn authenticate(
     }
     match who_from(&state, auth.ok(), s.req_parts()) {
         Ok(who) => {
+            // Counted with every other socket of this caller.
+            let ip = client_ip(s.req_parts(), &state.proxies);
+            let slot = match socket_slot(&state.connections, &who, ip) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    let (_, body) = e.to_api_error();
+                    return refuse(body.code, &body.error);
+                }
+            };
+            s.extensions.insert(Held(Arc::new(Mutex::new(slot))));
             s.extensions.insert(who);
             Ok(())
         }
         Err((code, msg)) => refuse(code, &msg),
     }
 }
+
+/// The connection's place among the open sockets, given back at disconnect.
+#[derive(Clone)]
+struct Held(Arc<Mutex<Option<ConnectionSlot>>>);
 
 async fn on_connect(
     s: SocketRef,
@@ -126,6 +142,9 @@ async fn on_connect(
     s.on_disconnect(async |s: SocketRef| {
         if let Some(closed) = s.extensions.get::<CancellationToken>() {
             closed.cancel();
+        }
+        if let Some(Held(slot)) = s.extensions.get::<Held>() {
+            slot.lock().expect("slot lock").take();
         }
     });
     emit(&s, &manage::welcome(&state, &who).await);

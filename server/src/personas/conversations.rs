@@ -1,6 +1,7 @@
 //! Server-side context for `openai_chat`'s `previous_response_id` when the
 //! provider keeps none itself (the offline generator): each response id maps
-//! to the conversation up to and including that reply. Bounded: the oldest
+//! to the conversation up to and including that reply. Bounded by count and
+//! by bytes (long conversations each keep their whole history): the oldest
 //! conversations are forgotten first.
 
 use crate::engine::ChatMessage;
@@ -9,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 /// How many response ids are remembered.
 pub(crate) const MAX_CONVERSATIONS: usize = 10_000;
+/// Most bytes of message text remembered, all conversations together.
+pub(crate) const MAX_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Conversations {
@@ -19,22 +22,34 @@ pub(crate) struct Conversations {
 struct Inner {
     by_id: HashMap<String, (String, Vec<ChatMessage>)>,
     order: VecDeque<String>,
+    /// The bytes of every remembered conversation ([`size`]).
+    bytes: usize,
+}
+
+/// What a conversation costs to keep: its text and ids, and a little for
+/// each message.
+fn size(id: &str, owner: &str, messages: &[ChatMessage]) -> usize {
+    id.len() + owner.len() + messages.iter().map(|m| m.content.len() + 32).sum::<usize>()
 }
 
 impl Conversations {
     /// Remembers `messages` as the conversation ending in `response_id`.
     pub(crate) fn insert(&self, response_id: String, owner: &str, messages: Vec<ChatMessage>) {
         let mut inner = self.inner.lock().expect("conversations lock");
-        if inner
+        inner.bytes += size(&response_id, owner, &messages);
+        match inner
             .by_id
             .insert(response_id.clone(), (owner.to_owned(), messages))
-            .is_none()
         {
-            inner.order.push_back(response_id);
+            None => inner.order.push_back(response_id),
+            Some((o, m)) => inner.bytes -= size(&response_id, &o, &m),
         }
-        while inner.order.len() > MAX_CONVERSATIONS {
-            if let Some(old) = inner.order.pop_front() {
-                inner.by_id.remove(&old);
+        while inner.order.len() > MAX_CONVERSATIONS || inner.bytes > MAX_BYTES {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some((o, m)) = inner.by_id.remove(&old) {
+                inner.bytes -= size(&old, &o, &m);
             }
         }
     }
@@ -68,5 +83,26 @@ mod tests {
             c.get(&format!("x{}", MAX_CONVERSATIONS - 1), "anon:a")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn conversations_are_bounded_by_bytes_too() {
+        let c = Conversations::default();
+        let long = "x".repeat(1024 * 1024);
+        for i in 0..200 {
+            c.insert(
+                format!("r{i}"),
+                "anon:a",
+                vec![ChatMessage::user(long.clone())],
+            );
+        }
+        let bytes = c.inner.lock().unwrap().bytes;
+        assert!(bytes <= MAX_BYTES, "{bytes}");
+        assert!(c.get("r0", "anon:a").is_none(), "the oldest is forgotten");
+        assert!(c.get("r199", "anon:a").is_some());
+        // Replacing one counts it once.
+        c.insert("r199".into(), "anon:a", vec![]);
+        let after = c.inner.lock().unwrap().bytes;
+        assert!(after < bytes, "{after} >= {bytes}");
     }
 }

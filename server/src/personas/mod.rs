@@ -357,6 +357,13 @@ pub async fn multi_chat(
     let mut streams = vec![panel.clone()];
     streams.extend(waits.iter().map(|(_, _, e)| e.clone()));
     let message = data.message.clone();
+    // `stop` of the panel's stream stops every persona of the panel.
+    let members: Vec<_> = waits.iter().map(|(_, _, e)| e.cancel.clone()).collect();
+    let stop = panel.cancel.clone();
+    let stop_all = tokio::spawn(async move {
+        stop.cancelled().await;
+        members.iter().for_each(|m| m.cancel());
+    });
     tokio::spawn(async move {
         let mut replies: Vec<PanelReply> = personas
             .iter()
@@ -377,6 +384,7 @@ pub async fn multi_chat(
                 replies[*index].finish = outcome.status;
             }
         }
+        stop_all.abort();
         let _ = panel.push(
             None,
             out_status(

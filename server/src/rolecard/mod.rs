@@ -176,7 +176,7 @@ fn stream_response(state: &AppState, user: &str, job: Job) -> Response {
 
 /// Options from a `POST` body: `{"options":{…}}`, the options themselves,
 /// or nothing.
-fn options_from_body(body: &Bytes) -> AppResult<GenerateOptions> {
+pub(crate) fn options_from_body(body: &Bytes) -> AppResult<GenerateOptions> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(GenerateOptions::default());
     }

@@ -38,15 +38,33 @@ impl Store {
     }
 
     /// Gives back a reply taken for a generation that failed before it
-    /// produced anything.
-    pub async fn return_anon_reply(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE anon_visitors SET replies_used = replies_used - 1 \
-             WHERE id = $1 AND replies_used > 0",
-        )
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+    /// produced anything; with its `stream`, the generation's record lets
+    /// go of it in the same transaction.
+    pub async fn return_anon_reply(
+        &self,
+        id: &str,
+        stream: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        if !super::generations::release_bound(&mut tx, stream).await? {
+            return Ok(());
+        }
+        return_reply(&mut tx, id).await?;
+        tx.commit().await
     }
+}
+
+/// One free reply back to visitor `id`.
+pub(super) async fn return_reply(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE anon_visitors SET replies_used = replies_used - 1 \
+         WHERE id = $1 AND replies_used > 0",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

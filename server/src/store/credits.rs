@@ -70,26 +70,23 @@ impl Store {
     }
 
     /// Ends a reservation: `spent` (at most `reserved`) goes to the ledger,
-    /// the rest back to the balance.
+    /// the rest back to the balance. With the `stream` whose generation
+    /// held it, that generation's record lets go of it in the same
+    /// transaction (see [`Store::recover_interrupted`]).
     pub async fn settle(
         &self,
         user_id: &str,
         reserved: i64,
         spent: i64,
         reason: &str,
+        stream: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        let spent = spent.clamp(0, reserved);
         let mut tx = self.pool().begin().await?;
-        if reserved > spent {
-            sqlx::query("UPDATE users SET credits = credits + $1 WHERE id = $2")
-                .bind(reserved - spent)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+        if !super::generations::release_bound(&mut tx, stream).await? {
+            // Settled already (at start-up, after a crash): nothing to give.
+            return Ok(());
         }
-        if spent > 0 {
-            ledger(&mut tx, user_id, -spent, reason).await?;
-        }
+        settle_in(&mut tx, user_id, reserved, spent, reason).await?;
         tx.commit().await
     }
 
@@ -139,6 +136,28 @@ impl Store {
             balance: self.balance(user_id).await?.unwrap_or(0),
         })
     }
+}
+
+/// [`Store::settle`] within a transaction.
+pub(super) async fn settle_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    reserved: i64,
+    spent: i64,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let spent = spent.clamp(0, reserved);
+    if reserved > spent {
+        sqlx::query("UPDATE users SET credits = credits + $1 WHERE id = $2")
+            .bind(reserved - spent)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if spent > 0 {
+        ledger(tx, user_id, -spent, reason).await?;
+    }
+    Ok(())
 }
 
 async fn ledger(

@@ -1,4 +1,10 @@
 //! Saved generations: the text and usage of every stream, by stream id.
+//!
+//! A running generation's text is saved as it grows
+//! ([`Store::queue_generation_text`]), and what it holds from its owner's
+//! quota is on its row until it is settled, so a crash loses at most the
+//! last moments of text and no credits: [`Store::recover_interrupted`], at
+//! start-up, marks what was running `interrupted` and settles it.
 
 use super::{Store, now_secs};
 use sqlx::{AnyPool, Row};
@@ -25,7 +31,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let (done, result) = oneshot::channel();
         self.generation_writes
-            .queue(self.pool(), started(stream_id, owner), Some(done));
+            .queue(self.pool(), started(stream_id, owner, 0), Some(done));
         result.await.unwrap_or(Err(sqlx::Error::PoolClosed))
     }
 
@@ -34,8 +40,93 @@ impl Store {
     /// same stream is written after it; when both wait in the same batch
     /// they become one row.
     pub fn queue_generation_started(&self, stream_id: &str, owner: &str) {
+        self.queue_generation_holding(stream_id, owner, 0);
+    }
+
+    /// [`Store::queue_generation_started`] for a generation holding
+    /// `reserved` of its owner's quota (see the migration `0010`).
+    pub fn queue_generation_holding(&self, stream_id: &str, owner: &str, reserved: i64) {
         self.generation_writes
-            .queue(self.pool(), started(stream_id, owner), None);
+            .queue(self.pool(), started(stream_id, owner, reserved), None);
+    }
+
+    /// Saves a running generation's text so far, without waiting (a crash
+    /// then loses only what came after). No effect once it has finished.
+    pub fn queue_generation_text(&self, stream_id: &str, text: &str) {
+        let write = Write::Partial {
+            stream_id: stream_id.to_owned(),
+            text: text.to_owned(),
+        };
+        self.generation_writes.queue(self.pool(), write, None);
+    }
+
+    /// The running generation of `stream` now holds `reserved` of its
+    /// owner's quota (a job admitted after it started).
+    pub async fn hold_generation(&self, stream: &str, reserved: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE generations SET reserved = $1 WHERE stream_id = $2")
+            .bind(reserved)
+            .bind(stream)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The generation of `stream` holds nothing any more (its anonymous
+    /// visitor's reply was spent).
+    pub async fn release_generation(&self, stream: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        release(&mut tx, stream).await?;
+        tx.commit().await
+    }
+
+    /// At start-up, before serving: every generation the last process left
+    /// `running` becomes `interrupted` (keeping its saved text), and every
+    /// generation still holding part of its owner's quota is settled: a
+    /// user pays for the tokens it produced (`tokens` counts them in a text
+    /// when the row has no count) and gets the rest back; an anonymous
+    /// visitor gets the free reply back when nothing was produced. Returns
+    /// (generations interrupted, generations settled).
+    pub async fn recover_interrupted(
+        &self,
+        tokens: impl Fn(&str) -> i64,
+    ) -> Result<(u64, u64), sqlx::Error> {
+        let interrupted = sqlx::query(
+            "UPDATE generations SET status = 'interrupted', finished_at = $1 \
+             WHERE status = 'running'",
+        )
+        .bind(now_secs())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        let rows = sqlx::query(
+            "SELECT stream_id, owner, reserved, text, completion_tokens FROM generations \
+             WHERE reserved > 0",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut settled = 0;
+        for r in rows {
+            let stream: String = r.try_get("stream_id")?;
+            let owner: String = r.try_get("owner")?;
+            let reserved: i64 = r.try_get("reserved")?;
+            let text: String = r.try_get("text")?;
+            let counted: i64 = r.try_get("completion_tokens")?;
+            let spent = if counted > 0 { counted } else { tokens(&text) };
+            let mut tx = self.pool().begin().await?;
+            if !release(&mut tx, &stream).await? {
+                continue;
+            }
+            if let Some(user) = owner.strip_prefix("user:") {
+                super::credits::settle_in(&mut tx, user, reserved, spent, "interrupted").await?;
+            } else if let Some(visitor) = owner.strip_prefix("anon:")
+                && text.is_empty()
+            {
+                super::anon::return_reply(&mut tx, visitor).await?;
+            }
+            tx.commit().await?;
+            settled += 1;
+        }
+        Ok((interrupted, settled))
     }
 
     /// Saves how a generation ended.
@@ -80,12 +171,48 @@ impl Store {
     }
 }
 
-fn started(stream_id: &str, owner: &str) -> Write {
+fn started(stream_id: &str, owner: &str, reserved: i64) -> Write {
     Write::Started {
         stream_id: stream_id.to_owned(),
         owner: owner.to_owned(),
+        reserved,
         at: now_secs(),
     }
+}
+
+/// [`release`] when the settlement is bound to a `stream`; without one
+/// there is nothing to let go of, and the settlement goes ahead.
+pub(super) async fn release_bound(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    stream: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    match stream {
+        Some(stream) => release(tx, stream).await,
+        None => Ok(true),
+    }
+}
+
+/// Lets go of what the generation of `stream` holds: `false` when its row
+/// holds nothing (settled already); `true` when it held something or has no
+/// row at all (its start was never written: settle as if it had none).
+pub(super) async fn release(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    stream: &str,
+) -> Result<bool, sqlx::Error> {
+    let held =
+        sqlx::query("UPDATE generations SET reserved = 0 WHERE stream_id = $1 AND reserved > 0")
+            .bind(stream)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    if held > 0 {
+        return Ok(true);
+    }
+    let exists = sqlx::query("SELECT 1 AS one FROM generations WHERE stream_id = $1")
+        .bind(stream)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(exists.is_none())
 }
 
 /// One write of a generation's record.
@@ -94,8 +221,11 @@ enum Write {
     Started {
         stream_id: String,
         owner: String,
+        reserved: i64,
         at: i64,
     },
+    /// The text so far of a running generation.
+    Partial { stream_id: String, text: String },
     Finished {
         stream_id: String,
         status: String,
@@ -109,7 +239,9 @@ enum Write {
 impl Write {
     fn stream_id(&self) -> &str {
         match self {
-            Write::Started { stream_id, .. } | Write::Finished { stream_id, .. } => stream_id,
+            Write::Started { stream_id, .. }
+            | Write::Partial { stream_id, .. }
+            | Write::Finished { stream_id, .. } => stream_id,
         }
     }
 }
@@ -184,11 +316,12 @@ async fn commit_loop(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Queued>) {
 struct NewRow<'a> {
     stream_id: &'a str,
     owner: &'a str,
+    reserved: i64,
     created_at: i64,
     end: Option<&'a Write>,
 }
 
-/// Rows per INSERT: 8 values each stays under SQLite's oldest limit of
+/// Rows per INSERT: 9 values each stays under SQLite's oldest limit of
 /// 999 bound parameters.
 const ROWS_PER_INSERT: usize = 100;
 
@@ -201,16 +334,20 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
             Write::Started {
                 stream_id,
                 owner,
+                reserved,
                 at,
             } => {
                 new_rows.insert(stream_id.as_str(), rows.len());
                 rows.push(NewRow {
                     stream_id,
                     owner,
+                    reserved: *reserved,
                     created_at: *at,
                     end: None,
                 });
             }
+            // After the inserts, in order; a no-op once finished.
+            Write::Partial { .. } => updates.push(write),
             Write::Finished { stream_id, .. } => match new_rows.get(stream_id.as_str()) {
                 Some(&i) if rows[i].end.is_none() => rows[i].end = Some(write),
                 _ => updates.push(write),
@@ -220,33 +357,39 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
     let (running, ended): (Vec<&NewRow>, Vec<&NewRow>) = rows.iter().partition(|r| r.end.is_none());
     let mut tx = pool.begin().await?;
     for part in running.chunks(ROWS_PER_INSERT) {
-        let mut sql =
-            String::from("INSERT INTO generations (stream_id, owner, status, created_at) VALUES ");
+        let mut sql = String::from(
+            "INSERT INTO generations (stream_id, owner, status, reserved, created_at) VALUES ",
+        );
         for i in 0..part.len() {
-            let n = i * 3;
+            let n = i * 4;
             let sep = if i == 0 { "" } else { "," };
             sql.push_str(&format!(
-                "{sep}(${}, ${}, 'running', ${})",
+                "{sep}(${}, ${}, 'running', ${}, ${})",
                 n + 1,
                 n + 2,
-                n + 3
+                n + 3,
+                n + 4
             ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in part {
-            q = q.bind(r.stream_id).bind(r.owner).bind(r.created_at);
+            q = q
+                .bind(r.stream_id)
+                .bind(r.owner)
+                .bind(r.reserved)
+                .bind(r.created_at);
         }
         q.execute(&mut *tx).await?;
     }
     for part in ended.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
             "INSERT INTO generations (stream_id, owner, status, text, prompt_tokens, \
-             completion_tokens, created_at, finished_at) VALUES ",
+             completion_tokens, reserved, created_at, finished_at) VALUES ",
         );
         for i in 0..part.len() {
-            let n = i * 8;
+            let n = i * 9;
             let sep = if i == 0 { "" } else { "," };
-            let p: Vec<String> = (1..=8).map(|k| format!("${}", n + k)).collect();
+            let p: Vec<String> = (1..=9).map(|k| format!("${}", n + k)).collect();
             sql.push_str(&format!("{sep}({})", p.join(", ")));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -269,6 +412,7 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
                 .bind(text.as_str())
                 .bind(*prompt_tokens)
                 .bind(*completion_tokens)
+                .bind(r.reserved)
                 .bind(r.created_at)
                 .bind(*at);
         }
@@ -288,15 +432,26 @@ where
         Write::Started {
             stream_id,
             owner,
+            reserved,
             at,
         } => {
             sqlx::query(
-                "INSERT INTO generations (stream_id, owner, status, created_at) \
-                 VALUES ($1, $2, 'running', $3)",
+                "INSERT INTO generations (stream_id, owner, status, reserved, created_at) \
+                 VALUES ($1, $2, 'running', $3, $4)",
             )
             .bind(stream_id)
             .bind(owner)
+            .bind(reserved)
             .bind(at)
+            .execute(db)
+            .await?;
+        }
+        Write::Partial { stream_id, text } => {
+            sqlx::query(
+                "UPDATE generations SET text = $1 WHERE stream_id = $2 AND status = 'running'",
+            )
+            .bind(text)
+            .bind(stream_id)
             .execute(db)
             .await?;
         }

@@ -13,8 +13,16 @@
 //!
 //! A stopped generation saves its partial text as `stopped` and ends the
 //! stream with a final event saying so; server shutdown stops running
-//! generations the same way. The caller's quota ticket is settled with the
-//! output tokens.
+//! generations the same way, and adds a last `stopped` event with reason
+//! `shutdown` ([`shutdown_event`]). The caller's quota ticket is settled
+//! with the output tokens.
+//!
+//! Nothing is lost to a crash: the text is saved while it streams
+//! ([`Checkpoint`], at most [`CHECKPOINT_EVERY`] apart), and the generation's
+//! record holds the ticket's reservation until it is settled (see
+//! `Store::recover_interrupted`). Every generation task is tracked
+//! ([`Generator::tasks`]), so shutdown waits for the last save before the
+//! database closes ([`Generator::drain`]).
 //!
 //! A [`Render`] turns the moments of a generation into the events of a
 //! protocol (the persona protocol's `chunk`, the hybrid chat's
@@ -35,8 +43,12 @@ use shared::stream::{FinishStatus, TokenUsage};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
+
+/// Longest a running generation's saved text lags behind what was streamed.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// What the features that stream generate with: a sub-state of the app's
 /// state (`State<Generator>`), cheap to clone.
@@ -55,7 +67,23 @@ pub struct Generator {
     /// Pause between streamed chunks (`--chunk-delay-ms`).
     pub chunk_delay: Duration,
     /// Cancelled when the server shuts down: running generations stop.
+    /// Cancelled before the sockets and SSE responses end (a child of the
+    /// app's token), so their readers get the final events.
     pub shutdown: CancellationToken,
+    /// Every running generation task, so shutdown can wait for their saves.
+    pub tasks: TaskTracker,
+}
+
+impl Generator {
+    /// Stops every generation and waits, at most `within`, for their final
+    /// saves and settlements; `false` if some were still running then.
+    pub async fn drain(&self, within: Duration) -> bool {
+        self.shutdown.cancel();
+        self.tasks.close();
+        tokio::time::timeout(within, self.tasks.wait())
+            .await
+            .is_ok()
+    }
 }
 
 /// An event to push: its SSE name (if the protocol uses names) and payload.
@@ -271,10 +299,13 @@ pub fn start<R: Render>(
     if let Some(cap) = generation.ticket.as_ref().and_then(Ticket::max_tokens) {
         generation.request.max_tokens = generation.request.max_tokens.min(cap.max(1) as u32);
     }
+    if let Some(ticket) = generation.ticket.as_mut() {
+        ticket.bind(&entry.id);
+    }
     for (name, payload) in generation.render.start(&entry.id) {
         let _ = entry.push(name, payload);
     }
-    tokio::spawn(crate::request_id::carry(run(
+    generator.tasks.spawn(crate::request_id::carry(run(
         generator.clone(),
         entry.clone(),
         generation,
@@ -291,7 +322,10 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
     } = generation;
     // Not waited for: the record of the end is written after it, and
     // readers wait for that one (group commit, see `store::generations`).
-    g.store.queue_generation_started(&entry.id, &entry.owner);
+    let held = ticket.as_ref().map_or(0, Ticket::held);
+    g.store
+        .queue_generation_holding(&entry.id, &entry.owner, held);
+    let mut checkpoint = Checkpoint::new();
     let mut call = Call::new(
         g.engine.generate(request),
         chunk_chars,
@@ -305,6 +339,7 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
             Step::Delta(text) => {
                 let events = render.chunk(&text);
                 outcome.text.push_str(&text);
+                checkpoint.maybe_save(&g.store, &entry.id, &outcome.text);
                 if push_all(&entry, events) == Err(PushError::Full) {
                     outcome.status = FinishStatus::Failed;
                     outcome.error = Some((
@@ -356,7 +391,52 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
     for (name, payload) in render.finish(&outcome).await {
         let _ = entry.push_final(name, payload);
     }
+    end_for_shutdown(&g, &entry);
     entry.finish();
+}
+
+/// Saves a running generation's text every [`CHECKPOINT_EVERY`] at most,
+/// when it has grown (queued, not waited for: streaming does not slow).
+struct Checkpoint {
+    at: Instant,
+    saved: usize,
+}
+
+impl Checkpoint {
+    fn new() -> Self {
+        Self {
+            at: Instant::now(),
+            saved: 0,
+        }
+    }
+
+    fn maybe_save(&mut self, store: &Store, stream_id: &str, text: &str) {
+        if text.len() > self.saved && self.at.elapsed() >= CHECKPOINT_EVERY {
+            store.queue_generation_text(stream_id, text);
+            self.at = Instant::now();
+            self.saved = text.len();
+        }
+    }
+}
+
+/// The server is shutting down: after the protocol's own final events, a
+/// last `stopped` event with reason `shutdown`, so every reader (SSE or
+/// socket) knows why the stream ends before its connection closes.
+fn end_for_shutdown(g: &Generator, entry: &Entry) {
+    if g.shutdown.is_cancelled() {
+        let (name, payload) = shutdown_event(&entry.id);
+        let _ = entry.push_final(name, payload);
+    }
+}
+
+/// `event: stopped`, `{"type":"stopped","reason":"shutdown","stream_id":…}`:
+/// clients that do not know it ignore it (an SSE event name nobody listens
+/// for, a socket message type they do not handle).
+pub fn shutdown_event(stream_id: &str) -> Out {
+    (
+        Some("stopped"),
+        serde_json::json!({"type": "stopped", "reason": "shutdown", "stream_id": stream_id}),
+    )
 }
 
 /// Records how the stream's generation ended.
@@ -431,18 +511,25 @@ impl Run {
     pub async fn admit(&mut self, max_tokens: i64) -> AppResult<()> {
         // A job's calls ask the default model: priced as it.
         let price = self.generator.models.price(None);
-        let ticket = self
+        let mut ticket = self
             .generator
             .quota
             .begin(&self.who, max_tokens)
             .await?
             .priced(price);
-        if let Some(old) = self.ticket.replace(ticket) {
+        if let Some(old) = self.ticket.take() {
             self.generator
                 .quota
                 .settle(old, Some(0), "generation")
                 .await;
         }
+        // On the job's record, so a crash settles it at the next start.
+        let (store, id) = (&self.generator.store, &self.entry.id);
+        match store.hold_generation(id, ticket.held()).await {
+            Ok(()) => ticket.bind(id),
+            Err(e) => tracing::error!(stream = %id, error = %e, "could not record a reservation"),
+        }
+        self.ticket = Some(ticket);
         Ok(())
     }
 
@@ -476,7 +563,8 @@ where
         who: who.clone(),
         ticket: None,
     };
-    tokio::spawn(crate::request_id::carry(async move {
+    let tasks = generator.tasks.clone();
+    tasks.spawn(crate::request_id::carry(async move {
         let (store, entry) = (run.generator.store.clone(), run.entry.clone());
         if let Err(e) = store.generation_started(&entry.id, &entry.owner).await {
             tracing::error!(stream = %entry.id, error = %e, "could not record a generation");
@@ -497,6 +585,7 @@ where
                 .settle(ticket, outcome.charge(), reason)
                 .await;
         }
+        end_for_shutdown(&run.generator, &entry);
         entry.finish();
     }));
     entry

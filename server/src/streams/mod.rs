@@ -52,7 +52,31 @@ async fn resume(
         params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
     let entry = owned_stream(&state, &who, &stream_id).await?;
     let after = last_event_id(&headers)?.or(params.after).unwrap_or(0);
+    past_the_end(&entry, after)?;
     Ok(sse_of(&state, &entry, after))
+}
+
+/// A cursor past the stream's last event names events that never were: a
+/// finished stream is 410 `STREAM_EXPIRED`, a live one 400 `BAD_REQUEST`,
+/// both with the stream's `last_seq`, never an empty 200.
+fn past_the_end(entry: &Entry, after: u64) -> AppResult<()> {
+    let last = entry.last_seq();
+    if after <= last {
+        return Ok(());
+    }
+    let details = json!({ "last_seq": last });
+    Err(if entry.is_finished() {
+        AppError::client(
+            ErrorCode::StreamExpired,
+            format!("this stream ended at event {last}; there is nothing after {after}"),
+        )
+    } else {
+        AppError::client(
+            ErrorCode::BadRequest,
+            format!("this stream is at event {last}; {after} has not happened yet"),
+        )
+    }
+    .with_details(details))
 }
 
 /// The `Last-Event-ID` a reconnecting client sent (a seq), if any.

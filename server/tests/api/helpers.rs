@@ -150,6 +150,34 @@ impl TestApp {
     }
 }
 
+/// Asks the hybrid chat at `base` (`http://host:port`) for a long reply as
+/// the user of `token`: the stream's id and its SSE events.
+#[allow(dead_code)]
+pub async fn long_chat_reply(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> (
+    String,
+    impl futures_util::Stream<
+        Item = Result<
+            eventsource_stream::Event,
+            eventsource_stream::EventStreamError<reqwest::Error>,
+        >,
+    > + use<>,
+) {
+    use eventsource_stream::Eventsource;
+    let res = client
+        .post(format!("{base}/api/v1/messages/send"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"model": "gpt-4o-mini", "content": "Tell me a long story"}))
+        .send()
+        .await
+        .unwrap();
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
+    (stream_id, res.bytes_stream().eventsource())
+}
+
 /// Decodes a JSON body, with the body in the panic message when it is not.
 pub async fn json<T: DeserializeOwned>(res: reqwest::Response) -> T {
     let text = res.text().await.unwrap();

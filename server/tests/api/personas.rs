@@ -397,3 +397,25 @@ async fn history_turns_of_other_roles_are_left_out_not_refused() {
         serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
     assert!(!data.response.is_empty());
 }
+
+#[tokio::test]
+async fn stopping_a_panels_stream_stops_every_persona_of_the_panel() {
+    let app = spawn_app_with(|c| c.chunk_delay_ms = 200).await;
+    let mut ws = WsClient::connect(&app, "/ws?anon_id=panel-stop-1").await;
+    let personas = ["tech_enthusiast", "creative_writer", "data_scientist"];
+    ws.send_json(multi_msg(&personas, "Tell me a long story"))
+        .await;
+    let first = ws.next_json().await;
+    assert_eq!(first["status"], "starting", "{first}");
+    let panel = first["stream_id"].as_str().unwrap().to_owned();
+    ws.send_json(json!({"type": "stop", "data": {"stream_id": panel}}))
+        .await;
+    let events = ws
+        .read_until(|v| v["type"] == "response" && v["data"]["responses"].is_array())
+        .await;
+    let combined: PanelResponseData =
+        serde_json::from_value(events.last().unwrap()["data"].clone()).unwrap();
+    for r in &combined.responses {
+        assert_eq!(r.finish, FinishStatus::Stopped, "{}", r.persona_id);
+    }
+}

@@ -44,3 +44,95 @@ async fn shutdown_closes_an_open_websocket_with_going_away() {
     assert_eq!(close_code, Some(1001));
     server.await.unwrap().expect("run returns cleanly");
 }
+
+/// A server on a SQLite file (so the database can be read after it is
+/// gone), streaming slowly, with one signed-in user.
+async fn slow_app_on_a_file() -> (crate::helpers::TestApp, tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let app = crate::helpers::spawn_app_with({
+        let url = url.clone();
+        move |c| {
+            c.database_url = url;
+            c.chunk_delay_ms = 150;
+        }
+    })
+    .await;
+    let token = app.register("leaving").await;
+    (app, dir, url, token)
+}
+
+#[tokio::test]
+async fn shutdown_mid_reply_gives_sse_readers_a_stopped_event_and_saves_before_the_pool_closes() {
+    let (app, _dir, url, token) = slow_app_on_a_file().await;
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&app.client, &app.url(""), &token).await;
+    let mut events = std::pin::pin!(events);
+    loop {
+        let ev = events.next().await.unwrap().unwrap();
+        if ev.event == "assistant_delta" {
+            break;
+        }
+    }
+    let server = tokio::spawn(app.shut_down());
+    let mut rest = Vec::new();
+    while let Some(Ok(ev)) = events.next().await {
+        rest.push(ev);
+    }
+    let last = rest.last().expect("events after the shutdown began");
+    assert_eq!(last.event, "stopped", "{rest:?}");
+    let data: serde_json::Value = serde_json::from_str(&last.data).unwrap();
+    assert_eq!(data["reason"], "shutdown");
+    assert_eq!(data["stream_id"], stream_id.as_str());
+    server.await.unwrap().expect("run returns cleanly");
+
+    // Saved and settled before the pool closed.
+    let db = chorus_server::db::Db::connect(&url).await.unwrap();
+    let store = chorus_server::store::Store::new(db);
+    let saved = store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "stopped");
+    assert!(!saved.text.is_empty());
+    let user = store.user_by_name("leaving").await.unwrap().unwrap();
+    let credits = store.credit_summary(&user.id).await.unwrap();
+    assert!(credits.spent > 0, "{credits:?}");
+    assert_eq!(
+        credits.balance + credits.spent,
+        credits.granted,
+        "{credits:?}"
+    );
+    assert_eq!(store.recover_interrupted(|_| 0).await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn shutdown_mid_reply_gives_socket_readers_a_stopped_message_before_going_away() {
+    let (app, _dir, _url, token) = slow_app_on_a_file().await;
+    let mut ws = crate::helpers::WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    ws.send_json(serde_json::json!({"type": "chat", "data": {
+        "message": "Tell me a long story", "persona_id": "tech_enthusiast", "api": "openai",
+        "model": "gpt-4o-mini", "temperature": 0.7, "max_tokens": 1000}}))
+        .await;
+    ws.read_until(|v| v["type"] == "chunk").await;
+    let server = tokio::spawn(app.shut_down());
+    let mut seen = Vec::new();
+    let mut close_code = None;
+    while let Some(Ok(msg)) = ws.socket.next().await {
+        match msg {
+            Message::Text(t) => seen.push(serde_json::from_str::<serde_json::Value>(&t).unwrap()),
+            Message::Close(Some(frame)) => close_code = Some(u16::from(frame.code)),
+            _ => {}
+        }
+    }
+    assert_eq!(close_code, Some(1001));
+    let stopped = seen
+        .iter()
+        .find(|v| v["type"] == "stopped")
+        .unwrap_or_else(|| panic!("no stopped message in {seen:?}"));
+    assert_eq!(stopped["reason"], "shutdown");
+    // The protocol's own end came first.
+    assert!(
+        seen.iter()
+            .any(|v| v["type"] == "response" && v["status"] == "stopped"),
+        "{seen:?}"
+    );
+    server.await.unwrap().expect("run returns cleanly");
+}

@@ -6,7 +6,7 @@
 use crate::helpers::{FakeSocket, TestApp, WsClient, spawn_app, spawn_app_with};
 use axum::extract::ws::Message as AxumMessage;
 use chorus_server::auth::identity::Identity;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -117,4 +117,123 @@ async fn every_socket_cuts_off_a_client_that_stops_reading_its_replies() {
         chorus_server::books::socket::serve(s, state, session)
     })
     .await;
+}
+
+/// The status and code of a refused upgrade.
+async fn refused_upgrade(app: &TestApp, path: &str) -> (u16, String) {
+    match tokio_tungstenite::connect_async(app.ws_url(path)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            let body: shared::ApiError =
+                serde_json::from_slice(res.body().as_deref().unwrap()).unwrap();
+            (res.status().as_u16(), body.code.as_str().to_owned())
+        }
+        other => panic!("{path}: expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test]
+async fn a_users_sockets_are_counted_together_on_every_endpoint() {
+    let app = spawn_app_with(|c| c.max_connections_per_user = 2).await;
+    let token = app.register("many_sockets").await;
+    let _ws = WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    let mut chat = WsClient::open(&app, &format!("/api/v1/chats/ws?token={token}")).await;
+    assert_eq!(chat.next_json().await["type"], "usage_info");
+    for path in [
+        format!("/api/v1/chats/ws?token={token}"),
+        format!("/ws/counted-session?token={token}"),
+        format!("/ws?token={token}"),
+    ] {
+        assert_eq!(
+            refused_upgrade(&app, &path).await,
+            (429, "CONNECTION_LIMIT".to_owned()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn anonymous_sockets_are_capped_per_address_whatever_ids_they_send() {
+    let app = spawn_app_with(|c| c.max_connections_per_ip = 3).await;
+    let _a = WsClient::connect(&app, "/ws?anon_id=visitor-aaaa-1").await;
+    let _b = WsClient::connect(&app, "/ws").await;
+    let mut c = WsClient::open(&app, "/api/v1/chats/ws?anon_id=visitor-cccc-3").await;
+    assert_eq!(c.next_json().await["type"], "usage_info");
+    for path in [
+        "/ws?anon_id=visitor-dddd-4",
+        "/ws/anon-session?anon_id=visitor-eeee-5",
+        "/api/v1/chats/ws?anon_id=visitor-ffff-6",
+    ] {
+        assert_eq!(
+            refused_upgrade(&app, path).await,
+            (429, "CONNECTION_LIMIT".to_owned()),
+            "{path}"
+        );
+    }
+    // A signed-in user from the same address has their own cap.
+    let token = app.register("same_address").await;
+    WsClient::connect(&app, &format!("/ws?token={token}")).await;
+}
+
+#[tokio::test]
+async fn the_server_keeps_descriptors_for_http_past_its_socket_total() {
+    let app = spawn_app_with(|c| c.max_sockets = 2).await;
+    let _a = WsClient::connect(&app, "/ws?anon_id=visitor-aaaa-1").await;
+    let _b = WsClient::connect(&app, "/ws?anon_id=visitor-bbbb-2").await;
+    assert_eq!(
+        refused_upgrade(&app, "/ws?anon_id=visitor-cccc-3").await,
+        (503, "UNAVAILABLE".to_owned())
+    );
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_socket_closes_after_a_burst_of_junk_with_a_policy_close() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        let sent = 1000;
+        for i in 0..sent {
+            let junk = if i % 2 == 0 {
+                "not json".to_owned()
+            } else {
+                format!("{{\"type\":\"nope{i}\"}}")
+            };
+            if socket.socket.send(Message::text(junk)).await.is_err() {
+                break;
+            }
+        }
+        let mut answers = 0;
+        let close = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), socket.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: still open after {answers} answers"));
+            match frame {
+                Some(Ok(Message::Text(_))) => answers += 1,
+                Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+                Some(Ok(_)) => {}
+                other => panic!("{name}: dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(close, 1008, "{name}");
+        assert!(answers < sent, "{name}: {answers} answers");
+    }
+}
+
+#[tokio::test]
+async fn every_socket_closes_on_a_frame_past_the_limit_with_1009_not_a_reset() {
+    let app = spawn_app().await;
+    for (name, mut socket) in every_socket(&app).await {
+        let huge = "x".repeat(chorus_server::socket::MAX_FRAME_BYTES + 1024);
+        let _ = socket.socket.send(Message::text(huge)).await;
+        let close = loop {
+            let frame = tokio::time::timeout(Duration::from_secs(20), socket.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: still open"));
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+                Some(Ok(_)) => {}
+                other => panic!("{name}: dropped without a close frame: {other:?}"),
+            }
+        };
+        assert_eq!(close, 1009, "{name}");
+    }
 }

@@ -560,3 +560,33 @@ async fn generations_saved_together_are_each_kept_with_their_own_outcome() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_cursor_past_the_end_is_a_typed_error_not_an_empty_stream() {
+    let app = spawn_app_with(|c| c.chunk_delay_ms = 200).await;
+    let live = start(
+        &app.state.generator,
+        &anon(),
+        generation("Tell me about tides"),
+    );
+    let done = start(&app.state.generator, &anon(), generation("Hi"));
+    let last = read_from(&app, &done.id, 0).await.len() as u64;
+    for (entry, after, status, code) in [
+        (&done, last + 1, 410, ErrorCode::StreamExpired),
+        (&live, 10_000, 400, ErrorCode::BadRequest),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&format!("/api/streams/{}", entry.id)))
+            .header("x-anon-id", ANON)
+            .header("last-event-id", after.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status);
+        let err: ApiError = json(res).await;
+        assert_eq!(err.code, code);
+        assert!(err.details.unwrap()["last_seq"].is_u64());
+    }
+    live.cancel.cancel();
+}

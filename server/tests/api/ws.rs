@@ -166,3 +166,43 @@ async fn a_plain_get_on_the_socket_path_is_a_json_error() {
     assert!(res.status().is_client_error());
     let _: ApiError = json(res).await;
 }
+
+/// The upgrade's status for a page at `origin` that asked for `host`.
+async fn upgrade_as(app: &crate::helpers::TestApp, origin: &str, host: &str) -> u16 {
+    let mut req = app.ws_url("/ws").into_client_request().unwrap();
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    req.headers_mut().insert("host", host.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((_, res)) => res.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => res.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_page_on_a_rebound_name_cannot_open_sockets() {
+    let app = spawn_app().await;
+    let port = app.addr.port();
+    let rebound = format!("rebound.example:{port}");
+    assert_eq!(
+        upgrade_as(&app, &format!("http://{rebound}"), &rebound).await,
+        403
+    );
+    let localhost = format!("localhost:{port}");
+    assert_eq!(
+        upgrade_as(&app, &format!("http://{localhost}"), &localhost).await,
+        101
+    );
+
+    // Named with --public-origin, that name is the server's own.
+    let app = spawn_app_with(|c| c.public_origins = vec!["http://chorus.example".into()]).await;
+    assert_eq!(
+        upgrade_as(&app, "http://chorus.example", "chorus.example").await,
+        101
+    );
+    let rebound = format!("rebound.example:{}", app.addr.port());
+    assert_eq!(
+        upgrade_as(&app, &format!("http://{rebound}"), &rebound).await,
+        403
+    );
+}

@@ -1,0 +1,128 @@
+//! A real `chorus` process killed with SIGKILL mid-reply: after a restart
+//! the database holds the partial text as `interrupted`, and the credits
+//! reserved for it are settled (the produced tokens paid, the rest back).
+
+use futures_util::StreamExt;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts the binary on `db` and returns it with its address, read from
+/// its "listening" log line.
+fn start_chorus(db: &str, data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            db,
+            "--chunk-delay-ms",
+            "250",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--dist")
+        .arg(data.join("no-dist"))
+        .env("JWT_SECRET", "crash-test-secret-of-sufficient-length-0123")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the chorus binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("chorus logs that it listens").unwrap();
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep reading the log so the process never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+#[tokio::test]
+async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let (mut first, addr) = start_chorus(&db, dir.path());
+    let client = reqwest::Client::new();
+    let auth: shared::auth::AuthResponse = client
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&serde_json::json!({"username": "crashy", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
+    let mut events = std::pin::pin!(events);
+    // Stream for a while: the text is saved at least once a second.
+    let started = Instant::now();
+    let mut streamed = String::new();
+    while started.elapsed() < Duration::from_millis(2500) {
+        let ev = events.next().await.expect("still streaming").unwrap();
+        assert_ne!(ev.event, "assistant_complete", "the reply ended too soon");
+        if ev.event == "assistant_delta" {
+            let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+            streamed.push_str(v["delta"].as_str().unwrap());
+        }
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    // What the killed process left: running, partial text, credits held.
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let left = store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(left.status, "running");
+    assert!(!left.text.is_empty(), "no partial text was saved");
+    let user = store.user_by_name("crashy").await.unwrap().unwrap();
+    let before = store.credit_summary(&user.id).await.unwrap();
+    assert!(
+        before.balance < before.granted,
+        "nothing was reserved: {before:?}"
+    );
+    pool.close().await;
+
+    // The restart recovers it.
+    let (mut second, addr) = start_chorus(&db, dir.path());
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let after = store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(after.status, "interrupted");
+    assert_eq!(after.text, left.text, "the partial text is kept");
+    assert!(
+        streamed.starts_with(&after.text),
+        "saved text is what was streamed"
+    );
+    let credits = store.credit_summary(&user.id).await.unwrap();
+    assert!(
+        credits.spent > 0,
+        "the produced tokens are paid: {credits:?}"
+    );
+    assert_eq!(
+        credits.balance + credits.spent,
+        credits.granted,
+        "every reserved credit not spent came back: {credits:?}"
+    );
+    // The owner can read it back, as an expired stream with its text.
+    let res = client
+        .get(format!("http://{addr}/api/streams/{stream_id}"))
+        .bearer_auth(&auth.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 410);
+    let err: shared::ApiError = res.json().await.unwrap();
+    assert_eq!(err.details.unwrap()["status"], "interrupted");
+    pool.close().await;
+
+    // A SIGTERM ends it cleanly.
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(second.wait().unwrap().success());
+}
