@@ -320,7 +320,9 @@ impl FromJson for books::Timestamp {
     fn from_json(v: Json) -> Result<Self, JsonError> {
         match v {
             Json::Str(s) => Ok(Self::Text(s)),
-            Json::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => Ok(Self::Millis((n as i64).into())),
+            Json::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                Ok(Self::Millis((n as i64).into()))
+            }
             Json::Num(n) => serde_json::Number::from_f64(n)
                 .map(Self::Millis)
                 .ok_or_else(|| JsonError::expected("a finite number")),

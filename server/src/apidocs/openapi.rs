@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use shared::admin::{AdminAccess, AdminOverview};
 use shared::auth::{AuthResponse, Credentials, Me, Usage};
 use shared::books::ArtifactList;
-use shared::chat::{Regenerate, SendMessage};
+use shared::chat::{ChatHit, Regenerate, SendMessage};
 use shared::health::{Health, Readiness};
+use shared::models::ModelList;
 use shared::personas::Persona;
 use shared::rolecard::{GenerateOptions, Memory, NewMemory, NewRelation, Relation, SavedRoleCard};
 use shared::stream::StopResponse;
@@ -256,6 +257,15 @@ fn declare(d: &mut Doc) {
     .ok::<Readiness>(200, "Ready")
     .ok::<Readiness>(503, "Not ready: the failing check says why")
     .done();
+    d.op(
+        "get",
+        "/api/models",
+        "meta",
+        "The models clients may pick (--allowed-models), the default first, with their prices",
+        Anyone,
+    )
+    .ok::<ModelList>(200, "The models")
+    .done();
     d.op("get", "/api/openapi.json", "meta", "This document", Anyone)
         .empty(200, "The OpenAPI 3.1 document")
         .done();
@@ -281,12 +291,19 @@ fn declare(d: &mut Doc) {
     .errors(&[
         (409, "USERNAME_TAKEN"),
         (422, "VALIDATION_ERROR: username or password"),
+        (
+            429,
+            "RATE_LIMITED: too many sign-ups from this address; details.retry_after in seconds",
+        ),
     ])
     .done();
     d.op("post", "/api/auth/login", "accounts", "Sign in", Anyone)
         .body::<Credentials>(true)
         .ok::<AuthResponse>(200, "Signed in")
-        .errors(&[(401, "INVALID_CREDENTIALS")])
+        .errors(&[
+            (401, "INVALID_CREDENTIALS"),
+            (429, "RATE_LIMITED: too many attempts from this address or for this account; details.retry_after in seconds"),
+        ])
         .done();
     d.op(
         "get",
@@ -565,6 +582,21 @@ fn declare(d: &mut Doc) {
     .errors(&[(403, "Origin not allowed")])
     .done();
     d.op(
+        "get",
+        "/api/v1/chats/search",
+        "chat",
+        "Search one's chats: titles and messages containing the words, with an excerpt",
+        Caller,
+    )
+    .query(
+        "q",
+        json!({"type": "string", "minLength": 1}),
+        "The words to find",
+    )
+    .ok::<Vec<ChatHit>>(200, "The chats found, most recent first")
+    .errors(&[(422, "VALIDATION_ERROR: an empty or too long query")])
+    .done();
+    d.op(
         "post",
         "/api/v1/messages/send",
         "chat",
@@ -574,6 +606,7 @@ fn declare(d: &mut Doc) {
     .body::<SendMessage>(true)
     .sse("chatReply")
     .errors(&[
+        (400, "MODEL_NOT_ALLOWED: see GET /api/models"),
         (403, "Someone else's chat"),
         (404, "No such chat"),
         (422, "VALIDATION_ERROR"),
