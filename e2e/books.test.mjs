@@ -131,7 +131,7 @@ test("the seed's BooksWriterWebSocket and RobustWebSocket classes work unchanged
   const { page, context, errors } = await openPage(browser, server.baseURL);
   await page.goto('/');
   const result = await page.evaluate(async () => {
-    // Seed 002's client classes, as written, but for the host: the seed
+    // The BooksWriter protocol's client classes, as written, but for the host: the seed
     // connects to ws://localhost:8000.
     class BooksWriterWebSocket {
       constructor(sessionId) {

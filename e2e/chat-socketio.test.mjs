@@ -1,4 +1,4 @@
-// Seed 003's clients, unchanged, against the real server: the socket.io
+// The hybrid chat protocol's clients, unchanged, against the real server: the socket.io
 // client on the `/chats` namespace (`list_chats` → `chats_list`,
 // `usage_info` on connect, `assistant_error` with ANON_LIMIT_REACHED), and
 // the seed's fetch-and-read-lines reader of `POST /api/v1/messages/send`.

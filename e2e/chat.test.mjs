@@ -1,4 +1,4 @@
-// The hybrid chat in the browser (seed 003): a visitor chats until the free
+// The hybrid chat in the browser (the hybrid chat protocol): a visitor chats until the free
 // limit, sees the sign-in prompt with their message kept, signs in (their
 // chat moving into the account) and goes on; search across one's chats; regenerate with version arrows, rename and delete in the sidebar (and
 // another tab following along), a refresh during a reply re-attaches, and

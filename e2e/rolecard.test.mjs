@@ -118,7 +118,7 @@ test("the seed's RoleCardStreamClient works unchanged with EventSource and ?toke
   const { page, context } = await openPage(browser, server.baseURL);
   await page.goto('/');
   const result = await page.evaluate(async (t) => {
-    // Seed 000's client, with its TypeScript types removed.
+    // The role-card protocol's client, with its TypeScript types removed.
     class RoleCardStreamClient {
       constructor(token) { this.eventSource = null; this.token = token; }
       async generateRoleCard(options, callbacks) {

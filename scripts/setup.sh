@@ -69,7 +69,7 @@ if [ $want_test -eq 1 ]; then
 fi
 
 # npm packages: wasm-opt (binaryen) for the release build, playwright-core for
-# the browser tests, socket.io-client for seed 003's client, the API
+# the browser tests, socket.io-client for the hybrid chat protocol's client, the API
 # documents' validators (@apidevtools/swagger-parser, @asyncapi/parser, ajv).
 # Reinstalled only when package-lock.json changed.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.chorus-lock; then

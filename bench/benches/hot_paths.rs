@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the server's per-chunk work (divan):
 //! `cargo bench -p chorus-bench --bench hot_paths`.
 //!
-//! - `chunk_event`: seed 001's `chunk` rendered and pushed into a stream's
+//! - `chunk_event`: the persona protocol's `chunk` rendered and pushed into a stream's
 //!   log (serialised once, with `stream_id` and `seq`).
 //! - `replay`: a reader taking 30 events from the log.
 //! - `sse_frame`: one log event framed as SSE (`id:`, `event:`, `data:`).

@@ -476,7 +476,7 @@ mod tests {
     }
 
     #[test]
-    fn requests_are_seed_001_messages() {
+    fn requests_are_persona_protocol_messages() {
         let args = StreamArgs {
             connections: 1,
             duration: 1.0,

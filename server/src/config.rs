@@ -278,15 +278,13 @@ pub struct Config {
     )]
     pub provider_timeout_secs: u64,
 
-    /// Pause between streamed chunks, in milliseconds (the seeds pace at
-    /// 100); 0 streams as fast as the model (tests, benchmarks).
-    #[arg(
-        long,
-        env = "CHORUS_CHUNK_DELAY_MS",
-        default_value_t = 100,
-        global = true
-    )]
-    pub chunk_delay_ms: u64,
+    /// Least pause between streamed chunks, in milliseconds. Unset, the
+    /// offline writer (which has its whole text at once) is paced at the
+    /// protocols' 100, and a live model streams at its own pace (chunks go
+    /// out as its text comes, so nothing waits behind a timer); 0 streams
+    /// as fast as possible (tests, benchmarks).
+    #[arg(long, env = "CHORUS_CHUNK_DELAY_MS", global = true)]
+    pub chunk_delay_ms: Option<u64>,
 
     /// How long a finished stream stays replayable, in seconds.
     #[arg(
@@ -448,7 +446,7 @@ impl Config {
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_api_key: None,
             provider_timeout_secs: 60,
-            chunk_delay_ms: 0,
+            chunk_delay_ms: Some(0),
             stream_ttl_secs: 300,
             stream_memory_mb: 512,
             ws_stall_timeout_ms: 10_000,
@@ -464,9 +462,15 @@ impl Config {
         }
     }
 
-    /// The pause between chunks.
+    /// The least pause between chunks: `--chunk-delay-ms`, or by default
+    /// the protocols' 100 ms for the offline writer and none for a live
+    /// model, whose own pace is the stream's.
     pub fn chunk_delay(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.chunk_delay_ms)
+        let ms = self.chunk_delay_ms.unwrap_or(match self.llm {
+            LlmKind::Offline => 100,
+            _ => 0,
+        });
+        std::time::Duration::from_millis(ms)
     }
 
     /// The socket caps (`None` under `--no-limits`).
@@ -530,6 +534,23 @@ mod tests {
         assert_eq!(cli.config.bind_addr(), "127.0.0.1:4100".parse().unwrap());
         let cli = Cli::try_parse_from(["chorus", "--bind", "0.0.0.0:9"]).unwrap();
         assert_eq!(cli.config.bind_addr(), "0.0.0.0:9".parse().unwrap());
+    }
+
+    #[test]
+    fn the_offline_writer_is_paced_and_a_live_model_keeps_its_own_pace() {
+        let delay = |args: &[&str]| {
+            let mut all = vec!["chorus"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().config.chunk_delay()
+        };
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(delay(&[]), ms(100));
+        assert_eq!(delay(&["--llm", "openai"]), ms(0));
+        assert_eq!(
+            delay(&["--llm", "openai", "--chunk-delay-ms", "50"]),
+            ms(50)
+        );
+        assert_eq!(delay(&["--chunk-delay-ms", "0"]), ms(0));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The BooksWriter page's state, and how seed 002's messages change it.
+//! The BooksWriter page's state, and how the BooksWriter protocol's messages change it.
 //! Plain logic, tested natively.
 //!
 //! The conversation itself is a [`Transcript`], folded with the same code

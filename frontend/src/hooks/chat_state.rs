@@ -1,4 +1,4 @@
-//! The chat page's state, and how seed 003's events change it: the
+//! The chat page's state, and how the hybrid chat protocol's events change it: the
 //! management channel's [`ServerMessage`]s and the reply streams'
 //! [`ServerEvent`]s. Plain logic, tested natively; the page only renders it.
 

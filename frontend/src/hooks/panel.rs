@@ -1,4 +1,4 @@
-//! The personas page's state, and how seed 001's messages change it. Plain
+//! The personas page's state, and how the persona protocol's messages change it. Plain
 //! logic (no signals), tested natively; the page keeps one in a signal and
 //! renders it.
 //!

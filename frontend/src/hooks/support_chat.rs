@@ -1,4 +1,4 @@
-//! The support page's conversation, and how seed 004's messages change it.
+//! The support page's conversation, and how the support protocol's messages change it.
 //! Plain logic, tested natively.
 
 use shared::support::{RiskLevel, SupportMessage};

@@ -1,4 +1,4 @@
-//! `/books`: BooksWriter (seed 002 on `/ws/{session_id}`).
+//! `/books`: BooksWriter (the BooksWriter protocol on `/ws/{session_id}`).
 //!
 //! The conversation with the agents in the middle (user, agent, status,
 //! tool and error lines; streamed text with a typing cursor), the current

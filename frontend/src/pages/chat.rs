@@ -1,4 +1,4 @@
-//! `/chat`: the hybrid chat (seed 003). Chats on the side, kept live over
+//! `/chat`: the hybrid chat (the hybrid chat protocol). Chats on the side, kept live over
 //! the management WebSocket (`/api/v1/chats/ws`: list, rename, delete,
 //! usage, news from other tabs); the conversation in the middle, whose
 //! replies stream over SSE (`POST /api/v1/messages/send`, regenerate) and

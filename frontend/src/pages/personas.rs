@@ -1,4 +1,4 @@
-//! `/personas`: the multi-persona panel (seed 001 on `/ws`).
+//! `/personas`: the multi-persona panel (the persona protocol on `/ws`).
 //!
 //! Pick personas (up to 8), type once, and watch each answer stream into its
 //! own column at the same time, each with its own status, token count and

@@ -1,5 +1,5 @@
 //! `/rolecard`: memories and relations in, a layered role card out, streamed
-//! with live progress (seed 000 over SSE).
+//! with live progress (the role-card protocol over SSE).
 
 use crate::api::{self, Auth};
 use crate::components::files::{download, picked_text};

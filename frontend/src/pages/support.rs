@@ -1,4 +1,4 @@
-//! `/support`: supportive conversations (seed 004 on `/ws?token=`).
+//! `/support`: supportive conversations (the support protocol on `/ws?token=`).
 //!
 //! The app shell: sessions on the side (a drawer on phones), the
 //! conversation as the only scrolling area, the composer pinned below. A

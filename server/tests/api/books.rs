@@ -444,7 +444,7 @@ async fn a_batch_is_handled_message_by_message() {
 async fn an_agent_past_its_timeout_ends_with_agent_timeout_and_its_partial_work_saved() {
     let app = spawn_app_with(|c| {
         c.agent_timeout = Duration::from_millis(300);
-        c.chunk_delay_ms = 50;
+        c.chunk_delay_ms = Some(50);
     })
     .await;
     let session = sid();
@@ -486,7 +486,7 @@ async fn an_agent_past_its_timeout_ends_with_agent_timeout_and_its_partial_work_
 
 #[tokio::test]
 async fn stop_ends_the_request_with_its_work_saved() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 30).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(30)).await;
     let session = sid();
     let mut ws = WsClient::open(&app, &format!("/ws/{session}")).await;
     ws.send_json(request("Create a fantasy novel with dragons"))
@@ -521,7 +521,7 @@ fn fold(events: &[ServerMessage]) -> Transcript {
 
 #[tokio::test]
 async fn a_restore_mid_request_plus_the_live_tail_equals_the_whole_conversation() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 15).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(15)).await;
     let session = sid();
     let path = format!("/ws/{session}");
     let mut a = WsClient::open(&app, &path).await;

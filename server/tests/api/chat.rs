@@ -513,7 +513,7 @@ async fn regenerate_adds_a_version_and_keeps_the_old_one() {
 #[tokio::test]
 async fn a_refresh_reattaches_and_a_cut_reply_still_completes_and_is_saved() {
     // Slow chunks, so the reply is still running when the client comes back.
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 150).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(150)).await;
     let res = post(
         &app,
         "/api/v1/messages/send",
@@ -817,7 +817,7 @@ async fn the_chat_store_pages_keeps_versions_and_deletes_on_every_database() {
 
 #[tokio::test]
 async fn a_stopped_reply_ends_complete_as_stopped_and_keeps_its_text() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 100).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(100)).await;
     let res = post(
         &app,
         "/api/v1/messages/send",

@@ -150,7 +150,7 @@ async fn openai_chat_streams_50_character_chunks_and_continues_by_response_id() 
 
 #[tokio::test]
 async fn multi_chat_runs_personas_at_once_and_answers_in_request_order() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 10).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(10)).await;
     let mut ws = WsClient::connect(&app, "/ws?anon_id=panel-test-1").await;
     let personas = ["tech_enthusiast", "creative_writer", "data_scientist"];
     ws.send_json(multi_msg(&personas, "What do you think about AI?"))
@@ -204,7 +204,7 @@ async fn multi_chat_runs_personas_at_once_and_answers_in_request_order() {
 
 #[tokio::test]
 async fn stopping_one_persona_leaves_the_others_running() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 60).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(60)).await;
     let mut ws = WsClient::connect(&app, "/ws?anon_id=panel-test-2").await;
     ws.send_json(multi_msg(
         &["tech_enthusiast", "chef", "historian"],
@@ -400,7 +400,7 @@ async fn history_turns_of_other_roles_are_left_out_not_refused() {
 
 #[tokio::test]
 async fn stopping_a_panels_stream_stops_every_persona_of_the_panel() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 200).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(200)).await;
     let mut ws = WsClient::connect(&app, "/ws?anon_id=panel-stop-1").await;
     let personas = ["tech_enthusiast", "creative_writer", "data_scientist"];
     ws.send_json(multi_msg(&personas, "Tell me a long story"))

@@ -60,7 +60,7 @@ async fn stalled_app(base: String) -> TestApp {
         c.llm = chorus_server::config::LlmKind::Openai;
         c.openai_base_url = base;
         c.model = "burst-then-hang".into();
-        c.chunk_delay_ms = 60_000;
+        c.chunk_delay_ms = Some(60_000);
     })
     .await
 }

@@ -54,7 +54,7 @@ async fn slow_app_on_a_file() -> (crate::helpers::TestApp, tempfile::TempDir, St
         let url = url.clone();
         move |c| {
             c.database_url = url;
-            c.chunk_delay_ms = 150;
+            c.chunk_delay_ms = Some(150);
         }
     })
     .await;

@@ -139,7 +139,7 @@ async fn resuming_from_every_position_gives_the_rest_exactly_once() {
 
 #[tokio::test]
 async fn a_reader_that_joins_mid_stream_gets_the_live_tail() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 20).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(20)).await;
     let entry = start(
         &app.state.generator,
         &anon(),
@@ -164,7 +164,7 @@ async fn a_reader_that_joins_mid_stream_gets_the_live_tail() {
 
 #[tokio::test]
 async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 100).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(100)).await;
     let entry = start(
         &app.state.generator,
         &anon(),
@@ -229,7 +229,7 @@ async fn stop_mid_stream_saves_the_partial_text_as_stopped() {
 
 #[tokio::test]
 async fn a_disconnect_is_not_a_stop() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 10).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(10)).await;
     let entry = start(
         &app.state.generator,
         &anon(),
@@ -369,7 +369,7 @@ async fn generations_spend_the_callers_quota() {
 
 #[tokio::test]
 async fn websocket_resume_and_stop_follow_the_same_rules() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 20).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(20)).await;
     let entry = start(
         &app.state.generator,
         &anon(),
@@ -563,7 +563,7 @@ async fn generations_saved_together_are_each_kept_with_their_own_outcome() {
 
 #[tokio::test]
 async fn a_cursor_past_the_end_is_a_typed_error_not_an_empty_stream() {
-    let app = spawn_app_with(|c| c.chunk_delay_ms = 200).await;
+    let app = spawn_app_with(|c| c.chunk_delay_ms = Some(200)).await;
     let live = start(
         &app.state.generator,
         &anon(),

@@ -1,4 +1,4 @@
-# Seed 000's Python client, unchanged (from "Python (using requests)"),
+# The role-card protocol's Python client, unchanged (from "Python (using requests)"),
 # with a driver below it: python3 rolecard_stream.py <base_url> <token>
 import requests
 import json
