@@ -20,6 +20,29 @@ pub struct TokenUsage {
     pub completion_tokens: u64,
 }
 
+/// The last event of a stream of any protocol (socket or SSE, `event:
+/// stopped`) when the server shuts down while it runs, after the protocol's
+/// own final events. Clients that do not know it ignore it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Ending {
+    /// The stream was stopped, and why.
+    Stopped {
+        reason: StopReason,
+        stream_id: String,
+    },
+}
+
+/// Why a stream was stopped by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The server is shutting down (SIGTERM).
+    Shutdown,
+}
+
 /// How a generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

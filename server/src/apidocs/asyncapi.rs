@@ -110,10 +110,21 @@ impl Doc {
             Sender::Client => ("receive", format!("{id}Receive")),
             Sender::Server => ("send", format!("{id}Send")),
         };
-        self.operations.insert(
-            op,
-            json!({"action": action, "channel": {"$ref": format!("#/channels/{id}")}, "messages": refs}),
-        );
+        // A channel may carry several sets (a protocol's own, and the
+        // shutdown ending every stream shares): one operation lists them all.
+        match self.operations.get_mut(&op) {
+            Some(existing) => {
+                if let Some(list) = existing["messages"].as_array_mut() {
+                    list.extend(refs);
+                }
+            }
+            None => {
+                self.operations.insert(
+                    op,
+                    json!({"action": action, "channel": {"$ref": format!("#/channels/{id}")}, "messages": refs}),
+                );
+            }
+        }
     }
 
     /// `schema`, or the definition it refers to.
@@ -254,4 +265,10 @@ fn declare(d: &mut Doc) {
         "SSE: five test_message events, then test_complete (?interval_ms=0..5000).",
     );
     d.messages::<shared::test_sse::ServerEvent>("testSse", Server, &[]);
+
+    // Every generation's stream, on each channel that carries one, ends
+    // with `stopped` (reason `shutdown`) when the server shuts down.
+    for channel in ["ws", "chatReply", "rolecard", "stream"] {
+        d.messages::<shared::stream::Ending>(channel, Server, &[]);
+    }
 }

@@ -433,9 +433,13 @@ fn end_for_shutdown(g: &Generator, entry: &Entry) {
 /// clients that do not know it ignore it (an SSE event name nobody listens
 /// for, a socket message type they do not handle).
 pub fn shutdown_event(stream_id: &str) -> Out {
+    let ending = shared::stream::Ending::Stopped {
+        reason: shared::stream::StopReason::Shutdown,
+        stream_id: stream_id.to_owned(),
+    };
     (
         Some("stopped"),
-        serde_json::json!({"type": "stopped", "reason": "shutdown", "stream_id": stream_id}),
+        serde_json::to_value(&ending).unwrap_or(Value::Null),
     )
 }
 

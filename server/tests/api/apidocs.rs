@@ -184,4 +184,18 @@ async fn every_schema_the_documents_refer_to_is_in_them() {
     assert!(examples >= 30, "only {examples} examples attached");
     assert!(messages.contains_key("ws_client_multi_chat"));
     assert!(messages.contains_key("chatReply_server_assistant_delta"));
+    // The shutdown ending is on every channel of generations, beside the
+    // protocol's own messages in the one send operation.
+    for ch in ["ws", "chatReply", "rolecard", "stream"] {
+        let key = format!("{ch}_server_stopped");
+        assert!(messages.contains_key(&key), "no {key}");
+        let sent: Vec<&str> = asyncapi["operations"][format!("{ch}Send")]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["$ref"].as_str())
+            .collect();
+        assert!(sent.len() > 1, "{ch}: {sent:?}");
+        assert!(sent.iter().any(|r| r.ends_with(&key)), "{ch}: {sent:?}");
+    }
 }

@@ -81,9 +81,14 @@ async fn shutdown_mid_reply_gives_sse_readers_a_stopped_event_and_saves_before_t
     }
     let last = rest.last().expect("events after the shutdown began");
     assert_eq!(last.event, "stopped", "{rest:?}");
-    let data: serde_json::Value = serde_json::from_str(&last.data).unwrap();
-    assert_eq!(data["reason"], "shutdown");
-    assert_eq!(data["stream_id"], stream_id.as_str());
+    let ending: shared::stream::Ending = serde_json::from_str(&last.data).unwrap();
+    assert_eq!(
+        ending,
+        shared::stream::Ending::Stopped {
+            reason: shared::stream::StopReason::Shutdown,
+            stream_id: stream_id.clone()
+        }
+    );
     server.await.unwrap().expect("run returns cleanly");
 
     // Saved and settled before the pool closed.
