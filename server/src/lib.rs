@@ -37,7 +37,11 @@
 //!   `streams::registry`, `chats::hub`, `books::hub`,
 //!   `personas::conversations`, `auth::token`, [`client_ip`]; the identity extractors in
 //!   `auth::identity` take what they need from any state through
-//!   `FromRef`. Cross-cutting: [`error`], [`clock`], [`ratelimit`].
+//!   `FromRef`. Below the handlers, functions take the handle they use (a
+//!   `&Store`, a `&Generator`, a `&Quota`, a shutdown token), not the
+//!   whole state; the few that need several parts (a chat reply's render,
+//!   BooksWriter's agents) take the state. Cross-cutting: [`error`],
+//!   [`clock`], [`ratelimit`].
 //!
 //! [`Generator`]: streams::generation::Generator
 
@@ -81,6 +85,7 @@ pub use config::Config;
 pub use error::{AppError, StartError};
 pub use state::AppState;
 
+use crate::web::OriginPolicy;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::{Router, middleware};
@@ -132,7 +137,7 @@ pub fn app(state: AppState) -> Router {
         // headers still wrap it.
         .layer(chats::socketio::layer(&state))
         .layer(middleware::from_fn(web::security_headers))
-        .layer(tower::util::option_layer(cors(&state)))
+        .layer(tower::util::option_layer(cors(&state.origins)))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.extensions().get::<request_id::RequestId>();
@@ -148,9 +153,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// CORS only when `--allowed-origin` names origins; otherwise none at all.
-fn cors(state: &AppState) -> Option<CorsLayer> {
-    let origins: Vec<HeaderValue> = state
-        .origins
+fn cors(origins: &OriginPolicy) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
         .extra()
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())

@@ -4,13 +4,13 @@
 //! which adds the headers proxies need (`Cache-Control: no-cache`,
 //! `X-Accel-Buffering: no`), keep-alive comments, and the shutdown watch.
 
-use crate::state::AppState;
 use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use std::convert::Infallible;
+use tokio_util::sync::CancellationToken;
 
 /// An SSE event with `event:` name, `id:` = seq and JSON data.
 pub(crate) fn event(name: &str, seq: u64, data: &impl Serialize) -> Event {
@@ -19,12 +19,12 @@ pub(crate) fn event(name: &str, seq: u64, data: &impl Serialize) -> Event {
 }
 
 /// Streams `events` as `text/event-stream`, ending them at shutdown.
-pub(crate) fn response<S>(state: &AppState, events: S) -> Response
+pub(crate) fn response<S>(shutdown: &CancellationToken, events: S) -> Response
 where
     S: Stream<Item = Event> + Send + 'static,
 {
     let stream = events
-        .take_until(state.shutdown.clone().cancelled_owned())
+        .take_until(shutdown.clone().cancelled_owned())
         .map(Ok::<_, Infallible>);
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::default())

@@ -52,5 +52,5 @@ async fn test_sse(
         };
         sse::event(ev.name(), u64::from(n), &ev)
     });
-    Ok(sse::response(&state, events))
+    Ok(sse::response(&state.shutdown, events))
 }

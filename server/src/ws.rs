@@ -189,16 +189,18 @@ impl Ws {
             ClientMessage::OpenaiChat { data } => {
                 crate::personas::openai_chat(state, who, data).await
             }
-            ClientMessage::Chat { data } => crate::personas::chat(state, who, data).await,
+            ClientMessage::Chat { data } => {
+                crate::personas::chat(&state.generator, who, data).await
+            }
             ClientMessage::MultiChat { data } => {
-                crate::personas::multi_chat(state, who, data).await
+                crate::personas::multi_chat(&state.generator, who, data).await
             }
             ClientMessage::SessionMessage {
                 session_id,
                 message_text,
             } => {
                 crate::support::session_message(
-                    state,
+                    &state.generator,
                     who,
                     self.token_expires_at,
                     &session_id,
@@ -220,7 +222,7 @@ impl Ws {
 
     /// The caller's stream, or why not.
     async fn stream(&self, stream_id: &str) -> Result<Arc<Entry>, AppError> {
-        owned_stream(&self.state, &self.who, stream_id).await
+        owned_stream(&self.state.generator, &self.who, stream_id).await
     }
 }
 

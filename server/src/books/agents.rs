@@ -16,6 +16,7 @@ use crate::clock::now_rfc3339 as now;
 use crate::engine::offline::text::capitalise;
 use crate::engine::{ChatMessage, GenRequest};
 use crate::state::AppState;
+use crate::store::Store;
 use crate::streams::generation::{Call, Step};
 use shared::ErrorCode;
 use shared::books::{
@@ -61,7 +62,7 @@ pub(crate) async fn run(
     } else {
         specialists(state, session, &request, &plan, &stop).await;
     }
-    save(state, session, started_at).await;
+    save(&state.store, session, started_at).await;
 }
 
 /// No specialist fits: the orchestrator says what it can do.
@@ -126,7 +127,7 @@ async fn specialists(
     let per_agent = ticket
         .max_tokens()
         .map_or(TOKENS_PER_AGENT, |cap| (cap / plan.len() as i64).max(1));
-    let mut context = match load_context(state, session).await {
+    let mut context = match load_context(&state.store, session).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(session = %session.id, error = %e, "could not read artifacts");
@@ -168,7 +169,7 @@ async fn specialists(
             };
             let builds_on = context.ids_for(kind);
             match save_artifact(
-                state,
+                &state.store,
                 session,
                 kind,
                 &text,
@@ -368,7 +369,7 @@ async fn stream_agent(
 /// Runs the specialist's save tool, reporting it; the saved artifact, or
 /// `None` (reported as failed) when the database refused.
 async fn save_artifact(
-    state: &AppState,
+    store: &Store,
     session: &Session,
     kind: ArtifactKind,
     text: &str,
@@ -386,8 +387,7 @@ async fn save_artifact(
         seq: 0,
     });
     let (title, fields) = outline::parse(kind, text, request);
-    match state
-        .store
+    match store
         .save_artifact(&session.id, kind, &title, &fields, text, status, builds_on)
         .await
     {
@@ -427,9 +427,9 @@ async fn save_artifact(
 }
 
 /// The latest world, character and plot of the session.
-async fn load_context(state: &AppState, session: &Session) -> Result<Context, sqlx::Error> {
+async fn load_context(store: &Store, session: &Session) -> Result<Context, sqlx::Error> {
     let mut context = Context::default();
-    for a in state.store.artifacts(&session.id).await? {
+    for a in store.artifacts(&session.id).await? {
         let summary: String = a
             .fields
             .values()
@@ -465,9 +465,8 @@ pub(crate) fn push_error(
 
 /// Saves what the request added to the conversation, and where the session
 /// stands.
-async fn save(state: &AppState, session: &Session, started_at: u64) {
+async fn save(store: &Store, session: &Session, started_at: u64) {
     let entries = session.entries_after(started_at);
-    let store = &state.store;
     let result = async {
         store.save_books_entries(&session.id, &entries).await?;
         store

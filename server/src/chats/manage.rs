@@ -3,9 +3,12 @@
 //! answer it, tell the owner's other connections what changed.
 
 use crate::auth::identity::Identity;
+use crate::config::Config;
 use crate::error::AppError;
+use crate::quota::Quota;
 use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
+use crate::store::Store;
 use crate::store::chats::ChatAccess;
 use serde_json::Value;
 use shared::ErrorCode;
@@ -30,8 +33,8 @@ impl Default for Gate {
 
 impl Gate {
     /// The gate for a new connection on this server.
-    pub(crate) fn new(state: &AppState) -> Self {
-        if state.config.no_limits {
+    pub(crate) fn new(config: &Config) -> Self {
+        if config.no_limits {
             Self(None)
         } else {
             Self::default()
@@ -99,8 +102,8 @@ pub(crate) fn parse_event(name: &str, data: Option<Value>) -> Result<ClientMessa
 }
 
 /// What a connection sends first: the caller's usage.
-pub(crate) async fn welcome(state: &AppState, who: &Identity) -> ServerMessage {
-    match state.generator.quota.usage(who).await {
+pub(crate) async fn welcome(quota: &Quota, who: &Identity) -> ServerMessage {
+    match quota.usage(who).await {
         Ok(u) => ServerMessage::UsageInfo(u),
         Err(e) => from_app_error(e),
     }
@@ -138,12 +141,8 @@ fn check_page(limit: u32) -> Result<(), AppError> {
 }
 
 /// 404 for no such chat, 403 for someone else's.
-pub(crate) async fn own_chat(
-    state: &AppState,
-    who: &Identity,
-    chat_id: &str,
-) -> Result<(), AppError> {
-    match state.store.chat_access(chat_id, &who.owner_key()).await? {
+pub(crate) async fn own_chat(store: &Store, who: &Identity, chat_id: &str) -> Result<(), AppError> {
+    match store.chat_access(chat_id, &who.owner_key()).await? {
         ChatAccess::Owned => Ok(()),
         ChatAccess::Missing => Err(AppError::not_found("no such chat")),
         ChatAccess::Other => Err(AppError::client(
@@ -172,7 +171,7 @@ async fn answer(
             limit,
         } => {
             check_page(limit)?;
-            own_chat(state, who, &chat_id).await?;
+            own_chat(&state.store, who, &chat_id).await?;
             let (messages, total) = state.store.chat_messages(&chat_id, page, limit).await?;
             ServerMessage::MessagesList {
                 chat_id,
@@ -189,7 +188,7 @@ async fn answer(
                     format!("a title has 1 to {MAX_TITLE_CHARS} characters"),
                 ));
             }
-            own_chat(state, who, &chat_id).await?;
+            own_chat(&state.store, who, &chat_id).await?;
             let chat = state
                 .store
                 .rename_chat(&chat_id, title)
@@ -200,7 +199,7 @@ async fn answer(
             reply
         }
         ClientMessage::DeleteChat { chat_id } => {
-            own_chat(state, who, &chat_id).await?;
+            own_chat(&state.store, who, &chat_id).await?;
             if let Some(stream) = state.chats.running(&chat_id)
                 && let Some(entry) = state.generator.streams.get(&stream)
             {

@@ -30,6 +30,7 @@ use crate::auth::identity::Identity;
 use crate::engine::{ChatMessage, GenRequest};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::streams::generation::Generator;
 use crate::streams::generation::{self, Generation};
 use crate::streams::sse_of;
 use axum::extract::rejection::JsonRejection;
@@ -83,7 +84,7 @@ async fn send(
             format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    let mut request = request_base(&state, &body.model, body.temperature)?;
+    let mut request = request_base(&state.generator, &body.model, body.temperature)?;
     if let Some(n) = body.max_tokens {
         if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
             return Err(AppError::client(
@@ -94,7 +95,7 @@ async fn send(
         request.max_tokens = n;
     }
     if let Some(chat_id) = &body.chat_id {
-        manage::own_chat(&state, &who, chat_id).await?;
+        manage::own_chat(&state.store, &who, chat_id).await?;
     }
     let ticket = match state
         .generator
@@ -159,7 +160,11 @@ async fn regenerate(
         .map_err(invalid_body)?
         .map(|Json(b)| b)
         .unwrap_or_default();
-    let mut request = request_base(&state, &opts.model, opts.temperature.unwrap_or(0.7))?;
+    let mut request = request_base(
+        &state.generator,
+        &opts.model,
+        opts.temperature.unwrap_or(0.7),
+    )?;
     let stored = state
         .store
         .chat_message(&message_id)
@@ -216,7 +221,7 @@ async fn reattach(
     Path(chat_id): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    manage::own_chat(&state, &who, &chat_id).await?;
+    manage::own_chat(&state.store, &who, &chat_id).await?;
     let after = crate::streams::last_event_id(&headers)?.unwrap_or(0);
     let entry = state
         .chats
@@ -224,14 +229,14 @@ async fn reattach(
         .and_then(|id| state.generator.streams.get(&id))
         .filter(|e| !e.is_finished() && e.owner == who.owner_key());
     Ok(match entry {
-        Some(entry) => with_stream_id(sse_of(&state, &entry, after), &entry.id),
+        Some(entry) => with_stream_id(sse_of(&state.shutdown, &entry, after), &entry.id),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
 
 /// The request without its messages, or 4xx for a bad model or temperature
 /// (`MODEL_NOT_ALLOWED` for a model the operator does not offer).
-fn request_base(state: &AppState, model: &str, temperature: f64) -> AppResult<GenRequest> {
+fn request_base(generator: &Generator, model: &str, temperature: f64) -> AppResult<GenRequest> {
     if !(0.0..=2.0).contains(&temperature) {
         return Err(AppError::client(
             ErrorCode::ValidationError,
@@ -245,7 +250,7 @@ fn request_base(state: &AppState, model: &str, temperature: f64) -> AppResult<Ge
             format!("a model name has at most {MAX_MODEL_CHARS} characters"),
         ));
     }
-    state.generator.models.check(Some(model))?;
+    generator.models.check(Some(model))?;
     let mut request = GenRequest::new("");
     request.messages.clear();
     request.system = SYSTEM.into();
@@ -286,7 +291,7 @@ fn run(
             ticket: Some(ticket),
         },
     );
-    with_stream_id(sse_of(state, &entry, 0), &entry.id)
+    with_stream_id(sse_of(&state.shutdown, &entry, 0), &entry.id)
 }
 
 /// Names the stream in a header too, so a client can stop it before its
@@ -330,5 +335,8 @@ async fn refused(state: &AppState, who: &Identity, e: AppError) -> AppResult<Res
         None,
         ServerMessage::AssistantError { error, code },
     );
-    Ok(with_stream_id(sse_of(state, &entry, 0), &entry.id))
+    Ok(with_stream_id(
+        sse_of(&state.shutdown, &entry, 0),
+        &entry.id,
+    ))
 }

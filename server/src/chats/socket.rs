@@ -58,7 +58,7 @@ where
     let protocol = Manage {
         conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),
         owner: who.owner_key(),
-        gate: manage::Gate::new(&state),
+        gate: manage::Gate::new(&state.config),
         news: state.chats.subscribe(),
         state,
         who,
@@ -82,7 +82,7 @@ impl Protocol for Manage {
     const MAX_MESSAGE_BYTES: usize = MAX_MESSAGE_BYTES;
 
     async fn open(&mut self) -> Vec<ServerMessage> {
-        vec![manage::welcome(&self.state, &self.who).await]
+        vec![manage::welcome(&self.state.generator.quota, &self.who).await]
     }
 
     async fn events(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Close> {

@@ -13,6 +13,7 @@
 
 use super::manage;
 use crate::auth::identity::{Identity, client_ip, identify, socket_slot};
+use crate::auth::token::TokenKeys;
 use crate::connections::ConnectionSlot;
 use crate::state::AppState;
 use serde_json::Value;
@@ -48,7 +49,7 @@ pub(crate) fn layer(state: &AppState) -> SocketIoLayer {
 /// Who connects: `auth.token`, else `auth.anonId` (or `anon_id`), else the
 /// query (`?token=`, `?anon_id=`) as on the plain socket.
 fn who_from(
-    state: &AppState,
+    tokens: &TokenKeys,
     auth: Option<Value>,
     parts: &axum::http::request::Parts,
 ) -> Result<Identity, (ErrorCode, String)> {
@@ -59,8 +60,7 @@ fn who_from(
             .map(str::to_owned)
     };
     if let Some(token) = field("token") {
-        return state
-            .tokens
+        return tokens
             .verify(&token)
             .map(|c| Identity::User(c.sub))
             .map_err(|code| (code, "the token is not valid: sign in again".to_owned()));
@@ -75,7 +75,7 @@ fn who_from(
             ))
         };
     }
-    match identify(parts, &state.tokens) {
+    match identify(parts, tokens) {
         Ok(Some(who)) => Ok(who),
         Ok(None) => Err((
             ErrorCode::Unauthorized,
@@ -106,7 +106,7 @@ async fn authenticate(
             "connections from this origin are not allowed",
         );
     }
-    match who_from(&state, auth.ok(), s.req_parts()) {
+    match who_from(&state.tokens, auth.ok(), s.req_parts()) {
         Ok(who) => {
             // Counted with every other socket of this caller.
             let ip = client_ip(s.req_parts(), &state.proxies);
@@ -135,7 +135,7 @@ async fn on_connect(
     Extension(who): Extension<Identity>,
 ) {
     // Handlers first: a client may emit the moment it is connected.
-    s.extensions.insert(manage::Gate::new(&state));
+    s.extensions.insert(manage::Gate::new(&state.config));
     s.on_fallback(on_event);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());
@@ -147,7 +147,7 @@ async fn on_connect(
             slot.lock().expect("slot lock").take();
         }
     });
-    emit(&s, &manage::welcome(&state, &who).await);
+    emit(&s, &manage::welcome(&state.generator.quota, &who).await);
     // Forward the owner's news until the socket goes.
     let conn = s.id.to_string();
     let owner = who.owner_key();

@@ -19,6 +19,8 @@ use crate::auth::identity::MaybeIdentity;
 use crate::engine::{ApiStyle, ChatMessage, GenRequest};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::Store;
+use crate::streams::generation::Generator;
 use crate::streams::generation::{Generation, Outcome, start};
 use crate::streams::registry::Entry;
 use axum::extract::State;
@@ -49,7 +51,7 @@ async fn list(
 ) -> Json<Vec<Persona>> {
     let mut all = catalog::builtin();
     if let Some(who) = who {
-        all.extend(rolecard_persona(&state, &who).await);
+        all.extend(rolecard_persona(&state.store, &who).await);
     }
     Json(all)
 }
@@ -94,9 +96,9 @@ fn check_sampling(temperature: f64, max_tokens: u32) -> Result<(), Refusal> {
 }
 
 /// A catalog persona, or the caller's own role card (`rolecard`).
-async fn persona(state: &AppState, who: &Identity, id: &str) -> Result<Persona, Refusal> {
+async fn persona(store: &Store, who: &Identity, id: &str) -> Result<Persona, Refusal> {
     if id == catalog::ROLECARD_PERSONA {
-        return rolecard_persona(state, who).await.ok_or_else(|| {
+        return rolecard_persona(store, who).await.ok_or_else(|| {
             refuse(
                 ErrorCode::UnknownPersona,
                 "unknown persona_id \"rolecard\": generate a role card first (signed in)",
@@ -112,11 +114,11 @@ async fn persona(state: &AppState, who: &Identity, id: &str) -> Result<Persona, 
 }
 
 /// The caller's generated role card as a persona, if they have one.
-async fn rolecard_persona(state: &AppState, who: &Identity) -> Option<Persona> {
+async fn rolecard_persona(store: &Store, who: &Identity) -> Option<Persona> {
     let Identity::User(user) = who else {
         return None;
     };
-    let card = state.store.rolecard(user).await.ok()??;
+    let card = store.rolecard(user).await.ok()??;
     card.rolecard
         .core_layer
         .map(|core| catalog::from_rolecard(&core))
@@ -146,14 +148,14 @@ fn persona_request(
 
 /// `chat`: one persona's reply on one stream.
 pub async fn chat(
-    state: &AppState,
+    generator: &Generator,
     who: &Identity,
     data: ChatData,
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.message, "message")?;
     check_sampling(data.temperature, data.max_tokens)?;
-    state.generator.models.check(data.model.as_deref())?;
-    let p = persona(state, who, &data.persona_id).await?;
+    generator.models.check(data.model.as_deref())?;
+    let p = persona(&generator.store, who, &data.persona_id).await?;
     let history = data
         .history
         .iter()
@@ -166,8 +168,7 @@ pub async fn chat(
             content: t.content.chars().take(MAX_MESSAGE_CHARS).collect(),
         })
         .collect();
-    let ticket = state
-        .generator
+    let ticket = generator
         .quota
         .begin(who, i64::from(data.max_tokens))
         .await?;
@@ -180,7 +181,7 @@ pub async fn chat(
         data.max_tokens,
     );
     let entry = start(
-        &state.generator,
+        generator,
         who,
         Generation {
             request,
@@ -250,13 +251,13 @@ pub async fn openai_chat(
 /// `multi_chat`: every persona at once, each on its own stream, and the
 /// panel stream that gathers them.
 pub async fn multi_chat(
-    state: &AppState,
+    generator: &Generator,
     who: &Identity,
     data: MultiChatData,
 ) -> Result<Vec<Arc<Entry>>, Refusal> {
     check_text(&data.message, "message")?;
     check_sampling(data.temperature, data.max_tokens)?;
-    state.generator.models.check(data.model.as_deref())?;
+    generator.models.check(data.model.as_deref())?;
     if data.persona_ids.is_empty() {
         return Err(refuse(
             ErrorCode::ValidationError,
@@ -271,9 +272,9 @@ pub async fn multi_chat(
     }
     let mut personas = Vec::with_capacity(data.persona_ids.len());
     for id in &data.persona_ids {
-        personas.push(persona(state, who, id).await?);
+        personas.push(persona(&generator.store, who, id).await?);
     }
-    let quota = &state.generator.quota;
+    let quota = &generator.quota;
     // Admit the personas together: a user's credits are shared among them;
     // those past the limit answer with an error.
     let mut tickets = quota
@@ -284,7 +285,7 @@ pub async fn multi_chat(
     {
         return Err(tickets.swap_remove(0).expect_err("an error"));
     }
-    let panel = state.generator.streams.create(&who.owner_key());
+    let panel = generator.streams.create(&who.owner_key());
     let mut children = Vec::new();
     let mut waits = Vec::new();
     let mut refusals = Vec::new();
@@ -301,7 +302,7 @@ pub async fn multi_chat(
                     data.max_tokens,
                 );
                 let entry = start(
-                    &state.generator,
+                    generator,
                     who,
                     Generation {
                         request,

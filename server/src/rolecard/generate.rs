@@ -10,8 +10,8 @@
 use crate::auth::identity::Identity;
 use crate::engine::GenRequest;
 use crate::engine::offline::rolecard as analysis;
-use crate::state::AppState;
-use crate::streams::generation::{self, Call, Run, Step};
+use crate::store::Store;
+use crate::streams::generation::{self, Call, Generator, Run, Step};
 use crate::streams::registry::Entry;
 use serde::de::DeserializeOwned;
 use shared::rolecard::{
@@ -37,33 +37,25 @@ pub(crate) enum Job {
 }
 
 /// Opens the stream and runs the job in the background.
-pub(crate) fn start(state: &AppState, user_id: &str, job: Job) -> Arc<Entry> {
+pub(crate) fn start(generator: &Generator, user_id: &str, job: Job) -> Arc<Entry> {
     let who = Identity::User(user_id.to_owned());
     let user = user_id.to_owned();
-    let state = state.clone();
-    generation::start_job(
-        &state.generator.clone(),
-        &who,
-        "rolecard",
-        move |run| async move {
-            let mut emit = Emit { run, last: 0 };
-            let outcome = match prepare(&state, &user).await {
-                Err(message) => Err(message),
-                Ok((memories, relations, card)) => match emit.run.admit(4000).await {
-                    Err(e) => Err(e.to_api_error().1.error),
-                    Ok(()) => {
-                        work(&mut emit, &state, &user, job, &memories, &relations, card).await
-                    }
-                },
-            };
-            if let Err(message) = &outcome {
-                emit.push(ServerEvent::Error {
-                    error: message.clone(),
-                });
-            }
-            (emit.run, outcome)
-        },
-    )
+    generation::start_job(generator, &who, "rolecard", move |run| async move {
+        let mut emit = Emit { run, last: 0 };
+        let outcome = match prepare(&emit.run.generator.store, &user).await {
+            Err(message) => Err(message),
+            Ok((memories, relations, card)) => match emit.run.admit(4000).await {
+                Err(e) => Err(e.to_api_error().1.error),
+                Ok(()) => work(&mut emit, &user, job, &memories, &relations, card).await,
+            },
+        };
+        if let Err(message) = &outcome {
+            emit.push(ServerEvent::Error {
+                error: message.clone(),
+            });
+        }
+        (emit.run, outcome)
+    })
 }
 
 /// Pushes the role-card events, keeping progress monotonic.
@@ -112,6 +104,15 @@ impl Emit {
         }
     }
 
+    /// Saves the user's card.
+    async fn save(&self, user: &str, card: &RoleCard) -> Result<(), String> {
+        let store = &self.run.generator.store;
+        store.save_rolecard(user, card).await.map_err(|e| {
+            tracing::error!(error = %e, "saving a role card");
+            "could not save the role card".to_owned()
+        })
+    }
+
     /// `text` (an offline writer's) as `data` chunks, paced like every
     /// other stream.
     async fn text(&mut self, text: String) -> Result<(), String> {
@@ -122,14 +123,14 @@ impl Emit {
 }
 
 async fn prepare(
-    state: &AppState,
+    store: &Store,
     user: &str,
 ) -> Result<(Vec<Memory>, Vec<Relation>, RoleCard), String> {
     let fail = |e: sqlx::Error| {
         tracing::error!(error = %e, "rolecard");
         "something went wrong on the server; it has been logged".to_owned()
     };
-    let memories = state.store.memories(user).await.map_err(fail)?;
+    let memories = store.memories(user).await.map_err(fail)?;
     if memories.is_empty() {
         return Err(
             "Add at least one memory first: what the person does, says and cares about, and \
@@ -137,9 +138,8 @@ async fn prepare(
                 .into(),
         );
     }
-    let relations = state.store.relations(user).await.map_err(fail)?;
-    let card = state
-        .store
+    let relations = store.relations(user).await.map_err(fail)?;
+    let card = store
         .rolecard(user)
         .await
         .map_err(fail)?
@@ -150,7 +150,6 @@ async fn prepare(
 
 async fn work(
     emit: &mut Emit,
-    state: &AppState,
     user: &str,
     job: Job,
     memories: &[Memory],
@@ -171,7 +170,7 @@ async fn work(
                     50,
                     Some("Generating core personality layer..."),
                 );
-                card.core_layer = Some(core(emit, state, memories).await?);
+                card.core_layer = Some(core(emit, memories).await?);
             }
             if opts.include_relations {
                 emit.progress(
@@ -182,7 +181,7 @@ async fn work(
                 let mut layers = Vec::new();
                 let n = relations.len().max(1);
                 for (i, r) in relations.iter().enumerate() {
-                    layers.push(relation(emit, state, r, memories).await?);
+                    layers.push(relation(emit, r, memories).await?);
                     let pct = 75 + (20 * (i + 1) / n) as u8;
                     emit.progress(
                         "generating_relation_layers",
@@ -192,7 +191,7 @@ async fn work(
                 }
                 card.relation_layers = layers;
             }
-            save(state, user, &card).await?;
+            emit.save(user, &card).await?;
             emit.progress("complete", 100, Some("Role card ready"));
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::RoleCard(card),
@@ -201,9 +200,9 @@ async fn work(
         Job::Core => {
             emit.progress("starting", 0, Some("Starting..."));
             emit.progress("analyzing", 50, Some("Writing the core layer..."));
-            let layer = core(emit, state, memories).await?;
+            let layer = core(emit, memories).await?;
             card.core_layer = Some(layer.clone());
-            save(state, user, &card).await?;
+            emit.save(user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::CoreLayer(layer),
@@ -216,9 +215,9 @@ async fn work(
                 50,
                 Some(&format!("Writing the layer for {}...", r.name)),
             );
-            let layer = relation(emit, state, &r, memories).await?;
+            let layer = relation(emit, &r, memories).await?;
             card.upsert_relation(layer.clone());
-            save(state, user, &card).await?;
+            emit.save(user, &card).await?;
             emit.progress("analyzing", 100, None);
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::RelationLayer(layer),
@@ -244,9 +243,9 @@ async fn work(
                     progress: 0,
                 });
                 if layer == "core" {
-                    card.core_layer = Some(core(emit, state, memories).await?);
+                    card.core_layer = Some(core(emit, memories).await?);
                 } else if let Some(r) = relations.iter().find(|r| &r.id == layer) {
-                    let l = relation(emit, state, r, memories).await?;
+                    let l = relation(emit, r, memories).await?;
                     card.upsert_relation(l);
                 }
                 emit.push(ServerEvent::LayerProgress {
@@ -257,7 +256,7 @@ async fn work(
                     layer: layer.clone(),
                 });
             }
-            save(state, user, &card).await?;
+            emit.save(user, &card).await?;
             emit.push(ServerEvent::BatchComplete {
                 result: RoleCardResult::RoleCard(card),
             });
@@ -266,15 +265,9 @@ async fn work(
     Ok(())
 }
 
-async fn save(state: &AppState, user: &str, card: &RoleCard) -> Result<(), String> {
-    state.store.save_rolecard(user, card).await.map_err(|e| {
-        tracing::error!(error = %e, "saving a role card");
-        "could not save the role card".to_owned()
-    })
-}
-
-async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<CoreLayer, String> {
-    match state
+async fn core(emit: &mut Emit, memories: &[Memory]) -> Result<CoreLayer, String> {
+    match emit
+        .run
         .generator
         .engine
         .offline(|| analysis::core_layer(memories))
@@ -298,11 +291,11 @@ async fn core(emit: &mut Emit, state: &AppState, memories: &[Memory]) -> Result<
 
 async fn relation(
     emit: &mut Emit,
-    state: &AppState,
     r: &Relation,
     memories: &[Memory],
 ) -> Result<RelationLayer, String> {
-    match state
+    match emit
+        .run
         .generator
         .engine
         .offline(|| analysis::relation_layer(r, memories))

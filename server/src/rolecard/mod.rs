@@ -20,6 +20,7 @@ pub(crate) mod generate;
 use crate::auth::identity::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::Store;
 use crate::store::rolecards::{Owner, Table};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -91,7 +92,7 @@ async fn delete_memory(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    delete_owned(&state, Table::Memories, &id, &user, "memory").await
+    delete_owned(&state.store, Table::Memories, &id, &user, "memory").await
 }
 
 async fn list_relations(
@@ -133,24 +134,24 @@ async fn delete_relation(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    delete_owned(&state, Table::Relations, &id, &user, "relation").await
+    delete_owned(&state.store, Table::Relations, &id, &user, "relation").await
 }
 
 async fn delete_owned(
-    state: &AppState,
+    store: &Store,
     table: Table,
     id: &str,
     user: &str,
     what: &str,
 ) -> AppResult<StatusCode> {
-    match state.store.owner_of(table, id, user).await? {
+    match store.owner_of(table, id, user).await? {
         Owner::Missing => Err(AppError::not_found(format!("no such {what}"))),
         Owner::Other => Err(AppError::client(
             ErrorCode::Forbidden,
             format!("this {what} belongs to someone else"),
         )),
         Owner::Caller => {
-            state.store.delete_owned(table, id, user).await?;
+            store.delete_owned(table, id, user).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }
@@ -166,8 +167,8 @@ async fn get_card(State(state): State<AppState>, AuthUser(user): AuthUser) -> Ap
 
 /// The stream as SSE, with its id in `X-Stream-Id` for resume and stop.
 fn stream_response(state: &AppState, user: &str, job: Job) -> Response {
-    let entry = generate::start(state, user, job);
-    let mut res = crate::streams::sse_of(state, &entry, 0);
+    let entry = generate::start(&state.generator, user, job);
+    let mut res = crate::streams::sse_of(&state.shutdown, &entry, 0);
     if let Ok(v) = HeaderValue::from_str(&entry.id) {
         res.headers_mut().insert("x-stream-id", v);
     }

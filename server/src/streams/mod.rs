@@ -23,12 +23,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
+use generation::Generator;
 use registry::Entry;
 use serde::Deserialize;
 use serde_json::json;
 use shared::ErrorCode;
 use shared::stream::StopResponse;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,10 +52,10 @@ async fn resume(
 ) -> AppResult<Response> {
     let Query(params) =
         params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
-    let entry = owned_stream(&state, &who, &stream_id).await?;
+    let entry = owned_stream(&state.generator, &who, &stream_id).await?;
     let after = last_event_id(&headers)?.or(params.after).unwrap_or(0);
     past_the_end(&entry, after)?;
-    Ok(sse_of(&state, &entry, after))
+    Ok(sse_of(&state.shutdown, &entry, after))
 }
 
 /// A cursor past the stream's last event names events that never were: a
@@ -99,7 +101,7 @@ async fn stop(
     who: Identity,
     Path(stream_id): Path<String>,
 ) -> AppResult<Json<StopResponse>> {
-    let entry = owned_stream(&state, &who, &stream_id).await?;
+    let entry = owned_stream(&state.generator, &who, &stream_id).await?;
     let status = if entry.is_finished() {
         "finished"
     } else {
@@ -115,12 +117,12 @@ async fn stop(
 /// The live stream if `who` owns it; 403 for someone else's; 410 with the
 /// saved text (for its owner) when it is gone.
 pub async fn owned_stream(
-    state: &AppState,
+    generator: &Generator,
     who: &Identity,
     stream_id: &str,
 ) -> AppResult<Arc<Entry>> {
     let owner = who.owner_key();
-    if let Some(entry) = state.generator.streams.get(stream_id) {
+    if let Some(entry) = generator.streams.get(stream_id) {
         if entry.owner != owner {
             return Err(AppError::client(
                 ErrorCode::Forbidden,
@@ -129,7 +131,7 @@ pub async fn owned_stream(
         }
         return Ok(entry);
     }
-    let saved = state
+    let saved = generator
         .store
         .generation(stream_id)
         .await?
@@ -146,7 +148,7 @@ pub async fn owned_stream(
 
 /// The stream's events after `after` as SSE: `id:` = seq, `event:` when the
 /// protocol names its events, JSON data.
-pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
+pub fn sse_of(shutdown: &CancellationToken, entry: &Arc<Entry>, after: u64) -> Response {
     let events = entry.subscribe(after).map(|ev| {
         // `event:` before `data:`: line readers (the hybrid chat protocol's client) take the
         // name from the line above the data.
@@ -156,5 +158,5 @@ pub fn sse_of(state: &AppState, entry: &Arc<Entry>, after: u64) -> Response {
         }
         out.id(ev.seq.to_string()).data(ev.json.as_str())
     });
-    sse::response(state, events)
+    sse::response(shutdown, events)
 }

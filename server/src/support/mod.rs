@@ -21,10 +21,12 @@
 //!   answered with how to help them.
 
 use crate::auth::identity::{AuthUser, Identity};
+use crate::engine::Engine;
 use crate::engine::{ApiStyle, ChatMessage, GenEvent, GenRequest};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::Store;
+use crate::streams::generation::Generator;
 use crate::streams::generation::{Generation, Out, Outcome, Render, start};
 use crate::streams::registry::Entry;
 use axum::extract::{Path, State};
@@ -109,7 +111,7 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> AppError {
 
 /// `session_message` on `/ws`.
 pub async fn session_message(
-    state: &AppState,
+    generator: &Generator,
     who: &Identity,
     expires_at: Option<i64>,
     session_id: &str,
@@ -135,7 +137,7 @@ pub async fn session_message(
         ));
     }
     let internal = AppError::from;
-    if !state
+    if !generator
         .store
         .owns_support_session(user, session_id)
         .await
@@ -145,7 +147,7 @@ pub async fn session_message(
     }
     // The session so far: the classifier reads the last user messages with
     // this one, and the reply sees the conversation.
-    let earlier = state
+    let earlier = generator
         .store
         .support_messages(session_id)
         .await
@@ -157,9 +159,11 @@ pub async fn session_message(
         .collect();
     let recent = &earlier_user[earlier_user.len().saturating_sub(3)..];
     let mut assessment = safety::assess_in_context(text, recent);
-    if state.generator.engine.can_classify() {
+    if generator.engine.can_classify() {
         // The model may raise the level, never lower it.
-        let judged = model_risk(state, text).await.unwrap_or(RiskLevel::None);
+        let judged = model_risk(&generator.engine, text)
+            .await
+            .unwrap_or(RiskLevel::None);
         if judged > assessment.level {
             assessment.level = judged;
             assessment.about_someone_else = false;
@@ -168,18 +172,18 @@ pub async fn session_message(
     let risk = assessment.level;
     let intent = safety::intent_for(&assessment, text);
     let cues = assessment.explanation();
-    let ticket = match state.generator.quota.begin(who, 600).await {
+    let ticket = match generator.quota.begin(who, 600).await {
         Ok(t) => Some(t),
         Err(_) if risk == RiskLevel::High => None,
         Err(e) => return Err(e),
     };
-    let message_id = state
+    let message_id = generator
         .store
         .add_support_message(session_id, Role::User, text, risk, None)
         .await
         .map_err(internal)?;
     if risk == RiskLevel::High {
-        state
+        generator
             .store
             .add_escalation(user, session_id, &message_id, risk, &cues)
             .await
@@ -217,14 +221,14 @@ pub async fn session_message(
         seed: 0,
     };
     let render = SupportRender {
-        store: state.store.clone(),
+        store: generator.store.clone(),
         session_id: session_id.to_owned(),
         user_text: text.to_owned(),
         risk,
         intent,
     };
     let entry = start(
-        &state.generator,
+        generator,
         who,
         Generation {
             request,
@@ -290,7 +294,7 @@ pub fn fallback_reply(risk: RiskLevel) -> &'static str {
 }
 
 /// Asks the configured model for the message's risk level (one word).
-async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
+async fn model_risk(engine: &Engine, text: &str) -> Option<RiskLevel> {
     let mut req = GenRequest::new(text);
     req.system =
         "Classify the risk of self-harm, suicide or harm to others in the user's message. \
@@ -300,7 +304,7 @@ async fn model_risk(state: &AppState, text: &str) -> Option<RiskLevel> {
     req.temperature = 0.0;
     let answer = tokio::time::timeout(Duration::from_secs(10), async {
         let mut out = String::new();
-        let mut s = state.generator.engine.generate(req);
+        let mut s = engine.generate(req);
         while let Some(Ok(GenEvent::Delta(d))) = s.next().await {
             out.push_str(&d);
         }
