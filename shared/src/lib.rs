@@ -23,6 +23,8 @@ pub mod auth;
 pub mod books;
 pub mod chat;
 pub mod error;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod health;
 pub mod models;
 pub mod personas;

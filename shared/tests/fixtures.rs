@@ -8,26 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-fn examples(file: &str) -> Vec<(String, Value)> {
-    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            // Fields the server's message carries beside the example's
-            // (its in-band errors always have a code).
-            let mut message = e["message"].clone();
-            if let Some(adds) = e.get("server_adds").and_then(Value::as_object) {
-                for (k, v) in adds {
-                    message[k] = v.clone();
-                }
-            }
-            (e["from"].as_str().unwrap().to_owned(), message)
-        })
-        .collect()
-}
+use shared::fixtures::examples;
 
 /// `v` parsed as `T` and back: every field of `v` is kept.
 fn keeps_its_shape<T: Serialize + DeserializeOwned>(file: &str, v: &Value) {

@@ -473,28 +473,6 @@ pub(crate) mod tests {
         check::<rolecard::ServerEvent>("type");
     }
 
-    fn fixtures(file: &str) -> Vec<(String, Value)> {
-        let path = format!(
-            "{}/../shared/tests/fixtures/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        doc["examples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let mut message = e["message"].clone();
-                if let Some(adds) = e.get("server_adds").and_then(Value::as_object) {
-                    for (k, v) in adds {
-                        message[k] = v.clone();
-                    }
-                }
-                (e["from"].as_str().unwrap().to_owned(), message)
-            })
-            .collect()
-    }
-
     #[test]
     fn every_protocol_example_decodes_as_serde_decodes_it() {
         let mut n = 0;
@@ -504,7 +482,7 @@ pub(crate) mod tests {
             "books.json",
             "rolecard.json",
         ] {
-            for (from, v) in fixtures(file) {
+            for (from, v) in shared::fixtures::examples(file) {
                 n += 1;
                 match (file, from.as_str()) {
                     ("books.json", "server") => {

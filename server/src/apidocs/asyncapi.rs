@@ -9,30 +9,6 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-/// The protocols' example messages, compiled in.
-const FIXTURES: [(&str, &str); 5] = [
-    (
-        "books",
-        include_str!("../../../shared/tests/fixtures/books.json"),
-    ),
-    (
-        "chat",
-        include_str!("../../../shared/tests/fixtures/chat.json"),
-    ),
-    (
-        "personas",
-        include_str!("../../../shared/tests/fixtures/personas.json"),
-    ),
-    (
-        "rolecard",
-        include_str!("../../../shared/tests/fixtures/rolecard.json"),
-    ),
-    (
-        "support",
-        include_str!("../../../shared/tests/fixtures/support.json"),
-    ),
-];
-
 /// Who sends a set of messages on a channel.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sender {
@@ -143,24 +119,16 @@ impl Doc {
     }
 }
 
-/// Every example of the fixtures, as (file, from, message), with what the
-/// server adds to its in-band errors.
+/// Every example of the fixtures, as (file, from, message).
 fn examples() -> Vec<(&'static str, String, Value)> {
-    let mut out = Vec::new();
-    for (file, text) in FIXTURES {
-        let doc: Value = serde_json::from_str(text).expect("the fixtures are JSON");
-        for e in doc["examples"].as_array().into_iter().flatten() {
-            let mut message = e["message"].clone();
-            if let Some(adds) = e.get("server_adds").and_then(Value::as_object) {
-                for (k, v) in adds {
-                    message[k] = v.clone();
-                }
-            }
-            let from = e["from"].as_str().unwrap_or_default().to_owned();
-            out.push((file, from, message));
-        }
-    }
-    out
+    shared::fixtures::FILES
+        .iter()
+        .flat_map(|(file, _)| {
+            shared::fixtures::examples(file)
+                .into_iter()
+                .map(move |(from, message)| (*file, from, message))
+        })
+        .collect()
 }
 
 /// The whole document.
