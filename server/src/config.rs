@@ -169,6 +169,13 @@ pub struct Config {
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
 
+    /// Redis shared by several instances of Chorus (a cluster): live
+    /// streams, stop, BooksWriter sessions, chat news and limits then hold
+    /// across instances. Unset: everything stays in this process. Needs an
+    /// explicit `--jwt-secret` (every instance must sign alike).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<String>,
+
     /// How long a login token is valid, in hours.
     #[arg(
         long,
@@ -433,6 +440,7 @@ impl Config {
             public_origins: Vec::new(),
             data_dir: std::env::temp_dir().join("chorus-test-data"),
             jwt_secret: Some("test-secret-of-sufficient-length-0123456789".into()),
+            redis_url: None,
             token_ttl_hours: 24,
             anon_message_limit: 10,
             anon_ip_message_limit: 30,

@@ -54,6 +54,7 @@ pub mod books;
 pub mod chats;
 pub mod client_ip;
 pub(crate) mod clock;
+pub mod cluster;
 pub mod config;
 pub(crate) mod connections;
 pub mod db;

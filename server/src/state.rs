@@ -10,6 +10,7 @@ use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
 use crate::client_ip::TrustedProxies;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
@@ -55,6 +56,9 @@ pub struct AppState {
     /// The hybrid chat's news for every management connection, and the
     /// replies running per chat.
     pub(crate) chats: ChatHub,
+    /// The Redis shared with the other instances (`--redis-url`), if this
+    /// instance is one of a cluster.
+    pub cluster: Option<Cluster>,
     /// Cancelled when the server shuts down, after the generations have
     /// stopped and saved (the generator holds a child token, cancelled
     /// first); every open stream and socket watches it and ends, so
@@ -65,6 +69,16 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database and builds the state.
     pub async fn new(config: Config) -> Result<Self, StartError> {
+        // First: a cluster member that cannot join must not touch the
+        // shared database.
+        let cluster = match &config.redis_url {
+            Some(url) => Some(
+                Cluster::join(url, config.jwt_secret.as_deref())
+                    .await
+                    .map_err(|e| StartError(e.to_string()))?,
+            ),
+            None => None,
+        };
         let db = Db::connect(&config.database_url).await?;
         let origins = Arc::new(
             OriginPolicy::new(&config.allowed_origins)?.with_public(&config.public_origins)?,
@@ -99,6 +113,7 @@ impl AppState {
             tasks: tokio_util::task::TaskTracker::new(),
         };
         Ok(Self {
+            cluster,
             generator,
             conversations: Conversations::default(),
             connections: ConnectionCounter::new(config.connection_caps()),

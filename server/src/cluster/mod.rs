@@ -1,0 +1,145 @@
+//! Several instances, one service: the live state instances share through
+//! Redis when `--redis-url` is set (streams, stop, BooksWriter sessions,
+//! chat news, limits). Without it, nothing here exists and every handle
+//! keeps its state in process, exactly as a single instance does.
+//!
+//! [`Cluster`] is the handle: one multiplexed command connection that
+//! reconnects by itself ([`redis::aio::ConnectionManager`]), the client to
+//! open pub/sub connections from, and this instance's id. Keys are all
+//! under `chorus:`; the features name their own below it.
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every key and channel Chorus uses starts with this.
+pub const PREFIX: &str = "chorus:";
+
+/// The shared Redis of a cluster. Cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    client: redis::Client,
+    conn: ConnectionManager,
+    instance: Arc<str>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the cluster could not be joined at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error(
+        "--redis-url needs an explicit --jwt-secret (JWT_SECRET): every instance of a cluster must sign and check login tokens with the same secret"
+    )]
+    NoSharedSecret,
+    #[error("redis at {url}: {source}")]
+    Redis {
+        url: String,
+        #[source]
+        source: redis::RedisError,
+    },
+}
+
+impl Cluster {
+    /// Connects to the cluster's Redis. Fails when Redis cannot be reached
+    /// now (a cluster that starts without its shared state would quietly
+    /// split); once running, lost connections are retried in the
+    /// background and the features degrade to local state meanwhile.
+    pub async fn join(url: &str, jwt_secret: Option<&str>) -> Result<Self, JoinError> {
+        if jwt_secret.is_none_or(|s| s.trim().is_empty()) {
+            return Err(JoinError::NoSharedSecret);
+        }
+        let redacted = redact(url);
+        let err = |source| JoinError::Redis {
+            url: redacted.clone(),
+            source,
+        };
+        let client = redis::Client::open(url).map_err(err)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_max_delay(Duration::from_secs(2));
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(err)?;
+        let instance: Arc<str> = format!("in_{}", uuid::Uuid::new_v4().simple()).into();
+        tracing::info!(redis = %redacted, %instance, "joined the cluster");
+        Ok(Self {
+            client,
+            conn,
+            instance,
+        })
+    }
+
+    /// A command connection (a clone of the one multiplexed connection).
+    pub fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// A new pub/sub connection (each subscriber owns one).
+    pub async fn pubsub(&self) -> redis::RedisResult<PubSub> {
+        self.client.get_async_pubsub().await
+    }
+
+    /// The client, for libraries that open their own connections.
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// This instance's id, unique per process start.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// A key or channel under [`PREFIX`].
+    pub fn key(parts: &[&str]) -> String {
+        let mut key = String::from(PREFIX);
+        key.push_str(&parts.join(":"));
+        key
+    }
+}
+
+/// The URL without its password, for logs and errors.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let path = &rest[authority.len()..];
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cluster_needs_an_explicit_shared_secret() {
+        let err = Cluster::join("redis://127.0.0.1:1", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, JoinError::NoSharedSecret), "{err}");
+        assert!(err.to_string().contains("JWT_SECRET"));
+    }
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            redact("redis://:hunter2@10.0.0.5:6379/0"),
+            "redis://:***@10.0.0.5:6379/0"
+        );
+        assert_eq!(redact("redis://127.0.0.1"), "redis://127.0.0.1");
+    }
+}
