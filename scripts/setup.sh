@@ -3,7 +3,8 @@
 # everything that is already present at the right version. Safe to re-run.
 #
 #   scripts/setup.sh          wasm32 target, trunk, wasm-bindgen-cli, wasm-opt (npm)
-#   scripts/setup.sh --test   the above, plus Chromium, ChromeDriver, PostgreSQL
+#   scripts/setup.sh --test   the above, plus Chromium, ChromeDriver, PostgreSQL,
+#                             Redis, HAProxy
 #                             and the npm packages of the browser tests
 #
 # Only crates.io, npm and Debian's packages are used; nothing else is fetched.
@@ -55,7 +56,7 @@ apt_install() {
 }
 
 if [ $want_test -eq 1 ]; then
-  apt_install chromium chromium-driver postgresql fonts-noto-color-emoji
+  apt_install chromium chromium-driver postgresql fonts-noto-color-emoji redis-server haproxy
   # The seeds' own Python clients are run against the server in the tests.
   if ! python3 -c 'import requests' 2>/dev/null; then
     log "installing the Python package requests"
