@@ -7,8 +7,10 @@
 //! answers a cursor it no longer covers with [`Gap`], and the reader
 //! restores from elsewhere.
 
+use axum::extract::ws::Utf8Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One event, serialised once for every reader.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +18,22 @@ pub struct Event {
     pub seq: u64,
     /// The SSE `event:` name, for protocols whose clients listen by name.
     pub name: Option<&'static str>,
-    /// The JSON payload, with its `seq` inside.
-    pub json: String,
+    /// The JSON payload, with its `seq` inside: shared bytes, so a socket
+    /// writes it as a frame without copying it (`json.clone()`).
+    pub json: Utf8Bytes,
+    /// When it was appended, among every event of every log of this
+    /// process: a socket that follows several streams writes what it finds
+    /// ready in this order (a panel's end after its members' ends).
+    pub order: u64,
+}
+
+/// The next [`Event::order`].
+static ORDER: AtomicU64 = AtomicU64::new(0);
+
+/// The [`Event::order`] the next event appended anywhere gets: every event
+/// appended before now has a smaller one.
+pub fn next_order() -> u64 {
+    ORDER.load(Ordering::Relaxed)
 }
 
 /// The events after a cursor are no longer all held (or the cursor is
@@ -62,7 +78,14 @@ impl ReplayLog {
     pub fn append(&mut self, name: Option<&'static str>, json: String) -> u64 {
         let seq = self.next_seq();
         self.bytes += json.len();
-        self.events.push_back(Arc::new(Event { seq, name, json }));
+        let json = Utf8Bytes::from(json);
+        let order = ORDER.fetch_add(1, Ordering::Relaxed);
+        self.events.push_back(Arc::new(Event {
+            seq,
+            name,
+            json,
+            order,
+        }));
         self.last_seq = seq;
         seq
     }
