@@ -531,7 +531,11 @@ impl Followed {
             return Poll::Pending;
         }
         let n = self.ready.len().min(WRITE_BATCH);
-        batch.extend(self.ready.drain(..n).map(|r| r.event.json.clone()));
+        batch.extend(
+            self.ready
+                .drain(..n)
+                .map(|r| Utf8Bytes::from(r.event.json.as_str())),
+        );
         Poll::Ready(())
     }
 

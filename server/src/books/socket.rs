@@ -81,7 +81,7 @@ impl Protocol for Conn {
                 let mut events = Vec::new();
                 match self.session.read_after(cursor, WRITE_BATCH, &mut events) {
                     Ok(()) if !events.is_empty() => {
-                        batch.extend(events.iter().map(|e| e.json.clone()));
+                        batch.extend(events.iter().map(|e| Utf8Bytes::from(e.json.as_str())));
                         self.cursor = events.last().map(|e| e.seq);
                         return Ok(());
                     }

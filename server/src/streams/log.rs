@@ -7,7 +7,6 @@
 //! answers a cursor it no longer covers with [`Gap`], and the reader
 //! restores from elsewhere.
 
-use axum::extract::ws::Utf8Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +17,8 @@ pub struct Event {
     pub seq: u64,
     /// The SSE `event:` name, for protocols whose clients listen by name.
     pub name: Option<&'static str>,
-    /// The JSON payload, with its `seq` inside: shared bytes, so a socket
-    /// writes it as a frame without copying it (`json.clone()`).
-    pub json: Utf8Bytes,
+    /// The JSON payload, with its `seq` inside.
+    pub json: String,
     /// When it was appended, among every event of every log of this
     /// process: a socket that follows several streams writes what it finds
     /// ready in this order (a panel's end after its members' ends).
@@ -78,7 +76,6 @@ impl ReplayLog {
     pub fn append(&mut self, name: Option<&'static str>, json: String) -> u64 {
         let seq = self.next_seq();
         self.bytes += json.len();
-        let json = Utf8Bytes::from(json);
         let order = ORDER.fetch_add(1, Ordering::Relaxed);
         self.events.push_back(Arc::new(Event {
             seq,
