@@ -64,6 +64,13 @@ pub async fn serve(args: &Args) -> Result<crate::Report, String> {
         post(move || reply(a.deltas, Duration::from_millis(a.interval_ms))),
     );
     eprintln!("provider: listening on http://{}/v1", args.bind);
+    // Each delta leaves when it is written, as a streaming model's server
+    // sends it: with Nagle, a delta could wait for the ACK of the one
+    // before (delayed by the receiver up to 40 ms), and that wait would
+    // be counted as latency Chorus adds.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .await
         .map_err(|e| e.to_string())?;

@@ -18,8 +18,8 @@
 //!   [`health`] (alive, ready), [`models`] (`GET /api/models`),
 //!   [`test_sse`], [`admin`] (the admin page's figures), [`apidocs`] (the
 //!   OpenAPI and AsyncAPI documents).
-//! - **Platform**: [`socket`] (the one WebSocket connection loop: outbox,
-//!   batched writes, the stall timeout on every write, idle and shutdown
+//! - **Platform**: [`socket`] (the one WebSocket connection loop: the
+//!   streams it follows, read in place, batched writes, the stall timeout on every write, idle and shutdown
 //!   close, size and binary-frame handling, one set of close codes; each
 //!   protocol is a `Protocol` implementation, [`ws`] being `/ws`'s);
 //!   [`streams`] (the one generation runner, [`streams::generation`], for

@@ -14,22 +14,24 @@
 //!
 //! A protocol is a [`Protocol`]: where its events come from
 //! ([`Protocol::events`]), what a client frame does ([`Protocol::handle`]),
-//! and its error message. [`Outbox`] is the bounded queue that stream
-//! forwarders fill for protocols whose events come from the stream
-//! registry. The loop is generic over `Sink`/`Stream`, so tests drive it
+//! and its error message. [`Followed`] holds the stream readers of a
+//! protocol whose events come from the stream registry, polled by the loop
+//! itself and written in one batch per wake-up. The loop is generic over `Sink`/`Stream`, so tests drive it
 //! with channels. [`tuned`] gives an upgrade the limits every socket uses,
 //! and [`ConnectionCounter`](crate::connections::ConnectionCounter) caps
 //! how many sockets one user holds.
 
+use crate::streams::log::{Event, next_order};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Serialize;
 use shared::ErrorCode;
+use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Close codes (RFC 6455), the same on every socket.
@@ -443,99 +445,186 @@ pub fn json<M: Serialize>(m: &M) -> Utf8Bytes {
     serde_json::to_string(m).unwrap_or_default().into()
 }
 
-/// A bounded queue of events for one connection, filled by forwarder tasks
-/// (one per stream the connection follows) and drained by
-/// [`Protocol::events`]. Readers of a stream hold only a cursor into its
-/// log, so nothing else grows. A forwarder that finds the queue full for
-/// the stall timeout marks the connection lagging: the client has stopped
-/// reading, and is closed with [`Close::TOO_SLOW`].
-#[derive(Debug)]
-pub struct Outbox<T> {
-    sender: mpsc::Sender<T>,
-    queued: mpsc::Receiver<T>,
-    lagging: Arc<AtomicBool>,
-    /// Cancelled when the connection ends, to stop its forwarders.
-    closed: CancellationToken,
-    stall: Duration,
+/// The event streams one connection follows (each a reader with a cursor
+/// into a stream's replay log), polled by the socket loop itself: no task
+/// and no queue between a log and the socket, so an event is written from
+/// the log it was pushed to. A client that stops reading stops the polling
+/// (its events wait in the logs, where they are anyway), and the write's
+/// stall timeout closes it with [`Close::TOO_SLOW`].
+///
+/// Events of different streams go out in the order they were pushed
+/// ([`Event::order`]), among those ready at once (up to a batch), and
+/// what a stream held when it was followed counts as pushed then: a
+/// panel's first status (followed first) comes before its members' first
+/// events, and its final answer, pushed after its members' ends, after
+/// them.
+#[derive(Default)]
+pub struct Followed {
+    streams: Vec<FollowedStream>,
+    /// Events read but not written yet, oldest first.
+    ready: VecDeque<Ready>,
+    /// How many streams were followed so far (each one's number).
+    followed: u64,
 }
 
-impl<T: Send + 'static> Outbox<T> {
-    pub fn new(capacity: usize, stall: Duration) -> Self {
-        let (sender, queued) = mpsc::channel(capacity);
-        Self {
-            sender,
-            queued,
-            lagging: Arc::default(),
-            closed: CancellationToken::new(),
-            stall,
-        }
-    }
+struct FollowedStream {
+    events: Pin<Box<dyn Stream<Item = Arc<Event>> + Send>>,
+    /// [`next_order`] when it was followed.
+    since: u64,
+    number: u64,
+}
 
-    /// Copies `events` into the queue until they end, the connection closes,
-    /// or the queue stays full past the stall timeout.
-    pub fn forward<St>(&self, events: St)
-    where
-        St: Stream<Item = T> + Send + 'static,
-    {
-        let outbox = self.sender.clone();
-        let lagging = self.lagging.clone();
-        let closed = self.closed.clone();
-        let stall = self.stall;
-        tokio::spawn(async move {
-            let mut events = std::pin::pin!(events);
-            let mut closed = std::pin::pin!(closed.cancelled());
-            loop {
-                let ev = tokio::select! {
-                    _ = &mut closed => return,
-                    ev = events.next() => ev,
-                };
-                let Some(ev) = ev else { return };
-                // Room in the queue (the usual case): no timer to set up.
-                let ev = match outbox.try_send(ev) {
-                    Ok(()) => continue,
-                    Err(mpsc::error::TrySendError::Closed(_)) => return,
-                    Err(mpsc::error::TrySendError::Full(ev)) => ev,
-                };
-                match tokio::time::timeout(stall, outbox.send(ev)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return,
-                    Err(_) => {
-                        lagging.store(true, Ordering::Relaxed);
-                        return;
-                    }
-                }
-            }
+/// An event read, with where it goes in the write order.
+struct Ready {
+    at: (u64, u64),
+    event: Arc<Event>,
+}
+
+impl std::fmt::Debug for Followed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Followed")
+            .field("streams", &self.streams.len())
+            .field("ready", &self.ready.len())
+            .finish()
+    }
+}
+
+impl Followed {
+    /// Follows `events` until they end or the connection closes.
+    pub fn follow(&mut self, events: impl Stream<Item = Arc<Event>> + Send + 'static) {
+        self.followed += 1;
+        self.streams.push(FollowedStream {
+            events: Box::pin(events),
+            since: next_order(),
+            number: self.followed,
         });
     }
 
-    /// Waits for the next events and appends them to `batch`, each turned
-    /// into text by `frame`. Cancel-safe.
-    pub async fn drain(
+    /// How many streams are followed.
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// Waits for events, then appends every event ready now (at most
+    /// [`WRITE_BATCH`]) to `batch` as frames: one write for all of them.
+    /// Cancel-safe.
+    pub async fn drain(&mut self, batch: &mut Vec<Utf8Bytes>) {
+        std::future::poll_fn(|cx| self.poll_batch(cx, batch)).await
+    }
+
+    fn poll_batch(
         &mut self,
+        cx: &mut std::task::Context<'_>,
         batch: &mut Vec<Utf8Bytes>,
-        frame: impl Fn(&T) -> Utf8Bytes,
-    ) -> Result<(), Close> {
-        if self.lagging.load(Ordering::Relaxed) {
-            return Err(Close::TOO_SLOW);
+    ) -> Poll<()> {
+        if self.ready.len() < WRITE_BATCH {
+            self.read_ready(cx);
         }
-        // The outbox holds a sender itself, so the queue never ends.
-        let Some(first) = self.queued.recv().await else {
-            return std::future::pending().await;
-        };
-        batch.push(frame(&first));
-        drop(first);
-        while batch.len() < WRITE_BATCH {
-            match self.queued.try_recv() {
-                Ok(ev) => batch.push(frame(&ev)),
-                Err(_) => break,
+        if self.ready.is_empty() {
+            // Every stream waits (and will wake this task), or none is
+            // followed: a new one comes with a client message, and this
+            // future is made again after it.
+            return Poll::Pending;
+        }
+        let n = self.ready.len().min(WRITE_BATCH);
+        batch.extend(
+            self.ready
+                .drain(..n)
+                .map(|r| Utf8Bytes::from(r.event.json.as_str())),
+        );
+        Poll::Ready(())
+    }
+
+    /// Reads what the streams have ready into `ready`, in push order: pass
+    /// after pass until one finds nothing more (so an event pushed while
+    /// the streams were being read, after an event read from another, is
+    /// not left behind it), or a batch's worth is held.
+    fn read_ready(&mut self, cx: &mut std::task::Context<'_>) {
+        let held = self.ready.len();
+        let mut sources = 0;
+        loop {
+            let mut found = false;
+            let mut at = 0;
+            while at < self.streams.len() && self.ready.len() < WRITE_BATCH {
+                let stream = &mut self.streams[at];
+                let mut from_this = false;
+                loop {
+                    match stream.events.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(event)) => {
+                            let at = (event.order.max(stream.since), stream.number);
+                            self.ready.push_back(Ready { at, event });
+                            from_this = true;
+                            if self.ready.len() >= WRITE_BATCH {
+                                break;
+                            }
+                        }
+                        Poll::Ready(None) => {
+                            drop(self.streams.swap_remove(at));
+                            break;
+                        }
+                        Poll::Pending => {
+                            at += 1;
+                            break;
+                        }
+                    }
+                }
+                if from_this {
+                    found = true;
+                    sources += 1;
+                }
+            }
+            if !found || self.ready.len() >= WRITE_BATCH {
+                break;
             }
         }
-        Ok(())
+        if sources > 1 || (sources == 1 && held > 0) {
+            // Each stream's events are in order already: a stable sort.
+            self.ready.make_contiguous().sort_by_key(|r| r.at);
+        }
     }
 }
 
-impl<T> Drop for Outbox<T> {
-    fn drop(&mut self) {
-        self.closed.cancel();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::registry::Streams;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn followed_streams_are_written_in_the_order_their_events_were_pushed() {
+        let streams = Streams::new(Duration::from_secs(60));
+        let (a, b) = (streams.create("user:1"), streams.create("user:1"));
+        // What they held before they were followed counts as pushed then,
+        // in the order they were followed.
+        a.push(None, json!({"n": 0})).unwrap();
+        b.push(None, json!({"n": -1})).unwrap();
+        let mut followed = Followed::default();
+        followed.follow(b.subscribe(0));
+        followed.follow(a.subscribe(0));
+        // After that, the order is the pushes', not the following's.
+        for (entry, n) in [(&a, 1), (&b, 2), (&a, 3), (&a, 4), (&b, 5)] {
+            entry.push(None, json!({"n": n})).unwrap();
+        }
+        a.finish();
+        b.finish();
+        let mut batch = Vec::new();
+        followed.drain(&mut batch).await;
+        let order: Vec<i64> = batch
+            .iter()
+            .map(|t| {
+                serde_json::from_str::<serde_json::Value>(t).unwrap()["n"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(order, [-1, 0, 1, 2, 3, 4, 5]);
+        // Both ended: nothing more, and no stream is kept.
+        let more = futures_util::future::poll_immediate(followed.drain(&mut batch)).await;
+        assert!(more.is_none());
+        assert!(followed.is_empty());
     }
 }

@@ -4,8 +4,8 @@
 //! `resume` and `stop` of streams, the per-connection message rate, typed
 //! errors for bad messages (the socket stays open), and the dispatch of the
 //! features' messages ([`crate::personas`], [`crate::support`]), whose
-//! streams are forwarded through the connection's [`Outbox`] of
-//! [`OUTBOX_CAPACITY`] events. A client whose outbox stays full for
+//! streams the connection follows ([`Followed`]: the socket loop reads
+//! their logs itself). A client that does not take a write for
 //! `--ws-stall-timeout-ms` has stopped reading: it is closed with 1008 and
 //! can `resume` from its last `seq`.
 
@@ -13,10 +13,9 @@ use crate::auth::identity::{Caller, Identity};
 use crate::clock::now_rfc3339;
 use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
-use crate::socket::{self, Close, Limits, Outbox, Protocol};
+use crate::socket::{self, Close, Followed, Limits, Protocol};
 use crate::state::AppState;
 use crate::streams::owned_stream;
-use crate::streams::registry::{Entry, Event};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -24,16 +23,13 @@ use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::ws::{ClientMessage, ServerMessage};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 pub use crate::socket::MAX_FRAME_BYTES;
 
 /// Largest message acted on, in bytes; a larger one gets an in-band
 /// `PAYLOAD_TOO_LARGE` error and the socket stays open.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// Stream events a connection may have waiting to be written.
-pub const OUTBOX_CAPACITY: usize = 1024;
 
 /// Messages (other than `ping`) a connection may send at once …
 pub const RATE_BURST: u32 = 30;
@@ -94,7 +90,7 @@ pub async fn session_with<S, E>(
     let protocol = Ws {
         rate: (!state.config.no_limits)
             .then(|| Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC))),
-        outbox: Outbox::new(OUTBOX_CAPACITY, limits.stall),
+        followed: Followed::default(),
         state,
         who,
         token_expires_at,
@@ -112,7 +108,8 @@ struct Ws {
     /// Messages a client may send in a burst, refilled over time; `None`
     /// under `--no-limits`.
     rate: Option<Mutex<RateLimiter>>,
-    outbox: Outbox<Arc<Event>>,
+    /// The streams whose events this connection writes.
+    followed: Followed,
 }
 
 impl Protocol for Ws {
@@ -127,9 +124,8 @@ impl Protocol for Ws {
     }
 
     async fn events(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), Close> {
-        self.outbox
-            .drain(batch, |ev| Utf8Bytes::from(ev.json.as_str()))
-            .await
+        self.followed.drain(batch).await;
+        Ok(())
     }
 
     async fn handle(&mut self, text: &str) -> Vec<ServerMessage> {
@@ -147,7 +143,7 @@ impl Protocol for Ws {
 
 impl Ws {
     /// Acts on one message; the reply to send back, if any.
-    async fn message(&self, msg: ClientMessage) -> Option<ServerMessage> {
+    async fn message(&mut self, msg: ClientMessage) -> Option<ServerMessage> {
         if !matches!(msg, ClientMessage::Ping)
             && let Some(rate) = &self.rate
         {
@@ -170,15 +166,15 @@ impl Ws {
                 });
             }
             ClientMessage::Resume { data } => {
-                let entry = match self.stream(&data.stream_id).await {
+                let entry = match owned_stream(&state.generator, who, &data.stream_id).await {
                     Ok(e) => e,
                     Err(e) => return Some(from_app_error(e)),
                 };
-                self.outbox.forward(entry.subscribe(data.after_seq));
+                self.followed.follow(entry.subscribe(data.after_seq));
                 return None;
             }
             ClientMessage::Stop { data } => {
-                return match self.stream(&data.stream_id).await {
+                return match owned_stream(&state.generator, who, &data.stream_id).await {
                     Ok(entry) => {
                         entry.cancel.cancel();
                         None
@@ -212,17 +208,12 @@ impl Ws {
         match started {
             Ok(streams) => {
                 for entry in streams {
-                    self.outbox.forward(entry.subscribe(0));
+                    self.followed.follow(entry.subscribe(0));
                 }
                 None
             }
             Err(e) => Some(from_app_error(e)),
         }
-    }
-
-    /// The caller's stream, or why not.
-    async fn stream(&self, stream_id: &str) -> Result<Arc<Entry>, AppError> {
-        owned_stream(&self.state.generator, &self.who, stream_id).await
     }
 }
 

@@ -3,20 +3,19 @@
 //! 50-character chunks for `openai_chat` and 30 for personas, 0.1 s apart.
 //! Characters, not bytes: a chunk never splits a UTF-8 sequence.
 //!
-//! Text is never held back: a partial chunk goes out when the provider has
-//! been silent for [`IDLE_FLUSH`] (a slow local model's first words show at
-//! once), and [`Rechunker::take_unsent`] hands over everything received but
-//! not yet sent (a stopped reply saves every character). The `Finish` event
-//! passes through after the last piece.
+//! Text is never held back: a partial chunk goes out as soon as the provider
+//! has nothing more ready (a model's delta reaches the client at once, not
+//! when the next one fills the chunk), and [`Rechunker::take_unsent`] hands
+//! over everything received but not yet sent (a stopped reply saves every
+//! character). With pacing, text that arrives before the next chunk is due
+//! joins it (up to N characters), so pacing does not multiply the chunks.
+//! The `Finish` event passes through after the last piece.
 
 use super::{EngineError, GenEvent, GenStream};
 use futures_util::StreamExt;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// How long the provider may be silent before a partial chunk is sent.
-pub const IDLE_FLUSH: Duration = Duration::from_millis(30);
 
 /// `stream`, re-chunked into deltas of at most `chars` characters, `delay`
 /// apart.
@@ -34,6 +33,8 @@ pub struct Rechunker {
     inner: Option<GenStream>,
     /// Received text not yet made a chunk.
     buffer: String,
+    /// Characters in `buffer` (fewer than `chars`).
+    buffered_chars: usize,
     /// Chunks (and the end) ready to hand out.
     ready: VecDeque<Result<GenEvent, EngineError>>,
     chars: usize,
@@ -47,6 +48,7 @@ impl Rechunker {
         Self {
             inner: Some(stream),
             buffer: String::new(),
+            buffered_chars: 0,
             ready: VecDeque::new(),
             chars: chars.max(1),
             delay,
@@ -54,43 +56,56 @@ impl Rechunker {
         }
     }
 
+    /// When the next chunk may go out (`None`: now).
+    fn due(&self) -> Option<Instant> {
+        if self.delay.is_zero() {
+            return None;
+        }
+        self.last_sent
+            .map(|last| last + self.delay)
+            .filter(|&at| at > Instant::now())
+    }
+
     /// The next chunk, the end, or `None` after it.
     pub async fn next(&mut self) -> Option<Result<GenEvent, EngineError>> {
         loop {
             if let Some(front) = self.ready.front() {
                 let is_delta = matches!(front, Ok(GenEvent::Delta(_)));
-                if is_delta
-                    && !self.delay.is_zero()
-                    && let Some(last) = self.last_sent
-                {
+                if is_delta && let Some(at) = self.due() {
                     // A deadline, not a fresh sleep: cancelling and calling
                     // again waits for the same moment.
-                    tokio::time::sleep_until(last + self.delay).await;
+                    tokio::time::sleep_until(at).await;
                 }
                 let item = self.ready.pop_front();
-                if is_delta {
+                // Without pacing, no clock read per chunk.
+                if is_delta && !self.delay.is_zero() {
                     self.last_sent = Some(Instant::now());
                 }
                 return item;
             }
+            let due = self.due();
             let inner = self.inner.as_mut()?;
             let next = if self.buffer.is_empty() {
                 inner.next().await
+            } else if let Some(at) = due {
+                // Paced, and the next chunk is not due yet: what arrives
+                // until then joins the partial chunk.
+                tokio::select! {
+                    next = inner.next() => next,
+                    () = tokio::time::sleep_until(at) => continue,
+                }
             } else {
-                match tokio::time::timeout(IDLE_FLUSH, inner.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        // The provider is slow: send what there is.
+                match futures_util::poll!(inner.next()) {
+                    std::task::Poll::Ready(next) => next,
+                    std::task::Poll::Pending => {
+                        // Nothing more ready now: send what there is.
                         self.flush();
                         continue;
                     }
                 }
             };
             match next {
-                Some(Ok(GenEvent::Delta(text))) => {
-                    self.buffer.push_str(&text);
-                    self.split_full();
-                }
+                Some(Ok(GenEvent::Delta(text))) => self.add(&text),
                 Some(Ok(finish @ GenEvent::Finish { .. })) => {
                     self.flush();
                     self.ready.push_back(Ok(finish));
@@ -123,16 +138,28 @@ impl Rechunker {
         }
     }
 
-    /// Moves every full chunk from the buffer to `ready`.
-    fn split_full(&mut self) {
-        while let Some((cut, _)) = self.buffer.char_indices().nth(self.chars) {
-            let rest = self.buffer.split_off(cut);
-            let chunk = std::mem::replace(&mut self.buffer, rest);
-            self.ready.push_back(Ok(GenEvent::Delta(chunk)));
-        }
-        // Exactly `chars` characters left also makes a full chunk.
-        if self.buffer.chars().count() == self.chars {
-            self.flush();
+    /// Appends received text, moving every full chunk to `ready`: one pass
+    /// over the text, counting characters once.
+    fn add(&mut self, mut text: &str) {
+        while !text.is_empty() {
+            let room = self.chars - self.buffered_chars;
+            match text.char_indices().nth(room) {
+                // More than fills the chunk: cut it at `room` characters.
+                Some((cut, _)) => {
+                    self.buffer.push_str(&text[..cut]);
+                    self.buffered_chars = self.chars;
+                    text = &text[cut..];
+                }
+                None => {
+                    self.buffer.push_str(text);
+                    self.buffered_chars += text.chars().count();
+                    text = "";
+                }
+            }
+            // Exactly `chars` characters also makes a full chunk.
+            if self.buffered_chars == self.chars {
+                self.flush();
+            }
         }
     }
 
@@ -140,6 +167,7 @@ impl Rechunker {
     fn flush(&mut self) {
         if !self.buffer.is_empty() {
             let chunk = std::mem::take(&mut self.buffer);
+            self.buffered_chars = 0;
             self.ready.push_back(Ok(GenEvent::Delta(chunk)));
         }
     }
@@ -228,7 +256,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_slow_providers_words_are_sent_after_a_short_silence() {
+    async fn a_delta_goes_out_as_soon_as_nothing_more_is_ready() {
         let start = tokio::time::Instant::now();
         let mut r = Rechunker::new(
             trickle(&["Hi", " th", "ere"], Duration::from_millis(500)),
@@ -237,14 +265,36 @@ mod tests {
         );
         let first = r.next().await.unwrap().unwrap();
         assert_eq!(first, GenEvent::Delta("Hi".into()));
-        // The first word arrives at 500 ms and goes out one idle flush later,
-        // not when 30 characters have gathered.
-        assert_eq!(start.elapsed(), Duration::from_millis(500) + IDLE_FLUSH);
+        // The first word arrives at 500 ms and goes out then, not when 30
+        // characters have gathered nor after a silence.
+        assert_eq!(start.elapsed(), Duration::from_millis(500));
         let mut rest = Vec::new();
         while let Some(Ok(GenEvent::Delta(d))) = r.next().await {
             rest.push(d);
         }
         assert_eq!(rest, [" th", "ere"], "chunks stay within the maximum");
+        assert_eq!(start.elapsed(), Duration::from_millis(2000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_pacing_text_that_arrives_before_the_next_chunk_is_due_joins_it() {
+        let start = tokio::time::Instant::now();
+        // A delta every 10 ms, a chunk due every 100 ms: each chunk after
+        // the first takes what came meanwhile (up to 30 characters).
+        let parts: &'static [&'static str] = &["ab", "cd", "ef", "gh", "ij", "kl", "mn", "op"];
+        let mut r = Rechunker::new(
+            trickle(parts, Duration::from_millis(10)),
+            4,
+            Duration::from_millis(100),
+        );
+        let mut chunks = Vec::new();
+        let mut at = Vec::new();
+        while let Some(Ok(GenEvent::Delta(d))) = r.next().await {
+            chunks.push(d);
+            at.push(start.elapsed().as_millis());
+        }
+        assert_eq!(chunks, ["ab", "cdef", "ghij", "klmn", "op"]);
+        assert_eq!(at, [10, 110, 210, 310, 410]);
     }
 
     #[tokio::test]

@@ -26,6 +26,7 @@ use crate::streams::registry::Entry;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use render::{Kind, SeedRender, out};
 use shared::personas::{
     ChatData, MAX_MESSAGE_CHARS, MAX_PERSONAS, MAX_TOKENS_LIMIT, MultiChatData, OpenaiChatData,
@@ -377,12 +378,19 @@ pub async fn multi_chat(
                 finish: FinishStatus::Failed,
             })
             .collect();
-        for (index, rx, _) in &mut waits {
+        for (index, rx, entry) in &mut waits {
             if let Some(rx) = rx.take()
                 && let Ok(outcome) = rx.await
             {
                 replies[*index].response = outcome.text;
                 replies[*index].finish = outcome.status;
+                // The outcome comes as the member's final events are made:
+                // wait until they are in its stream, so the panel's end is
+                // pushed (and written) after every member's end.
+                entry
+                    .subscribe(entry.last_seq())
+                    .for_each(|_| async {})
+                    .await;
             }
         }
         stop_all.abort();

@@ -228,15 +228,17 @@ impl Call {
     pub async fn next(&mut self) -> Step {
         let step = self.step().await;
         let metrics = crate::metrics::get();
-        let elapsed = self.started.elapsed().as_secs_f64();
+        // The clock is read for the first chunk and the end only.
+        let elapsed = || self.started.elapsed().as_secs_f64();
         match &step {
             Step::Delta(_) => {
                 metrics.chunks_sent.inc();
-                if !std::mem::replace(&mut self.chunked, true) {
-                    metrics.first_chunk_seconds.observe(elapsed);
+                if !self.chunked {
+                    metrics.first_chunk_seconds.observe(elapsed());
+                    self.chunked = true;
                 }
             }
-            Step::Finish { .. } | Step::End => metrics.reply_seconds.observe(elapsed),
+            Step::Finish { .. } | Step::End => metrics.reply_seconds.observe(elapsed()),
             _ => {}
         }
         step

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One event, serialised once for every reader.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,19 @@ pub struct Event {
     pub name: Option<&'static str>,
     /// The JSON payload, with its `seq` inside.
     pub json: String,
+    /// When it was appended, among every event of every log of this
+    /// process: a socket that follows several streams writes what it finds
+    /// ready in this order (a panel's end after its members' ends).
+    pub order: u64,
+}
+
+/// The next [`Event::order`].
+static ORDER: AtomicU64 = AtomicU64::new(0);
+
+/// The [`Event::order`] the next event appended anywhere gets: every event
+/// appended before now has a smaller one.
+pub fn next_order() -> u64 {
+    ORDER.load(Ordering::Relaxed)
 }
 
 /// The events after a cursor are no longer all held (or the cursor is
@@ -62,7 +76,13 @@ impl ReplayLog {
     pub fn append(&mut self, name: Option<&'static str>, json: String) -> u64 {
         let seq = self.next_seq();
         self.bytes += json.len();
-        self.events.push_back(Arc::new(Event { seq, name, json }));
+        let order = ORDER.fetch_add(1, Ordering::Relaxed);
+        self.events.push_back(Arc::new(Event {
+            seq,
+            name,
+            json,
+            order,
+        }));
         self.last_seq = seq;
         seq
     }

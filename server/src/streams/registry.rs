@@ -229,7 +229,9 @@ impl Entry {
 
     /// The payload as JSON with `stream_id` and `seq` added (an object),
     /// written straight after its fields: inserting them into the map
-    /// first cost two key and two value allocations per event.
+    /// first cost two key and two value allocations per event. Written
+    /// into a `Vec` by `serde_json` itself (not through `Display` and the
+    /// formatting machinery), then cut to size once.
     fn serialise(&self, payload: Value, seq: u64) -> String {
         use std::fmt::Write as _;
         let Value::Object(mut map) = payload else {
@@ -238,14 +240,15 @@ impl Entry {
         map.remove("stream_id");
         map.remove("seq");
         let empty = map.is_empty();
-        let mut json = String::with_capacity(192);
-        let _ = write!(json, "{}", Value::Object(map));
+        let mut json = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
         json.pop(); // the closing brace
         if !empty {
             json.push(',');
         }
         // Stream ids are `st_` and hex (see `create`): nothing to escape.
-        let _ = write!(json, "\"stream_id\":\"{}\",\"seq\":{seq}}}", self.id);
+        json.push_str("\"stream_id\":\"");
+        json.push_str(&self.id);
+        let _ = write!(json, "\",\"seq\":{seq}}}");
         // Logs live for the replay time: keep no slack from the growth.
         json.shrink_to_fit();
         json
