@@ -102,6 +102,8 @@ objects! {
     models::ModelInfo { id, price }
     #[to]
     chat::Regenerate { model, temperature }
+    #[to]
+    chat::EditMessage { content, model, temperature, max_tokens }
     admin::AdminAccess { admin }
     admin::AdminOverview { escalations, live, running_streams, credits }
     admin::LiveCount { transport, protocol, open }
@@ -567,6 +569,12 @@ pub(crate) mod tests {
         same_out(&chat::Regenerate {
             model: "m".into(),
             temperature: None,
+        });
+        same_out(&chat::EditMessage {
+            content: "Now \"this\"".into(),
+            model: String::new(),
+            temperature: Some(0.25),
+            max_tokens: None,
         });
         same_out(&auth::Credentials {
             username: "ada".into(),

@@ -10,7 +10,8 @@
 //! - Replies (SSE, `event:` = the JSON `type`, `id:` = seq):
 //!   `POST /api/v1/messages/send` (no `chat_id` starts a chat),
 //!   `POST /api/v1/messages/{message_id}/regenerate` (a new version; the old
-//!   ones stay), `GET /api/v1/chats/{chat_id}/stream` (re-attach to the
+//!   ones stay), `POST /api/v1/messages/{message_id}/edit` ([`edit`]: a
+//!   user's message with new text, and its reply written again), `GET /api/v1/chats/{chat_id}/stream` (re-attach to the
 //!   reply being written, after `Last-Event-ID`; 204 when none). Events are
 //!   rendered by [`render`]. Bad input is a 4xx JSON error before any
 //!   stream; a refused reply (`ANON_LIMIT_REACHED`, `INSUFFICIENT_BALANCE`)
@@ -19,6 +20,7 @@
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
 //! - Search: `GET /api/v1/chats/search?q=…` ([`search`]), on both databases.
 
+pub(crate) mod edit;
 pub(crate) mod hub;
 pub(crate) mod manage;
 pub(crate) mod render;
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
         .route("/v1/messages/send", post(send))
         .route("/v1/messages/{message_id}/regenerate", post(regenerate))
+        .route("/v1/messages/{message_id}/edit", post(edit::edit))
         .route("/v1/chats/{chat_id}/stream", get(reattach))
         .route("/v1/chats/search", get(search::search))
 }
