@@ -10,7 +10,7 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 use shared::admin::{AdminAccess, AdminOverview};
 use shared::auth::{AuthResponse, Credentials, Me, Usage};
-use shared::books::ArtifactList;
+use shared::books::{ArtifactList, BookList};
 use shared::chat::{ChatHit, EditMessage, Regenerate, SendMessage};
 use shared::health::{Health, Readiness};
 use shared::models::ModelList;
@@ -559,6 +559,15 @@ fn declare(d: &mut Doc) {
         (403, "Origin not allowed"),
         (429, "CONNECTION_LIMIT"),
     ])
+    .done();
+    d.op(
+        "get",
+        "/api/books",
+        "books",
+        "Your books (BooksWriter sessions), most recently worked on first",
+        Caller,
+    )
+    .ok::<BookList>(200, "The books, at most 50")
     .done();
     d.op(
         "get",
