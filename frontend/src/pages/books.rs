@@ -188,7 +188,7 @@ pub fn Books() -> impl IntoView {
                             {move || chat.with(|c| agent_label(&c.transcript.current_agent))}
                         </span>
                         <SideToggle controls="books-saved" open=side_open>
-                            {move || format!("Saved ({})", chat.with(|c| c.artifacts.len()))}
+                            {move || format!("Books · {} saved", chat.with(|c| c.artifacts.len()))}
                         </SideToggle>
                     </div>
                     <span class="books__status">
