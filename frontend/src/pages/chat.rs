@@ -431,7 +431,7 @@ fn ChatRoom() -> impl IntoView {
         let id = b.id.clone().unwrap_or_default();
         let versions = b.versions.len();
         let shown = b.shown;
-        let (prev_id, next_id, regen_id) = (id.clone(), id.clone(), id.clone());
+        let (arrows_id, regen_id) = (id.clone(), id.clone());
         // Stopped or failed: say so, and offer Retry on the last reply.
         let cut_short = b.cut_short().map(|status| {
             let retry_id = id.clone();
@@ -456,26 +456,7 @@ fn ChatRoom() -> impl IntoView {
         let edit_id_of = id.clone();
         let user_tools = (user && !streaming && b.id.is_some()).then(|| view! {
             <div class="chat-bubble__tools">
-                {(versions > 1).then(|| {
-                    let (prev_id, next_id) = (id.clone(), id.clone());
-                    view! {
-                        <button
-                            type="button"
-                            class="btn btn--ghost btn--sm"
-                            aria-label="Previous edit"
-                            disabled={shown == 0}
-                            on:click=move |_| state.update(|s| s.step_version(&prev_id, -1))
-                        >"‹"</button>
-                        <span class="chat-bubble__version">{format!("{} / {versions}", shown + 1)}</span>
-                        <button
-                            type="button"
-                            class="btn btn--ghost btn--sm"
-                            aria-label="Next edit"
-                            disabled={shown + 1 >= versions}
-                            on:click=move |_| state.update(|s| s.step_version(&next_id, 1))
-                        >"›"</button>
-                    }
-                })}
+                {(versions > 1).then(|| version_arrows(state, id.clone(), shown, versions, "edit"))}
                 {(!busy).then(|| {
                     let text = text.clone();
                     view! {
@@ -517,23 +498,7 @@ fn ChatRoom() -> impl IntoView {
                 {(!user && !streaming).then(|| view! {
                     <div class="chat-bubble__tools">
                         <CopyButton text=copy_text label="Copy reply" />
-                        {(versions > 1).then(|| view! {
-                            <button
-                                type="button"
-                                class="btn btn--ghost btn--sm"
-                                aria-label="Previous version"
-                                disabled={shown == 0}
-                                on:click=move |_| state.update(|s| s.step_version(&prev_id, -1))
-                            >"‹"</button>
-                            <span class="chat-bubble__version">{format!("{} / {versions}", shown + 1)}</span>
-                            <button
-                                type="button"
-                                class="btn btn--ghost btn--sm"
-                                aria-label="Next version"
-                                disabled={shown + 1 >= versions}
-                                on:click=move |_| state.update(|s| s.step_version(&next_id, 1))
-                            >"›"</button>
-                        })}
+                        {(versions > 1).then(|| version_arrows(state, arrows_id.clone(), shown, versions, "version"))}
                         {(last && !busy).then(|| view! {
                             <button
                                 type="button"
@@ -784,6 +749,35 @@ fn RenameForm(
             <button type="submit" class="btn btn--primary btn--sm">"Save"</button>
             <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| on_cancel.run(())>"Cancel"</button>
         </form>
+    }
+}
+
+/// ‹ 2 / 3 › between the versions of message `id` (a reply's versions, or a
+/// user's message's edits: `what` names them for the buttons' labels).
+fn version_arrows(
+    state: RwSignal<ChatState>,
+    id: String,
+    shown: usize,
+    versions: usize,
+    what: &'static str,
+) -> impl IntoView {
+    let next_id = id.clone();
+    view! {
+        <button
+            type="button"
+            class="btn btn--ghost btn--sm"
+            aria-label=format!("Previous {what}")
+            disabled={shown == 0}
+            on:click=move |_| state.update(|s| s.step_version(&id, -1))
+        >"‹"</button>
+        <span class="chat-bubble__version">{format!("{} / {versions}", shown + 1)}</span>
+        <button
+            type="button"
+            class="btn btn--ghost btn--sm"
+            aria-label=format!("Next {what}")
+            disabled={shown + 1 >= versions}
+            on:click=move |_| state.update(|s| s.step_version(&next_id, 1))
+        >"›"</button>
     }
 }
 

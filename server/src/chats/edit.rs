@@ -12,7 +12,10 @@
 //! `usage_info` as a refused send, and changes nothing).
 
 use super::render::{ChatRender, Kind};
-use super::{HISTORY, context, invalid_body, refused, request_base, run};
+use super::{
+    HISTORY, admit, context, invalid_body, limit_reply, message_text, or_release, own_message,
+    request_base, run,
+};
 use crate::auth::identity::Identity;
 use crate::engine::ChatMessage;
 use crate::error::{AppError, AppResult};
@@ -21,7 +24,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use shared::chat::{EditMessage, MAX_CONTENT_CHARS};
+use shared::chat::EditMessage;
 use shared::{ErrorCode, Role};
 
 pub(super) async fn edit(
@@ -31,39 +34,14 @@ pub(super) async fn edit(
     body: Result<Json<EditMessage>, JsonRejection>,
 ) -> AppResult<Response> {
     let Json(body) = body.map_err(invalid_body)?;
-    let content = body.content.trim();
-    let n = content.chars().count();
-    if n == 0 || n > MAX_CONTENT_CHARS {
-        return Err(AppError::client(
-            ErrorCode::ValidationError,
-            format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
-        ));
-    }
+    let content = message_text(&body.content)?;
     let mut request = request_base(
         &state.generator,
         &body.model,
         body.temperature.unwrap_or(0.7),
     )?;
-    if let Some(n) = body.max_tokens {
-        if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
-            return Err(AppError::client(
-                ErrorCode::ValidationError,
-                format!("max_tokens is 1 to {}", shared::personas::MAX_TOKENS_LIMIT),
-            ));
-        }
-        request.max_tokens = n;
-    }
-    let stored = state
-        .store
-        .chat_message(&message_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("no such message"))?;
-    if stored.owner != who.owner_key() {
-        return Err(AppError::client(
-            ErrorCode::Forbidden,
-            "this message belongs to someone else",
-        ));
-    }
+    limit_reply(&mut request, body.max_tokens)?;
+    let stored = own_message(&state.store, &who, &message_id).await?;
     if stored.message.role != Role::User {
         return Err(AppError::client(
             ErrorCode::ValidationError,
@@ -83,14 +61,9 @@ pub(super) async fn edit(
         }
         None => None,
     };
-    let ticket = match state
-        .generator
-        .quota
-        .begin(&who, i64::from(request.max_tokens))
-        .await
-    {
+    let ticket = match admit(&state, &who, request.max_tokens).await {
         Ok(t) => t,
-        Err(e) => return refused(&state, &who, e).await,
+        Err(refusal) => return refusal,
     };
     let saved = match state
         .store
@@ -104,13 +77,7 @@ pub(super) async fn edit(
             .map(|_| history),
         Err(e) => Err(e),
     };
-    let history = match saved {
-        Ok(h) => h,
-        Err(e) => {
-            state.generator.quota.settle(ticket, None, "chat").await;
-            return Err(e.into());
-        }
-    };
+    let (history, ticket) = or_release(&state.generator.quota, ticket, saved).await?;
     request.messages = context(&history);
     request.messages.push(ChatMessage::user(content));
     let render = match &reply {

@@ -429,13 +429,18 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let mut message = message_of(&r)?;
+        Ok(Some(self.message_with_versions(&r).await?))
+    }
+
+    /// The message of a row, with its versions.
+    async fn message_with_versions(&self, r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
+        let mut message = message_of(r)?;
         message.versions = self
             .versions_of(&[message.id.clone()])
             .await?
             .remove(&message.id)
             .unwrap_or_default();
-        Ok(Some(message))
+        Ok(message)
     }
 
     /// One message with its chat's owner and its place.
@@ -451,14 +456,8 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let mut message = message_of(&r)?;
-        message.versions = self
-            .versions_of(&[message.id.clone()])
-            .await?
-            .remove(&message.id)
-            .unwrap_or_default();
         Ok(Some(StoredMessage {
-            message,
+            message: self.message_with_versions(&r).await?,
             owner: r.try_get("owner")?,
             position: r.try_get("position")?,
         }))

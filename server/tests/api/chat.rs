@@ -91,6 +91,37 @@ fn completed(events: &[ServerEvent]) -> (String, String, String) {
         .unwrap_or_else(|| panic!("no assistant_complete in {events:?}"))
 }
 
+/// The content of a stream's `assistant_regenerated`, checked to be
+/// version `version` of `message_id` in `chat_id`, completed, in a stream
+/// shaped as a regenerate's.
+fn regenerated(events: &[ServerEvent], chat_id: &str, message_id: &str, version: usize) -> String {
+    assert_eq!(
+        names(events),
+        [
+            "assistant_regenerating",
+            "assistant_delta",
+            "assistant_regenerated",
+            "usage_info"
+        ]
+    );
+    match &events[events.len() - 2] {
+        ServerEvent::AssistantRegenerated {
+            message_id: m,
+            chat_id: c,
+            content,
+            version: v,
+            status,
+        } => {
+            assert_eq!(
+                (m.as_str(), c.as_str(), *v, *status),
+                (message_id, chat_id, version, FinishStatus::Completed)
+            );
+            content.clone()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn manage(app: &TestApp, query: &str) -> WsClient {
     let (socket, _) =
         tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?{query}")))
@@ -446,31 +477,7 @@ async fn regenerate_adds_a_version_and_keeps_the_old_one() {
         .await,
     )
     .await;
-    assert_eq!(
-        names(&ev),
-        [
-            "assistant_regenerating",
-            "assistant_delta",
-            "assistant_regenerated",
-            "usage_info"
-        ]
-    );
-    let second = match &ev[ev.len() - 2] {
-        ServerEvent::AssistantRegenerated {
-            message_id: m,
-            chat_id: c,
-            content,
-            version,
-            status,
-        } => {
-            assert_eq!(
-                (m, c, *version, *status),
-                (&message_id, &chat_id, 1, FinishStatus::Completed)
-            );
-            content.clone()
-        }
-        other => panic!("{other:?}"),
-    };
+    let second = regenerated(&ev, &chat_id, &message_id, 1);
     assert_eq!(deltas(&ev), second);
     let mut ws = manage(&app, &format!("anon_id={ANON}")).await;
     let msgs = messages(&mut ws, &chat_id).await;
@@ -918,31 +925,7 @@ async fn editing_a_message_makes_a_new_version_of_it_and_of_its_reply() {
         .await,
     )
     .await;
-    assert_eq!(
-        names(&ev),
-        [
-            "assistant_regenerating",
-            "assistant_delta",
-            "assistant_regenerated",
-            "usage_info"
-        ]
-    );
-    let second_reply = match &ev[ev.len() - 2] {
-        ServerEvent::AssistantRegenerated {
-            message_id,
-            chat_id: c,
-            content,
-            version,
-            status,
-        } => {
-            assert_eq!(
-                (message_id, c, *version, *status),
-                (&reply_id, &chat_id, 1, FinishStatus::Completed)
-            );
-            content.clone()
-        }
-        other => panic!("{other:?}"),
-    };
+    let second_reply = regenerated(&ev, &chat_id, &reply_id, 1);
     assert_ne!(second_reply, first_reply);
     assert!(
         second_reply.to_lowercase().contains("volcano"),
