@@ -1,5 +1,6 @@
 // Accessibility: axe-core scans every page, at desktop and phone sizes, in
-// light and dark, empty and with a conversation on screen. No serious or
+// light and dark, empty and with a conversation on screen (a chat message
+// being edited, the list of one's books open). No serious or
 // critical violation is allowed.
 
 import { test, before, after } from 'node:test';
@@ -77,6 +78,20 @@ for (const scheme of ['light', 'dark']) {
         await converse(page, label, text);
         await page.locator(settled).first().waitFor({ timeout: 30_000 });
         found[`${path} (answered)`] = await scan(page);
+        if (path === '/chat') {
+          // A message being edited.
+          await page.getByRole('button', { name: 'Edit message' }).first().click();
+          await page.getByLabel('Edit your message').waitFor();
+          found['/chat (editing a message)'] = await scan(page);
+        }
+        if (path === '/books') {
+          // The list of one's books, open.
+          const library = page.getByTestId('books-library');
+          if (!(await library.isVisible())) await page.locator('.app__side-button').click();
+          await library.locator('summary').click();
+          await library.getByRole('button').first().waitFor();
+          found['/books (your books open)'] = await scan(page);
+        }
       }
 
       // A generated role card, with its export editor open.

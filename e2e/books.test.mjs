@@ -301,3 +301,44 @@ test("a visitor's book moves into the account they create, and opens there", asy
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('your books: an earlier book is listed and reopens with its conversation and what it saved', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  await page.goto('/books');
+  await appReady(page);
+  await online(page);
+  const request = async (text) => {
+    const completions = await page.locator('[data-kind="completion"]').count();
+    await page.getByLabel('Your request').fill(text);
+    await page.getByLabel('Your request').press('Enter');
+    await page.locator('[data-kind="completion"]').nth(completions).waitFor({ timeout: 30_000 });
+  };
+  await request('Build a world of floating islands');
+  const saved = page.getByTestId('books-artifacts').locator('[data-kind="world"] summary');
+  await saved.waitFor();
+  const world = (await saved.textContent()).trim();
+  const library = page.getByTestId('books-library');
+  await library.locator('summary').filter({ hasText: 'Your books (1)' }).waitFor();
+
+  await page.getByRole('button', { name: 'New book' }).click();
+  await page.getByText('Write a book with a team of writers').waitFor();
+  await online(page);
+  await request('Invent an author for this plot');
+  await library.locator('summary').filter({ hasText: 'Your books (2)' }).click();
+  // The book open now is marked; the earlier one is a button to reopen.
+  const open = library.locator('[aria-current="true"]');
+  assert.match(await open.innerText(), /Open now/);
+  const earlier = library.getByRole('button').filter({ hasText: world });
+  await earlier.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('[data-kind="user"] .books__text').filter({ hasText: 'Build a world of floating islands' }).waitFor();
+  await page.getByTestId('books-artifacts').locator('[data-kind="world"] summary').filter({ hasText: world }).waitFor();
+  assert.deepEqual(await texts(page.locator('[data-kind="user"] .books__text')), ['Build a world of floating islands']);
+  await library.locator('[aria-current="true"]').filter({ hasText: world }).waitFor();
+  // It stays the open book after a reload.
+  await page.reload();
+  await appReady(page);
+  await page.locator('[data-kind="user"] .books__text').filter({ hasText: 'Build a world of floating islands' }).waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});

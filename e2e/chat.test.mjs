@@ -206,6 +206,59 @@ test('rename keeps keyboard focus, and delete asks first', async () => {
   await context.close();
 });
 
+test('edit and resend: the message gets a new version and its reply is written again, by keyboard too', async () => {
+  const token = await register(server.baseURL, 'chat_edit');
+  const { page, context, errors } = await openSignedIn(browser, server.baseURL, token);
+  await page.goto('/chat');
+  await appReady(page);
+  const first = await chat(page, 'Explain tides');
+  const original = await first.locator('.md').innerText();
+  const question = page.getByTestId('chat-user').first();
+  const edit = question.getByRole('button', { name: 'Edit message' });
+  await edit.waitFor();
+
+  // Escape cancels: the text stays, and the focus goes back to Edit.
+  await edit.click();
+  const box = page.getByLabel('Edit your message');
+  await box.waitFor();
+  assert.equal(await box.inputValue(), 'Explain tides');
+  assert.ok(await box.evaluate((el) => el === document.activeElement), 'the editor has the focus');
+  await box.fill('Something else');
+  await box.press('Escape');
+  await box.waitFor({ state: 'detached' });
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit message');
+  assert.match(await question.innerText(), /Explain tides/);
+
+  // By keyboard: Enter on Edit, the new text, Save & resend.
+  await edit.press('Enter');
+  await box.fill('Explain volcanoes');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Save & resend');
+  await page.keyboard.press('Enter');
+  await question.getByText('2 / 2').waitFor();
+  await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+  const reply = replies(page).first();
+  await reply.getByText('2 / 2').waitFor();
+  const rewritten = await reply.locator('.md').innerText();
+  assert.notEqual(rewritten, original);
+  assert.match(rewritten.toLowerCase(), /volcano/, 'written from the new text');
+  assert.equal(await replies(page).count(), 1, 'a new version, not a new message');
+  assert.match(await question.innerText(), /Explain volcanoes/);
+  // The first text is kept, one arrow away.
+  await question.getByRole('button', { name: 'Previous edit' }).click();
+  await question.getByText('1 / 2').waitFor();
+  assert.match(await question.innerText(), /Explain tides/);
+  await screenshot(page, 'chat-edited');
+  // And after a reload.
+  await page.reload();
+  await appReady(page);
+  await page.getByTestId('chat-user').first().getByText('2 / 2').waitFor();
+  await replies(page).first().getByText('2 / 2').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('only the conversation scrolls; it follows the reply unless scrolled up, then "Jump to latest"', async () => {
   const paced = await startServer(['--chunk-delay-ms', '120']);
   const { page, context, errors } = await openPage(browser, paced.baseURL, { viewport: { width: 900, height: 520 } });
@@ -221,9 +274,18 @@ test('only the conversation scrolls; it follows the reply unless scrolled up, th
     // The page itself never scrolls; the composer stays in view.
     assert.ok(await page.evaluate(() => document.scrollingElement.scrollHeight <= innerHeight));
     assert.ok(await composer(page).isVisible());
+    // The reply grows between a scroll to the end and that scroll's event
+    // (as under load): that is not the reader scrolling up.
+    await log.evaluate((el) => {
+      el.firstElementChild.style.paddingBottom = '400px';
+      el.scrollTop = el.scrollHeight;
+      el.firstElementChild.style.paddingBottom = '800px';
+    });
     // Following the reply as it grows.
     await page.waitForTimeout(600);
+    assert.equal(await page.getByRole('button', { name: /Jump to latest/ }).count(), 0, 'still following');
     assert.ok((await gap()) < 48, 'at the end while it streams');
+    await log.evaluate((el) => { el.firstElementChild.style.paddingBottom = ''; });
     // Scrolled up: left alone, and offered a way back.
     await log.evaluate((el) => el.scrollTo(0, 0));
     const jump = page.getByRole('button', { name: /Jump to latest/ });

@@ -398,6 +398,28 @@ pub struct ArtifactList {
     pub artifacts: Vec<Artifact>,
 }
 
+/// `GET /api/books`: the caller's books (BooksWriter sessions with at least
+/// one request), most recently worked on first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BookList {
+    pub books: Vec<BookSummary>,
+}
+
+/// One book in [`BookList`]: enough to recognise it and reopen it on
+/// `/ws/{session_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BookSummary {
+    pub session_id: String,
+    /// The first saved piece's title, else the first request (cut short).
+    pub title: String,
+    /// How many pieces (plots, worlds, characters, authors) are saved.
+    pub artifacts: u32,
+    /// RFC 3339: the last time the writers worked on it.
+    pub updated_at: String,
+}
+
 /// One line of the conversation. `id` is the seq of the event that began it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

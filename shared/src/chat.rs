@@ -5,10 +5,12 @@
 //!   socket.io namespace `/chats` (the `type` is the socket.io event name,
 //!   the rest its data).
 //! - [`ServerEvent`]: the SSE events of `POST /api/v1/messages/send`,
-//!   `POST /api/v1/messages/{message_id}/regenerate` and
+//!   `POST /api/v1/messages/{message_id}/regenerate`,
+//!   `POST /api/v1/messages/{message_id}/edit` and
 //!   `GET /api/v1/chats/{chat_id}/stream`; the `event:` name equals the JSON
 //!   `type`.
-//! - [`SendMessage`], [`Chat`], [`Message`]: bodies and records.
+//! - [`SendMessage`], [`Regenerate`], [`EditMessage`], [`Chat`], [`Message`]:
+//!   bodies and records.
 
 use crate::ErrorCode;
 use crate::auth::Usage;
@@ -59,6 +61,25 @@ pub struct Regenerate {
     pub temperature: Option<f64>,
 }
 
+/// Body of `POST /api/v1/messages/{message_id}/edit`: the user's message
+/// with new text, answered again (a new version of both, like regenerate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EditMessage {
+    /// The new text, 1 to [`MAX_CONTENT_CHARS`] characters.
+    pub content: String,
+    /// The model to ask; empty uses the server's default.
+    #[serde(default)]
+    pub model: String,
+    /// 0 to 2; none (or `null`) is 0.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Most output tokens of the reply, 1 to 4000 (the server's 1000 when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
 /// A conversation, as the sidebar lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -81,8 +102,9 @@ pub struct Message {
     pub role: crate::Role,
     /// The current text (for a reply, its newest version).
     pub content: String,
-    /// Every version of a reply, oldest first (regenerate adds one); empty
-    /// for the user's messages.
+    /// Every version of a reply, oldest first (regenerate adds one); for a
+    /// user's message, its texts once it was edited (edit adds one), else
+    /// empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
     /// RFC 3339.
@@ -212,7 +234,8 @@ impl ServerMessage {
 pub enum ServerEvent {
     /// A reply has started (`chat_id` names a chat the send just created).
     AssistantTyping { chat_id: String, message_id: String },
-    /// A regeneration of `message_id` has started.
+    /// A regeneration of `message_id` has started (also the reply of a
+    /// user's message that was edited).
     AssistantRegenerating { chat_id: String, message_id: String },
     /// A piece of the reply.
     AssistantDelta { delta: String },

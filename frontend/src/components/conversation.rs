@@ -22,9 +22,26 @@ pub fn Conversation(
 ) -> impl IntoView {
     let el = NodeRef::<leptos::html::Div>::new();
     let at_end = RwSignal::new(true);
+    // Where the scroll stood when last seen (after our own scroll, or the
+    // last scroll event): only a move up from there is the reader leaving
+    // the end. Text that grows below the view makes a gap without any
+    // scroll, and a scroll event can arrive after more text did, so the gap
+    // alone cannot tell a reader who scrolled up from a reply that grew.
+    let seen_top = StoredValue::new(0);
     let to_end = move || {
-        if let Some(el) = el.get_untracked() {
+        let Some(el) = el.get_untracked() else {
+            return;
+        };
+        // The reader scrolled up since (their scroll event may not have
+        // been handled yet): leave them where they are.
+        let top = el.scroll_top();
+        if top < seen_top.get_value() && el.scroll_height() - top - el.client_height() >= NEAR_END {
+            at_end.set(false);
+            return;
+        }
+        if at_end.get_untracked() {
             el.set_scroll_top(el.scroll_height());
+            seen_top.set_value(el.scroll_top());
         }
     };
     Effect::new(move |_| {
@@ -44,8 +61,16 @@ pub fn Conversation(
                 node_ref=el
                 on:scroll=move |_| {
                     if let Some(el) = el.get_untracked() {
-                        let gap = el.scroll_height() - el.scroll_top() - el.client_height();
-                        let end = gap < NEAR_END;
+                        let top = el.scroll_top();
+                        let gap = el.scroll_height() - top - el.client_height();
+                        let end = if gap < NEAR_END {
+                            true
+                        } else if top < seen_top.get_value() {
+                            false
+                        } else {
+                            at_end.get_untracked()
+                        };
+                        seen_top.set_value(top);
                         if at_end.get_untracked() != end {
                             at_end.set(end);
                         }
@@ -60,6 +85,7 @@ pub fn Conversation(
                     class="btn btn--sm convo__jump"
                     on:click=move |_| {
                         at_end.set(true);
+                        seen_top.set_value(0);
                         to_end();
                     }
                 >

@@ -7,6 +7,7 @@ pub mod crisis_banner;
 pub mod files;
 pub mod markdown;
 pub mod model_settings;
+pub mod module_script;
 pub mod nav;
 pub mod page;
 pub mod placeholder;

@@ -61,8 +61,8 @@ pub fn ModelPicker(
         };
         if sampling.get() {
             format!(
-                "Model: {name} · temperature {:.1} · up to {} tokens",
-                settings.temperature.get(),
+                "Model: {name} · temperature {} · up to {} tokens",
+                tenths_label(settings.temperature.get()),
                 settings.max_tokens.get()
             )
         } else {
@@ -88,7 +88,7 @@ pub fn ModelPicker(
             if (price - 1.0).abs() < f64::EPSILON {
                 String::new()
             } else {
-                format!(" · {price}× credits")
+                format!(" · {}× credits", hundredths_label(price))
             }
         };
         view! {
@@ -120,17 +120,19 @@ pub fn ModelPicker(
                 <Show when=move || sampling.get()>
                     <NumberField
                         label="Temperature (0 steady – 2 adventurous)"
-                        range=(0.0, 2.0, 0.1)
+                        range=(0, 20, 1)
+                        tenths=true
                         testid="model-temperature"
-                        value=Signal::derive(move || format!("{:.1}", settings.temperature.get()))
-                        on_change=Callback::new(move |v: f64| settings.temperature.set(v))
+                        value=Signal::derive(move || tenths_label(settings.temperature.get()))
+                        on_change=Callback::new(move |v: u32| settings.temperature.set(f64::from(v) / 10.0))
                     />
                     <NumberField
                         label="Longest reply (tokens)"
-                        range=(1.0, f64::from(MAX_REPLY_TOKENS), 50.0)
+                        range=(1, MAX_REPLY_TOKENS, 50)
+                        tenths=false
                         testid="model-max-tokens"
                         value=Signal::derive(move || settings.max_tokens.get().to_string())
-                        on_change=Callback::new(move |v: f64| settings.max_tokens.set(v.round() as u32))
+                        on_change=Callback::new(move |v: u32| settings.max_tokens.set(v))
                     />
                 </Show>
             </div>
@@ -138,34 +140,113 @@ pub fn ModelPicker(
     }
 }
 
-/// A labelled number box: `range` is (min, max, step); a typed number is
-/// clamped to it before `on_change` hears it.
+/// A labelled number box: `range` is (min, max, step), in tenths when
+/// `tenths` (the box shows "0.7" for 7); a typed number is clamped to it
+/// before `on_change` hears it. Numbers are read and written as integers:
+/// the float parser and formatter would be the largest code on the page.
 #[component]
 fn NumberField(
     label: &'static str,
-    range: (f64, f64, f64),
+    range: (u32, u32, u32),
+    tenths: bool,
     testid: &'static str,
     value: Signal<String>,
-    on_change: Callback<f64>,
+    on_change: Callback<u32>,
 ) -> impl IntoView {
     let (min, max, step) = range;
+    let show = move |n: u32| {
+        if tenths {
+            tenths_text(n)
+        } else {
+            n.to_string()
+        }
+    };
     view! {
         <label class="field">
             <span class="field__label">{label}</span>
             <input
                 class="input"
                 type="number"
-                min=min.to_string()
-                max=max.to_string()
-                step=step.to_string()
+                min=show(min)
+                max=show(max)
+                step=show(step)
                 data-testid=testid
                 prop:value=value
                 on:change=move |ev| {
-                    if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                    if let Some(v) = parse_scaled(&event_target_value(&ev), if tenths { 1 } else { 0 }) {
                         on_change.run(v.clamp(min, max));
                     }
                 }
             />
         </label>
+    }
+}
+
+/// `7` → "0.7", `20` → "2.0".
+fn tenths_text(n: u32) -> String {
+    format!("{}.{}", n / 10, n % 10)
+}
+
+/// A temperature as the box shows it: 0.7 → "0.7".
+fn tenths_label(t: f64) -> String {
+    tenths_text((t.max(0.0) * 10.0).round() as u32)
+}
+
+/// A price factor with up to two decimals, no trailing zeros: 10 → "10",
+/// 0.5 → "0.5", 1.25 → "1.25".
+fn hundredths_label(p: f64) -> String {
+    let n = (p.max(0.0) * 100.0).round() as u64;
+    match n % 100 {
+        0 => (n / 100).to_string(),
+        f if f % 10 == 0 => format!("{}.{}", n / 100, f / 10),
+        f => format!("{}.{f:02}", n / 100),
+    }
+}
+
+/// A typed non-negative decimal as an integer of `decimals` places
+/// (rounded): ("0.75", 1) → 8, ("1000", 0) → 1000; `None` when it is not
+/// a number.
+fn parse_scaled(text: &str, decimals: u32) -> Option<u32> {
+    let text = text.trim();
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    let mut n: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut rest = frac.bytes();
+    for _ in 0..decimals {
+        n = n.saturating_mul(10) + rest.next().map_or(0, |b| u64::from(b - b'0'));
+    }
+    if rest.next().is_some_and(|b| b >= b'5') {
+        n += 1;
+    }
+    Some(n.min(u64::from(u32::MAX)) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_and_show_without_floats() {
+        assert_eq!(parse_scaled("0.7", 1), Some(7));
+        assert_eq!(parse_scaled(".75", 1), Some(8));
+        assert_eq!(parse_scaled("2", 1), Some(20));
+        assert_eq!(parse_scaled(" 1000 ", 0), Some(1000));
+        assert_eq!(parse_scaled("999.5", 0), Some(1000));
+        for bad in ["", ".", "-1", "1e3", "abc", "1.2.3"] {
+            assert_eq!(parse_scaled(bad, 1), None, "{bad}");
+        }
+        assert_eq!(tenths_text(7), "0.7");
+        assert_eq!(tenths_label(0.7), "0.7");
+        assert_eq!(tenths_label(2.0), "2.0");
+        assert_eq!(hundredths_label(10.0), "10");
+        assert_eq!(hundredths_label(0.5), "0.5");
+        assert_eq!(hundredths_label(1.25), "1.25");
+        assert_eq!(hundredths_label(0.05), "0.05");
     }
 }

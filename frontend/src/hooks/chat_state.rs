@@ -88,6 +88,9 @@ pub enum Then {
     Reload,
     /// The current chat was deleted: leave it.
     Leave,
+    /// An edit was refused and not saved: open message `.0`'s editor again
+    /// with the text `.1`.
+    RestoreEdit(String, String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,6 +106,9 @@ pub struct ChatState {
     pub notice: Option<Notice>,
     /// The text of the message being answered, until the reply starts.
     pending: Option<String>,
+    /// The user's message being edited and resent (its id and new text),
+    /// until the reply starts.
+    pending_edit: Option<(String, String)>,
 }
 
 impl ChatState {
@@ -139,6 +145,32 @@ impl ChatState {
         self.notice = None;
     }
 
+    /// The user edited message `id` to `text` and resent it: the new text
+    /// shows at once as its newest version, and the reply after it (if
+    /// any) is written again.
+    pub fn edited(&mut self, id: &str, text: &str) {
+        let Some(at) = self
+            .bubbles
+            .iter()
+            .position(|b| b.id.as_deref() == Some(id))
+        else {
+            return;
+        };
+        let b = &mut self.bubbles[at];
+        b.versions.push(text.to_owned());
+        b.shown = b.versions.len() - 1;
+        if let Some(reply) = self
+            .bubbles
+            .get_mut(at + 1)
+            .filter(|b| b.role == "assistant")
+        {
+            reply.streaming = Some(String::new());
+        }
+        self.pending_edit = Some((id.to_owned(), text.to_owned()));
+        self.busy = true;
+        self.notice = None;
+    }
+
     /// The user stopped the reply: keep what arrived.
     pub fn stopped(&mut self) {
         for b in &mut self.bubbles {
@@ -153,6 +185,7 @@ impl ChatState {
         self.bubbles.retain(|b| !b.versions.is_empty());
         self.busy = false;
         self.pending = None;
+        self.pending_edit = None;
     }
 
     /// A reply stream could not start (a 4xx before the stream).
@@ -163,6 +196,19 @@ impl ChatState {
         }
         self.notice = Some(Notice::Error(message));
         self.restore_draft()
+    }
+
+    /// Takes a refused edit off the screen (it was not saved).
+    fn undo_edit(&mut self) -> Option<Then> {
+        let (id, text) = self.pending_edit.take()?;
+        if let Some(b) = self.bubble_mut(&id)
+            && b.versions.len() > 1
+            && b.versions.last() == Some(&text)
+        {
+            b.versions.pop();
+            b.shown = b.versions.len() - 1;
+        }
+        Some(Then::RestoreEdit(id, text))
     }
 
     /// Shows the previous (`-1`) or next (`+1`) version of reply `id`.
@@ -190,6 +236,9 @@ impl ChatState {
     }
 
     fn restore_draft(&mut self) -> Then {
+        if let Some(then) = self.undo_edit() {
+            return then;
+        }
         // The refused message was not saved: take it off the screen.
         if self
             .bubbles
@@ -285,6 +334,7 @@ impl ChatState {
                 message_id,
             } => {
                 self.pending = None;
+                self.pending_edit = None;
                 self.busy = true;
                 let new_chat = self.current.as_deref() != Some(chat_id);
                 self.current = Some(chat_id.clone());
@@ -304,6 +354,7 @@ impl ChatState {
             }
             ServerEvent::AssistantRegenerating { message_id, .. } => {
                 self.pending = None;
+                self.pending_edit = None;
                 self.regenerating(message_id);
             }
             ServerEvent::AssistantDelta { delta } => {
@@ -329,6 +380,8 @@ impl ChatState {
                     b.status = *status;
                 }
                 self.busy = false;
+                // The list gives the user's message its id (to edit it).
+                return Then::Reload;
             }
             ServerEvent::AssistantRegenerated {
                 message_id,
@@ -373,6 +426,7 @@ impl ChatState {
                     return self.restore_draft();
                 }
                 self.pending = None;
+                self.pending_edit = None;
             }
             ServerEvent::UsageInfo(u) => self.usage = Some(u.clone()),
         }
@@ -475,6 +529,81 @@ mod tests {
         assert_eq!(texts(&s), ["Q", "A0"], "no version before the first");
         s.step_version("a1", 1);
         assert_eq!((texts(&s)[1], s.bubbles[1].versions.len()), ("A1", 2));
+    }
+
+    #[test]
+    fn an_edit_adds_a_version_of_the_message_and_writes_its_reply_again() {
+        let mut s = ChatState::default();
+        s.open(Some("c1".into()));
+        s.apply(&msg(json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 4, "messages": [
+            {"id": "u1", "chat_id": "c1", "role": "user", "content": "Q", "created_at": "t"},
+            {"id": "a1", "chat_id": "c1", "role": "assistant", "content": "A0", "versions": ["A0"], "created_at": "t"},
+            {"id": "u2", "chat_id": "c1", "role": "user", "content": "Q2", "created_at": "t"},
+            {"id": "a2", "chat_id": "c1", "role": "assistant", "content": "B", "versions": ["B"], "created_at": "t"}
+        ]})));
+        s.edited("u1", "Q edited");
+        assert!(s.busy);
+        assert_eq!(texts(&s), ["Q edited", "", "Q2", "B"]);
+        s.apply_event(&ev(
+            json!({"type": "assistant_regenerating", "chat_id": "c1", "message_id": "a1"}),
+        ));
+        s.apply_event(&ev(json!({"type": "assistant_delta", "delta": "New"})));
+        assert_eq!(
+            texts(&s),
+            ["Q edited", "New", "Q2", "B"],
+            "the edited turn streams, not the last"
+        );
+        s.apply_event(&ev(
+            json!({"type": "assistant_regenerated", "chat_id": "c1", "message_id": "a1",
+            "content": "New answer", "version": 1, "status": "completed"}),
+        ));
+        assert_eq!(texts(&s), ["Q edited", "New answer", "Q2", "B"]);
+        s.step_version("u1", -1);
+        assert_eq!(texts(&s)[0], "Q", "the first text is kept");
+        // The list after a reload has both texts.
+        s.apply(&msg(json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 2, "messages": [
+            {"id": "u1", "chat_id": "c1", "role": "user", "content": "Q edited", "versions": ["Q", "Q edited"], "created_at": "t"},
+            {"id": "a1", "chat_id": "c1", "role": "assistant", "content": "New answer", "versions": ["A0", "New answer"], "created_at": "t"}
+        ]})));
+        assert_eq!((texts(&s)[0], s.bubbles[0].versions.len()), ("Q edited", 2));
+    }
+
+    #[test]
+    fn a_refused_edit_is_taken_back_and_its_text_returned_to_the_editor() {
+        let mut s = ChatState::default();
+        s.open(Some("c1".into()));
+        s.apply(&msg(json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 2, "messages": [
+            {"id": "u1", "chat_id": "c1", "role": "user", "content": "Q", "created_at": "t"},
+            {"id": "a1", "chat_id": "c1", "role": "assistant", "content": "A", "versions": ["A"], "created_at": "t"}
+        ]})));
+        s.edited("u1", "Q2");
+        let then = s.apply_event(&ev(
+            json!({"type": "assistant_error", "error": "sign up", "code": "ANON_LIMIT_REACHED"}),
+        ));
+        assert_eq!(then, Then::RestoreEdit("u1".into(), "Q2".into()));
+        assert_eq!(texts(&s), ["Q", "A"]);
+        assert_eq!(s.bubbles[0].versions.len(), 1);
+        assert!(!s.busy);
+        // Refused before the stream (a 4xx): the same.
+        s.edited("u1", "Q3");
+        assert_eq!(
+            s.refused("too long".into()),
+            Then::RestoreEdit("u1".into(), "Q3".into())
+        );
+        assert_eq!(texts(&s), ["Q", "A"]);
+    }
+
+    #[test]
+    fn a_finished_reply_lists_the_chat_again_so_the_message_gets_its_id() {
+        let mut s = ChatState::default();
+        s.sent("Hello");
+        s.apply_event(&ev(
+            json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"}),
+        ));
+        let then = s.apply_event(&ev(json!({"type": "assistant_complete", "message_id": "m1", "chat_id": "c1",
+            "content": "Hi", "status": "completed", "usage": {"prompt_tokens": 1, "completion_tokens": 1}})));
+        assert_eq!(then, Then::Reload);
+        assert_eq!(s.bubbles[0].id, None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! matches name them all.
 
 use super::{Fields, FromJson, Json, JsonError, ToJson, objects, strings, tagged};
-use shared::{admin, auth, books, chat, health, models, personas, rolecard, stream, support, ws};
+use shared::{auth, books, chat, health, models, personas, rolecard, stream, support, ws};
 
 strings! {
     shared::ErrorCode {
@@ -102,11 +102,8 @@ objects! {
     models::ModelInfo { id, price }
     #[to]
     chat::Regenerate { model, temperature }
-    admin::AdminAccess { admin }
-    admin::AdminOverview { escalations, live, running_streams, credits }
-    admin::LiveCount { transport, protocol, open }
-    admin::CreditsGranted { total, grants }
-    support::EscalationCount { day, risk_level, count }
+    #[to]
+    chat::EditMessage { content, model, temperature, max_tokens }
     #[to]
     chat::SendMessage { chat_id, model, content, temperature, max_tokens }
 
@@ -124,6 +121,8 @@ objects! {
     books::ArtifactRef { id, kind, title }
     books::Artifact { id, kind, title, fields, content, status, builds_on, created_at }
     books::ArtifactList { session_id, artifacts }
+    books::BookList { books }
+    books::BookSummary { session_id, title, artifacts, updated_at }
 
     rolecard::Memory { id, content, created_at }
     #[to]
@@ -535,6 +534,9 @@ pub(crate) mod tests {
             "title": "T", "fields": {"genre": "fantasy", "acts": 3}, "content": "c", "status": "complete",
             "builds_on": ["b"], "created_at": "t"}]}),
         );
+        same::<books::BookList>(
+            &json!({"books": [{"session_id": "s", "title": "Glass", "artifacts": 2, "updated_at": "t"}]}),
+        );
         same::<chat::ServerMessage>(
             &json!({"type": "messages_list", "chat_id": "c", "page": 0, "total": 1,
             "messages": [{"id": "m", "chat_id": "c", "role": "assistant", "content": "B",
@@ -567,6 +569,12 @@ pub(crate) mod tests {
         same_out(&chat::Regenerate {
             model: "m".into(),
             temperature: None,
+        });
+        same_out(&chat::EditMessage {
+            content: "Now \"this\"".into(),
+            model: String::new(),
+            temperature: Some(0.25),
+            max_tokens: None,
         });
         same_out(&auth::Credentials {
             username: "ada".into(),

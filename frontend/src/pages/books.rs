@@ -22,7 +22,8 @@ use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, w
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::books::{
-    Artifact, ArtifactKind, ArtifactList, ClientMessage, Entry, ServerMessage, ToolStatus,
+    Artifact, ArtifactKind, ArtifactList, BookList, BookSummary, ClientMessage, Entry,
+    ServerMessage, ToolStatus,
 };
 
 /// localStorage key of the session id, per kind of identity (a new sign-in
@@ -61,6 +62,16 @@ fn local_time(ts: &str) -> String {
     date.to_locale_time_string("default").into()
 }
 
+/// The day (and time) of an RFC 3339 moment, in the reader's locale.
+fn local_date(ts: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(ts));
+    if date.get_time().is_nan() {
+        return String::new();
+    }
+    date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+        .into()
+}
+
 #[component]
 pub fn Books() -> impl IntoView {
     let session = use_session();
@@ -87,15 +98,34 @@ pub fn Books() -> impl IntoView {
         });
     };
 
+    // The caller's books, to reopen one (`GET /api/books`).
+    let library = RwSignal::new(Vec::<BookSummary>::new());
+    let reload_library = move || {
+        spawn_local(async move {
+            if let Ok(list) = api::get::<BookList>("/api/books", &session.auth()).await {
+                library.set(list.books);
+            }
+        });
+    };
+    reload_library();
+
     let restart_slot = StoredValue::new_local(None::<Callback<()>>);
-    let start_new_session = move || {
-        let id = new_session_id();
+    // Opens the book `id` (its conversation comes back with
+    // `session_restore` on the new connection).
+    let open_book = move |id: String| {
+        if id == session_id.get_untracked() {
+            return;
+        }
         store_set(key, Some(&id));
         session_id.set(id);
         chat.update(BooksChat::reset);
         if let Some(restart) = restart_slot.get_value() {
             restart.run(());
         }
+    };
+    let start_new_session = move || {
+        open_book(new_session_id());
+        reload_library();
     };
 
     let ws = use_websocket_with_options(
@@ -115,6 +145,7 @@ pub fn Books() -> impl IntoView {
                     Follow::Nothing => {}
                     Follow::ReloadArtifacts => {
                         reload_artifacts();
+                        reload_library();
                         session.refresh();
                     }
                     Follow::NewSession => start_new_session(),
@@ -157,7 +188,7 @@ pub fn Books() -> impl IntoView {
                             {move || chat.with(|c| agent_label(&c.transcript.current_agent))}
                         </span>
                         <SideToggle controls="books-saved" open=side_open>
-                            {move || format!("Saved ({})", chat.with(|c| c.artifacts.len()))}
+                            {move || format!("Books · {} saved", chat.with(|c| c.artifacts.len()))}
                         </SideToggle>
                     </div>
                     <span class="books__status">
@@ -236,7 +267,51 @@ pub fn Books() -> impl IntoView {
                     </Show>
                 </Composer>
             </section>
-            <aside class="app__side books__artifacts card" id="books-saved" aria-label="Saved for your book" data-testid="books-artifacts">
+            <aside class="app__side books__artifacts card" id="books-saved" aria-label="Your books">
+                <details class="books__library" data-testid="books-library">
+                    <summary>{move || format!("Your books ({})", library.with(Vec::len))}</summary>
+                    {move || {
+                        let books = library.get();
+                        if books.is_empty() {
+                            return view! { <p class="field__hint">"Books you write are listed here, to reopen."</p> }.into_any();
+                        }
+                        let open = session_id.get();
+                        view! {
+                            <ul class="books__list">
+                                {books
+                                    .into_iter()
+                                    .map(|b| {
+                                        let here = b.session_id == open;
+                                        let id = b.session_id.clone();
+                                        let when = local_date(&b.updated_at);
+                                        let saved = match b.artifacts {
+                                            0 => "nothing saved yet".to_owned(),
+                                            1 => "1 piece saved".to_owned(),
+                                            n => format!("{n} pieces saved"),
+                                        };
+                                        view! {
+                                            <li>
+                                                <button
+                                                    type="button"
+                                                    class="books__book"
+                                                    aria-current=here.then_some("true")
+                                                    on:click=move |_| open_book(id.clone())
+                                                >
+                                                    <span class="books__book-title">{b.title}</span>
+                                                    <span class="field__hint">
+                                                        {if here { format!("Open now · {saved}") } else { format!("{when} · {saved}") }}
+                                                    </span>
+                                                </button>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                        .into_any()
+                    }}
+                </details>
+                <div data-testid="books-artifacts">
                 <div class="row">
                     <h2 class="card__title">"Saved"</h2>
                     <Show when=move || chat.with(|c| !c.artifacts.is_empty())>
@@ -275,6 +350,7 @@ pub fn Books() -> impl IntoView {
                         .collect_view()
                         .into_any()
                 }}
+                </div>
             </aside>
         </div>
     }
@@ -313,9 +389,9 @@ fn tool_label(tool: &str, status: ToolStatus) -> String {
 fn words(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
+        if c.is_ascii_uppercase() && i > 0 {
             out.push(' ');
-            out.extend(c.to_lowercase());
+            out.push(c.to_ascii_lowercase());
         } else {
             out.push(c);
         }
@@ -331,13 +407,16 @@ fn field_label(key: &str) -> String {
         .enumerate()
         .map(|(i, w)| {
             let roman = w.len() <= 4 && w.chars().all(|c| matches!(c, 'i' | 'v' | 'x'));
+            // The wire's names and keys are ASCII: ASCII case keeps
+            // Unicode's case tables out of the app.
             if roman {
-                w.to_uppercase()
+                w.to_ascii_uppercase()
             } else if i == 0 {
-                let mut c = w.chars();
-                c.next()
-                    .map(|f| f.to_uppercase().chain(c).collect())
-                    .unwrap_or_default()
+                let mut w = w.to_owned();
+                if let Some(f) = w.get_mut(..1) {
+                    f.make_ascii_uppercase();
+                }
+                w
             } else {
                 w.to_owned()
             }
@@ -385,7 +464,7 @@ fn EntryView(entry: Entry) -> impl IntoView {
             to_agent, reason, ..
         } => view! {
             <div class="books__status-line" data-kind="switch">
-                "→ Over to the " <strong>{agent_label(&to_agent).to_lowercase()}</strong>
+                "→ Over to the " <strong>{agent_label(&to_agent).to_ascii_lowercase()}</strong>
                 <span class="field__hint">" " {reason}</span>
             </div>
         }
@@ -422,11 +501,13 @@ fn EntryView(entry: Entry) -> impl IntoView {
                 ToolStatus::Completed => "completed",
                 ToolStatus::Failed => "failed",
             };
+            // In whole percent: a float's text would bring the float formatter.
+            let percent = ((progress.clamp(0.0, 1.0) * 100.0).round() as u32).to_string();
             view! {
                 <div class="books__tool" data-kind="tool" data-status=state>
                     <span aria-hidden="true">"🔧"</span>
                     <span class="books__tool-text">{tool_label(&tool_name, status)}</span>
-                    <progress max="1" value=progress.to_string() aria-label="Tool progress"></progress>
+                    <progress max="100" value=percent aria-label="Tool progress"></progress>
                 </div>
             }
             .into_any()

@@ -25,8 +25,8 @@ use crate::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use shared::auth::UsageKind;
 use shared::chat::{
-    ChatHit, ClientMessage, MAX_CONTENT_CHARS, MAX_SEARCH_CHARS, SendMessage, ServerEvent,
-    ServerMessage,
+    ChatHit, ClientMessage, EditMessage, MAX_CONTENT_CHARS, MAX_SEARCH_CHARS, SendMessage,
+    ServerEvent, ServerMessage,
 };
 
 /// Where a refused message waits while its author signs in.
@@ -67,6 +67,9 @@ fn ChatRoom() -> impl IntoView {
     let editing = RwSignal::new(None::<(String, String)>);
     // The chat whose delete waits for a confirmation.
     let confirming = RwSignal::new(None::<String>);
+    // The user's message being edited, and its text in the editor.
+    let edit_id = RwSignal::new(None::<String>);
+    let edit_text = RwSignal::new(String::new());
     let go = move |path: String| navigate.with_value(|n| n(&path));
     let side_open = RwSignal::new(false);
     // The model and settings replies are asked with.
@@ -168,6 +171,10 @@ fn ChatRoom() -> impl IntoView {
             }
         }
         Then::Leave => go("/chat".into()),
+        Then::RestoreEdit(id, text) => {
+            edit_text.set(text);
+            edit_id.set(Some(id));
+        }
     }));
 
     // A stream refused before it began (a 4xx): say why, keep the message.
@@ -245,6 +252,39 @@ fn ChatRoom() -> impl IntoView {
             })),
         });
     };
+    // Edit and resend: the message's new text as a new version, and the
+    // reply to it written again.
+    let resend = move |id: String| {
+        let text = edit_text.get_untracked().trim().to_owned();
+        if text.is_empty() || state.with_untracked(|s| s.busy) {
+            return;
+        }
+        edit_id.set(None);
+        balance_before.set_value(
+            session
+                .usage
+                .with_untracked(|u| u.as_ref().map(|u| u.remaining)),
+        );
+        state.update(|s| s.edited(&id, &text));
+        sse.start.run(SseRequest {
+            method: "POST",
+            path: format!("/api/v1/messages/{id}/edit"),
+            body: Some(to_json(&EditMessage {
+                content: text,
+                model: settings.model.get_untracked(),
+                temperature: Some(settings.temperature.get_untracked()),
+                max_tokens: Some(settings.max_tokens.get_untracked()),
+            })),
+        });
+        focus("#chat-text");
+    };
+    let cancel_edit = move || {
+        if let Some(id) = edit_id.get_untracked() {
+            edit_id.set(None);
+            request_animation_frame(move || focus(&format!("[data-edit=\"{id}\"]")));
+        }
+    };
+
     // Keyboard focus through rename and delete: into the title box when
     // renaming starts, back to the chat's Rename button when it ends (also
     // after the list is redrawn with the new title); to "Keep" when a delete
@@ -384,14 +424,14 @@ fn ChatRoom() -> impl IntoView {
             .collect_view()
     };
 
-    let bubble = move |b: Bubble, last: bool, busy: bool| {
+    let bubble = move |b: Bubble, last: bool, busy: bool, editing: bool| {
         let user = b.role == "user";
         let streaming = b.streaming.is_some();
         let text = b.text().to_owned();
         let id = b.id.clone().unwrap_or_default();
         let versions = b.versions.len();
         let shown = b.shown;
-        let (prev_id, next_id, regen_id) = (id.clone(), id.clone(), id.clone());
+        let (arrows_id, regen_id) = (id.clone(), id.clone());
         // Stopped or failed: say so, and offer Retry on the last reply.
         let cut_short = b.cut_short().map(|status| {
             let retry_id = id.clone();
@@ -400,6 +440,40 @@ fn ChatRoom() -> impl IntoView {
             view! { <ReplyStatus status=status on_retry=on_retry /> }
         });
         let copy_text = text.clone();
+        if editing {
+            let save_id = id.clone();
+            return view! {
+                <div class="bubble chat-bubble bubble--user chat-bubble--editing" data-testid="chat-user">
+                    <MessageEditor
+                        text=edit_text
+                        on_save=Callback::new(move |()| resend(save_id.clone()))
+                        on_cancel=Callback::new(move |()| cancel_edit())
+                    />
+                </div>
+            }
+            .into_any();
+        }
+        let edit_id_of = id.clone();
+        let user_tools = (user && !streaming && b.id.is_some()).then(|| view! {
+            <div class="chat-bubble__tools">
+                {(versions > 1).then(|| version_arrows(state, id.clone(), shown, versions, "edit"))}
+                {(!busy).then(|| {
+                    let text = text.clone();
+                    view! {
+                        <button
+                            type="button"
+                            class="btn btn--ghost btn--sm"
+                            aria-label="Edit message"
+                            data-edit=edit_id_of.clone()
+                            on:click=move |_| {
+                                edit_text.set(text.clone());
+                                edit_id.set(Some(edit_id_of.clone()));
+                            }
+                        >"Edit"</button>
+                    }
+                })}
+            </div>
+        });
         view! {
             <div
                 class="bubble chat-bubble"
@@ -411,7 +485,7 @@ fn ChatRoom() -> impl IntoView {
             >
                 <span class="bubble__meta">{if user { "You" } else { "Assistant" }}</span>
                 {if user {
-                    view! { <p class="chat-bubble__plain">{text}</p> }.into_any()
+                    view! { <p class="chat-bubble__plain">{text.clone()}</p> }.into_any()
                 } else if streaming && text.is_empty() {
                     view! { <p class="chat-bubble__typing">"Typing…"</p> }.into_any()
                 } else {
@@ -420,26 +494,11 @@ fn ChatRoom() -> impl IntoView {
                     </div> }.into_any()
                 }}
                 {cut_short}
+                {user_tools}
                 {(!user && !streaming).then(|| view! {
                     <div class="chat-bubble__tools">
                         <CopyButton text=copy_text label="Copy reply" />
-                        {(versions > 1).then(|| view! {
-                            <button
-                                type="button"
-                                class="btn btn--ghost btn--sm"
-                                aria-label="Previous version"
-                                disabled={shown == 0}
-                                on:click=move |_| state.update(|s| s.step_version(&prev_id, -1))
-                            >"‹"</button>
-                            <span class="chat-bubble__version">{format!("{} / {versions}", shown + 1)}</span>
-                            <button
-                                type="button"
-                                class="btn btn--ghost btn--sm"
-                                aria-label="Next version"
-                                disabled={shown + 1 >= versions}
-                                on:click=move |_| state.update(|s| s.step_version(&next_id, 1))
-                            >"›"</button>
-                        })}
+                        {(versions > 1).then(|| version_arrows(state, arrows_id.clone(), shown, versions, "version"))}
                         {(last && !busy).then(|| view! {
                             <button
                                 type="button"
@@ -451,6 +510,7 @@ fn ChatRoom() -> impl IntoView {
                 })}
             </div>
         }
+        .into_any()
     };
 
     // Search across the chats (on the server): the results replace the list
@@ -558,11 +618,15 @@ fn ChatRoom() -> impl IntoView {
                 <Conversation label="Conversation" testid="chat-log" changes=Signal::derive(move || state.track())>
                     {move || {
                         let (bubbles, busy) = state.with(|s| (s.bubbles.clone(), s.busy));
+                        let editing = edit_id.get();
                         let n = bubbles.len();
                         bubbles
                             .into_iter()
                             .enumerate()
-                            .map(|(i, b)| bubble(b, i + 1 == n, busy))
+                            .map(|(i, b)| {
+                                let here = b.id.is_some() && b.id == editing;
+                                bubble(b, i + 1 == n, busy, here)
+                            })
                             .collect_view()
                     }}
                     {move || empty.get().then(|| view! {
@@ -684,6 +748,83 @@ fn RenameForm(
             />
             <button type="submit" class="btn btn--primary btn--sm">"Save"</button>
             <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+        </form>
+    }
+}
+
+/// ‹ 2 / 3 › between the versions of message `id` (a reply's versions, or a
+/// user's message's edits: `what` names them for the buttons' labels).
+fn version_arrows(
+    state: RwSignal<ChatState>,
+    id: String,
+    shown: usize,
+    versions: usize,
+    what: &'static str,
+) -> impl IntoView {
+    let next_id = id.clone();
+    view! {
+        <button
+            type="button"
+            class="btn btn--ghost btn--sm"
+            aria-label=format!("Previous {what}")
+            disabled={shown == 0}
+            on:click=move |_| state.update(|s| s.step_version(&id, -1))
+        >"‹"</button>
+        <span class="chat-bubble__version">{format!("{} / {versions}", shown + 1)}</span>
+        <button
+            type="button"
+            class="btn btn--ghost btn--sm"
+            aria-label=format!("Next {what}")
+            disabled={shown + 1 >= versions}
+            on:click=move |_| state.update(|s| s.step_version(&next_id, 1))
+        >"›"</button>
+    }
+}
+
+/// The inline editor of a user's message: focused when it appears; Enter
+/// (or "Save & resend") resends, Shift+Enter is a new line, Escape cancels.
+#[component]
+fn MessageEditor(
+    text: RwSignal<String>,
+    on_save: Callback<()>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(el) = area.get() {
+            let _ = el.focus();
+        }
+    });
+    view! {
+        <form
+            class="chat-edit"
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                on_save.run(());
+            }
+        >
+            <label class="visually-hidden" for="chat-edit">"Edit your message"</label>
+            <textarea
+                id="chat-edit"
+                class="textarea"
+                rows="3"
+                maxlength=MAX_CONTENT_CHARS.to_string()
+                node_ref=area
+                bind:value=text
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        on_cancel.run(());
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        on_save.run(());
+                    }
+                }
+            ></textarea>
+            <div class="chat-edit__actions">
+                <button type="button" class="btn btn--ghost btn--sm" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button type="submit" class="btn btn--primary btn--sm">"Save & resend"</button>
+            </div>
         </form>
     }
 }

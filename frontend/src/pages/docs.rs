@@ -4,6 +4,7 @@
 //! this page loads on first visit. The app's wasm carries only this page,
 //! so no other page's first load grows.
 
+use crate::components::module_script::load_module;
 use crate::components::page::PageHeader;
 use leptos::prelude::*;
 
@@ -12,32 +13,12 @@ const RENDERER: &str = "/apidocs/api-docs.js";
 
 #[component]
 pub fn Docs() -> impl IntoView {
-    Effect::new(move |_| load_renderer());
+    Effect::new(move |_| load_module("api-docs-renderer", RENDERER));
     view! {
         <PageHeader
             title="API reference"
             lead="Every HTTP route, socket and stream of this server, for programs that use it."
         />
         <api-docs class="api-docs"></api-docs>
-    }
-}
-
-/// Adds the renderer's `<script type="module">` once; the browser defines
-/// `<api-docs>` when it runs (and upgrades the element already there).
-fn load_renderer() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    if document.get_element_by_id("api-docs-renderer").is_some() {
-        return;
-    }
-    let Ok(script) = document.create_element("script") else {
-        return;
-    };
-    let _ = script.set_attribute("id", "api-docs-renderer");
-    let _ = script.set_attribute("type", "module");
-    let _ = script.set_attribute("src", RENDERER);
-    if let Some(head) = document.head() {
-        let _ = head.append_child(&script);
     }
 }

@@ -28,14 +28,20 @@ pub fn error_text(e: &ApiError) -> String {
     }
 }
 
+/// The server's sentence with a capital and a full stop (its sentences
+/// start with an ASCII letter; ASCII case keeps Unicode's tables out).
 fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => {
-            f.to_uppercase().chain(c).collect::<String>() + if s.ends_with('.') { "" } else { "." }
-        }
-        None => String::new(),
+    if s.is_empty() {
+        return String::new();
     }
+    let mut out = s.to_owned();
+    if let Some(f) = out.get_mut(..1) {
+        f.make_ascii_uppercase();
+    }
+    if !s.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 #[component]

@@ -204,7 +204,7 @@ fn declare(d: &mut Doc) {
         "chatReply",
         "/api/v1/messages/send",
         "The hybrid chat protocol: replies (SSE)",
-        "SSE from POST /api/v1/messages/send, POST /api/v1/messages/{message_id}/regenerate and GET /api/v1/chats/{chat_id}/stream. The `event:` line is the `type`.",
+        "SSE from POST /api/v1/messages/send, POST /api/v1/messages/{message_id}/regenerate, POST /api/v1/messages/{message_id}/edit and GET /api/v1/chats/{chat_id}/stream. The `event:` line is the `type`.",
     );
     d.messages::<shared::chat::ServerEvent>("chatReply", Server, &[("chat", "event")]);
 

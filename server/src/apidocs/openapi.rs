@@ -10,8 +10,8 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 use shared::admin::{AdminAccess, AdminOverview};
 use shared::auth::{AuthResponse, Credentials, Me, Usage};
-use shared::books::ArtifactList;
-use shared::chat::{ChatHit, Regenerate, SendMessage};
+use shared::books::{ArtifactList, BookList};
+use shared::chat::{ChatHit, EditMessage, Regenerate, SendMessage};
 use shared::health::{Health, Readiness};
 use shared::models::ModelList;
 use shared::personas::Persona;
@@ -562,6 +562,15 @@ fn declare(d: &mut Doc) {
     .done();
     d.op(
         "get",
+        "/api/books",
+        "books",
+        "Your books (BooksWriter sessions), most recently worked on first",
+        Caller,
+    )
+    .ok::<BookList>(200, "The books, at most 50")
+    .done();
+    d.op(
+        "get",
         "/api/books/{session_id}/artifacts",
         "books",
         "What a BooksWriter session saved",
@@ -625,6 +634,25 @@ fn declare(d: &mut Doc) {
         (403, "Someone else's"),
         (404, "No such message"),
         (422, "VALIDATION_ERROR"),
+    ])
+    .done();
+    d.op(
+        "post",
+        "/api/v1/messages/{message_id}/edit",
+        "chat",
+        "Edit one of your messages and resend it: a new version of it, and of the reply to it",
+        Caller,
+    )
+    .body::<EditMessage>(true)
+    .sse("chatReply")
+    .errors(&[
+        (400, "MODEL_NOT_ALLOWED: see GET /api/models"),
+        (403, "Someone else's"),
+        (404, "No such message"),
+        (
+            422,
+            "VALIDATION_ERROR: empty or too long text, a reply's id, bad settings",
+        ),
     ])
     .done();
     d.op(

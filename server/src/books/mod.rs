@@ -1,5 +1,6 @@
 //! BooksWriter: a multi-agent writing chat on
-//! `GET /ws/{session_id}`, and `GET /api/books/{session_id}/artifacts`.
+//! `GET /ws/{session_id}`, `GET /api/books/{session_id}/artifacts`, and
+//! `GET /api/books` (the caller's books, [`library`]).
 //!
 //! - [`hub`]: live sessions: the event log with seq, the transcript, the
 //!   request queue, the seed's 60-a-minute rate window.
@@ -18,6 +19,7 @@
 
 pub(crate) mod agents;
 pub mod hub;
+pub(crate) mod library;
 pub(crate) mod outline;
 pub mod socket;
 pub(crate) mod validate;
@@ -44,9 +46,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// `GET /api/books/{session_id}/artifacts` (nested under `/api`).
+/// `GET /api/books` and `GET /api/books/{session_id}/artifacts` (nested
+/// under `/api`).
 pub fn api_router() -> Router<AppState> {
-    Router::new().route("/books/{session_id}/artifacts", get(artifacts))
+    Router::new()
+        .route("/books", get(library::list))
+        .route("/books/{session_id}/artifacts", get(artifacts))
 }
 
 /// 1–64 of `[A-Za-z0-9_-]`.

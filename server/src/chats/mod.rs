@@ -10,7 +10,8 @@
 //! - Replies (SSE, `event:` = the JSON `type`, `id:` = seq):
 //!   `POST /api/v1/messages/send` (no `chat_id` starts a chat),
 //!   `POST /api/v1/messages/{message_id}/regenerate` (a new version; the old
-//!   ones stay), `GET /api/v1/chats/{chat_id}/stream` (re-attach to the
+//!   ones stay), `POST /api/v1/messages/{message_id}/edit` ([`edit`]: a
+//!   user's message with new text, and its reply written again), `GET /api/v1/chats/{chat_id}/stream` (re-attach to the
 //!   reply being written, after `Last-Event-ID`; 204 when none). Events are
 //!   rendered by [`render`]. Bad input is a 4xx JSON error before any
 //!   stream; a refused reply (`ANON_LIMIT_REACHED`, `INSUFFICIENT_BALANCE`)
@@ -19,6 +20,7 @@
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
 //! - Search: `GET /api/v1/chats/search?q=…` ([`search`]), on both databases.
 
+pub(crate) mod edit;
 pub(crate) mod hub;
 pub(crate) mod manage;
 pub(crate) mod render;
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
         .route("/v1/messages/send", post(send))
         .route("/v1/messages/{message_id}/regenerate", post(regenerate))
+        .route("/v1/messages/{message_id}/edit", post(edit::edit))
         .route("/v1/chats/{chat_id}/stream", get(reattach))
         .route("/v1/chats/search", get(search::search))
 }
@@ -76,35 +79,15 @@ async fn send(
     body: Result<Json<SendMessage>, JsonRejection>,
 ) -> AppResult<Response> {
     let Json(body) = body.map_err(invalid_body)?;
-    let content = body.content.trim();
-    let n = content.chars().count();
-    if n == 0 || n > MAX_CONTENT_CHARS {
-        return Err(AppError::client(
-            ErrorCode::ValidationError,
-            format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
-        ));
-    }
+    let content = message_text(&body.content)?;
     let mut request = request_base(&state.generator, &body.model, body.temperature)?;
-    if let Some(n) = body.max_tokens {
-        if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
-            return Err(AppError::client(
-                ErrorCode::ValidationError,
-                format!("max_tokens is 1 to {}", shared::personas::MAX_TOKENS_LIMIT),
-            ));
-        }
-        request.max_tokens = n;
-    }
+    limit_reply(&mut request, body.max_tokens)?;
     if let Some(chat_id) = &body.chat_id {
         manage::own_chat(&state.store, &who, chat_id).await?;
     }
-    let ticket = match state
-        .generator
-        .quota
-        .begin(&who, i64::from(request.max_tokens))
-        .await
-    {
+    let ticket = match admit(&state, &who, request.max_tokens).await {
         Ok(t) => t,
-        Err(e) => return refused(&state, &who, e).await,
+        Err(refusal) => return refusal,
     };
     let owner = who.owner_key();
     let chat_id = match body.chat_id {
@@ -136,13 +119,7 @@ async fn send(
             .map(|_| h),
         Err(e) => Err(e),
     };
-    let history = match saved {
-        Ok(h) => h,
-        Err(e) => {
-            state.generator.quota.settle(ticket, None, "chat").await;
-            return Err(e.into());
-        }
-    };
+    let (history, ticket) = or_release(&state.generator.quota, ticket, saved).await?;
     request.messages = context(&history);
     request.messages.push(ChatMessage::user(content));
     let message_id = crate::store::new_id();
@@ -165,9 +142,67 @@ async fn regenerate(
         &opts.model,
         opts.temperature.unwrap_or(0.7),
     )?;
-    let stored = state
+    let stored = own_message(&state.store, &who, &message_id).await?;
+    if stored.message.role != Role::Assistant {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            "only an assistant reply can be regenerated",
+        ));
+    }
+    let ticket = match admit(&state, &who, MAX_REPLY_TOKENS).await {
+        Ok(t) => t,
+        Err(refusal) => return refusal,
+    };
+    let chat_id = stored.message.chat_id.clone();
+    let history = state
         .store
-        .chat_message(&message_id)
+        .chat_history(&chat_id, Some(stored.position), HISTORY)
+        .await;
+    let (history, ticket) = or_release(&state.generator.quota, ticket, history).await?;
+    request.messages = context(&history);
+    // A different seed, so the offline generator writes another version.
+    request.seed = stored.message.versions.len() as u64;
+    let render = ChatRender::new(&state, &who, Kind::Regenerate, &chat_id, &message_id);
+    Ok(run(&state, &who, request, render, ticket))
+}
+
+/// A message's text, trimmed: 1 to [`MAX_CONTENT_CHARS`] characters, else
+/// `VALIDATION_ERROR`.
+fn message_text(content: &str) -> AppResult<&str> {
+    let content = content.trim();
+    let n = content.chars().count();
+    if n == 0 || n > MAX_CONTENT_CHARS {
+        return Err(AppError::client(
+            ErrorCode::ValidationError,
+            format!("a message has 1 to {MAX_CONTENT_CHARS} characters"),
+        ));
+    }
+    Ok(content)
+}
+
+/// The reply's most output tokens, when the body names them (1 to 4000).
+fn limit_reply(request: &mut GenRequest, max_tokens: Option<u32>) -> AppResult<()> {
+    if let Some(n) = max_tokens {
+        if !(1..=shared::personas::MAX_TOKENS_LIMIT).contains(&n) {
+            return Err(AppError::client(
+                ErrorCode::ValidationError,
+                format!("max_tokens is 1 to {}", shared::personas::MAX_TOKENS_LIMIT),
+            ));
+        }
+        request.max_tokens = n;
+    }
+    Ok(())
+}
+
+/// The caller's message `message_id`: 404 for an unknown one, 403 for
+/// someone else's.
+async fn own_message(
+    store: &crate::store::Store,
+    who: &Identity,
+    message_id: &str,
+) -> AppResult<crate::store::chats::StoredMessage> {
+    let stored = store
+        .chat_message(message_id)
         .await?
         .ok_or_else(|| AppError::not_found("no such message"))?;
     if stored.owner != who.owner_key() {
@@ -176,38 +211,41 @@ async fn regenerate(
             "this message belongs to someone else",
         ));
     }
-    if stored.message.role != Role::Assistant {
-        return Err(AppError::client(
-            ErrorCode::ValidationError,
-            "only an assistant reply can be regenerated",
-        ));
-    }
-    let ticket = match state
+    Ok(stored)
+}
+
+/// The reply's ticket (its hold on the caller's quota, up to `max_tokens`),
+/// or what to answer instead: the refusal's short stream, or an error.
+async fn admit(
+    state: &AppState,
+    who: &Identity,
+    max_tokens: u32,
+) -> Result<crate::quota::Ticket, AppResult<Response>> {
+    match state
         .generator
         .quota
-        .begin(&who, MAX_REPLY_TOKENS as i64)
+        .begin(who, i64::from(max_tokens))
         .await
     {
-        Ok(t) => t,
-        Err(e) => return refused(&state, &who, e).await,
-    };
-    let chat_id = stored.message.chat_id.clone();
-    let history = match state
-        .store
-        .chat_history(&chat_id, Some(stored.position), HISTORY)
-        .await
-    {
-        Ok(h) => h,
+        Ok(t) => Ok(t),
+        Err(e) => Err(refused(state, who, e).await),
+    }
+}
+
+/// What a database step before the reply gave, with the reply's ticket;
+/// on an error the ticket's hold is given back first.
+async fn or_release<T>(
+    quota: &crate::quota::Quota,
+    ticket: crate::quota::Ticket,
+    step: Result<T, sqlx::Error>,
+) -> AppResult<(T, crate::quota::Ticket)> {
+    match step {
+        Ok(v) => Ok((v, ticket)),
         Err(e) => {
-            state.generator.quota.settle(ticket, None, "chat").await;
-            return Err(e.into());
+            quota.settle(ticket, None, "chat").await;
+            Err(e.into())
         }
-    };
-    request.messages = context(&history);
-    // A different seed, so the offline generator writes another version.
-    request.seed = stored.message.versions.len() as u64;
-    let render = ChatRender::new(&state, &who, Kind::Regenerate, &chat_id, &message_id);
-    Ok(run(&state, &who, request, render, ticket))
+    }
 }
 
 /// A body that is not the endpoint's JSON: `VALIDATION_ERROR`, saying why.

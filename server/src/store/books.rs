@@ -2,7 +2,7 @@
 //! (the BooksWriter protocol).
 
 use super::{Store, now_ms, now_secs, rfc3339};
-use shared::books::{Artifact, ArtifactKind, Entry};
+use shared::books::{Artifact, ArtifactKind, BookSummary, Entry};
 use sqlx::Row;
 
 /// A session as stored.
@@ -163,6 +163,47 @@ impl Store {
             builds_on: builds_on.to_vec(),
             created_at: rfc3339(now),
         })
+    }
+
+    /// The owner's sessions that have at least one line, most recently
+    /// worked on first (at most `limit`), each titled by its first saved
+    /// piece or else its first request.
+    pub async fn books_of(&self, owner: &str, limit: u32) -> Result<Vec<BookSummary>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.updated_at, \
+               (SELECT CAST(COUNT(*) AS BIGINT) FROM books_artifacts a WHERE a.session_id = s.id) AS n, \
+               (SELECT a.title FROM books_artifacts a WHERE a.session_id = s.id \
+                  ORDER BY a.position, a.id LIMIT 1) AS first_title, \
+               (SELECT e.body FROM books_entries e WHERE e.session_id = s.id \
+                  ORDER BY e.id LIMIT 1) AS first_line \
+             FROM books_sessions s \
+             WHERE s.owner = $1 AND EXISTS (SELECT 1 FROM books_entries e WHERE e.session_id = s.id) \
+             ORDER BY s.updated_at DESC, s.id LIMIT $2",
+        )
+        .bind(owner)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let first_title: Option<String> = r.try_get("first_title")?;
+            let first_line: Option<String> = r.try_get("first_line")?;
+            let request = first_line
+                .and_then(|b| serde_json::from_str::<Entry>(&b).ok())
+                .and_then(|e| match e {
+                    Entry::User { content, .. } => Some(shared::chat::title_from(&content)),
+                    _ => None,
+                });
+            out.push(BookSummary {
+                session_id: r.try_get("id")?,
+                title: first_title
+                    .or(request)
+                    .unwrap_or_else(|| "Untitled book".to_owned()),
+                artifacts: r.try_get::<i64, _>("n")?.clamp(0, i64::from(u32::MAX)) as u32,
+                updated_at: rfc3339(r.try_get("updated_at")?),
+            });
+        }
+        Ok(out)
     }
 
     /// The session's artifacts, oldest first.

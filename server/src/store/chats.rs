@@ -1,8 +1,8 @@
 //! The hybrid chat protocol's chats, their messages, and every version of a reply.
 //!
 //! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
-//! order in `position`; a reply's versions live in `chat_message_versions`
-//! and its newest one is also its `content`; `status` says how that one
+//! order in `position`; a reply's versions (and an edited user message's)
+//! live in `chat_message_versions` and the newest one is also its `content`; `status` says how that one
 //! ended (`completed`, `stopped`, `failed`).
 
 use super::role_of;
@@ -353,6 +353,96 @@ impl Store {
         Ok(next as usize)
     }
 
+    /// Gives a user's message new text as a new version and makes it
+    /// current; its first text becomes version 0 at the first edit. Returns
+    /// the new version's index.
+    pub async fn edit_user_message(
+        &self,
+        message_id: &str,
+        content: &str,
+    ) -> Result<usize, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let row =
+            sqlx::query("SELECT chat_id, content, created_at FROM chat_messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+        let chat_id: String = row.try_get("chat_id")?;
+        let next: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
+             FROM chat_message_versions WHERE message_id = $1",
+        )
+        .bind(message_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        let insert = "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
+                      VALUES ($1, $2, $3, $4)";
+        // Never edited: the text it was sent with is the first version.
+        let next = if next == 0 {
+            sqlx::query(insert)
+                .bind(message_id)
+                .bind(0_i64)
+                .bind(row.try_get::<String, _>("content")?)
+                .bind(row.try_get::<i64, _>("created_at")?)
+                .execute(&mut *tx)
+                .await?;
+            1
+        } else {
+            next
+        };
+        sqlx::query(insert)
+            .bind(message_id)
+            .bind(next)
+            .bind(content)
+            .bind(now_secs())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1")
+            .bind(message_id)
+            .bind(content)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
+            .bind(&chat_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(next as usize)
+    }
+
+    /// The message right after `position` in a chat (the reply to a user's
+    /// message), if any.
+    pub async fn message_after(
+        &self,
+        chat_id: &str,
+        position: i64,
+    ) -> Result<Option<Message>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id, chat_id, role, content, created_at, status FROM chat_messages \
+             WHERE chat_id = $1 AND position > $2 ORDER BY position LIMIT 1",
+        )
+        .bind(chat_id)
+        .bind(position)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(self.message_with_versions(&r).await?))
+    }
+
+    /// The message of a row, with its versions.
+    async fn message_with_versions(&self, r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
+        let mut message = message_of(r)?;
+        message.versions = self
+            .versions_of(&[message.id.clone()])
+            .await?
+            .remove(&message.id)
+            .unwrap_or_default();
+        Ok(message)
+    }
+
     /// One message with its chat's owner and its place.
     pub async fn chat_message(
         &self,
@@ -366,14 +456,8 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let mut message = message_of(&r)?;
-        message.versions = self
-            .versions_of(&[message.id.clone()])
-            .await?
-            .remove(&message.id)
-            .unwrap_or_default();
         Ok(Some(StoredMessage {
-            message,
+            message: self.message_with_versions(&r).await?,
             owner: r.try_get("owner")?,
             position: r.try_get("position")?,
         }))
@@ -398,11 +482,8 @@ impl Store {
         .await?;
         let mut messages = rows.iter().map(message_of).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
-        let ids: Vec<String> = messages
-            .iter()
-            .filter(|m| m.role == Role::Assistant)
-            .map(|m| m.id.clone())
-            .collect();
+        // Replies' versions, and those of user messages that were edited.
+        let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
         let mut versions = self.versions_of(&ids).await?;
         for m in &mut messages {
             if let Some(v) = versions.remove(&m.id) {

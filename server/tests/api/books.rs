@@ -903,3 +903,67 @@ async fn a_session_belongs_to_its_first_user_and_keeps_its_lines_and_artifacts()
         assert!(store.artifacts("other").await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_books_list_holds_the_callers_books_most_recent_first() {
+    use shared::books::BookList;
+    for db in test_databases().await {
+        let app = spawn_app_on(&db).await;
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        // A session opened and never asked anything is not a book.
+        let unused = sid();
+        let mut u = WsClient::open(&app, &format!("/ws/{unused}?token={alice}")).await;
+        u.send_json(json!({"type": "ping"})).await;
+        assert!(matches!(next(&mut u).await, ServerMessage::Pong { .. }));
+
+        let world = sid();
+        let mut a = WsClient::open(&app, &format!("/ws/{world}?token={alice}")).await;
+        a.send_json(request("Build a world of glass")).await;
+        read_request(&mut a).await;
+        // Later by a second: the list's order is by the last work.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let chat = sid();
+        let mut b = WsClient::open(&app, &format!("/ws/{chat}?token={alice}")).await;
+        b.send_json(request("hello there")).await;
+        read_request(&mut b).await;
+
+        let mut books = Vec::new();
+        for _ in 0..50 {
+            let res = app.get_with_token("/api/books", &alice).await;
+            assert_eq!(res.status(), 200);
+            books = json::<BookList>(res).await.books;
+            if books.len() == 2 && books[1].artifacts == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let ids: Vec<&str> = books.iter().map(|b| b.session_id.as_str()).collect();
+        assert_eq!(ids, [chat.as_str(), world.as_str()], "{db}");
+        assert_eq!(
+            (books[0].title.as_str(), books[0].artifacts),
+            ("hello there", 0),
+            "titled by its request when nothing is saved: {db}"
+        );
+        let saved = json::<ArtifactList>(
+            app.get_with_token(&format!("/api/books/{world}/artifacts"), &alice)
+                .await,
+        )
+        .await;
+        assert_eq!(books[1].title, saved.artifacts[0].title, "{db}");
+        assert_eq!(books[1].artifacts, 1, "{db}");
+        assert!(books[0].updated_at > books[1].updated_at, "{db}");
+
+        // Nobody else sees them.
+        let theirs = app.get_with_token("/api/books", &bob).await;
+        assert_eq!(json::<BookList>(theirs).await.books, [], "{db}");
+        let anon = app
+            .client
+            .get(app.url("/api/books"))
+            .header("x-anon-id", "visitor-books-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json::<BookList>(anon).await.books, [], "{db}");
+    }
+}

@@ -91,6 +91,37 @@ fn completed(events: &[ServerEvent]) -> (String, String, String) {
         .unwrap_or_else(|| panic!("no assistant_complete in {events:?}"))
 }
 
+/// The content of a stream's `assistant_regenerated`, checked to be
+/// version `version` of `message_id` in `chat_id`, completed, in a stream
+/// shaped as a regenerate's.
+fn regenerated(events: &[ServerEvent], chat_id: &str, message_id: &str, version: usize) -> String {
+    assert_eq!(
+        names(events),
+        [
+            "assistant_regenerating",
+            "assistant_delta",
+            "assistant_regenerated",
+            "usage_info"
+        ]
+    );
+    match &events[events.len() - 2] {
+        ServerEvent::AssistantRegenerated {
+            message_id: m,
+            chat_id: c,
+            content,
+            version: v,
+            status,
+        } => {
+            assert_eq!(
+                (m.as_str(), c.as_str(), *v, *status),
+                (message_id, chat_id, version, FinishStatus::Completed)
+            );
+            content.clone()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn manage(app: &TestApp, query: &str) -> WsClient {
     let (socket, _) =
         tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?{query}")))
@@ -446,31 +477,7 @@ async fn regenerate_adds_a_version_and_keeps_the_old_one() {
         .await,
     )
     .await;
-    assert_eq!(
-        names(&ev),
-        [
-            "assistant_regenerating",
-            "assistant_delta",
-            "assistant_regenerated",
-            "usage_info"
-        ]
-    );
-    let second = match &ev[ev.len() - 2] {
-        ServerEvent::AssistantRegenerated {
-            message_id: m,
-            chat_id: c,
-            content,
-            version,
-            status,
-        } => {
-            assert_eq!(
-                (m, c, *version, *status),
-                (&message_id, &chat_id, 1, FinishStatus::Completed)
-            );
-            content.clone()
-        }
-        other => panic!("{other:?}"),
-    };
+    let second = regenerated(&ev, &chat_id, &message_id, 1);
     assert_eq!(deltas(&ev), second);
     let mut ws = manage(&app, &format!("anon_id={ANON}")).await;
     let msgs = messages(&mut ws, &chat_id).await;
@@ -873,4 +880,165 @@ async fn a_stopped_reply_ends_complete_as_stopped_and_keeps_its_text() {
         (msgs[1].id.as_str(), msgs[1].content.as_str()),
         (message_id.as_str(), content.as_str())
     );
+}
+
+#[tokio::test]
+async fn editing_a_message_makes_a_new_version_of_it_and_of_its_reply() {
+    let app = spawn_app_with(|c| c.anon_message_limit = 3).await;
+    let (chat_id, reply_id, first_reply) = completed(
+        &events(
+            post(
+                &app,
+                "/api/v1/messages/send",
+                &As::Anon(ANON),
+                &json!({"model": "m", "content": "Explain tides"}),
+            )
+            .await,
+        )
+        .await,
+    );
+    completed(
+        &events(
+            post(
+                &app,
+                "/api/v1/messages/send",
+                &As::Anon(ANON),
+                &json!({"chat_id": chat_id, "model": "m", "content": "And the moon?"}),
+            )
+            .await,
+        )
+        .await,
+    );
+    let mut ws = manage(&app, &format!("anon_id={ANON}")).await;
+    let before = messages(&mut ws, &chat_id).await;
+    assert_eq!(before.len(), 4);
+    assert!(before[0].versions.is_empty(), "never edited: no versions");
+    let user_id = before[0].id.clone();
+
+    let ev = events(
+        post(
+            &app,
+            &format!("/api/v1/messages/{user_id}/edit"),
+            &As::Anon(ANON),
+            &json!({"content": "  Explain volcanoes  ", "model": "m", "temperature": 0.5}),
+        )
+        .await,
+    )
+    .await;
+    let second_reply = regenerated(&ev, &chat_id, &reply_id, 1);
+    assert_ne!(second_reply, first_reply);
+    assert!(
+        second_reply.to_lowercase().contains("volcano"),
+        "written from the new text: {second_reply}"
+    );
+    let after = messages(&mut ws, &chat_id).await;
+    assert_eq!(after.len(), 4, "an edit replaces, it does not append");
+    assert_eq!(after[0].versions, ["Explain tides", "Explain volcanoes"]);
+    assert_eq!(after[0].content, "Explain volcanoes");
+    assert_eq!(after[1].versions, [first_reply, second_reply.clone()]);
+    assert_eq!(after[2..], before[2..], "later messages stay");
+
+    // Bad input is a typed error before any stream, and changes nothing.
+    let edit = |id: String, body: Value| {
+        let app = &app;
+        async move {
+            post(
+                app,
+                &format!("/api/v1/messages/{id}/edit"),
+                &As::Anon(ANON),
+                &body,
+            )
+            .await
+        }
+    };
+    for (id, body, status) in [
+        (user_id.clone(), json!({"content": "   "}), 422),
+        (user_id.clone(), json!({"content": "x".repeat(10_001)}), 422),
+        (user_id.clone(), json!({"model": "m"}), 422),
+        (
+            user_id.clone(),
+            json!({"content": "hi", "temperature": 3}),
+            422,
+        ),
+        (
+            user_id.clone(),
+            json!({"content": "hi", "temperature": "hot"}),
+            422,
+        ),
+        (
+            user_id.clone(),
+            json!({"content": "hi", "max_tokens": 0}),
+            422,
+        ),
+        (reply_id.clone(), json!({"content": "hi"}), 422),
+        ("nope".to_owned(), json!({"content": "hi"}), 404),
+    ] {
+        let res = edit(id, body.clone()).await;
+        assert_eq!(res.status(), status, "{body}");
+        let err: shared::ApiError = res.json().await.unwrap();
+        assert!(!err.error.is_empty(), "{body}");
+    }
+    let res = post(
+        &app,
+        &format!("/api/v1/messages/{user_id}/edit"),
+        &As::Anon("anon-someone-else-1"),
+        &json!({"content": "mine now"}),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(messages(&mut ws, &chat_id).await, after);
+
+    // Past the free limit the edit is refused like a send, and nothing is saved.
+    let refused = events(edit(user_id.clone(), json!({"content": "Explain glaciers"})).await).await;
+    assert!(matches!(
+        &refused[0],
+        ServerEvent::AssistantError {
+            code: ErrorCode::AnonLimitReached,
+            ..
+        }
+    ));
+    assert_eq!(messages(&mut ws, &chat_id).await, after);
+}
+
+#[tokio::test]
+async fn an_edit_keeps_every_text_of_a_message_on_every_database() {
+    for db in test_databases().await {
+        let app = spawn_app_on(&db).await;
+        let store = app.state.store.clone();
+        let chat = store.create_chat("anon:e", "edits").await.unwrap();
+        store
+            .add_chat_message(&chat.id, "e-u", shared::Role::User, "first")
+            .await
+            .unwrap();
+        store
+            .add_chat_message(&chat.id, "e-a", shared::Role::Assistant, "reply")
+            .await
+            .unwrap();
+        let stored = store.chat_message("e-u").await.unwrap().unwrap();
+        let next = store
+            .message_after(&chat.id, stored.position)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((next.id.as_str(), next.versions.len()), ("e-a", 1), "{db}");
+        assert_eq!(
+            store
+                .message_after(&chat.id, stored.position + 1)
+                .await
+                .unwrap(),
+            None,
+            "{db}"
+        );
+        assert_eq!(store.edit_user_message("e-u", "second").await.unwrap(), 1);
+        assert_eq!(store.edit_user_message("e-u", "third").await.unwrap(), 2);
+        let (list, _) = store.chat_messages(&chat.id, 0, 10).await.unwrap();
+        assert_eq!(list[0].versions, ["first", "second", "third"], "{db}");
+        assert_eq!(list[0].content, "third", "{db}");
+        let history = store.chat_history(&chat.id, None, 10).await.unwrap();
+        assert_eq!(history[0].content, "third", "{db}");
+        assert!(
+            store.edit_user_message("missing", "x").await.is_err(),
+            "{db}"
+        );
+    }
 }
