@@ -15,8 +15,8 @@ use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
 use crate::socket::{self, Close, Limits, Outbox, Protocol};
 use crate::state::AppState;
-use crate::streams::owned_stream;
-use crate::streams::registry::{Entry, Event};
+use crate::streams::registry::Event;
+use crate::streams::{Found, owned_stream};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -170,21 +170,20 @@ impl Ws {
                 });
             }
             ClientMessage::Resume { data } => {
-                let entry = match self.stream(&data.stream_id).await {
+                let found = match self.stream(&data.stream_id).await {
                     Ok(e) => e,
                     Err(e) => return Some(from_app_error(e)),
                 };
-                self.outbox.forward(entry.subscribe(data.after_seq));
+                self.outbox
+                    .forward(found.subscribe(data.after_seq, "error"));
                 return None;
             }
             ClientMessage::Stop { data } => {
-                return match self.stream(&data.stream_id).await {
-                    Ok(entry) => {
-                        entry.cancel.cancel();
-                        None
-                    }
-                    Err(e) => Some(from_app_error(e)),
+                let stopped = match self.stream(&data.stream_id).await {
+                    Ok(found) => found.stop().await,
+                    Err(e) => Err(e),
                 };
+                return stopped.err().map(from_app_error);
             }
             ClientMessage::OpenaiChat { data } => {
                 crate::personas::openai_chat(state, who, data).await
@@ -221,7 +220,7 @@ impl Ws {
     }
 
     /// The caller's stream, or why not.
-    async fn stream(&self, stream_id: &str) -> Result<Arc<Entry>, AppError> {
+    async fn stream(&self, stream_id: &str) -> Result<Found, AppError> {
         owned_stream(&self.state.generator, &self.who, stream_id).await
     }
 }

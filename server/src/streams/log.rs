@@ -67,6 +67,11 @@ impl ReplayLog {
         seq
     }
 
+    /// The last event appended, if still held.
+    pub fn last(&self) -> Option<&Arc<Event>> {
+        self.events.back()
+    }
+
     /// Keeps at most `max` events, dropping the oldest.
     pub fn keep_last(&mut self, max: usize) {
         while self.events.len() > max {
