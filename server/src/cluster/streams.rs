@@ -611,6 +611,9 @@ impl Reader {
             _ => String::new(),
         };
         let last = self.cursor + self.pending.len() as u64;
+        // Named like the stream's own events: protocols without SSE names
+        // (the role-card protocol) read unnamed events only.
+        let named = self.names_events().await;
         let ev = shared::stream::Interrupted::new(
             self.kind,
             &self.remote.id,
@@ -621,9 +624,27 @@ impl Reader {
         tracing::warn!(stream = %self.remote.id, instance = %self.remote.meta.instance, "a stream's instance went away: its readers here get STREAM_INTERRUPTED");
         Arc::new(Event {
             seq: last + 1,
-            name: Some(self.kind),
+            name: named.then_some(self.kind),
             json: serde_json::to_string(&ev).unwrap_or_default(),
         })
+    }
+}
+
+impl Reader {
+    /// Whether the stream's last event has an SSE name (yes when unknown).
+    async fn names_events(&self) -> bool {
+        let last: redis::RedisResult<redis::streams::StreamRangeReply> = redis::cmd("XREVRANGE")
+            .arg(events_key(&self.remote.id))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.remote.cluster.conn())
+            .await;
+        match last.ok().and_then(|r| r.ids.into_iter().next()) {
+            Some(id) => id.get::<String>("n").is_some_and(|n| !n.is_empty()),
+            None => true,
+        }
     }
 }
 
