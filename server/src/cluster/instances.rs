@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Seconds a lease lasts unless renewed.
-pub const LEASE_SECS: u64 = 5;
+pub const LEASE_SECS: u64 = 3;
 
 /// How often an instance renews its lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
