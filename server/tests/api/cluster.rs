@@ -1,0 +1,149 @@
+//! Several instances, one service (`--redis-url`): two apps in this process
+//! share one Redis (`TEST_REDIS_URL`, database 9; the Redis tests skip,
+//! saying so, without it) and a stream started on one is resumed and
+//! stopped on the other. Recovery of a dead instance's generations needs no
+//! Redis. The whole topology (HAProxy, `kill -9`, a Redis restart) is
+//! `e2e/cluster.test.mjs`.
+
+use crate::helpers::{TestApp, read_sse, spawn_app_with};
+use chorus_server::store::Store;
+use futures_util::StreamExt;
+
+const SECRET: &str = "cluster-test-secret-of-sufficient-length-0123";
+
+fn redis_url() -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) => Some(format!("{}/9", url.trim_end_matches('/'))),
+        Err(_) => {
+            eprintln!("skipped: TEST_REDIS_URL is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+async fn instance(redis: &str) -> TestApp {
+    let redis = redis.to_owned();
+    spawn_app_with(move |c| {
+        c.redis_url = Some(redis);
+        c.jwt_secret = Some(SECRET.into());
+        c.chunk_delay_ms = Some(40);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_stream_started_on_one_instance_resumes_on_another_byte_for_byte() {
+    let Some(redis) = redis_url() else { return };
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let token = a.register("cluster_resume").await;
+    let (id, events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let mut events = std::pin::pin!(events);
+    for _ in 0..3 {
+        events.next().await.unwrap().unwrap();
+    }
+    let remote = b
+        .client
+        .get(b.url(&format!("/api/streams/{id}")))
+        .bearer_auth(&token)
+        .header("last-event-id", "3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(remote.status(), 200);
+    let remote = read_sse(remote).await;
+    let owner = a
+        .client
+        .get(a.url(&format!("/api/streams/{id}?after=3")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let owner = read_sse(owner).await;
+    assert!(owner.len() > 3, "{owner:?}");
+    assert_eq!(remote, owner);
+    assert_eq!(owner.last().unwrap().0, "usage_info");
+}
+
+#[tokio::test]
+async fn a_stop_asked_on_another_instance_stops_the_generation_where_it_runs() {
+    let Some(redis) = redis_url() else { return };
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let token = a.register("cluster_stop").await;
+    let (id, events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let mut events = std::pin::pin!(events);
+    events.next().await.unwrap().unwrap();
+    // The stream's first events reach Redis in a moment.
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..50 {
+        let res = b
+            .client
+            .post(b.url(&format!("/api/streams/{id}/stop")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 200 {
+            answer = res.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        answer,
+        serde_json::json!({"stream_id": id, "status": "stopping"})
+    );
+    let mut status = None;
+    while let Some(ev) = events.next().await {
+        let ev = ev.unwrap();
+        if ev.event == "assistant_complete" {
+            let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+            status = v["status"].as_str().map(str::to_owned);
+        }
+    }
+    assert_eq!(status.as_deref(), Some("stopped"));
+    let saved = a.state.store.generation(&id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "stopped");
+}
+
+#[tokio::test]
+async fn someone_elses_stream_on_another_instance_is_forbidden() {
+    let Some(redis) = redis_url() else { return };
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let owner = a.register("cluster_owner").await;
+    let other = b.register("cluster_other").await;
+    let (id, _events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &owner).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let res = b
+        .get_with_token(&format!("/api/streams/{id}"), &other)
+        .await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn recovering_a_dead_instance_leaves_the_others_generations_running() {
+    for url in crate::helpers::test_databases().await {
+        let db = chorus_server::db::Db::connect(&url).await.unwrap();
+        let dead = Store::new(db.clone()).with_instance("in_dead");
+        let live = Store::new(db.clone()).with_instance("in_live");
+        dead.generation_started("st_dead", "user:1").await.unwrap();
+        live.generation_started("st_live", "user:1").await.unwrap();
+        let mut instances = live.instances_with_unsettled().await.unwrap();
+        instances.sort();
+        assert_eq!(instances, ["in_dead", "in_live"]);
+        assert_eq!(
+            live.recover_instance("in_dead", |_| 0).await.unwrap(),
+            (1, 0)
+        );
+        let status = |s: &str| {
+            let store = live.clone();
+            let s = s.to_owned();
+            async move { store.generation(&s).await.unwrap().unwrap().status }
+        };
+        assert_eq!(status("st_dead").await, "interrupted");
+        assert_eq!(status("st_live").await, "running");
+        assert_eq!(live.instances_with_unsettled().await.unwrap(), ["in_live"]);
+    }
+}
