@@ -71,6 +71,15 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
+# Waits (20 s at most) until instance $1 is ready; its log if it exited.
+wait_ready() {
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$((port + $1))/api/ready" >/dev/null && return 0
+    kill -0 "${pids[$(($1 - 1))]}" 2>/dev/null || { cat "$state/chorus$1.log"; exit 1; }
+    sleep 0.2
+  done
+}
+
 for i in 1 2 3; do
   mkdir -p "$state/chorus$i"
   JWT_SECRET="$secret" RUST_LOG="$log_level" "$bin" \
@@ -86,13 +95,7 @@ for i in 1 2 3; do
   pids+=($!)
   echo "chorus$i pid $! on 127.0.0.1:$((port + i)), log $state/chorus$i.log"
   # The first instance applies the migrations before the others start.
-  if [ "$i" = 1 ]; then
-    for _ in $(seq 100); do
-      curl -sf "http://127.0.0.1:$((port + 1))/api/ready" >/dev/null && break
-      kill -0 "${pids[0]}" 2>/dev/null || { cat "$state/chorus1.log"; exit 1; }
-      sleep 0.2
-    done
-  fi
+  if [ "$i" = 1 ]; then wait_ready 1; fi
 done
 
 CHORUS_FRONT="127.0.0.1:$port" \
@@ -101,13 +104,7 @@ CHORUS_FRONT="127.0.0.1:$port" \
   haproxy -db -f "$ROOT/deploy/haproxy.cfg" >"$state/haproxy.log" 2>&1 &
 pids+=($!)
 
-for i in 1 2 3; do
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$((port + i))/api/ready" >/dev/null && break
-    kill -0 "${pids[$((i - 1))]}" 2>/dev/null || { cat "$state/chorus$i.log"; exit 1; }
-    sleep 0.2
-  done
-done
+for i in 1 2 3; do wait_ready "$i"; done
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$port/api/ready" >/dev/null && break
   sleep 0.2

@@ -21,6 +21,30 @@ fn redis_url() -> Option<String> {
     }
 }
 
+/// Two instances on `redis`, a user of them, and a long reply started on
+/// the first: (first, second, token, stream id, its events).
+async fn reply_on_one_of_two(
+    redis: &str,
+    username: &str,
+) -> (
+    TestApp,
+    TestApp,
+    String,
+    String,
+    impl futures_util::Stream<
+        Item = Result<
+            eventsource_stream::Event,
+            eventsource_stream::EventStreamError<reqwest::Error>,
+        >,
+    > + use<>,
+) {
+    let (a, b) = (instance(redis).await, instance(redis).await);
+    let token = a.register(username).await;
+    let (id, events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    (a, b, token, id, events)
+}
+
 async fn instance(redis: &str) -> TestApp {
     let redis = redis.to_owned();
     spawn_app_with(move |c| {
@@ -34,10 +58,7 @@ async fn instance(redis: &str) -> TestApp {
 #[tokio::test]
 async fn a_stream_started_on_one_instance_resumes_on_another_byte_for_byte() {
     let Some(redis) = redis_url() else { return };
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let token = a.register("cluster_resume").await;
-    let (id, events) =
-        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let (a, b, token, id, events) = reply_on_one_of_two(&redis, "cluster_resume").await;
     let mut events = std::pin::pin!(events);
     for _ in 0..3 {
         events.next().await.unwrap().unwrap();
@@ -68,10 +89,7 @@ async fn a_stream_started_on_one_instance_resumes_on_another_byte_for_byte() {
 #[tokio::test]
 async fn a_stop_asked_on_another_instance_stops_the_generation_where_it_runs() {
     let Some(redis) = redis_url() else { return };
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let token = a.register("cluster_stop").await;
-    let (id, events) =
-        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let (a, b, token, id, events) = reply_on_one_of_two(&redis, "cluster_stop").await;
     let mut events = std::pin::pin!(events);
     events.next().await.unwrap().unwrap();
     // The stream's first events reach Redis in a moment.
@@ -146,4 +164,75 @@ async fn recovering_a_dead_instance_leaves_the_others_generations_running() {
         assert_eq!(status("st_live").await, "running");
         assert_eq!(live.instances_with_unsettled().await.unwrap(), ["in_live"]);
     }
+}
+
+#[tokio::test]
+async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the_saved_text() {
+    let Some(redis) = redis_url() else { return };
+    let b = instance(&redis).await;
+    let token = b.register("cluster_orphan").await;
+    let me: shared::auth::Me =
+        crate::helpers::json(b.get_with_token("/api/auth/me", &token).await).await;
+    let owner = format!("user:{}", me.id);
+    // What an instance that was killed left: two events, no end, no lease,
+    // and its saved text in the shared database.
+    let id = format!("st_{}", uuid::Uuid::new_v4().simple());
+    let dead = b.state.store.clone().with_instance("in_killed");
+    dead.generation_started(&id, &owner).await.unwrap();
+    dead.queue_generation_text(&id, "Once upon");
+    let mut conn = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for seq in 1..=2u64 {
+        let json = format!(r#"{{"type":"delta","text":"x","stream_id":"{id}","seq":{seq}}}"#);
+        let _: String = redis::cmd("XADD")
+            .arg(format!("chorus:stream:{id}:ev"))
+            .arg(format!("{seq}-0"))
+            .arg("n")
+            .arg("delta")
+            .arg("j")
+            .arg(json)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let _: i64 = redis::cmd("HSET")
+        .arg(format!("chorus:stream:{id}"))
+        .arg("owner")
+        .arg(&owner)
+        .arg("instance")
+        .arg("in_killed")
+        .arg("last")
+        .arg(2)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("EXPIRE")
+        .arg(format!("chorus:stream:{id}"))
+        .arg(60)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let res = b
+        .client
+        .get(b.url(&format!("/api/streams/{id}")))
+        .bearer_auth(&token)
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let events = tokio::time::timeout(std::time::Duration::from_secs(20), read_sse(res))
+        .await
+        .expect("the reader is not left waiting");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!((events[0].0.as_str(), events[0].1.as_str()), ("delta", "2"));
+    let (name, seq, data) = &events[1];
+    assert_eq!((name.as_str(), seq.as_str()), ("error", "3"));
+    let err: shared::stream::Interrupted = serde_json::from_str(data).unwrap();
+    assert_eq!(err.code, shared::ErrorCode::StreamInterrupted);
+    assert_eq!((err.text.as_str(), err.seq), ("Once upon", 3));
+    assert_eq!(err.stream_id, id);
 }
