@@ -2,13 +2,14 @@
 //! streams' events into Redis, and a reader on another instance reads them
 //! there.
 //!
-//! Keys, for stream `st_…`:
+//! Keys, for stream `st_…` (in braces: a Redis Cluster hash tag, so a
+//! stream's two keys share a slot):
 //!
-//! - `chorus:stream:{id}:ev`: a Redis Stream of its events, entry id
+//! - `chorus:stream:{st_…}:ev`: a Redis Stream of its events, entry id
 //!   `{seq}-0`, fields `n` (the SSE `event:` name, empty for none) and `j`
 //!   (the JSON exactly as the owner's readers get it), trimmed to about
 //!   [`MAX_EVENTS`];
-//! - `chorus:stream:{id}`: a hash of `owner` (who may read it), `instance`
+//! - `chorus:stream:{st_…}`: a hash of `owner` (who may read it), `instance`
 //!   (who runs it), `last` (its last seq) and `done` (`1` once finished).
 //!
 //! Both expire `--stream-ttl-secs` after their last write.
@@ -61,14 +62,15 @@ pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(3);
 /// before it ends with `STREAM_INTERRUPTED`.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 
-/// The events key of stream `id`.
+/// The events key of stream `id`: `chorus:stream:{st_…}:ev`, the id in
+/// braces (a Redis Cluster hash tag: a stream's keys share a slot).
 pub fn events_key(id: &str) -> String {
-    Cluster::key(&["stream", id, "ev"])
+    Cluster::key(&["stream", &format!("{{{id}}}"), "ev"])
 }
 
-/// The metadata key of stream `id`.
+/// The metadata key of stream `id`: `chorus:stream:{st_…}`.
 pub fn meta_key(id: &str) -> String {
-    Cluster::key(&["stream", id])
+    Cluster::key(&["stream", &format!("{{{id}}}")])
 }
 
 /// One thing for the mirror task to write.
@@ -89,9 +91,9 @@ enum Op {
 #[derive(Debug)]
 pub struct Mirror {
     queue: mpsc::Sender<Op>,
-    /// Set when an operation could not be queued: the task writes its
-    /// streams again from the start.
-    overflowed: Arc<AtomicBool>,
+    /// Streams with an operation that could not be queued (the task was
+    /// behind): the task writes them again from their start.
+    overflowed: Arc<Overflowed>,
     /// The registry, to read the streams again from (set once built).
     streams: Arc<OnceLock<Streams>>,
 }
@@ -124,12 +126,43 @@ impl Mirror {
     }
 
     fn send(&self, op: Op) {
-        if self.queue.try_send(op).is_err() {
+        if let Err(e) = self.queue.try_send(op) {
+            let (Op::Event { stream, .. } | Op::Finished { stream }) = e.into_inner();
             crate::metrics::get().cluster_events_lost.inc();
-            self.overflowed.store(true, Ordering::Relaxed);
+            self.overflowed.add(stream);
         }
     }
 }
+
+/// The streams whose operations were dropped, to write again.
+#[derive(Debug, Default)]
+struct Overflowed {
+    any: AtomicBool,
+    streams: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Overflowed {
+    fn add(&self, stream: String) {
+        self.streams.lock().expect("overflow lock").insert(stream);
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    fn take(&self) -> Vec<String> {
+        self.any.store(false, Ordering::Release);
+        self.streams
+            .lock()
+            .expect("overflow lock")
+            .drain()
+            .collect()
+    }
+}
+
+/// Pipelines written at once on the multiplexed connection (in order).
+const IN_FLIGHT: usize = 4;
 
 impl Tap for Mirror {
     fn event(&self, entry: &Entry, event: &Arc<Event>) {
@@ -160,7 +193,7 @@ struct Task {
     cluster: Cluster,
     ttl_secs: i64,
     streams: Arc<OnceLock<Streams>>,
-    overflowed: Arc<AtomicBool>,
+    overflowed: Arc<Overflowed>,
     /// Streams mirrored and still in the registry (pruned as they leave).
     known: HashMap<String, Known>,
     /// Redis failed: streams go on locally until it answers again.
@@ -171,40 +204,81 @@ struct Task {
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Op>) {
+        use futures_util::StreamExt;
         let mut batch = Vec::with_capacity(BATCH);
         let mut retry = tokio::time::interval(Duration::from_secs(1));
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut prune = Instant::now();
+        // Pipelines sent and not yet answered, with their events' count.
+        let mut in_flight = futures_util::stream::FuturesOrdered::new();
         loop {
             tokio::select! {
-                n = rx.recv_many(&mut batch, BATCH) => if n == 0 { break },
-                _ = retry.tick(), if self.degraded || self.overflowed.load(Ordering::Relaxed) => {}
-            }
-            if self.overflowed.swap(false, Ordering::Relaxed) && !self.degraded {
-                tracing::warn!("the stream mirror fell behind; events were not written to Redis");
-                self.degraded = true;
+                n = rx.recv_many(&mut batch, BATCH), if in_flight.len() < IN_FLIGHT => {
+                    if n == 0 { break }
+                }
+                Some((result, events)) = in_flight.next(), if !in_flight.is_empty() => {
+                    let result: redis::RedisResult<()> = result;
+                    match result {
+                        Ok(()) => {
+                            crate::metrics::get().cluster_events_mirrored.inc_by(events);
+                        }
+                        Err(e) => {
+                            if !self.degraded {
+                                tracing::warn!(error = %e, "could not write stream events to Redis; streams go on locally");
+                            }
+                            self.degraded = true;
+                            crate::metrics::get().cluster_events_lost.inc_by(events);
+                            self.lost += events;
+                        }
+                    }
+                    continue;
+                }
+                _ = retry.tick(), if self.degraded || self.overflowed.any() => {}
             }
             if self.degraded {
                 let lost = self.note(&batch);
                 crate::metrics::get().cluster_events_lost.inc_by(lost);
                 self.lost += lost;
                 batch.clear();
-                self.recover().await;
+                if in_flight.is_empty() {
+                    self.recover().await;
+                }
                 continue;
             }
-            let ops = std::mem::take(&mut batch);
-            if let Err(e) = self.write(&ops).await {
-                tracing::warn!(error = %e, "could not write stream events to Redis; streams go on locally");
-                self.degraded = true;
-                let lost = self.note(&ops);
-                crate::metrics::get().cluster_events_lost.inc_by(lost);
-                self.lost += lost;
+            if !batch.is_empty() {
+                let (pipe, events) = self.pipeline(&batch);
+                batch.clear();
+                let mut conn = self.cluster.conn();
+                in_flight.push_back(async move { (pipe.query_async(&mut conn).await, events) });
             }
-            batch = ops;
-            batch.clear();
+            if self.overflowed.any() {
+                self.repair().await;
+            }
             if prune.elapsed() > Duration::from_secs(30) {
                 prune = Instant::now();
                 self.prune();
+            }
+        }
+    }
+
+    /// The streams whose operations were dropped (the task was behind) are
+    /// written again from their start.
+    async fn repair(&mut self) {
+        let ids = self.overflowed.take();
+        let Some(streams) = self.streams.get().cloned() else {
+            return;
+        };
+        tracing::warn!(
+            streams = ids.len(),
+            "the stream mirror fell behind: writing those streams to Redis again"
+        );
+        for id in ids {
+            if let Some(entry) = streams.get(&id)
+                && let Err(e) = self.rewrite(&entry).await
+            {
+                tracing::warn!(error = %e, "could not write stream events to Redis; streams go on locally");
+                self.degraded = true;
+                return;
             }
         }
     }
@@ -231,10 +305,13 @@ impl Task {
     }
 
     /// One pipeline: each event appended (unless written already), each
-    /// stream's metadata updated, both keys' expiry renewed.
-    async fn write(&mut self, ops: &[Op]) -> redis::RedisResult<()> {
+    /// stream's metadata updated, both keys' expiry renewed; and how many
+    /// events it holds.
+    fn pipeline(&mut self, ops: &[Op]) -> (redis::Pipeline, u64) {
         let mut pipe = redis::pipe();
         let mut touched: Vec<&str> = Vec::new();
+        // Each stream's key made once a batch, not once an event.
+        let mut keys: HashMap<&str, String> = HashMap::new();
         let mut events = 0;
         for op in ops {
             match op {
@@ -252,7 +329,8 @@ impl Task {
                     }
                     known.written = event.seq;
                     events += 1;
-                    xadd(&mut pipe, stream, event);
+                    let key = keys.entry(stream).or_insert_with(|| events_key(stream));
+                    xadd(&mut pipe, key, event);
                     if touched.last() != Some(&stream.as_str()) {
                         touched.push(stream);
                     }
@@ -269,9 +347,7 @@ impl Task {
             let known = &self.known[stream];
             self.meta(&mut pipe, stream, known);
         }
-        pipe.query_async::<()>(&mut self.cluster.conn()).await?;
-        crate::metrics::get().cluster_events_mirrored.inc_by(events);
-        Ok(())
+        (pipe, events)
     }
 
     fn meta(&self, pipe: &mut redis::Pipeline, stream: &str, known: &Known) {
@@ -346,8 +422,9 @@ impl Task {
         }
         let mut pipe = redis::pipe();
         pipe.cmd("DEL").arg(events_key(&entry.id)).ignore();
+        let key = events_key(&entry.id);
         for ev in &held {
-            xadd(&mut pipe, &entry.id, ev);
+            xadd(&mut pipe, &key, ev);
         }
         let known = Known {
             owner: Some(entry.owner.clone()),
@@ -371,9 +448,9 @@ impl Task {
     }
 }
 
-fn xadd(pipe: &mut redis::Pipeline, stream: &str, event: &Event) {
+fn xadd(pipe: &mut redis::Pipeline, key: &str, event: &Event) {
     pipe.cmd("XADD")
-        .arg(events_key(stream))
+        .arg(key)
         .arg("MAXLEN")
         .arg("~")
         .arg(MAX_EVENTS)

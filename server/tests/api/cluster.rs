@@ -188,7 +188,7 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
     for seq in 1..=2u64 {
         let json = format!(r#"{{"type":"delta","text":"x","stream_id":"{id}","seq":{seq}}}"#);
         let _: String = redis::cmd("XADD")
-            .arg(format!("chorus:stream:{id}:ev"))
+            .arg(format!("chorus:stream:{{{id}}}:ev"))
             .arg(format!("{seq}-0"))
             .arg("n")
             .arg("delta")
@@ -199,7 +199,7 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
             .unwrap();
     }
     let _: i64 = redis::cmd("HSET")
-        .arg(format!("chorus:stream:{id}"))
+        .arg(format!("chorus:stream:{{{id}}}"))
         .arg("owner")
         .arg(&owner)
         .arg("instance")
@@ -210,7 +210,7 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
         .await
         .unwrap();
     let _: i64 = redis::cmd("EXPIRE")
-        .arg(format!("chorus:stream:{id}"))
+        .arg(format!("chorus:stream:{{{id}}}"))
         .arg(60)
         .query_async(&mut conn)
         .await
