@@ -125,7 +125,7 @@ pub enum Found {
     /// This instance runs (or ran) it: read from memory.
     Local(Arc<Entry>),
     /// Another instance of the cluster runs (or ran) it: read from Redis.
-    Remote(crate::cluster::streams::Remote),
+    Remote(Box<crate::cluster::streams::Remote>),
 }
 
 impl Found {
@@ -246,12 +246,12 @@ pub async fn remote_stream(generator: &Generator, stream_id: &str) -> AppResult<
         }
     };
     Ok(meta.map(|meta| {
-        Found::Remote(crate::cluster::streams::Remote::new(
+        Found::Remote(Box::new(crate::cluster::streams::Remote::new(
             cluster,
             &generator.store,
             stream_id,
             meta,
-        ))
+        )))
     }))
 }
 
