@@ -80,19 +80,30 @@ async fn renew(cluster: &Cluster) -> redis::RedisResult<()> {
         .await
 }
 
+/// Waits for `every`'s next tick (the first comes at once); `false` once
+/// `shutdown` is cancelled.
+async fn tick(every: &mut tokio::time::Interval, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = every.tick() => true,
+    }
+}
+
+/// An interval that does not burst after a stall.
+fn interval(period: Duration) -> tokio::time::Interval {
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every
+}
+
 /// Takes this instance's lease now and renews it until `shutdown`, then
 /// lets it go. Failures are logged once per outage; the lease comes back
 /// with Redis.
 pub fn spawn_lease(cluster: &Cluster, health: Health, shutdown: CancellationToken) {
     let cluster = cluster.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RENEW_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
+        let mut every = interval(RENEW_EVERY);
+        while tick(&mut every, &shutdown).await {
             match renew(&cluster).await {
                 Ok(()) => {
                     if !health.healthy_for(Duration::ZERO) {
@@ -126,13 +137,8 @@ pub fn spawn_recovery(
     let cluster = cluster.clone();
     tokio::spawn(async move {
         let mut missing: HashMap<String, Instant> = HashMap::new();
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
+        let mut every = interval(SWEEP_EVERY);
+        while tick(&mut every, &shutdown).await {
             if let Err(e) = sweep(&cluster, &store, &health, &mut missing).await {
                 tracing::warn!(error = %e, "could not look for dead instances' generations");
             }

@@ -21,28 +21,32 @@ fn redis_url() -> Option<String> {
     }
 }
 
+/// A long reply's SSE events, each well-formed.
+type Events = std::pin::Pin<Box<dyn futures_util::Stream<Item = eventsource_stream::Event> + Send>>;
+
 /// Two instances on `redis`, a user of them, and a long reply started on
 /// the first: (first, second, token, stream id, its events).
 async fn reply_on_one_of_two(
     redis: &str,
     username: &str,
-) -> (
-    TestApp,
-    TestApp,
-    String,
-    String,
-    impl futures_util::Stream<
-        Item = Result<
-            eventsource_stream::Event,
-            eventsource_stream::EventStreamError<reqwest::Error>,
-        >,
-    > + use<>,
-) {
+) -> (TestApp, TestApp, String, String, Events) {
     let (a, b) = (instance(redis).await, instance(redis).await);
     let token = a.register(username).await;
     let (id, events) =
         crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let events: Events = Box::pin(events.map(|e| e.expect("well-formed SSE")));
     (a, b, token, id, events)
+}
+
+/// `GET /api/streams/{id}` on `app` as `token`, after `last` (`Last-Event-ID`).
+async fn resume_on(app: &TestApp, id: &str, token: &str, last: u64) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!("/api/streams/{id}")))
+        .bearer_auth(token)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn instance(redis: &str) -> TestApp {
@@ -58,19 +62,11 @@ async fn instance(redis: &str) -> TestApp {
 #[tokio::test]
 async fn a_stream_started_on_one_instance_resumes_on_another_byte_for_byte() {
     let Some(redis) = redis_url() else { return };
-    let (a, b, token, id, events) = reply_on_one_of_two(&redis, "cluster_resume").await;
-    let mut events = std::pin::pin!(events);
+    let (a, b, token, id, mut events) = reply_on_one_of_two(&redis, "cluster_resume").await;
     for _ in 0..3 {
-        events.next().await.unwrap().unwrap();
+        events.next().await.unwrap();
     }
-    let remote = b
-        .client
-        .get(b.url(&format!("/api/streams/{id}")))
-        .bearer_auth(&token)
-        .header("last-event-id", "3")
-        .send()
-        .await
-        .unwrap();
+    let remote = resume_on(&b, &id, &token, 3).await;
     assert_eq!(remote.status(), 200);
     let remote = read_sse(remote).await;
     let owner = a
@@ -89,9 +85,8 @@ async fn a_stream_started_on_one_instance_resumes_on_another_byte_for_byte() {
 #[tokio::test]
 async fn a_stop_asked_on_another_instance_stops_the_generation_where_it_runs() {
     let Some(redis) = redis_url() else { return };
-    let (a, b, token, id, events) = reply_on_one_of_two(&redis, "cluster_stop").await;
-    let mut events = std::pin::pin!(events);
-    events.next().await.unwrap().unwrap();
+    let (a, b, token, id, mut events) = reply_on_one_of_two(&redis, "cluster_stop").await;
+    events.next().await.unwrap();
     // The stream's first events reach Redis in a moment.
     let mut answer = serde_json::Value::Null;
     for _ in 0..50 {
@@ -114,7 +109,6 @@ async fn a_stop_asked_on_another_instance_stops_the_generation_where_it_runs() {
     );
     let mut status = None;
     while let Some(ev) = events.next().await {
-        let ev = ev.unwrap();
         if ev.event == "assistant_complete" {
             let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
             status = v["status"].as_str().map(str::to_owned);
@@ -215,14 +209,7 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
         .query_async(&mut conn)
         .await
         .unwrap();
-    let res = b
-        .client
-        .get(b.url(&format!("/api/streams/{id}")))
-        .bearer_auth(&token)
-        .header("last-event-id", "1")
-        .send()
-        .await
-        .unwrap();
+    let res = resume_on(&b, &id, &token, 1).await;
     assert_eq!(res.status(), 200);
     let events = tokio::time::timeout(std::time::Duration::from_secs(20), read_sse(res))
         .await
