@@ -3,12 +3,17 @@
 
 
 SHELL := /bin/bash
-.PHONY: run test bench dev-server dev-app
+.PHONY: run test bench cluster dev-server dev-app
 
 ## Build the app and the server in release; serve on http://localhost:3000.
 ## Server flags go in ARGS: make run ARGS="--no-limits --chunk-delay-ms 0"
 run:
 	scripts/run.sh $(ARGS)
+
+## Three instances on PostgreSQL and Redis behind HAProxy on http://localhost:3000.
+## Server flags go in ARGS, to every instance.
+cluster:
+	scripts/cluster.sh $(ARGS)
 
 ## Every benchmark of docs/benchmarks.md, in release, on a local server.
 bench:

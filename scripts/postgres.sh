@@ -19,7 +19,8 @@ fi
 if ! as_pg "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='chorus'\"" | grep -q 1; then
   as_pg "createdb -O chorus chorus"
 fi
-# Test databases of earlier runs (the store tests make one per test).
-as_pg "psql -tAc \"SELECT datname FROM pg_database WHERE datname LIKE 'chorus\\_t\\_%'\"" |
+# Test databases of earlier runs (the store tests make one per test);
+# `--keep` (scripts/cluster.sh) leaves them.
+[ "${1:-}" = "--keep" ] || as_pg "psql -tAc \"SELECT datname FROM pg_database WHERE datname LIKE 'chorus\\_t\\_%'\"" |
   while read -r db; do [ -n "$db" ] && as_pg "dropdb --if-exists $db"; done
 echo "postgres://chorus:chorus@127.0.0.1:5432/chorus"

@@ -69,6 +69,12 @@ pub struct Metrics {
     pub(crate) rate_limited: Counter,
     /// Database statements, seconds.
     pub(crate) db_query_seconds: Histogram,
+    /// Cluster (`--redis-url`): stream events written to Redis.
+    pub(crate) cluster_events_mirrored: Counter,
+    /// Cluster: stream events Redis did not get (it was down or too
+    /// slow); readers on other instances miss them until the stream's
+    /// instance writes its streams again once Redis is back.
+    pub(crate) cluster_events_lost: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -104,6 +110,8 @@ impl Metrics {
             escalations: Family::default(),
             rate_limited: Counter::default(),
             db_query_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            cluster_events_mirrored: Counter::default(),
+            cluster_events_lost: Counter::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -186,6 +194,16 @@ impl Metrics {
             "db_query_seconds",
             "Time of one database statement",
             m.db_query_seconds.clone(),
+        );
+        r.register(
+            "cluster_events_mirrored",
+            "Stream events written to the cluster's Redis",
+            m.cluster_events_mirrored.clone(),
+        );
+        r.register(
+            "cluster_events_lost",
+            "Stream events the cluster's Redis did not get",
+            m.cluster_events_lost.clone(),
         );
         m
     }

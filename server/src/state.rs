@@ -88,17 +88,31 @@ impl AppState {
             &config.data_dir,
             config.token_ttl_hours.max(1) * 3600,
         )?;
-        let store = Store::new(db);
-        recover(&store).await?;
+        let store = match &cluster {
+            Some(c) => Store::new(db).with_instance(c.instance()),
+            None => Store::new(db),
+        };
+        // In a cluster, only the generations of instances that went away
+        // are recovered (by `cluster::instances`, below): the others' are
+        // live streams.
+        if cluster.is_none() {
+            recover(&store).await?;
+        }
         let config_proxies = config.trusted_proxies.clone();
         let no_limits = config.no_limits;
         let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit));
         let shutdown = CancellationToken::new();
+        let ttl = std::time::Duration::from_secs(config.stream_ttl_secs);
+        let mut streams = Streams::new(ttl)
+            .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024));
+        if let Some(cluster) = &cluster {
+            streams = crate::cluster::start(cluster, &store, streams, ttl, &shutdown);
+        }
         let generator = Generator {
             engine: config.engine(),
             models: config.models(),
-            streams: Streams::new(std::time::Duration::from_secs(config.stream_ttl_secs))
-                .with_retained_limit(config.stream_memory_mb.saturating_mul(1024 * 1024)),
+            streams,
+            cluster: cluster.clone(),
             quota: Quota {
                 store: store.clone(),
                 anon_limit: config.anon_message_limit,

@@ -166,21 +166,19 @@ impl Ws {
                 });
             }
             ClientMessage::Resume { data } => {
-                let entry = match owned_stream(&state.generator, who, &data.stream_id).await {
+                let found = match owned_stream(&state.generator, who, &data.stream_id).await {
                     Ok(e) => e,
                     Err(e) => return Some(from_app_error(e)),
                 };
-                self.followed.follow(entry.subscribe(data.after_seq));
+                self.followed.follow(found.subscribe(data.after_seq, "error"));
                 return None;
             }
             ClientMessage::Stop { data } => {
-                return match owned_stream(&state.generator, who, &data.stream_id).await {
-                    Ok(entry) => {
-                        entry.cancel.cancel();
-                        None
-                    }
-                    Err(e) => Some(from_app_error(e)),
+                let stopped = match owned_stream(&state.generator, who, &data.stream_id).await {
+                    Ok(found) => found.stop().await,
+                    Err(e) => Err(e),
                 };
+                return stopped.err().map(from_app_error);
             }
             ClientMessage::OpenaiChat { data } => {
                 crate::personas::openai_chat(state, who, data).await

@@ -90,6 +90,10 @@ pub enum ErrorCode {
     /// 410: the stream is unknown or no longer replayable; `details` holds
     /// its saved text when there is one.
     StreamExpired,
+    /// 503: the instance of a cluster that ran the stream went away
+    /// before it ended (in-band, the stream's last event, with the text
+    /// saved so far).
+    StreamInterrupted,
     /// 502: the model provider refused the server's API key.
     ProviderAuth,
     /// 503: the model provider failed, timed out or could not be reached.
@@ -142,6 +146,7 @@ impl ErrorCode {
             Self::AnonLimitReached => "ANON_LIMIT_REACHED",
             Self::InsufficientBalance => "INSUFFICIENT_BALANCE",
             Self::StreamExpired => "STREAM_EXPIRED",
+            Self::StreamInterrupted => "STREAM_INTERRUPTED",
             Self::ProviderAuth => "PROVIDER_AUTH",
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
             Self::ProviderRejected => "PROVIDER_REJECTED",
@@ -175,6 +180,7 @@ impl ErrorCode {
             Self::Internal => 500,
             Self::UsernameTaken => 409,
             Self::StreamExpired => 410,
+            Self::StreamInterrupted => 503,
             Self::ProviderAuth => 502,
             Self::ProviderUnavailable => 503,
             Self::ProviderRejected | Self::ProviderIncomplete => 502,
@@ -226,6 +232,7 @@ mod tests {
             ErrorCode::AnonLimitReached,
             ErrorCode::InsufficientBalance,
             ErrorCode::StreamExpired,
+            ErrorCode::StreamInterrupted,
             ErrorCode::ProviderAuth,
             ErrorCode::ProviderUnavailable,
             ErrorCode::ProviderRejected,

@@ -34,6 +34,56 @@ pub enum Ending {
     },
 }
 
+/// The last event a reader gets of a stream whose instance (in a cluster)
+/// went away before it ended: code `STREAM_INTERRUPTED`, with the text
+/// saved so far. One shape that each protocol's error readers take: `type`
+/// is the protocol's error type (`error`; the hybrid chat protocol's
+/// `assistant_error`), also the SSE `event:` name; `message` (the persona
+/// and support protocols) and `error` (the SSE protocols) say the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Interrupted {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Always `"error"`.
+    pub status: String,
+    pub code: crate::ErrorCode,
+    pub error: String,
+    pub message: String,
+    /// The stream's text as saved when its instance went away.
+    pub text: String,
+    pub stream_id: String,
+    /// One past the last event the stream had.
+    pub seq: u64,
+    pub timestamp: String,
+}
+
+impl Interrupted {
+    /// The event for a stream that reached `last_seq` and saved `text`.
+    pub fn new(
+        kind: &str,
+        stream_id: &str,
+        last_seq: u64,
+        text: String,
+        timestamp: String,
+    ) -> Self {
+        let error = "the server running this stream went away before it ended; \
+                     this is the text saved so far"
+            .to_owned();
+        Self {
+            kind: kind.to_owned(),
+            status: "error".into(),
+            code: crate::ErrorCode::StreamInterrupted,
+            message: error.clone(),
+            error,
+            text,
+            stream_id: stream_id.to_owned(),
+            seq: last_seq + 1,
+            timestamp,
+        }
+    }
+}
+
 /// Why a stream was stopped by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -30,6 +30,7 @@ strings! {
         AnonLimitReached = "ANON_LIMIT_REACHED",
         InsufficientBalance = "INSUFFICIENT_BALANCE",
         StreamExpired = "STREAM_EXPIRED",
+        StreamInterrupted = "STREAM_INTERRUPTED",
         ProviderAuth = "PROVIDER_AUTH",
         ProviderUnavailable = "PROVIDER_UNAVAILABLE",
         UnknownPersona = "UNKNOWN_PERSONA",

@@ -239,4 +239,9 @@ fn declare(d: &mut Doc) {
     for channel in ["ws", "chatReply", "rolecard", "stream"] {
         d.messages::<shared::stream::Ending>(channel, Server, &[]);
     }
+    // In a cluster, a stream read on another instance than the one running
+    // it ends with this error when that instance goes away.
+    for channel in ["ws", "chatReply", "rolecard", "stream"] {
+        d.messages::<shared::stream::Interrupted>(channel, Server, &[]);
+    }
 }

@@ -261,13 +261,19 @@ async fn reattach(
 ) -> AppResult<Response> {
     manage::own_chat(&state.store, &who, &chat_id).await?;
     let after = crate::streams::last_event_id(&headers)?.unwrap_or(0);
-    let entry = state
-        .chats
-        .running(&chat_id)
-        .and_then(|id| state.generator.streams.get(&id))
-        .filter(|e| !e.is_finished() && e.owner == who.owner_key());
-    Ok(match entry {
-        Some(entry) => with_stream_id(sse_of(&state.shutdown, &entry, after), &entry.id),
+    let found = match state.chats.running(&chat_id) {
+        Some(id) => match state.generator.streams.get(&id) {
+            Some(entry) => Some(crate::streams::Found::Local(entry)),
+            None => crate::streams::remote_stream(&state.generator, &id).await?,
+        },
+        None => None,
+    }
+    .filter(|f| !f.is_finished() && f.owner() == who.owner_key());
+    Ok(match found {
+        Some(found) => with_stream_id(
+            crate::streams::sse_of_found(&state.shutdown, &found, after, "assistant_error"),
+            found.id(),
+        ),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }

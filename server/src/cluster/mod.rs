@@ -7,6 +7,16 @@
 //! reconnects by itself ([`redis::aio::ConnectionManager`]), the client to
 //! open pub/sub connections from, and this instance's id. Keys are all
 //! under `chorus:`; the features name their own below it.
+//!
+//! - [`instances`]: each instance's lease, and the recovery of a dead
+//!   instance's generations by the others.
+//! - [`streams`]: every stream's events mirrored into Redis, and the reader
+//!   of a stream another instance runs.
+//! - [`stop`]: a stop asked anywhere reaches the stream's instance.
+
+pub mod instances;
+pub mod stop;
+pub mod streams;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use std::sync::Arc;
@@ -103,6 +113,26 @@ impl Cluster {
         key.push_str(&parts.join(":"));
         key
     }
+}
+
+/// Starts this instance's part of the cluster: its lease, the recovery of
+/// dead instances' generations, the mirror of `streams` into Redis and the
+/// listener for stops from other instances. Returns the registry, tapped.
+pub fn start(
+    cluster: &Cluster,
+    store: &crate::store::Store,
+    streams: crate::streams::registry::Streams,
+    ttl: Duration,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> crate::streams::registry::Streams {
+    let health = instances::Health::default();
+    instances::spawn_lease(cluster, health.clone(), shutdown.clone());
+    instances::spawn_recovery(cluster, store.clone(), health, shutdown.clone());
+    let mirror = streams::Mirror::start(cluster, ttl);
+    let streams = streams.with_tap(mirror.clone());
+    mirror.attach(&streams);
+    stop::spawn_listener(cluster, streams.clone(), shutdown.clone());
+    streams
 }
 
 /// The URL without its password, for logs and errors.

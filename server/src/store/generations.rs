@@ -30,8 +30,8 @@ impl Store {
         owner: &str,
     ) -> Result<(), sqlx::Error> {
         let (done, result) = oneshot::channel();
-        self.generation_writes
-            .queue(self.pool(), started(stream_id, owner, 0), Some(done));
+        let write = started(stream_id, owner, 0, self.instance.as_deref());
+        self.generation_writes.queue(self.pool(), write, Some(done));
         result.await.unwrap_or(Err(sqlx::Error::PoolClosed))
     }
 
@@ -46,8 +46,8 @@ impl Store {
     /// [`Store::queue_generation_started`] for a generation holding
     /// `reserved` of its owner's quota (see the migration `0010`).
     pub fn queue_generation_holding(&self, stream_id: &str, owner: &str, reserved: i64) {
-        self.generation_writes
-            .queue(self.pool(), started(stream_id, owner, reserved), None);
+        let write = started(stream_id, owner, reserved, self.instance.as_deref());
+        self.generation_writes.queue(self.pool(), write, None);
     }
 
     /// Saves a running generation's text so far, without waiting (a crash
@@ -90,20 +90,65 @@ impl Store {
         &self,
         tokens: impl Fn(&str) -> i64,
     ) -> Result<(u64, u64), sqlx::Error> {
-        let interrupted = sqlx::query(
-            "UPDATE generations SET status = 'interrupted', finished_at = $1 \
-             WHERE status = 'running'",
-        )
-        .bind(now_secs())
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        let rows = sqlx::query(
-            "SELECT stream_id, owner, reserved, text, completion_tokens FROM generations \
-             WHERE reserved > 0",
+        self.recover(None, tokens).await
+    }
+
+    /// [`Store::recover_interrupted`] for the generations of one instance
+    /// of a cluster that went away (`""`: those no instance recorded),
+    /// while the other instances go on. Safe to run on several instances
+    /// at once: each reservation is settled once.
+    pub async fn recover_instance(
+        &self,
+        instance: &str,
+        tokens: impl Fn(&str) -> i64,
+    ) -> Result<(u64, u64), sqlx::Error> {
+        self.recover(Some(instance), tokens).await
+    }
+
+    /// The instances (`""` for none recorded) with generations still
+    /// running or holding part of a quota.
+    pub async fn instances_with_unsettled(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT COALESCE(instance, '') AS instance FROM generations \
+             WHERE status = 'running' OR reserved > 0",
         )
         .fetch_all(self.pool())
-        .await?;
+        .await
+    }
+
+    async fn recover(
+        &self,
+        instance: Option<&str>,
+        tokens: impl Fn(&str) -> i64,
+    ) -> Result<(u64, u64), sqlx::Error> {
+        let only = if instance.is_some() {
+            " AND COALESCE(instance, '') = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE generations SET status = 'interrupted', finished_at = $1 \
+             WHERE status = 'running'{only}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_secs());
+        if let Some(instance) = instance {
+            query = query.bind(instance);
+        }
+        let interrupted = query.execute(self.pool()).await?.rows_affected();
+        let only = if instance.is_some() {
+            " AND COALESCE(instance, '') = $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT stream_id, owner, reserved, text, completion_tokens FROM generations \
+             WHERE reserved > 0{only}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(instance) = instance {
+            query = query.bind(instance);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         let mut settled = 0;
         for r in rows {
             let stream: String = r.try_get("stream_id")?;
@@ -171,11 +216,12 @@ impl Store {
     }
 }
 
-fn started(stream_id: &str, owner: &str, reserved: i64) -> Write {
+fn started(stream_id: &str, owner: &str, reserved: i64, instance: Option<&str>) -> Write {
     Write::Started {
         stream_id: stream_id.to_owned(),
         owner: owner.to_owned(),
         reserved,
+        instance: instance.map(str::to_owned),
         at: now_secs(),
     }
 }
@@ -222,6 +268,8 @@ enum Write {
         stream_id: String,
         owner: String,
         reserved: i64,
+        /// The cluster instance running it (`None`: a single instance).
+        instance: Option<String>,
         at: i64,
     },
     /// The text so far of a running generation.
@@ -317,11 +365,12 @@ struct NewRow<'a> {
     stream_id: &'a str,
     owner: &'a str,
     reserved: i64,
+    instance: Option<&'a str>,
     created_at: i64,
     end: Option<&'a Write>,
 }
 
-/// Rows per INSERT (9 values each: under SQLite's oldest limit of 999
+/// Rows per INSERT (10 values each: under SQLite's oldest limit of 999
 /// bound parameters). Kept small: SQLite looks each `$N` parameter's name
 /// up in a list as long as the statement's, so binding costs grow with
 /// the square of the rows (at 100 rows, `sqlite3_bind_parameter_name`
@@ -338,6 +387,7 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
                 stream_id,
                 owner,
                 reserved,
+                instance,
                 at,
             } => {
                 new_rows.insert(stream_id.as_str(), rows.len());
@@ -345,6 +395,7 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
                     stream_id,
                     owner,
                     reserved: *reserved,
+                    instance: instance.as_deref(),
                     created_at: *at,
                     end: None,
                 });
@@ -361,17 +412,19 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     for part in running.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
-            "INSERT INTO generations (stream_id, owner, status, reserved, created_at) VALUES ",
+            "INSERT INTO generations (stream_id, owner, status, reserved, instance, created_at) \
+             VALUES ",
         );
         for i in 0..part.len() {
-            let n = i * 4;
+            let n = i * 5;
             let sep = if i == 0 { "" } else { "," };
             sql.push_str(&format!(
-                "{sep}(${}, ${}, 'running', ${}, ${})",
+                "{sep}(${}, ${}, 'running', ${}, ${}, ${})",
                 n + 1,
                 n + 2,
                 n + 3,
-                n + 4
+                n + 4,
+                n + 5
             ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -380,6 +433,7 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
                 .bind(r.stream_id)
                 .bind(r.owner)
                 .bind(r.reserved)
+                .bind(r.instance)
                 .bind(r.created_at);
         }
         q.execute(&mut *tx).await?;
@@ -387,12 +441,12 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
     for part in ended.chunks(ROWS_PER_INSERT) {
         let mut sql = String::from(
             "INSERT INTO generations (stream_id, owner, status, text, prompt_tokens, \
-             completion_tokens, reserved, created_at, finished_at) VALUES ",
+             completion_tokens, reserved, instance, created_at, finished_at) VALUES ",
         );
         for i in 0..part.len() {
-            let n = i * 9;
+            let n = i * 10;
             let sep = if i == 0 { "" } else { "," };
-            let p: Vec<String> = (1..=9).map(|k| format!("${}", n + k)).collect();
+            let p: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
             sql.push_str(&format!("{sep}({})", p.join(", ")));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -416,6 +470,7 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
                 .bind(*prompt_tokens)
                 .bind(*completion_tokens)
                 .bind(r.reserved)
+                .bind(r.instance)
                 .bind(r.created_at)
                 .bind(*at);
         }
@@ -436,15 +491,17 @@ where
             stream_id,
             owner,
             reserved,
+            instance,
             at,
         } => {
             sqlx::query(
-                "INSERT INTO generations (stream_id, owner, status, reserved, created_at) \
-                 VALUES ($1, $2, 'running', $3, $4)",
+                "INSERT INTO generations (stream_id, owner, status, reserved, instance, \
+                 created_at) VALUES ($1, $2, 'running', $3, $4, $5)",
             )
             .bind(stream_id)
             .bind(owner)
             .bind(reserved)
+            .bind(instance.as_deref())
             .bind(at)
             .execute(db)
             .await?;

@@ -30,6 +30,9 @@ pub struct Store {
     db: Db,
     /// Group commit for the two writes every generation makes.
     generation_writes: generations::Writer,
+    /// This instance's id in a cluster, recorded on every generation it
+    /// runs; `None` for a single instance.
+    instance: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -37,7 +40,14 @@ impl Store {
         Self {
             generation_writes: generations::Writer::default(),
             db,
+            instance: None,
         }
+    }
+
+    /// The store of instance `id` of a cluster: its generations say so.
+    pub fn with_instance(mut self, id: &str) -> Self {
+        self.instance = Some(id.into());
+        self
     }
 
     pub fn db(&self) -> &Db {

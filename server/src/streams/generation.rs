@@ -60,6 +60,9 @@ pub struct Generator {
     pub models: crate::engine::models::Models,
     /// Live and replayable streams.
     pub streams: Streams,
+    /// The cluster's Redis (`--redis-url`), where the streams of the other
+    /// instances are read and stopped; `None` for a single instance.
+    pub cluster: Option<crate::cluster::Cluster>,
     /// Who may generate, and what it costs.
     pub quota: Quota,
     /// Where generations are recorded (the app's store).

@@ -34,6 +34,21 @@ pub fn next_order() -> u64 {
     ORDER.load(Ordering::Relaxed)
 }
 
+impl Event {
+    /// An event made outside a log (read back from another instance's
+    /// stream, or an ending written for a reader): it takes its place in
+    /// [`Event::order`] now, as if appended here.
+    pub fn received(seq: u64, name: Option<&'static str>, json: String) -> Self {
+        let order = ORDER.fetch_add(1, Ordering::Relaxed);
+        Self {
+            seq,
+            name,
+            json,
+            order,
+        }
+    }
+}
+
 /// The events after a cursor are no longer all held (or the cursor is
 /// ahead of the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +100,11 @@ impl ReplayLog {
         }));
         self.last_seq = seq;
         seq
+    }
+
+    /// The last event appended, if still held.
+    pub fn last(&self) -> Option<&Arc<Event>> {
+        self.events.back()
     }
 
     /// Keeps at most `max` events, dropping the oldest.

@@ -8,6 +8,11 @@
 //!   or expired stream is 410 `STREAM_EXPIRED` with its saved text.
 //! - [`registry`]: the streams and their replay logs.
 //! - [`generation`]: runs a generation into a stream.
+//! - [`Found`]: a stream found by id: this instance's ([`Entry`]), or, in a
+//!   cluster, another instance's ([`Remote`], read from Redis). Resume and
+//!   stop work on both; the events are the same bytes.
+//!
+//! [`Remote`]: crate::cluster::streams::Remote
 
 pub mod generation;
 pub mod log;
@@ -52,16 +57,16 @@ async fn resume(
 ) -> AppResult<Response> {
     let Query(params) =
         params.map_err(|e| AppError::client(ErrorCode::BadRequest, e.body_text()))?;
-    let entry = owned_stream(&state.generator, &who, &stream_id).await?;
+    let found = owned_stream(&state.generator, &who, &stream_id).await?;
     let after = last_event_id(&headers)?.or(params.after).unwrap_or(0);
-    past_the_end(&entry, after)?;
-    Ok(sse_of(&state.shutdown, &entry, after))
+    past_the_end(&found, after)?;
+    Ok(sse_of_found(&state.shutdown, &found, after, "error"))
 }
 
 /// A cursor past the stream's last event names events that never were: a
 /// finished stream is 410 `STREAM_EXPIRED`, a live one 400 `BAD_REQUEST`,
 /// both with the stream's `last_seq`, never an empty 200.
-fn past_the_end(entry: &Entry, after: u64) -> AppResult<()> {
+fn past_the_end(entry: &Found, after: u64) -> AppResult<()> {
     let last = entry.last_seq();
     if after <= last {
         return Ok(());
@@ -101,11 +106,11 @@ async fn stop(
     who: Identity,
     Path(stream_id): Path<String>,
 ) -> AppResult<Json<StopResponse>> {
-    let entry = owned_stream(&state.generator, &who, &stream_id).await?;
-    let status = if entry.is_finished() {
+    let found = owned_stream(&state.generator, &who, &stream_id).await?;
+    let status = if found.is_finished() {
         "finished"
     } else {
-        entry.cancel.cancel();
+        found.stop().await?;
         "stopping"
     };
     Ok(Json(StopResponse {
@@ -114,22 +119,98 @@ async fn stop(
     }))
 }
 
-/// The live stream if `who` owns it; 403 for someone else's; 410 with the
-/// saved text (for its owner) when it is gone.
+/// A stream found by id, on this instance or another.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// This instance runs (or ran) it: read from memory.
+    Local(Arc<Entry>),
+    /// Another instance of the cluster runs (or ran) it: read from Redis.
+    Remote(Box<crate::cluster::streams::Remote>),
+}
+
+impl Found {
+    pub fn id(&self) -> &str {
+        match self {
+            Found::Local(e) => &e.id,
+            Found::Remote(r) => &r.id,
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        match self {
+            Found::Local(e) => &e.owner,
+            Found::Remote(r) => &r.meta.owner,
+        }
+    }
+
+    /// Whether it has finished (for a remote one: when it was looked up).
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Found::Local(e) => e.is_finished(),
+            Found::Remote(r) => r.meta.done,
+        }
+    }
+
+    /// The seq of its last event so far.
+    pub fn last_seq(&self) -> u64 {
+        match self {
+            Found::Local(e) => e.last_seq(),
+            Found::Remote(r) => r.meta.last,
+        }
+    }
+
+    /// The events after `after`, then the live tail, each once. A remote
+    /// stream whose instance went away ends with a `STREAM_INTERRUPTED`
+    /// error of type (and SSE name) `error_kind`.
+    pub fn subscribe(
+        &self,
+        after: u64,
+        error_kind: crate::cluster::streams::ErrorKind,
+    ) -> futures_util::stream::BoxStream<'static, Arc<registry::Event>> {
+        match self {
+            Found::Local(e) => e.subscribe(after).boxed(),
+            Found::Remote(r) => r.subscribe(after, error_kind).boxed(),
+        }
+    }
+
+    /// Stops its generation, here or on the instance that runs it.
+    pub async fn stop(&self) -> AppResult<()> {
+        match self {
+            Found::Local(e) => e.cancel.cancel(),
+            Found::Remote(r) => {
+                let heard = crate::cluster::stop::publish(r.cluster(), &r.meta.instance, &r.id)
+                    .await
+                    .map_err(|e| AppError::Internal(format!("publishing a stop: {e}")))?;
+                if !heard {
+                    tracing::info!(stream = %r.id, instance = %r.meta.instance, "a stop for an instance that is gone");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The live stream if `who` owns it (on this instance, or in a cluster on
+/// any); 403 for someone else's; 410 with the saved text (for its owner)
+/// when it is gone.
 pub async fn owned_stream(
     generator: &Generator,
     who: &Identity,
     stream_id: &str,
-) -> AppResult<Arc<Entry>> {
+) -> AppResult<Found> {
     let owner = who.owner_key();
-    if let Some(entry) = generator.streams.get(stream_id) {
-        if entry.owner != owner {
+    let found = match generator.streams.get(stream_id) {
+        Some(entry) => Some(Found::Local(entry)),
+        None => remote_stream(generator, stream_id).await?,
+    };
+    if let Some(found) = found {
+        if found.owner() != owner {
             return Err(AppError::client(
                 ErrorCode::Forbidden,
                 "this stream belongs to someone else",
             ));
         }
-        return Ok(entry);
+        return Ok(found);
     }
     let saved = generator
         .store
@@ -146,10 +227,56 @@ pub async fn owned_stream(
     })
 }
 
+/// In a cluster, the stream another instance runs, if Redis knows it.
+pub async fn remote_stream(generator: &Generator, stream_id: &str) -> AppResult<Option<Found>> {
+    let Some(cluster) = &generator.cluster else {
+        return Ok(None);
+    };
+    // Ids are `st_` and hex: anything else is no stream of ours.
+    if !stream_id.starts_with("st_") || !stream_id[3..].bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    // Redis down: only this instance's streams and the saved ones are
+    // found (the cluster degrades to single instances).
+    let meta = match crate::cluster::streams::lookup(cluster, stream_id).await {
+        Ok(meta) => meta,
+        Err(e) => {
+            tracing::warn!(stream = stream_id, error = %e, "could not look a stream up in Redis");
+            None
+        }
+    };
+    Ok(meta.map(|meta| {
+        Found::Remote(Box::new(crate::cluster::streams::Remote::new(
+            cluster,
+            &generator.store,
+            stream_id,
+            meta,
+        )))
+    }))
+}
+
 /// The stream's events after `after` as SSE: `id:` = seq, `event:` when the
 /// protocol names its events, JSON data.
 pub fn sse_of(shutdown: &CancellationToken, entry: &Arc<Entry>, after: u64) -> Response {
-    let events = entry.subscribe(after).map(|ev| {
+    sse_events(shutdown, entry.subscribe(after))
+}
+
+/// [`sse_of`] for a stream on any instance; `error_kind` names the
+/// protocol's error event, should its instance go away.
+pub fn sse_of_found(
+    shutdown: &CancellationToken,
+    found: &Found,
+    after: u64,
+    error_kind: crate::cluster::streams::ErrorKind,
+) -> Response {
+    sse_events(shutdown, found.subscribe(after, error_kind))
+}
+
+fn sse_events(
+    shutdown: &CancellationToken,
+    events: impl futures_util::Stream<Item = Arc<registry::Event>> + Send + 'static,
+) -> Response {
+    let events = events.map(|ev| {
         // `event:` before `data:`: line readers (the hybrid chat protocol's client) take the
         // name from the line above the data.
         let mut out = axum::response::sse::Event::default();

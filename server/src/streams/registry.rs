@@ -23,6 +23,16 @@ const READ_BATCH: usize = 64;
 pub use super::log::Event;
 use super::log::ReplayLog;
 
+/// What else hears of every stream: a cluster's mirror of the streams in
+/// Redis (`crate::cluster::streams`). Called under the stream's lock, in
+/// order, so it must only queue (never wait).
+pub trait Tap: Send + Sync + std::fmt::Debug {
+    /// An event was appended to `entry`.
+    fn event(&self, entry: &Entry, event: &Arc<Event>);
+    /// `entry` finished at `last_seq`.
+    fn finished(&self, entry: &Entry, last_seq: u64);
+}
+
 /// All live and recently finished streams.
 #[derive(Clone, Debug)]
 pub struct Streams {
@@ -33,6 +43,8 @@ pub struct Streams {
     /// Past this many retained bytes, finished streams are forgotten
     /// before their time, oldest first (their outcome stays saved).
     retained_limit: usize,
+    /// Hears every stream's events (a cluster's mirror), if set.
+    tap: Option<Arc<dyn Tap>>,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +73,8 @@ pub struct Entry {
     latest: watch::Sender<u64>,
     /// The registry's count of retained bytes, which this stream adds to.
     retained: Arc<AtomicUsize>,
+    /// The registry's [`Tap`], if any.
+    tap: Option<Arc<dyn Tap>>,
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +101,14 @@ impl Streams {
             ttl,
             retained: Arc::new(AtomicUsize::new(0)),
             retained_limit: usize::MAX,
+            tap: None,
         }
+    }
+
+    /// Every stream's events and ends also go to `tap`.
+    pub fn with_tap(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Bounds the bytes finished streams may hold: past `bytes`, the oldest
@@ -116,6 +137,7 @@ impl Streams {
             log: Mutex::new(Log::default()),
             latest,
             retained: self.retained.clone(),
+            tap: self.tap.clone(),
         });
         let mut inner = self.inner.lock().expect("streams lock");
         self.sweep(&mut inner);
@@ -222,6 +244,9 @@ impl Entry {
         }
         self.retained.fetch_add(json.len(), Ordering::Relaxed);
         log.replay.append(name, json);
+        if let (Some(tap), Some(event)) = (&self.tap, log.replay.last()) {
+            tap.event(self, event);
+        }
         drop(log);
         self.latest.send_replace(seq);
         Ok(seq)
@@ -260,6 +285,9 @@ impl Entry {
         log.done = true;
         log.finished_at = Some(Instant::now());
         let last = log.replay.last_seq();
+        if let Some(tap) = &self.tap {
+            tap.finished(self, last);
+        }
         drop(log);
         // Wake readers even if no new event came.
         self.latest.send_replace(last);

@@ -1,0 +1,348 @@
+// Several instances, one service (issue #20): the topology of `make cluster`
+// on loopback, started once for this file by `scripts/cluster.sh --test`
+// (HAProxy on :3400, three instances on :3401-3403 with PostgreSQL and a
+// Redis of its own on :3499), every instance asking the scripted
+// OpenAI-compatible provider below (:3490), which writes slowly and records
+// when the server closes its connection. Streams are started on one
+// instance and read, resumed or stopped on another: the events are the
+// owner's, byte for byte, each once.
+//
+// Needs TEST_POSTGRES_URL (scripts/test.sh sets it) and Debian's
+// redis-server; skips, saying why, without them.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FRONT = 'http://127.0.0.1:3400';
+const at = (i) => `http://127.0.0.1:${3400 + i}`;
+const REDIS_PORT = '3499';
+
+function missing() {
+  if (!process.env.TEST_POSTGRES_URL) return 'TEST_POSTGRES_URL is not set (scripts/test.sh sets it)';
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'redis-server is not installed (Debian package redis-server)';
+  }
+  try {
+    execFileSync('haproxy', ['-v'], { stdio: 'ignore' });
+  } catch {
+    return 'haproxy is not installed (Debian package haproxy)';
+  }
+  return false;
+}
+const skip = missing();
+if (skip) console.log(`# cluster tests skipped: ${skip}`);
+
+// The provider: every reply is PIECES pieces, PIECE_MS apart.
+const PIECES = 40;
+const PIECE_MS = 80;
+const provider = { server: null, closedEarly: 0, finished: 0 };
+const piece = (content) =>
+  `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+
+function startProvider() {
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let n = 0;
+      let done = false;
+      const timer = setInterval(() => {
+        if (n === 0) res.write(piece('{"text":"'));
+        if (n < PIECES) {
+          res.write(piece(`w${n} `));
+          n += 1;
+          return;
+        }
+        clearInterval(timer);
+        done = true;
+        provider.finished += 1;
+        res.end(piece('"}') + 'data: [DONE]\n\n');
+      }, PIECE_MS);
+      res.on('close', () => {
+        clearInterval(timer);
+        if (!done) provider.closedEarly += 1;
+      });
+    });
+  });
+  return new Promise((r) => srv.listen(3490, '127.0.0.1', () => r(srv)));
+}
+
+let cluster;
+let clusterLog = '';
+const pids = {};
+let state;
+let token;
+
+before(async () => {
+  if (skip) return;
+  provider.server = await startProvider();
+  cluster = spawn(
+    join(root, 'scripts', 'cluster.sh'),
+    [
+      '--test',
+      '--llm', 'openai',
+      '--openai-base-url', 'http://127.0.0.1:3490/v1',
+      '--chunk-delay-ms', '0',
+      '--provider-timeout-secs', '10',
+    ],
+    { env: { ...process.env, REDIS_PORT }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the cluster did not start:\n${clusterLog}`)), 90_000);
+    const onData = (buf) => {
+      clusterLog += buf.toString();
+      for (const m of clusterLog.matchAll(/chorus(\d) pid (\d+)/g)) pids[m[1]] = Number(m[2]);
+      const ready = clusterLog.match(/cluster ready .* state (\S+)\)/);
+      if (ready) {
+        state = ready[1];
+        clearTimeout(timer);
+        ok();
+      }
+    };
+    cluster.stdout.on('data', onData);
+    cluster.stderr.on('data', onData);
+    cluster.on('exit', (code) => fail(new Error(`the cluster script exited with ${code}:\n${clusterLog}`)));
+  });
+  const res = await fetch(`${FRONT}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'cluster_user', password: 'correct horse' }),
+  });
+  if (res.status !== 201) assert.fail(`register: ${res.status} ${await res.text()}`);
+  token = (await res.json()).token;
+});
+
+after(async () => {
+  if (cluster && cluster.exitCode === null) {
+    cluster.kill('SIGTERM');
+    await new Promise((r) => cluster.once('exit', r));
+  }
+  provider.server?.close();
+});
+
+const auth = () => ({ authorization: `Bearer ${token}` });
+
+/** An SSE response's events ({id, event, data}, data as the raw string), as they come. */
+async function* events(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const ev = {};
+      for (const line of block.split('\n')) {
+        const i = line.indexOf(':');
+        if (i <= 0) continue;
+        const [k, v] = [line.slice(0, i), line.slice(i + 1).replace(/^ /, '')];
+        if (k === 'data') ev.data = v;
+        else if (k === 'id') ev.id = Number(v);
+        else if (k === 'event') ev.event = v;
+      }
+      if (ev.data !== undefined) yield ev;
+    }
+  }
+}
+
+/** Reads events until `stop(ev, all)` says so (then drops the connection), or the end. */
+async function read(res, stop = () => false) {
+  const all = [];
+  for await (const ev of events(res)) {
+    all.push(ev);
+    if (stop(ev, all)) {
+      await res.body.cancel().catch(() => {});
+      break;
+    }
+  }
+  return all;
+}
+
+const deltas = (evs) => evs.filter((e) => e.event === 'assistant_delta').length;
+
+async function send(instance, content) {
+  const res = await fetch(`${at(instance)}/api/v1/messages/send`, {
+    method: 'POST',
+    headers: { ...auth(), 'content-type': 'application/json' },
+    body: JSON.stringify({ content }),
+  });
+  if (res.status !== 200) assert.fail(`send: ${res.status} ${await res.text()}`);
+  return { res, id: res.headers.get('x-stream-id') };
+}
+
+const resume = (instance, id, after) =>
+  fetch(`${at(instance)}/api/streams/${id}`, {
+    headers: { ...auth(), ...(after === undefined ? {} : { 'last-event-id': String(after) }) },
+  });
+
+/** The whole stream as its owner replays it, once it has ended. */
+async function replay(instance, id) {
+  const res = await resume(instance, id, 0);
+  assert.equal(res.status, 200);
+  return read(res);
+}
+
+test('a chat reply started on one instance and re-attached on another arrives whole, once, as the owner sends it', { skip }, async () => {
+  const { res, id } = await send(1, 'Tell me about the sea');
+  const first = await read(res, (_, all) => deltas(all) >= 3);
+  const cursor = first.at(-1).id;
+  const rest = await read(await resume(2, id, cursor));
+  const seqs = [...first, ...rest].map((e) => e.id);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every seq once, in order');
+  const done = JSON.parse(rest.at(-2).data);
+  assert.equal(done.type, 'assistant_complete');
+  assert.equal(done.status, 'completed');
+  const text = [...first, ...rest]
+    .filter((e) => e.event === 'assistant_delta')
+    .map((e) => JSON.parse(e.data).delta)
+    .join('');
+  assert.equal(text, done.content, 'the whole text, once');
+  const owner = await replay(1, id);
+  assert.deepEqual(rest, owner.filter((e) => e.id > cursor), 'byte for byte the owner\'s events');
+});
+
+test('stop through a third instance stops the generation where it runs and closes the provider connection', { skip }, async () => {
+  const closedBefore = provider.closedEarly;
+  const { res, id } = await send(1, 'Tell me a long story');
+  const all = [];
+  let stopped;
+  for await (const ev of events(res)) {
+    all.push(ev);
+    if (!stopped && deltas(all) >= 2) {
+      stopped = await fetch(`${at(3)}/api/streams/${id}/stop`, { method: 'POST', headers: auth() });
+    }
+  }
+  assert.equal(stopped.status, 200);
+  assert.deepEqual(await stopped.json(), { stream_id: id, status: 'stopping' });
+  const done = JSON.parse(all.find((e) => e.event === 'assistant_complete').data);
+  assert.equal(done.status, 'stopped');
+  assert.ok(done.content.length > 0 && !done.content.includes(`w${PIECES - 1} `), done.content);
+  assert.equal(provider.closedEarly, closedBefore + 1, 'the upstream connection was closed');
+});
+
+/** A `/ws` connection's messages, as raw strings. */
+function socket(instance) {
+  const ws = new WebSocket(`${at(instance).replace('http', 'ws')}/ws?token=${token}`);
+  const messages = [];
+  const waiters = [];
+  ws.on('message', (data) => {
+    messages.push(data.toString());
+    for (const w of [...waiters]) w();
+  });
+  const until = (pred, ms = 20_000) =>
+    new Promise((ok, fail) => {
+      const check = () => {
+        if (pred(messages)) {
+          waiters.splice(waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          ok(messages);
+        }
+      };
+      const timer = setTimeout(() => fail(new Error(`timed out; got ${messages.join('\n')}`)), ms);
+      waiters.push(check);
+      check();
+    });
+  return { ws, messages, until, opened: new Promise((r) => ws.once('open', r)) };
+}
+
+test('a persona panel started on one instance resumes on another, each persona\'s stream from its seq', { skip }, async () => {
+  const a = socket(1);
+  await a.opened;
+  a.ws.send(JSON.stringify({ type: 'multi_chat', data: { message: 'What is the sea?', persona_ids: ['tech_enthusiast', 'creative_writer'] } }));
+  const parsed = () => a.messages.map((m) => JSON.parse(m));
+  await a.until(() => parsed().some((m) => m.persona_streams));
+  const streams = parsed().find((m) => m.persona_streams).persona_streams.map((p) => p.stream_id);
+  await a.until(() => parsed().filter((m) => m.type === 'chunk').length >= 4);
+  a.ws.close();
+  const cursors = Object.fromEntries(
+    streams.map((s) => [s, Math.max(0, ...parsed().filter((m) => m.stream_id === s).map((m) => m.seq))]),
+  );
+  const b = socket(2);
+  await b.opened;
+  for (const s of streams) b.ws.send(JSON.stringify({ type: 'resume', data: { stream_id: s, after_seq: cursors[s] } }));
+  const of = (s) => (ms) => ms.filter((m) => JSON.parse(m).stream_id === s);
+  const ended = (s) => (ms) => of(s)(ms).some((m) => ['persona_response', 'response', 'error'].includes(JSON.parse(m).type));
+  for (const s of streams) await b.until(ended(s));
+  b.ws.close();
+  for (const s of streams) {
+    const got = of(s)(b.messages);
+    const owner = (await replay(1, s)).filter((e) => e.id > cursors[s]).map((e) => e.data);
+    assert.deepEqual(got, owner, `stream ${s} after ${cursors[s]}: the owner's events, once`);
+  }
+});
+
+test('a role card started on one instance resumes on another', { skip }, async () => {
+  for (const content of ['I grew up by the sea', 'I taught school for thirty years']) {
+    const added = await fetch(`${FRONT}/api/memories`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ content }),
+    });
+    assert.equal(added.status, 201);
+  }
+  const res = await fetch(`${at(1)}/api/rolecard/layers/core/stream`, { method: 'POST', headers: auth() });
+  assert.equal(res.status, 200);
+  const id = res.headers.get('x-stream-id');
+  const first = await read(res, (_, all) => all.length >= 6);
+  const cursor = first.at(-1).id;
+  const rest = await read(await resume(2, id, cursor));
+  assert.ok(rest.length > 0);
+  const owner = await replay(1, id);
+  assert.deepEqual([...first, ...rest], owner, 'the owner\'s events, each once');
+});
+
+test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all of it, the owner says what it lost', { skip }, async () => {
+  const { res, id } = await send(1, 'Tell me about rivers');
+  const ownerRead = read(res);
+  const remote = await resume(2, id);
+  const remoteRead = read(remote);
+  await new Promise((r) => setTimeout(r, 6 * PIECE_MS));
+  execFileSync('redis-cli', ['-p', REDIS_PORT, 'shutdown', 'nosave']);
+  await new Promise((r) => setTimeout(r, 1000));
+  execFileSync(join(root, 'scripts', 'redis.sh'), { env: { ...process.env, REDIS_PORT } });
+  const [own, far] = await Promise.all([ownerRead, remoteRead]);
+  assert.equal(JSON.parse(own.find((e) => e.event === 'assistant_complete').data).status, 'completed');
+  assert.deepEqual(far, own, 'the reader on another instance got every event once');
+  const log = readFileSync(join(state, 'chorus1.log'), 'utf8');
+  assert.match(log, /could not write stream events to Redis|fell behind/);
+  assert.match(log, /Redis answers again: the streams it missed are written again/);
+});
+
+test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_INTERRUPTED with the saved text', { skip }, async () => {
+  const { res, id } = await send(1, 'Tell me about mountains');
+  const remote = await resume(2, id);
+  const got = [];
+  const remoteRead = (async () => {
+    for await (const ev of events(remote)) got.push(ev);
+  })();
+  // Past the first save of the running text (every second).
+  await read(res, (_, all) => deltas(all) >= 16);
+  process.kill(pids[1], 'SIGKILL');
+  const killedAt = Date.now();
+  await remoteRead;
+  const last = got.at(-1);
+  assert.equal(last.event, 'error');
+  const err = JSON.parse(last.data);
+  assert.equal(err.code, 'STREAM_INTERRUPTED');
+  assert.equal(err.stream_id, id);
+  assert.equal(err.seq, got.at(-2).id + 1);
+  const streamed = got.filter((e) => e.event === 'assistant_delta').map((e) => JSON.parse(e.data).delta).join('');
+  assert.ok(err.text.length > 0 && streamed.startsWith(err.text), `${err.text} / ${streamed}`);
+  console.log(`# STREAM_INTERRUPTED ${Date.now() - killedAt} ms after kill -9`);
+  // The service goes on through the others.
+  const health = await fetch(`${FRONT}/api/health`);
+  assert.equal(health.status, 200);
+});
