@@ -6,6 +6,7 @@
 //! on nothing that depends on it.
 
 use crate::auth::limits::AuthLimits;
+use crate::auth::revocation::TokenVersions;
 use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub store: Store,
     /// Signs and checks login tokens.
     pub tokens: TokenKeys,
+    /// The version of each user's tokens: logout revokes the older ones.
+    pub token_versions: TokenVersions,
     /// What every feature that streams generates with: the engine, the
     /// streams, the quota.
     pub generator: Generator,
@@ -105,6 +108,7 @@ impl AppState {
             books: Books::default(),
             chats: ChatHub::default(),
             config: Arc::new(config),
+            token_versions: TokenVersions::new(store.clone()),
             store,
             tokens,
             origins,

@@ -306,6 +306,18 @@ fn declare(d: &mut Doc) {
         ])
         .done();
     d.op(
+        "post",
+        "/api/auth/logout",
+        "accounts",
+        "Sign out: revoke every token of the user",
+        User,
+    )
+    .empty(
+        204,
+        "Signed out; every token issued so far is refused (401 INVALID_TOKEN)",
+    )
+    .done();
+    d.op(
         "get",
         "/api/auth/me",
         "accounts",
