@@ -487,8 +487,15 @@ pub struct Run {
 }
 
 impl Run {
-    /// Pushes an event; past the buffer bound too (a job's events are few).
-    pub fn push(&self, name: Option<&'static str>, payload: Value) {
+    /// Pushes an event within the stream's byte bound (`Err` once the
+    /// stream holds `MAX_STREAM_BYTES`: the job should end, and say why
+    /// with [`Run::push_final`]).
+    pub fn push(&self, name: Option<&'static str>, payload: Value) -> Result<(), PushError> {
+        self.entry.push(name, payload).map(|_| ())
+    }
+
+    /// Pushes an event that ends the job, past the byte bound.
+    pub fn push_final(&self, name: Option<&'static str>, payload: Value) {
         let _ = self.entry.push_final(name, payload);
     }
 

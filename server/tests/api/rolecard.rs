@@ -509,3 +509,38 @@ async fn a_card_is_paid_for_by_the_runner_and_a_refusal_costs_nothing() {
         "its tokens, settled once: {text}"
     );
 }
+
+#[tokio::test]
+async fn a_role_card_stream_keeps_to_the_per_stream_byte_bound() {
+    use chorus_server::streams::registry::MAX_STREAM_BYTES;
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "many_friends").await;
+    // More relations than the API lets one account keep: written directly.
+    let user = app
+        .state
+        .store
+        .user_by_name("many_friends")
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..5000 {
+        app.state
+            .store
+            .add_relation(&user.id, &format!("Friend {i}"), "friend", "met at school")
+            .await
+            .unwrap();
+    }
+    let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
+    assert_eq!(res.status(), 200);
+    let raw = read_sse(res).await;
+    let bytes: usize = raw.iter().map(|(_, _, data)| data.len()).sum();
+    assert!(bytes <= MAX_STREAM_BYTES, "{bytes} bytes streamed");
+    let last: ServerEvent = serde_json::from_str(&raw.last().unwrap().2).unwrap();
+    match last {
+        ServerEvent::Error { error } => assert!(error.contains("too large"), "{error}"),
+        other => panic!(
+            "after {bytes} bytes the stream ended with {:.200}",
+            format!("{other:?}")
+        ),
+    }
+}
