@@ -544,3 +544,72 @@ async fn a_role_card_stream_keeps_to_the_per_stream_byte_bound() {
         ),
     }
 }
+
+#[tokio::test]
+async fn one_account_keeps_a_bounded_number_of_memories_and_relations() {
+    let app = spawn_app().await;
+    let token = app.register("hoarder").await;
+    let user = app
+        .state
+        .store
+        .user_by_name("hoarder")
+        .await
+        .unwrap()
+        .unwrap();
+    // Up to one below each cap, directly; the API takes the last one.
+    for i in 0..499 {
+        app.state
+            .store
+            .add_memory(&user.id, &format!("memory {i}"))
+            .await
+            .unwrap();
+    }
+    for i in 0..199 {
+        app.state
+            .store
+            .add_relation(&user.id, &format!("Friend {i}"), "friend", "")
+            .await
+            .unwrap();
+    }
+    let memory = |i: usize| json!({"content": format!("one more {i}")});
+    let relation = |i: usize| json!({"name": format!("New {i}"), "relationship": "friend"});
+    assert_eq!(
+        post(&app, "/api/memories", &token, memory(0))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        post(&app, "/api/relations", &token, relation(0))
+            .await
+            .status(),
+        201
+    );
+    for (path, body, limit) in [
+        ("/api/memories", memory(1), 500),
+        ("/api/relations", relation(1), 200),
+    ] {
+        let res = post(&app, path, &token, body).await;
+        assert_eq!(res.status(), 422, "{path}");
+        let err: ApiError = json(res).await;
+        assert_eq!(err.code, ErrorCode::ValidationError);
+        assert_eq!(err.details.unwrap()["limit"], limit, "{path}");
+    }
+    // Nothing more was written, and deleting one makes room again.
+    let mine: Vec<Memory> = json(app.get_with_token("/api/memories", &token).await).await;
+    assert_eq!(mine.len(), 500);
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/memories/{}", mine[0].id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        post(&app, "/api/memories", &token, memory(2))
+            .await
+            .status(),
+        201
+    );
+}
