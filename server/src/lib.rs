@@ -60,6 +60,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub(crate) mod health;
+pub mod message_rates;
 pub mod metrics;
 pub(crate) mod models;
 pub(crate) mod parse_errors;

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
 use crate::error::StartError;
+use crate::message_rates::AddressRates;
 use crate::personas::conversations::Conversations;
 use crate::quota::{AnonAddresses, Quota};
 use crate::store::Store;
@@ -51,6 +52,9 @@ pub struct AppState {
     /// Anonymous visitors' addresses, for the per-address budget of free
     /// replies (the quota holds the same handle).
     pub anon_addresses: AnonAddresses,
+    /// Socket messages per address for anonymous visitors, across their
+    /// connections.
+    pub message_rates: AddressRates,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
@@ -114,6 +118,7 @@ impl AppState {
             origins,
             proxies: TrustedProxies::new(&config_proxies),
             auth_limits: AuthLimits::new(!no_limits),
+            message_rates: AddressRates::new(!no_limits),
             anon_addresses: addresses,
             shutdown,
         })
