@@ -158,7 +158,9 @@ async fn on_connect(
     Extension(who): Extension<Identity>,
 ) {
     // Handlers first: a client may emit the moment it is connected.
-    s.extensions.insert(manage::Gate::new(&state.config));
+    let ip = client_ip(s.req_parts(), &state.proxies);
+    s.extensions
+        .insert(manage::Gate::new(&state.config).for_caller(&state.message_rates, &who, ip));
     s.on_fallback(on_event);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());

@@ -158,3 +158,31 @@ async fn anonymous_message_rates_are_per_address_so_reconnecting_does_not_reset_
     user.send_json(stop).await;
     assert_ne!(user.next_json().await["code"], "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn the_chat_sockets_share_the_addresss_budget_too() {
+    let app = spawn_app_with(|_| {}).await;
+    let per_address = chorus_server::message_rates::ADDRESS_BURST as usize;
+    let list = json!({"type": "list_chats", "page": 0, "limit": 1});
+    // 60 a connection (its own rate), on fresh connections and ids.
+    let mut limited = 0;
+    for i in 0..per_address / 60 + 2 {
+        let mut ws =
+            WsClient::open(&app, &format!("/api/v1/chats/ws?anon_id=chatter-{i:04}")).await;
+        for _ in 0..60 {
+            ws.send_json(list.clone()).await;
+            let reply = ws
+                .read_until(|v| v["type"] == "chats_list" || v["type"] == "error")
+                .await;
+            let reply = reply.last().unwrap();
+            if reply["code"] == "RATE_LIMITED" {
+                assert!(
+                    reply["error"].as_str().unwrap().contains("address"),
+                    "{reply}"
+                );
+                limited += 1;
+            }
+        }
+    }
+    assert!(limited >= 60, "{limited} refused");
+}
