@@ -99,7 +99,7 @@ impl Emit {
             match call.next().await {
                 Step::Delta(content) => {
                     text.push_str(&content);
-                    self.run.text.push_str(&content);
+                    self.run.wrote(&content);
                     self.push(ServerEvent::Data { content })?;
                 }
                 Step::Finish { .. } => return Ok(text),

@@ -478,8 +478,10 @@ fn push_all(entry: &Entry, events: Vec<Out>) -> Result<(), PushError> {
 pub struct Run {
     pub generator: Generator,
     pub entry: Arc<Entry>,
-    /// Everything streamed as text so far.
+    /// Everything streamed as text so far (add to it with [`Run::wrote`]).
     pub text: String,
+    /// Saves `text` while the job runs.
+    checkpoint: Checkpoint,
     /// Who runs the job.
     who: Identity,
     /// The job's admission, settled by the runner when the job ends.
@@ -487,6 +489,14 @@ pub struct Run {
 }
 
 impl Run {
+    /// Adds streamed text to the job's text, which is saved while the job
+    /// runs (at most [`CHECKPOINT_EVERY`] behind, as every stream's).
+    pub fn wrote(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.checkpoint
+            .maybe_save(&self.generator.store, &self.entry.id, &self.text);
+    }
+
     /// Pushes an event within the stream's byte bound (`Err` once the
     /// stream holds `MAX_STREAM_BYTES`: the job should end, and say why
     /// with [`Run::push_final`]).
@@ -571,6 +581,7 @@ where
         generator: generator.clone(),
         entry: entry.clone(),
         text: String::new(),
+        checkpoint: Checkpoint::new(),
         who: who.clone(),
         ticket: None,
     };

@@ -613,3 +613,50 @@ async fn one_account_keeps_a_bounded_number_of_memories_and_relations() {
         201
     );
 }
+
+#[tokio::test]
+async fn a_role_cards_text_is_saved_while_it_streams() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let app = crate::helpers::spawn_app_with(|c| c.chunk_delay_ms = Some(100)).await;
+    let (token, _) = setup(&app, "slow_writer").await;
+    let user = app
+        .state
+        .store
+        .user_by_name("slow_writer")
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..20 {
+        app.state
+            .store
+            .add_relation(&user.id, &format!("Friend {i}"), "friend", "")
+            .await
+            .unwrap();
+    }
+    let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
+    let mut events = res.bytes_stream().eventsource();
+    // Stream for a while (the text is saved at least once a second), then
+    // look at what a crash would leave.
+    let started = std::time::Instant::now();
+    let mut streamed = String::new();
+    while started.elapsed() < std::time::Duration::from_millis(2500) {
+        let ev = events.next().await.expect("still streaming").unwrap();
+        match serde_json::from_str::<ServerEvent>(&ev.data).unwrap() {
+            ServerEvent::Data { content } => streamed.push_str(&content),
+            ServerEvent::Complete { .. } => panic!("the card was done too soon"),
+            _ => {}
+        }
+    }
+    let saved = app
+        .state
+        .store
+        .generation(&stream_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.status, "running");
+    assert!(!saved.text.is_empty(), "nothing saved while streaming");
+    assert!(streamed.starts_with(&saved.text), "{:?}", saved.text);
+}
