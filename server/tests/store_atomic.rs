@@ -7,6 +7,8 @@ use chorus_server::db::{Db, DbKind};
 use chorus_server::store::Store;
 use shared::Role;
 
+mod support;
+
 /// A SQLite file (kept in `dir`), and a fresh PostgreSQL database when
 /// `TEST_POSTGRES_URL` is set.
 async fn stores(dir: &tempfile::TempDir) -> Vec<Store> {
@@ -14,17 +16,7 @@ async fn stores(dir: &tempfile::TempDir) -> Vec<Store> {
         "sqlite://{}",
         dir.path().join("chorus.db").display()
     )];
-    if let Ok(admin) = std::env::var("TEST_POSTGRES_URL") {
-        use sqlx::Connection;
-        let name = format!("chorus_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-        urls.push(format!("{base}/{name}"));
-    }
+    urls.extend(support::fresh_postgres().await);
     let mut stores = Vec::new();
     for url in urls {
         stores.push(Store::new(Db::connect(&url).await.unwrap()));

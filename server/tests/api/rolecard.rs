@@ -38,6 +38,19 @@ async fn setup(app: &TestApp, name: &str) -> (String, Relation) {
     (token, json(res).await)
 }
 
+/// Writes `n` more relations for `username` straight to the store (past
+/// what the API lets one account keep).
+async fn add_relations(app: &TestApp, username: &str, n: usize, notes: &str) {
+    let store = &app.state.store;
+    let user = store.user_by_name(username).await.unwrap().unwrap();
+    for i in 0..n {
+        store
+            .add_relation(&user.id, &format!("Friend {i}"), "friend", notes)
+            .await
+            .unwrap();
+    }
+}
+
 /// The stream's events, checking that none has an SSE name and ids are seqs.
 async fn events(res: reqwest::Response) -> Vec<ServerEvent> {
     assert_eq!(res.status(), 200);
@@ -516,20 +529,7 @@ async fn a_role_card_stream_keeps_to_the_per_stream_byte_bound() {
     let app = spawn_app().await;
     let (token, _) = setup(&app, "many_friends").await;
     // More relations than the API lets one account keep: written directly.
-    let user = app
-        .state
-        .store
-        .user_by_name("many_friends")
-        .await
-        .unwrap()
-        .unwrap();
-    for i in 0..5000 {
-        app.state
-            .store
-            .add_relation(&user.id, &format!("Friend {i}"), "friend", "met at school")
-            .await
-            .unwrap();
-    }
+    add_relations(&app, "many_friends", 5000, "met at school").await;
     let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
     assert_eq!(res.status(), 200);
     let raw = read_sse(res).await;
@@ -564,13 +564,7 @@ async fn one_account_keeps_a_bounded_number_of_memories_and_relations() {
             .await
             .unwrap();
     }
-    for i in 0..199 {
-        app.state
-            .store
-            .add_relation(&user.id, &format!("Friend {i}"), "friend", "")
-            .await
-            .unwrap();
-    }
+    add_relations(&app, "hoarder", 199, "").await;
     let memory = |i: usize| json!({"content": format!("one more {i}")});
     let relation = |i: usize| json!({"name": format!("New {i}"), "relationship": "friend"});
     assert_eq!(
@@ -620,20 +614,7 @@ async fn a_role_cards_text_is_saved_while_it_streams() {
     use futures_util::StreamExt;
     let app = crate::helpers::spawn_app_with(|c| c.chunk_delay_ms = Some(100)).await;
     let (token, _) = setup(&app, "slow_writer").await;
-    let user = app
-        .state
-        .store
-        .user_by_name("slow_writer")
-        .await
-        .unwrap()
-        .unwrap();
-    for i in 0..20 {
-        app.state
-            .store
-            .add_relation(&user.id, &format!("Friend {i}"), "friend", "")
-            .await
-            .unwrap();
-    }
+    add_relations(&app, "slow_writer", 20, "").await;
     let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
     let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
     let mut events = res.bytes_stream().eventsource();
@@ -649,13 +630,8 @@ async fn a_role_cards_text_is_saved_while_it_streams() {
             _ => {}
         }
     }
-    let saved = app
-        .state
-        .store
-        .generation(&stream_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let store = &app.state.store;
+    let saved = store.generation(&stream_id).await.unwrap().unwrap();
     assert_eq!(saved.status, "running");
     assert!(!saved.text.is_empty(), "nothing saved while streaming");
     assert!(streamed.starts_with(&saved.text), "{:?}", saved.text);
