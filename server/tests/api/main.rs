@@ -1,8 +1,8 @@
 //! Integration tests: the real server on 127.0.0.1:0, one module per feature.
 
-mod helpers;
 #[path = "../support/mod.rs"]
 mod databases;
+mod helpers;
 
 mod admin;
 mod apidocs;
