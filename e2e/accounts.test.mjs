@@ -64,10 +64,22 @@ test('register, sign out and sign in again', async () => {
   await page.getByTestId('user-name').filter({ hasText: 'e2e_user' }).waitFor();
   await meter(page).filter({ hasText: '2,000 credits' }).waitFor();
   await screenshot(page, 'signed-in');
+  const token = await page.evaluate(() => localStorage.getItem('chorus.token'));
+  const me = () => fetch(`${server.baseURL}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await me()).status, 200);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await meter(page).filter({ hasText: 'free replies left' }).waitFor();
   assert.equal(await page.evaluate(() => localStorage.getItem('chorus.token')), null);
+  // Signing out revoked the token on the server: a copy of it is refused.
+  let revoked;
+  for (let i = 0; i < 50; i++) {
+    revoked = await me();
+    if (revoked.status === 401) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(revoked.status, 401);
+  assert.equal((await revoked.json()).code, 'INVALID_TOKEN');
 
   await page.getByRole('link', { name: 'Sign in' }).click();
   await page.getByLabel('Username').fill('e2e_user');

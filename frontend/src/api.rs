@@ -47,6 +47,24 @@ pub async fn post<B: ToJson + ?Sized, T: FromJson>(
     decode(res).await
 }
 
+/// `POST path` with no body, for an answer with none (204).
+pub async fn post_empty(path: &str, auth: &Auth) -> Result<(), ApiError> {
+    let res = with_auth(gloo_net::http::Request::post(path), auth)
+        .send()
+        .await
+        .map_err(|_| unreachable_server())?;
+    if res.ok() {
+        return Ok(());
+    }
+    let text = res.text().await.unwrap_or_default();
+    Err(parse_json::<ApiError>(&text).unwrap_or_else(|_| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("the server answered {}", res.status()),
+        )
+    }))
+}
+
 async fn decode<T: FromJson>(res: gloo_net::http::Response) -> Result<T, ApiError> {
     let status = res.status();
     let text = res.text().await.unwrap_or_default();

@@ -28,7 +28,7 @@
 //!   streams; resume and stop over HTTP); [`sse`] (stream responses);
 //!   [`engine`] (the offline and OpenAI-compatible providers behind
 //!   capabilities, and chunking); [`web`] (headers, Origin checks, JSON
-//!   errors); [`spa`] (the app and its fallback); [`request_id`] (an id
+//!   errors); [`parse_errors`] (the JSON body on hyper's own 400/414/431); [`spa`] (the app and its fallback); [`request_id`] (an id
 //!   per request on every log line and to the provider); [`metrics`]
 //!   (`GET /metrics` on `--metrics-bind`).
 //! - **State**: [`state`] (`#[derive(FromRef)]`; the [`Generator`]
@@ -61,8 +61,10 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub(crate) mod health;
+pub mod message_rates;
 pub mod metrics;
 pub(crate) mod models;
+pub(crate) mod parse_errors;
 pub mod personas;
 #[cfg(test)]
 mod proptests;
@@ -198,11 +200,16 @@ pub async fn run(
     // Streams write each event (or a batch of them) as soon as it is ready;
     // with Nagle's algorithm a small write after another waited for the
     // client's delayed ACK (40 ms on Linux) before leaving.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
+    // hyper's own 400/414/431 answers get the JSON error body.
+    let listener = parse_errors::Listener(listener);
+    let listener = axum::serve::ListenerExt::tap_io(
+        listener,
+        |io: &mut parse_errors::Io<tokio::net::TcpStream>| {
+            if let Err(e) = io.get_mut().set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        },
+    );
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -6,6 +6,7 @@
 //! on nothing that depends on it.
 
 use crate::auth::limits::AuthLimits;
+use crate::auth::revocation::TokenVersions;
 use crate::auth::token::TokenKeys;
 use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
 use crate::error::StartError;
+use crate::message_rates::AddressRates;
 use crate::personas::conversations::Conversations;
 use crate::quota::{AnonAddresses, Quota};
 use crate::store::Store;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub store: Store,
     /// Signs and checks login tokens.
     pub tokens: TokenKeys,
+    /// The version of each user's tokens: logout revokes the older ones.
+    pub token_versions: TokenVersions,
     /// What every feature that streams generates with: the engine, the
     /// streams, the quota.
     pub generator: Generator,
@@ -49,6 +53,9 @@ pub struct AppState {
     /// Anonymous visitors' addresses, for the per-address budget of free
     /// replies (the quota holds the same handle).
     pub anon_addresses: AnonAddresses,
+    /// Socket messages per address for anonymous visitors, across their
+    /// connections.
+    pub message_rates: AddressRates,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
     /// Which browser origins may open sockets (and call with CORS).
@@ -134,11 +141,13 @@ impl AppState {
             books: Books::default(),
             chats: ChatHub::default(),
             config: Arc::new(config),
+            token_versions: TokenVersions::new(store.clone()),
             store,
             tokens,
             origins,
             proxies: TrustedProxies::new(&config_proxies),
             auth_limits: AuthLimits::new(!no_limits),
+            message_rates: AddressRates::new(!no_limits),
             anon_addresses: addresses,
             shutdown,
         })

@@ -23,6 +23,7 @@ use axum::{Router, middleware, routing::get};
 use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::ws::{ClientMessage, ServerMessage};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 pub use crate::socket::MAX_FRAME_BYTES;
@@ -56,7 +57,8 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
     socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
         context.run(async move {
             let _open = crate::metrics::Open::socket("persona_support");
-            session_with(socket, state, caller.who, caller.token_expires_at).await;
+            let address = matches!(caller.who, Identity::Anonymous(_)).then_some(caller.ip);
+            session_with(socket, state, caller.who, caller.token_expires_at, address).await;
             drop(slot);
         })
     })
@@ -68,15 +70,18 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
-    session_with(socket, state, who, None).await
+    session_with(socket, state, who, None, None).await
 }
 
-/// [`session`], knowing when the connection's token expires.
+/// [`session`], knowing when the connection's token expires, and for an
+/// anonymous visitor their address (its message budget is shared by all
+/// its connections, `message_rates`).
 pub async fn session_with<S, E>(
     socket: S,
     state: AppState,
     who: Identity,
     token_expires_at: Option<i64>,
+    address: Option<IpAddr>,
 ) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
@@ -94,6 +99,7 @@ pub async fn session_with<S, E>(
         state,
         who,
         token_expires_at,
+        address,
     };
     socket::serve(socket, protocol, limits).await
 }
@@ -108,6 +114,9 @@ struct Ws {
     /// Messages a client may send in a burst, refilled over time; `None`
     /// under `--no-limits`.
     rate: Option<Mutex<RateLimiter>>,
+    /// An anonymous visitor's address, whose message budget all its
+    /// connections share.
+    address: Option<IpAddr>,
     /// The streams whose events this connection writes.
     followed: Followed,
 }
@@ -156,6 +165,11 @@ impl Ws {
                     ErrorCode::RateLimited,
                     "too many messages on this connection: slow down",
                 ));
+            }
+            if let Some(ip) = self.address
+                && let Err(wait) = self.state.message_rates.take(ip)
+            {
+                return Some(crate::message_rates::refusal(wait));
             }
         }
         let (state, who) = (&self.state, &self.who);

@@ -9,21 +9,13 @@ use chorus_server::store::Store;
 use shared::Role;
 use shared::support::RiskLevel;
 
+mod support;
+
 /// An in-memory SQLite, and a fresh PostgreSQL database when
 /// `TEST_POSTGRES_URL` is set.
 async fn stores() -> Vec<Store> {
     let mut urls = vec!["sqlite::memory:".to_owned()];
-    if let Ok(admin) = std::env::var("TEST_POSTGRES_URL") {
-        use sqlx::Connection;
-        let name = format!("chorus_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-        urls.push(format!("{base}/{name}"));
-    }
+    urls.extend(support::fresh_postgres().await);
     let mut stores = Vec::new();
     for url in urls {
         stores.push(Store::new(Db::connect(&url).await.unwrap()));

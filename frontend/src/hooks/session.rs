@@ -51,8 +51,17 @@ impl Session {
         self.refresh();
     }
 
-    /// Forgets the token; the browser is anonymous again.
+    /// Revokes the user's tokens on the server (`POST /api/auth/logout`:
+    /// a copied token stops working too) and forgets this one; the browser
+    /// is anonymous again.
     pub fn sign_out(&self) {
+        if let Some(token) = self.token.get_untracked() {
+            spawn_local(async move {
+                // Signed out here whatever the answer; an unreachable
+                // server leaves the token to expire.
+                let _ = api::post_empty("/api/auth/logout", &Auth::Token(token)).await;
+            });
+        }
         store_set(TOKEN_KEY, None);
         self.token.set(None);
         self.user.set(None);

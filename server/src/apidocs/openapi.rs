@@ -306,6 +306,18 @@ fn declare(d: &mut Doc) {
         ])
         .done();
     d.op(
+        "post",
+        "/api/auth/logout",
+        "accounts",
+        "Sign out: revoke every token of the user",
+        User,
+    )
+    .empty(
+        204,
+        "Signed out; every token issued so far is refused (401 INVALID_TOKEN)",
+    )
+    .done();
+    d.op(
         "get",
         "/api/auth/me",
         "accounts",
@@ -395,7 +407,10 @@ fn declare(d: &mut Doc) {
     )
     .body::<NewMemory>(true)
     .ok::<Memory>(201, "Saved")
-    .errors(&[(422, "VALIDATION_ERROR")])
+    .errors(&[(
+        422,
+        "VALIDATION_ERROR: the text, or the account already keeps 500 memories (details.limit)",
+    )])
     .done();
     d.op(
         "delete",
@@ -419,7 +434,10 @@ fn declare(d: &mut Doc) {
     d.op("post", "/api/relations", "rolecards", "Add a person", User)
         .body::<NewRelation>(true)
         .ok::<Relation>(201, "Saved")
-        .errors(&[(422, "VALIDATION_ERROR")])
+        .errors(&[(
+            422,
+            "VALIDATION_ERROR: the fields, or the account already keeps 200 relations (details.limit)",
+        )])
         .done();
     d.op(
         "delete",

@@ -18,6 +18,7 @@ impl<S> FromRequestParts<S> for AdminUser
 where
     S: Send + Sync,
     TokenKeys: FromRef<S>,
+    crate::auth::revocation::TokenVersions: FromRef<S>,
     crate::client_ip::TrustedProxies: FromRef<S>,
     crate::quota::AnonAddresses: FromRef<S>,
     Store: FromRef<S>,

@@ -10,6 +10,7 @@
 //! a `:`). [`ClientIp`] is that address (see [`crate::client_ip`] for
 //! `--trusted-proxy`).
 
+use crate::auth::revocation::TokenVersions;
 use crate::auth::token::TokenKeys;
 use crate::client_ip::TrustedProxies;
 use crate::connections::{AtLimit, ConnectionCounter, ConnectionSlot, Holder};
@@ -114,7 +115,8 @@ fn query_value(query: &str, key: &str) -> Option<String> {
 }
 
 /// `FromRequestParts` for any state that holds the [`TokenKeys`], the
-/// [`TrustedProxies`] and the [`AnonAddresses`]: the extractor is
+/// [`TokenVersions`], the [`TrustedProxies`] and the [`AnonAddresses`]: a
+/// revoked token is refused, the extractor is
 /// `$read(parts, tokens, client address)`, and the address an anonymous
 /// visitor asks from is noted.
 macro_rules! from_identity {
@@ -123,6 +125,7 @@ macro_rules! from_identity {
         where
             S: Send + Sync,
             TokenKeys: FromRef<S>,
+            TokenVersions: FromRef<S>,
             TrustedProxies: FromRef<S>,
             AnonAddresses: FromRef<S>,
         {
@@ -130,7 +133,9 @@ macro_rules! from_identity {
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
                 let ip = client_ip(parts, &TrustedProxies::from_ref(state));
-                let read = $read(parts, &TokenKeys::from_ref(state), ip)?;
+                let tokens = TokenKeys::from_ref(state);
+                not_revoked(parts, &tokens, &TokenVersions::from_ref(state)).await?;
+                let read = $read(parts, &tokens, ip)?;
                 note_address(state, read.identity(), ip);
                 Ok(read)
             }
@@ -142,6 +147,21 @@ from_identity!(MaybeIdentity, maybe_identity);
 from_identity!(Identity, identity);
 from_identity!(AuthUser, auth_user);
 from_identity!(Caller, caller);
+
+/// 401 `INVALID_TOKEN` when the request's token was revoked (a bad or
+/// expired token is the extractor's to refuse).
+async fn not_revoked(
+    parts: &Parts,
+    tokens: &TokenKeys,
+    versions: &TokenVersions,
+) -> Result<(), AppError> {
+    if let Ok(Some(token)) = bearer_token(parts)
+        && let Ok(claims) = tokens.verify(&token)
+    {
+        versions.check(&claims).await?;
+    }
+    Ok(())
+}
 
 /// An extractor's identity, if it holds one.
 trait Identified {

@@ -1,10 +1,12 @@
 //! Accounts: register, log in, who am I.
 //!
 //! - Routes: `POST /api/auth/register`, `POST /api/auth/login`,
+//!   `POST /api/auth/logout` (revokes every token of the user),
 //!   `GET /api/auth/me`.
 //! - [`identity`]: the `Identity` / `AuthUser` extractors every feature uses;
 //!   [`admin`]: `AdminUser`, for what only admins read.
-//! - [`token`]: JWT HS256 issue and verify. [`password`]: argon2id, a
+//! - [`token`]: JWT HS256 issue and verify; [`revocation`]: the version
+//!   of each user's tokens, which logout moves on. [`password`]: argon2id, a
 //!   bounded number at a time. [`limits`]: attempts per address and per
 //!   account.
 //! - [`adopt`]: register and login with an `x-anon-id` move that visitor's
@@ -15,6 +17,7 @@ pub(crate) mod adopt;
 pub mod identity;
 pub mod limits;
 pub(crate) mod password;
+pub mod revocation;
 pub mod token;
 
 use crate::error::{AppError, AppResult};
@@ -32,6 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
 }
 
@@ -72,7 +76,7 @@ async fn register(
     tracing::info!(user = %user.id, "registered");
     adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     let body = AuthResponse {
-        token: state.tokens.issue(&user.id),
+        token: state.tokens.issue(&user.id, user.token_version),
         user: User {
             id: user.id,
             username: user.username,
@@ -116,12 +120,19 @@ async fn login(
     limits.succeeded(turn);
     adopt::adopt_visitor(&state.store, &state.books, &headers, &user.id).await;
     Ok(Json(AuthResponse {
-        token: state.tokens.issue(&user.id),
+        token: state.tokens.issue(&user.id, user.token_version),
         user: User {
             id: user.id,
             username: user.username,
         },
     }))
+}
+
+/// Revokes every token the user holds (this one too): 204.
+async fn logout(State(state): State<AppState>, AuthUser(id): AuthUser) -> AppResult<StatusCode> {
+    state.token_versions.revoke(&id).await?;
+    tracing::info!(user = %id, "signed out");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(State(state): State<AppState>, AuthUser(id): AuthUser) -> AppResult<Json<Me>> {

@@ -16,6 +16,11 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, Unix seconds.
     pub exp: i64,
+    /// The version of the user's tokens it was issued at: once the user
+    /// logs out (the version moves on) it is refused. Tokens made before
+    /// versions existed have none, version 0.
+    #[serde(default)]
+    pub ver: i64,
 }
 
 /// The signing keys and how long tokens live: a cheap handle (extractors
@@ -68,19 +73,30 @@ impl TokenKeys {
         Ok(Self::new(secret.as_bytes(), ttl_secs))
     }
 
-    /// A token for `user_id`, valid for the configured time from now.
-    pub fn issue(&self, user_id: &str) -> String {
+    /// A token for `user_id` at the version of their tokens `ver`, valid
+    /// for the configured time from now.
+    pub fn issue(&self, user_id: &str, ver: i64) -> String {
         let iat = crate::store::now_secs();
-        self.issue_at(user_id, iat, iat + self.ttl_secs)
+        self.sign(Claims {
+            sub: user_id.to_owned(),
+            iat,
+            exp: iat + self.ttl_secs,
+            ver,
+        })
     }
 
-    /// A token with explicit times (tests use this for expired tokens).
+    /// A token with explicit times, at version 0 (tests use this for
+    /// expired tokens).
     pub fn issue_at(&self, user_id: &str, iat: i64, exp: i64) -> String {
-        let claims = Claims {
+        self.sign(Claims {
             sub: user_id.to_owned(),
             iat,
             exp,
-        };
+            ver: 0,
+        })
+    }
+
+    fn sign(&self, claims: Claims) -> String {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 encoding cannot fail")
     }
@@ -126,7 +142,8 @@ mod tests {
     #[test]
     fn tokens_verify_and_expire() {
         let keys = TokenKeys::new(b"a-secret-of-enough-length-0123456789", 3600);
-        let t = keys.issue("user-1");
+        let t = keys.issue("user-1", 3);
+        assert_eq!(keys.verify(&t).unwrap().ver, 3);
         assert_eq!(keys.verify(&t).unwrap().sub, "user-1");
         let old = keys.issue_at("user-1", 1000, 2000);
         assert_eq!(keys.verify(&old).unwrap_err(), ErrorCode::TokenExpired);
@@ -137,7 +154,7 @@ mod tests {
         let keys = TokenKeys::new(b"a-secret-of-enough-length-0123456789", 3600);
         let other = TokenKeys::new(b"another-secret-of-enough-length-012", 3600);
         assert_eq!(
-            keys.verify(&other.issue("u")).unwrap_err(),
+            keys.verify(&other.issue("u", 0)).unwrap_err(),
             ErrorCode::InvalidToken
         );
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -154,7 +171,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("chorus-jwt-{}", uuid::Uuid::new_v4()));
         let a = TokenKeys::load(None, &dir, 60).unwrap();
         let b = TokenKeys::load(None, &dir, 60).unwrap();
-        assert_eq!(b.verify(&a.issue("u")).unwrap().sub, "u");
+        assert_eq!(b.verify(&a.issue("u", 0)).unwrap().sub, "u");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -5,6 +5,7 @@
 use crate::auth::identity::Identity;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::message_rates::AddressRates;
 use crate::quota::Quota;
 use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
@@ -13,6 +14,7 @@ use crate::store::chats::ChatAccess;
 use serde_json::Value;
 use shared::ErrorCode;
 use shared::chat::{ClientMessage, MAX_PAGE_LIMIT, MAX_TITLE_CHARS, ServerMessage};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// Messages a connection may send at once, then per second: listing is
@@ -21,13 +23,20 @@ const BURST: u32 = 60;
 const PER_SEC: f64 = 5.0;
 
 /// One connection's rate limit (a handle: socket.io handlers clone it);
-/// none under `--no-limits`.
+/// none under `--no-limits`. An anonymous visitor's connection also takes
+/// from their address's budget (`message_rates`), shared by all of them.
 #[derive(Clone)]
-pub(crate) struct Gate(Option<Arc<Mutex<RateLimiter>>>);
+pub(crate) struct Gate(
+    Option<Arc<Mutex<RateLimiter>>>,
+    Option<(AddressRates, IpAddr)>,
+);
 
 impl Default for Gate {
     fn default() -> Self {
-        Self(Some(Arc::new(Mutex::new(RateLimiter::new(BURST, PER_SEC)))))
+        Self(
+            Some(Arc::new(Mutex::new(RateLimiter::new(BURST, PER_SEC)))),
+            None,
+        )
     }
 }
 
@@ -35,9 +44,26 @@ impl Gate {
     /// The gate for a new connection on this server.
     pub(crate) fn new(config: &Config) -> Self {
         if config.no_limits {
-            Self(None)
+            Self(None, None)
         } else {
             Self::default()
+        }
+    }
+
+    /// The same gate, for `who` at `ip`: an anonymous visitor's messages
+    /// also count against their address.
+    pub(crate) fn for_caller(mut self, rates: &AddressRates, who: &Identity, ip: IpAddr) -> Self {
+        if matches!(who, Identity::Anonymous(_)) {
+            self.1 = Some((rates.clone(), ip));
+        }
+        self
+    }
+
+    /// `Err(wait)` when `msg` (not a `ping`) is past its address's budget.
+    fn address_allows(&self, msg: &ClientMessage) -> Result<(), std::time::Duration> {
+        match &self.1 {
+            Some((rates, ip)) if !matches!(msg, ClientMessage::Ping) => rates.take(*ip),
+            _ => Ok(()),
         }
     }
 
@@ -121,6 +147,13 @@ pub(crate) async fn handle(
         return error(
             ErrorCode::RateLimited,
             "too many messages on this connection: slow down",
+        );
+    }
+    if let Err(wait) = gate.address_allows(&msg) {
+        let secs = crate::message_rates::retry_secs(wait);
+        return error(
+            ErrorCode::RateLimited,
+            format!("too many messages from this address: try again in {secs} s"),
         );
     }
     match answer(state, who, conn, msg).await {

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, Stream};
 use shared::ErrorCode;
 use shared::chat::ServerMessage;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -37,7 +38,7 @@ pub async fn upgrade(
     socket::tuned(ws).on_upgrade(move |socket| {
         context.run(async move {
             let _open = crate::metrics::Open::socket("chat_manage");
-            session(socket, state, who).await;
+            session_from(socket, state, who, Some(ip)).await;
             drop(slot);
         })
     })
@@ -49,6 +50,20 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
+    session_from(socket, state, who, None).await
+}
+
+/// [`session`] from the address `ip` (an anonymous visitor's messages take
+/// from its budget too).
+pub async fn session_from<S, E>(socket: S, state: AppState, who: Identity, ip: Option<IpAddr>)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
+{
+    let mut gate = manage::Gate::new(&state.config);
+    if let Some(ip) = ip {
+        gate = gate.for_caller(&state.message_rates, &who, ip);
+    }
     let limits = Limits {
         stall: state.config.ws_stall_timeout(),
         idle: None,
@@ -58,7 +73,7 @@ where
     let protocol = Manage {
         conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),
         owner: who.owner_key(),
-        gate: manage::Gate::new(&state.config),
+        gate,
         news: state.chats.subscribe(),
         state,
         who,

@@ -12,8 +12,8 @@
 //! the error code.
 
 use super::manage;
-use crate::auth::identity::{Identity, client_ip, identify, socket_slot};
-use crate::auth::token::TokenKeys;
+use crate::auth::identity::{Identity, bearer_token, client_ip, identify, socket_slot};
+use crate::auth::token::{Claims, TokenKeys};
 use crate::connections::ConnectionSlot;
 use crate::state::AppState;
 use serde_json::Value;
@@ -46,13 +46,20 @@ pub(crate) fn layer(state: &AppState) -> SocketIoLayer {
     layer
 }
 
+/// Who connects, as read: a user by a valid token (whose version is still
+/// to check), or an anonymous visitor.
+enum Connecting {
+    Token(Claims),
+    Other(Identity),
+}
+
 /// Who connects: `auth.token`, else `auth.anonId` (or `anon_id`), else the
 /// query (`?token=`, `?anon_id=`) as on the plain socket.
 fn who_from(
     tokens: &TokenKeys,
     auth: Option<Value>,
     parts: &axum::http::request::Parts,
-) -> Result<Identity, (ErrorCode, String)> {
+) -> Result<Connecting, (ErrorCode, String)> {
     let field = |k: &str| {
         auth.as_ref()
             .and_then(|a| a.get(k))
@@ -62,12 +69,12 @@ fn who_from(
     if let Some(token) = field("token") {
         return tokens
             .verify(&token)
-            .map(|c| Identity::User(c.sub))
+            .map(Connecting::Token)
             .map_err(|code| (code, "the token is not valid: sign in again".to_owned()));
     }
     if let Some(anon) = field("anonId").or_else(|| field("anon_id")) {
         return if is_valid_anon_id(&anon) {
-            Ok(Identity::Anonymous(anon))
+            Ok(Connecting::Other(Identity::Anonymous(anon)))
         } else {
             Err((
                 ErrorCode::InvalidAnonId,
@@ -75,8 +82,13 @@ fn who_from(
             ))
         };
     }
+    if let Ok(Some(token)) = bearer_token(parts)
+        && let Ok(claims) = tokens.verify(&token)
+    {
+        return Ok(Connecting::Token(claims));
+    }
     match identify(parts, tokens) {
-        Ok(Some(who)) => Ok(who),
+        Ok(Some(who)) => Ok(Connecting::Other(who)),
         Ok(None) => Err((
             ErrorCode::Unauthorized,
             "sign in (auth: {token}) or identify this browser (auth: {anonId})".to_owned(),
@@ -106,7 +118,18 @@ async fn authenticate(
             "connections from this origin are not allowed",
         );
     }
-    match who_from(&state.tokens, auth.ok(), s.req_parts()) {
+    let who = match who_from(&state.tokens, auth.ok(), s.req_parts()) {
+        Ok(Connecting::Token(claims)) => match state.token_versions.check(&claims).await {
+            Ok(()) => Ok(Identity::User(claims.sub)),
+            Err(e) => {
+                let (_, body) = e.to_api_error();
+                Err((body.code, body.error))
+            }
+        },
+        Ok(Connecting::Other(who)) => Ok(who),
+        Err(e) => Err(e),
+    };
+    match who {
         Ok(who) => {
             // Counted with every other socket of this caller.
             let ip = client_ip(s.req_parts(), &state.proxies);
@@ -135,7 +158,9 @@ async fn on_connect(
     Extension(who): Extension<Identity>,
 ) {
     // Handlers first: a client may emit the moment it is connected.
-    s.extensions.insert(manage::Gate::new(&state.config));
+    let ip = client_ip(s.req_parts(), &state.proxies);
+    s.extensions
+        .insert(manage::Gate::new(&state.config).for_caller(&state.message_rates, &who, ip));
     s.on_fallback(on_event);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());

@@ -1,8 +1,10 @@
-//! Server-side context for `openai_chat`'s `previous_response_id` when the
-//! provider keeps none itself (the offline generator): each response id maps
-//! to the conversation up to and including that reply. Bounded by count and
-//! by bytes (long conversations each keep their whole history): the oldest
-//! conversations are forgotten first.
+//! Who may continue from an `openai_chat` response (`previous_response_id`),
+//! and the context to continue with when the provider keeps none itself
+//! (the offline generator): each response id maps to its owner and the
+//! conversation up to and including that reply (nothing more when the
+//! provider keeps it). Bounded by count and by bytes (long conversations
+//! each keep their whole history): the oldest are forgotten first, and then
+//! continuing from them is `NOT_FOUND`.
 
 use crate::engine::ChatMessage;
 use std::collections::{HashMap, VecDeque};

@@ -206,9 +206,9 @@ pub async fn openai_chat(
     let owner = who.owner_key();
     let keeps_state = state.generator.engine.keeps_conversation_state();
     let mut messages = Vec::new();
-    if let Some(prev) = &data.previous_response_id
-        && !keeps_state
-    {
+    // Only the caller's own responses continue: one the provider keeps
+    // would carry someone else's conversation on for them.
+    if let Some(prev) = &data.previous_response_id {
         messages = state.conversations.get(prev, &owner).ok_or_else(|| {
             refuse(
                 ErrorCode::NotFound,
@@ -231,8 +231,13 @@ pub async fn openai_chat(
     let conversations = state.conversations.clone();
     let on_done = Box::new(move |o: &Outcome| {
         if let Some(id) = &o.response_id {
+            // A provider that keeps the conversation needs only its owner.
             let mut history = messages;
-            history.push(ChatMessage::assistant(o.text.clone()));
+            if keeps_state {
+                history.clear();
+            } else {
+                history.push(ChatMessage::assistant(o.text.clone()));
+            }
             conversations.insert(id.clone(), &owner, history);
         }
     });

@@ -23,6 +23,10 @@ use std::sync::Arc;
 /// Characters per `data` chunk.
 const CHUNK_CHARS: usize = 40;
 
+/// The `error` of a card whose stream outgrew the per-stream byte bound.
+const TOO_LARGE: &str = "The role card is too large to stream (it outgrew the stream's \
+    buffer): remove some relations or memories and try again.";
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub(crate) enum Job {
@@ -50,7 +54,7 @@ pub(crate) fn start(generator: &Generator, user_id: &str, job: Job) -> Arc<Entry
             },
         };
         if let Err(message) = &outcome {
-            emit.push(ServerEvent::Error {
+            emit.push_final(ServerEvent::Error {
                 error: message.clone(),
             });
         }
@@ -65,18 +69,27 @@ struct Emit {
 }
 
 impl Emit {
-    fn push(&self, e: ServerEvent) {
+    /// Pushes an event within the stream's byte bound; past it, the job
+    /// ends with [`TOO_LARGE`].
+    fn push(&self, e: ServerEvent) -> Result<(), String> {
         self.run
-            .push(None, serde_json::to_value(&e).unwrap_or_default());
+            .push(None, serde_json::to_value(&e).unwrap_or_default())
+            .map_err(|_| TOO_LARGE.to_owned())
     }
 
-    fn progress(&mut self, stage: &str, pct: u8, message: Option<&str>) {
+    /// Pushes the `error` that ends the stream, past the bound.
+    fn push_final(&self, e: ServerEvent) {
+        self.run
+            .push_final(None, serde_json::to_value(&e).unwrap_or_default());
+    }
+
+    fn progress(&mut self, stage: &str, pct: u8, message: Option<&str>) -> Result<(), String> {
         self.last = self.last.max(pct.min(100));
         self.push(ServerEvent::Progress {
             stage: stage.to_owned(),
             progress: self.last,
             message: message.map(str::to_owned),
-        });
+        })
     }
 
     /// A call's text as `data` chunks; the whole text.
@@ -86,8 +99,8 @@ impl Emit {
             match call.next().await {
                 Step::Delta(content) => {
                     text.push_str(&content);
-                    self.run.text.push_str(&content);
-                    self.push(ServerEvent::Data { content });
+                    self.run.wrote(&content);
+                    self.push(ServerEvent::Data { content })?;
                 }
                 Step::Finish { .. } => return Ok(text),
                 Step::Stopped | Step::TimedOut => return Err("Generation stopped".into()),
@@ -158,18 +171,18 @@ async fn work(
 ) -> Result<(), String> {
     match job {
         Job::Full(opts) => {
-            emit.progress("analyzing_memories", 0, Some("Analyzing user memories..."));
+            emit.progress("analyzing_memories", 0, Some("Analyzing user memories..."))?;
             emit.progress(
                 "analyzing_memories",
                 25,
                 Some(&format!("Analyzed {} memories", memories.len())),
-            );
+            )?;
             if opts.include_core {
                 emit.progress(
                     "generating_core_layer",
                     50,
                     Some("Generating core personality layer..."),
-                );
+                )?;
                 card.core_layer = Some(core(emit, memories).await?);
             }
             if opts.include_relations {
@@ -177,7 +190,7 @@ async fn work(
                     "generating_relation_layers",
                     75,
                     Some("Generating relationship layers..."),
-                );
+                )?;
                 let mut layers = Vec::new();
                 let n = relations.len().max(1);
                 for (i, r) in relations.iter().enumerate() {
@@ -187,41 +200,41 @@ async fn work(
                         "generating_relation_layers",
                         pct,
                         Some(&format!("Wrote the layer for {}", r.name)),
-                    );
+                    )?;
                 }
                 card.relation_layers = layers;
             }
             emit.save(user, &card).await?;
-            emit.progress("complete", 100, Some("Role card ready"));
+            emit.progress("complete", 100, Some("Role card ready"))?;
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::RoleCard(card),
-            });
+            })?;
         }
         Job::Core => {
-            emit.progress("starting", 0, Some("Starting..."));
-            emit.progress("analyzing", 50, Some("Writing the core layer..."));
+            emit.progress("starting", 0, Some("Starting..."))?;
+            emit.progress("analyzing", 50, Some("Writing the core layer..."))?;
             let layer = core(emit, memories).await?;
             card.core_layer = Some(layer.clone());
             emit.save(user, &card).await?;
-            emit.progress("analyzing", 100, None);
+            emit.progress("analyzing", 100, None)?;
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::CoreLayer(layer),
-            });
+            })?;
         }
         Job::Relation(r) => {
-            emit.progress("starting", 0, Some("Starting..."));
+            emit.progress("starting", 0, Some("Starting..."))?;
             emit.progress(
                 "analyzing",
                 50,
                 Some(&format!("Writing the layer for {}...", r.name)),
-            );
+            )?;
             let layer = relation(emit, &r, memories).await?;
             card.upsert_relation(layer.clone());
             emit.save(user, &card).await?;
-            emit.progress("analyzing", 100, None);
+            emit.progress("analyzing", 100, None)?;
             emit.push(ServerEvent::Complete {
                 result: RoleCardResult::RelationLayer(layer),
-            });
+            })?;
         }
         Job::Batch => {
             let mut pending: Vec<String> = Vec::new();
@@ -236,12 +249,12 @@ async fn work(
             emit.push(ServerEvent::BatchStart {
                 total: pending.len(),
                 pending: pending.clone(),
-            });
+            })?;
             for layer in &pending {
                 emit.push(ServerEvent::LayerProgress {
                     layer: layer.clone(),
                     progress: 0,
-                });
+                })?;
                 if layer == "core" {
                     card.core_layer = Some(core(emit, memories).await?);
                 } else if let Some(r) = relations.iter().find(|r| &r.id == layer) {
@@ -251,15 +264,15 @@ async fn work(
                 emit.push(ServerEvent::LayerProgress {
                     layer: layer.clone(),
                     progress: 100,
-                });
+                })?;
                 emit.push(ServerEvent::LayerComplete {
                     layer: layer.clone(),
-                });
+                })?;
             }
             emit.save(user, &card).await?;
             emit.push(ServerEvent::BatchComplete {
                 result: RoleCardResult::RoleCard(card),
-            });
+            })?;
         }
     }
     Ok(())
@@ -382,7 +395,7 @@ async fn model_layer<T: DeserializeOwned>(
                     emit.push(ServerEvent::DataRestart {
                         discarded: text.chars().count(),
                         reason: "the model's answer did not parse; asking again".into(),
-                    });
+                    })?;
                 }
             }
         }

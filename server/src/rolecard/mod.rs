@@ -3,7 +3,8 @@
 //! role card over SSE and lets them export it.
 //!
 //! - REST (owner only): `GET/POST /api/memories`, `DELETE /api/memories/{id}`,
-//!   `GET/POST /api/relations`, `DELETE /api/relations/{id}`,
+//!   `GET/POST /api/relations`, `DELETE /api/relations/{id}` (at most
+//!   [`MAX_MEMORIES`] and [`MAX_RELATIONS`] per account),
 //!   `GET /api/rolecard` (204 before the first), `GET /api/rolecard/export?format=ccv2|ccv3`.
 //! - Streams, each `POST` (body `{"options":{…}}`) or `GET` (options as
 //!   query parameters, token as `?token=` for `EventSource`):
@@ -34,6 +35,29 @@ use shared::rolecard::{
     GenerateOptions, MAX_MEMORY_CHARS, MAX_NAME_CHARS, MAX_NOTES_CHARS, Memory, NewMemory,
     NewRelation, Relation,
 };
+
+/// Most memories one account keeps: every card's prompt lists them all.
+pub(crate) const MAX_MEMORIES: i64 = 500;
+/// Most relations one account keeps: a card writes a layer for each, and
+/// its stream must fit the per-stream byte bound.
+pub(crate) const MAX_RELATIONS: i64 = 200;
+
+/// 422 `VALIDATION_ERROR` (with `details.limit`) when the user already
+/// keeps `limit` of `table`'s rows.
+async fn within_cap(store: &Store, table: Table, user: &str, limit: i64) -> AppResult<()> {
+    if store.count_owned(table, user).await? < limit {
+        return Ok(());
+    }
+    let what = match table {
+        Table::Memories => "memories",
+        Table::Relations => "relations",
+    };
+    Err(AppError::client(
+        ErrorCode::ValidationError,
+        format!("an account keeps at most {limit} {what}: delete one first"),
+    )
+    .with_details(serde_json::json!({ "limit": limit })))
+}
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -81,6 +105,7 @@ async fn add_memory(
             format!("a memory has 1 to {MAX_MEMORY_CHARS} characters"),
         ));
     }
+    within_cap(&state.store, Table::Memories, &user, MAX_MEMORIES).await?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.add_memory(&user, content).await?),
@@ -122,6 +147,7 @@ async fn add_relation(
             format!("notes have at most {MAX_NOTES_CHARS} characters"),
         ));
     }
+    within_cap(&state.store, Table::Relations, &user, MAX_RELATIONS).await?;
     let r = state
         .store
         .add_relation(&user, name, relationship, body.notes.trim())

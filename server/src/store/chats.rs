@@ -220,30 +220,37 @@ impl Store {
         self.chat(chat_id).await
     }
 
-    /// Deletes a chat with its messages and their versions; whether it existed.
+    /// Deletes a chat with its messages and their versions, all or nothing;
+    /// whether it existed.
     pub async fn delete_chat(&self, chat_id: &str) -> Result<bool, sqlx::Error> {
-        // Explicit, children first: PostgreSQL cascades, but SQLite only does
-        // with its foreign-key pragma on, and the order costs nothing.
+        let mut tx = self.pool().begin().await?;
+        // The chat row first: every write to a chat writes it first (which
+        // locks it), so a reply saved at the same time waits, and then
+        // finds no chat. Then the children, explicitly: PostgreSQL
+        // cascades, but SQLite only does with its foreign-key pragma on.
+        let done = sqlx::query("DELETE FROM chats WHERE id = $1")
+            .bind(chat_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "DELETE FROM chat_message_versions WHERE message_id IN \
              (SELECT id FROM chat_messages WHERE chat_id = $1)",
         )
         .bind(chat_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM chat_messages WHERE chat_id = $1")
             .bind(chat_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM chats WHERE id = $1")
-            .bind(chat_id)
-            .execute(self.pool())
-            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Appends a message with a chosen id (a reply's id is known before it
-    /// is written); a reply gets its first version too. Marks the chat active.
+    /// is written); a reply gets its first version too. Marks the chat
+    /// active, first: one transaction that locks the chat, so messages
+    /// added at once get their own places.
     pub async fn add_chat_message(
         &self,
         chat_id: &str,
@@ -252,6 +259,12 @@ impl Store {
         content: &str,
     ) -> Result<Message, sqlx::Error> {
         let now = now_secs();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
+            .bind(chat_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO chat_messages (id, chat_id, role, content, position, created_at) \
              VALUES ($1, $2, $3, $4, \
@@ -262,14 +275,22 @@ impl Store {
         .bind(role.as_str())
         .bind(content)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         let mut versions = Vec::new();
         if role == Role::Assistant {
-            self.insert_version(id, 0, content, now).await?;
+            sqlx::query(
+                "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
+                 VALUES ($1, 0, $2, $3)",
+            )
+            .bind(id)
+            .bind(content)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             versions.push(content.to_owned());
         }
-        self.touch_chat(chat_id).await?;
+        tx.commit().await?;
         Ok(Message {
             id: id.to_owned(),
             chat_id: chat_id.to_owned(),
@@ -295,61 +316,47 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_version(
-        &self,
-        message_id: &str,
-        version: i64,
-        content: &str,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(message_id)
-        .bind(version)
-        .bind(content)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    async fn touch_chat(&self, chat_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
-            .bind(chat_id)
-            .bind(now_ms())
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// Adds a new version of a reply and makes it current; returns its index.
+    /// One transaction that first locks the chat, so regenerates of one
+    /// reply at once each get their own number.
     pub async fn add_message_version(
         &self,
         message_id: &str,
         content: &str,
     ) -> Result<usize, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE chats SET updated_ms = $2 \
+             WHERE id = (SELECT chat_id FROM chat_messages WHERE id = $1)",
+        )
+        .bind(message_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
         let next: i64 = sqlx::query(
             "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
              FROM chat_message_versions WHERE message_id = $1",
         )
         .bind(message_id)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?
         .try_get("n")?;
-        self.insert_version(message_id, next, content, now_secs())
+        sqlx::query(
+            "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(message_id)
+        .bind(next)
+        .bind(content)
+        .bind(now_secs())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1")
+            .bind(message_id)
+            .bind(content)
+            .execute(&mut *tx)
             .await?;
-        let row =
-            sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1 RETURNING chat_id")
-                .bind(message_id)
-                .bind(content)
-                .fetch_optional(self.pool())
-                .await?;
-        if let Some(r) = row {
-            let chat_id: String = r.try_get("chat_id")?;
-            self.touch_chat(&chat_id).await?;
-        }
+        tx.commit().await?;
         Ok(next as usize)
     }
 

@@ -99,6 +99,18 @@ impl Store {
             .collect()
     }
 
+    /// How many memories or relations (`table`) the user keeps.
+    pub async fn count_owned(&self, table: Table, user_id: &str) -> Result<i64, sqlx::Error> {
+        let sql = match table {
+            Table::Memories => "SELECT CAST(COUNT(*) AS BIGINT) FROM memories WHERE user_id = $1",
+            Table::Relations => "SELECT CAST(COUNT(*) AS BIGINT) FROM relations WHERE user_id = $1",
+        };
+        sqlx::query_scalar(sql)
+            .bind(user_id)
+            .fetch_one(self.pool())
+            .await
+    }
+
     /// Who owns the memory or relation `id` in `table`.
     pub async fn owner_of(
         &self,

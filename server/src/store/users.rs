@@ -10,6 +10,9 @@ pub struct UserRecord {
     pub username: String,
     pub password_hash: String,
     pub credits: i64,
+    /// The version of the user's tokens: a token issued at an older one is
+    /// revoked (`POST /api/auth/logout`).
+    pub token_version: i64,
 }
 
 impl Store {
@@ -58,13 +61,15 @@ impl Store {
             username: username.to_owned(),
             password_hash: password_hash.to_owned(),
             credits: initial_credits,
+            token_version: 0,
         }))
     }
 
     /// The user with this name (any case).
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, credits FROM users WHERE username_key = $1",
+            "SELECT id, username, password_hash, credits, token_version FROM users \
+             WHERE username_key = $1",
         )
         .bind(username.to_ascii_lowercase())
         .fetch_optional(self.pool())
@@ -74,12 +79,33 @@ impl Store {
 
     /// The user with this id.
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT id, username, password_hash, credits FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, credits, token_version FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(record).transpose()
+    }
+
+    /// The version of the user's tokens; `None` for no such user.
+    pub async fn token_version(&self, user_id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT token_version FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// Moves the version of the user's tokens on, revoking every token
+    /// issued so far; the new version (`None` for no such user).
+    pub async fn revoke_tokens(&self, user_id: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = $1 \
+             RETURNING token_version",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
     }
 }
 
@@ -89,5 +115,6 @@ fn record(row: sqlx::any::AnyRow) -> Result<UserRecord, sqlx::Error> {
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         credits: row.try_get("credits")?,
+        token_version: row.try_get("token_version")?,
     })
 }

@@ -483,8 +483,10 @@ fn push_all(entry: &Entry, events: Vec<Out>) -> Result<(), PushError> {
 pub struct Run {
     pub generator: Generator,
     pub entry: Arc<Entry>,
-    /// Everything streamed as text so far.
+    /// Everything streamed as text so far (add to it with [`Run::wrote`]).
     pub text: String,
+    /// Saves `text` while the job runs.
+    checkpoint: Checkpoint,
     /// Who runs the job.
     who: Identity,
     /// The job's admission, settled by the runner when the job ends.
@@ -492,8 +494,23 @@ pub struct Run {
 }
 
 impl Run {
-    /// Pushes an event; past the buffer bound too (a job's events are few).
-    pub fn push(&self, name: Option<&'static str>, payload: Value) {
+    /// Adds streamed text to the job's text, which is saved while the job
+    /// runs (at most [`CHECKPOINT_EVERY`] behind, as every stream's).
+    pub fn wrote(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.checkpoint
+            .maybe_save(&self.generator.store, &self.entry.id, &self.text);
+    }
+
+    /// Pushes an event within the stream's byte bound (`Err` once the
+    /// stream holds `MAX_STREAM_BYTES`: the job should end, and say why
+    /// with [`Run::push_final`]).
+    pub fn push(&self, name: Option<&'static str>, payload: Value) -> Result<(), PushError> {
+        self.entry.push(name, payload).map(|_| ())
+    }
+
+    /// Pushes an event that ends the job, past the byte bound.
+    pub fn push_final(&self, name: Option<&'static str>, payload: Value) {
         let _ = self.entry.push_final(name, payload);
     }
 
@@ -569,6 +586,7 @@ where
         generator: generator.clone(),
         entry: entry.clone(),
         text: String::new(),
+        checkpoint: Checkpoint::new(),
         who: who.clone(),
         ticket: None,
     };

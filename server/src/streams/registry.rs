@@ -330,6 +330,9 @@ impl Entry {
             loop {
                 if let Some(ev) = r.pending.pop_front() {
                     r.cursor = ev.seq;
+                    // A long replay never waits, so it spends the task's
+                    // budget: past it, the other tasks get their turn.
+                    tokio::task::coop::consume_budget().await;
                     return Some((ev, r));
                 }
                 let done = {
@@ -525,5 +528,38 @@ mod tests {
         e.finish();
         std::thread::sleep(Duration::from_millis(2));
         assert!(streams.get(&e.id).is_none());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_long_replay_lets_other_tasks_run() {
+        use std::sync::atomic::AtomicBool;
+        let streams = Streams::new(Duration::from_secs(60));
+        let e = streams.create("user:1");
+        for _ in 0..5000 {
+            e.push(Some("delta"), json!({"type": "delta", "text": "x"}))
+                .unwrap();
+        }
+        e.finish();
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let flag = other_ran.clone();
+        // One thread: the replay and the other task take turns, or not.
+        let replay = tokio::spawn(async move {
+            let mut events = Box::pin(e.subscribe(0));
+            let (mut n, mut seen_other_at) = (0, None);
+            while events.next().await.is_some() {
+                n += 1;
+                if seen_other_at.is_none() && flag.load(Ordering::SeqCst) {
+                    seen_other_at = Some(n);
+                }
+            }
+            (n, seen_other_at)
+        });
+        tokio::spawn(async move { other_ran.store(true, Ordering::SeqCst) });
+        let (n, seen_other_at) = replay.await.unwrap();
+        assert_eq!(n, 5000);
+        assert!(
+            seen_other_at.is_some_and(|at| at < n),
+            "the other task ran only after the replay: {seen_other_at:?}"
+        );
     }
 }

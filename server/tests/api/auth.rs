@@ -206,7 +206,7 @@ async fn bad_tokens_are_401_and_never_anonymous() {
     };
     let tampered = format!("{}x", &token[..token.len() - 1]);
     for (t, code) in [
-        (other_key.issue(&me.id), ErrorCode::InvalidToken),
+        (other_key.issue(&me.id, 0), ErrorCode::InvalidToken),
         (alg_none, ErrorCode::InvalidToken),
         (tampered, ErrorCode::InvalidToken),
         ("not-a-jwt".to_owned(), ErrorCode::InvalidToken),
@@ -295,4 +295,60 @@ async fn bad_anon_ids_are_400_and_missing_identity_is_401() {
         code_of(app.get("/api/usage").await).await,
         (401, ErrorCode::Unauthorized)
     );
+}
+
+#[tokio::test]
+async fn logout_revokes_every_token_of_the_user_at_once() {
+    for db in test_databases().await {
+        let app = spawn_app_on(&db).await;
+        let first = app.register("ada_lovelace").await;
+        let creds = json!({"username": "ada_lovelace", "password": "correct horse"});
+        let second: AuthResponse = json(app.post_json("/api/auth/login", &creds).await).await;
+        let bob = app.register("bob_builder").await;
+        for t in [&first, &second.token, &bob] {
+            assert_eq!(app.get_with_token("/api/auth/me", t).await.status(), 200);
+        }
+
+        let res = app
+            .client
+            .post(app.url("/api/auth/logout"))
+            .bearer_auth(&first)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{db}");
+
+        // Every token ada held is refused at once, everywhere a token is read.
+        for t in [&first, &second.token] {
+            let res = app.get_with_token("/api/auth/me", t).await;
+            assert_eq!(code_of(res).await, (401, ErrorCode::InvalidToken), "{db}");
+            let res = app.get(&format!("/api/usage?token={t}")).await;
+            assert_eq!(code_of(res).await, (401, ErrorCode::InvalidToken), "{db}");
+        }
+        let ws = tokio_tungstenite::connect_async(app.ws_url(&format!("/ws?token={first}"))).await;
+        match ws {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status(), 401, "{db}")
+            }
+            other => panic!("a revoked token opened a socket: {:?}", other.is_ok()),
+        }
+        // Someone else's tokens are untouched, and signing in again works.
+        assert_eq!(app.get_with_token("/api/auth/me", &bob).await.status(), 200);
+        let again: AuthResponse = json(app.post_json("/api/auth/login", &creds).await).await;
+        assert_eq!(
+            app.get_with_token("/api/auth/me", &again.token)
+                .await
+                .status(),
+            200,
+            "{db}"
+        );
+        // Logging out needs a signed-in user.
+        let res = app
+            .client
+            .post(app.url("/api/auth/logout"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(code_of(res).await, (401, ErrorCode::Unauthorized));
+    }
 }

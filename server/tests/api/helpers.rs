@@ -32,26 +32,8 @@ pub async fn spawn_app() -> TestApp {
 /// fresh PostgreSQL database when `TEST_POSTGRES_URL` is set.
 pub async fn test_databases() -> Vec<String> {
     let mut urls = vec!["sqlite::memory:".to_owned()];
-    if let Ok(admin) = std::env::var("TEST_POSTGRES_URL") {
-        urls.push(fresh_postgres(&admin).await);
-    }
+    urls.extend(crate::databases::fresh_postgres().await);
     urls
-}
-
-/// Creates an empty PostgreSQL database next to `admin_url`'s and returns
-/// its URL. (`scripts/postgres.sh` drops old ones before a test run.)
-async fn fresh_postgres(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("chorus_t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("TEST_POSTGRES_URL must reach a PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
-    format!("{base}/{name}")
 }
 
 /// Starts the server on the database at `url`.

@@ -189,3 +189,89 @@ async fn without_a_built_app_the_api_still_works_and_pages_explain() {
     let err: ApiError = json(res).await;
     assert!(err.error.contains("not built"), "{}", err.error);
 }
+
+/// Sends `request` on a raw connection (writing while reading, as the
+/// server may answer before it has read everything) and returns the
+/// answer's status, content type and body.
+async fn raw_exchange(app: &crate::helpers::TestApp, request: Vec<u8>) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        // The server may close before taking it all.
+        let _ = write.write_all(&request).await;
+        write
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) if !answer.is_empty() => break,
+            Err(e) => panic!("no answer: {e}"),
+        }
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+            });
+            if len.is_some_and(|len| body.len() >= len) {
+                break;
+            }
+        }
+    }
+    drop(writer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole head");
+    let status = head[9..12].parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+#[tokio::test]
+async fn requests_the_http_layer_cannot_read_get_the_json_error_body() {
+    let app = spawn_app().await;
+    let huge_uri = format!(
+        "GET /api/health?x={} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let many_headers = format!(
+        "GET /api/health HTTP/1.1\r\nhost: x\r\n{}\r\n",
+        (0..150)
+            .map(|i| format!("x-h{i}: 1\r\n"))
+            .collect::<String>()
+    );
+    let huge_header = format!(
+        "GET /api/health HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "b".repeat(600_000)
+    );
+    for (request, status) in [
+        (
+            b"GET / HTTP/1.1\r\nhost: x\r\nnot a header\r\n\r\n".to_vec(),
+            400,
+        ),
+        (b"\x16\x03\x01 not http at all\r\n\r\n".to_vec(), 400),
+        (huge_uri.into_bytes(), 414),
+        (many_headers.into_bytes(), 431),
+        (huge_header.into_bytes(), 431),
+    ] {
+        let (got, content_type, body) = raw_exchange(&app, request).await;
+        assert_eq!(got, status);
+        assert_eq!(content_type, "application/json", "{status}");
+        let err: ApiError = serde_json::from_str(&body).expect(&body);
+        assert_eq!(err.code, ErrorCode::BadRequest, "{status}");
+        assert!(!err.error.is_empty());
+    }
+    // The server is fine, and answers as before.
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}

@@ -129,3 +129,60 @@ async fn no_limits_lifts_the_books_and_chat_socket_rates_too() {
     assert!(chats > 0);
     assert_eq!(socket_rate_refusals(&app(true).await).await, (0, 0));
 }
+
+#[tokio::test]
+async fn anonymous_message_rates_are_per_address_so_reconnecting_does_not_reset_them() {
+    let app = spawn_app_with(|_| {}).await;
+    let burst = chorus_server::ws::RATE_BURST as usize;
+    let per_address = chorus_server::message_rates::ADDRESS_BURST as usize;
+    let stop = json!({"type": "stop", "data": {"stream_id": "st_none"}});
+    // A fresh connection (and a fresh id) for every burst: each stays
+    // within its own connection's rate, all together go past the address's.
+    let (mut limited, mut retry_after) = (0, None);
+    for i in 0..per_address / burst + 2 {
+        let mut ws = WsClient::connect(&app, &format!("/ws?anon_id=rotating-{i:04}")).await;
+        for _ in 0..burst {
+            ws.send_json(stop.clone()).await;
+            let reply = ws.next_json().await;
+            if reply["code"] == "RATE_LIMITED" {
+                limited += 1;
+                retry_after = reply["retry_after"].as_u64();
+            }
+        }
+    }
+    assert!(limited >= burst, "{limited} refused");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    // A signed-in user from the same address has their own rate.
+    let token = app.register("same_address").await;
+    let mut user = WsClient::connect(&app, &format!("/ws?token={token}")).await;
+    user.send_json(stop).await;
+    assert_ne!(user.next_json().await["code"], "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn the_chat_sockets_share_the_addresss_budget_too() {
+    let app = spawn_app_with(|_| {}).await;
+    let per_address = chorus_server::message_rates::ADDRESS_BURST as usize;
+    let list = json!({"type": "list_chats", "page": 0, "limit": 1});
+    // 60 a connection (its own rate), on fresh connections and ids.
+    let mut limited = 0;
+    for i in 0..per_address / 60 + 2 {
+        let mut ws =
+            WsClient::open(&app, &format!("/api/v1/chats/ws?anon_id=chatter-{i:04}")).await;
+        for _ in 0..60 {
+            ws.send_json(list.clone()).await;
+            let reply = ws
+                .read_until(|v| v["type"] == "chats_list" || v["type"] == "error")
+                .await;
+            let reply = reply.last().unwrap();
+            if reply["code"] == "RATE_LIMITED" {
+                assert!(
+                    reply["error"].as_str().unwrap().contains("address"),
+                    "{reply}"
+                );
+                limited += 1;
+            }
+        }
+    }
+    assert!(limited >= 60, "{limited} refused");
+}

@@ -1,5 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, one module per feature.
 
+#[path = "../support/mod.rs"]
+mod databases;
 mod helpers;
 
 mod admin;

@@ -793,3 +793,39 @@ async fn the_body_is_read_to_its_end_after_done_so_the_connection_is_reused() {
         "the second request used the same connection"
     );
 }
+
+#[tokio::test]
+async fn only_its_owner_may_continue_from_a_response_id_the_provider_keeps() {
+    let (base, script) = scripted().await;
+    let app = on_model(&base, "gpt-4o-mini").await;
+    let chat = |prev: Option<&str>| json!({"type": "openai_chat", "data": {"input_text": "Go on", "previous_response_id": prev}});
+    let mut ada = crate::helpers::WsClient::connect(&app, "/ws?anon_id=ada-visitor-1").await;
+    ada.send_json(chat(None)).await;
+    let first = ada.read_until(|v| v["type"] == "response").await;
+    let id = first.last().unwrap()["data"]["response_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id, "resp_42");
+
+    // Someone else naming ada's response is refused before the provider
+    // hears of it: it would continue ada's conversation for them.
+    let mut eve = crate::helpers::WsClient::connect(&app, "/ws?anon_id=eve-visitor-1").await;
+    eve.send_json(chat(Some(&id))).await;
+    let err = eve.next_json().await;
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("NOT_FOUND"))
+    );
+    assert_eq!(script.calls.lock().unwrap().len(), 1);
+
+    // Ada continues.
+    ada.send_json(chat(Some(&id))).await;
+    let next = ada.read_until(|v| v["type"] == "response").await;
+    let text = next.last().unwrap()["data"]["output_text"]
+        .as_str()
+        .unwrap();
+    assert_eq!(text, "after resp_42");
+    let calls = script.calls.lock().unwrap();
+    assert_eq!(calls[1].1["previous_response_id"], "resp_42");
+}

@@ -38,6 +38,19 @@ async fn setup(app: &TestApp, name: &str) -> (String, Relation) {
     (token, json(res).await)
 }
 
+/// Writes `n` more relations for `username` straight to the store (past
+/// what the API lets one account keep).
+async fn add_relations(app: &TestApp, username: &str, n: usize, notes: &str) {
+    let store = &app.state.store;
+    let user = store.user_by_name(username).await.unwrap().unwrap();
+    for i in 0..n {
+        store
+            .add_relation(&user.id, &format!("Friend {i}"), "friend", notes)
+            .await
+            .unwrap();
+    }
+}
+
 /// The stream's events, checking that none has an SSE name and ids are seqs.
 async fn events(res: reqwest::Response) -> Vec<ServerEvent> {
     assert_eq!(res.status(), 200);
@@ -508,4 +521,118 @@ async fn a_card_is_paid_for_by_the_runner_and_a_refusal_costs_nothing() {
         text.chars().count().div_ceil(4) as i64,
         "its tokens, settled once: {text}"
     );
+}
+
+#[tokio::test]
+async fn a_role_card_stream_keeps_to_the_per_stream_byte_bound() {
+    use chorus_server::streams::registry::MAX_STREAM_BYTES;
+    let app = spawn_app().await;
+    let (token, _) = setup(&app, "many_friends").await;
+    // More relations than the API lets one account keep: written directly.
+    add_relations(&app, "many_friends", 5000, "met at school").await;
+    let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
+    assert_eq!(res.status(), 200);
+    let raw = read_sse(res).await;
+    let bytes: usize = raw.iter().map(|(_, _, data)| data.len()).sum();
+    assert!(bytes <= MAX_STREAM_BYTES, "{bytes} bytes streamed");
+    let last: ServerEvent = serde_json::from_str(&raw.last().unwrap().2).unwrap();
+    match last {
+        ServerEvent::Error { error } => assert!(error.contains("too large"), "{error}"),
+        other => panic!(
+            "after {bytes} bytes the stream ended with {:.200}",
+            format!("{other:?}")
+        ),
+    }
+}
+
+#[tokio::test]
+async fn one_account_keeps_a_bounded_number_of_memories_and_relations() {
+    let app = spawn_app().await;
+    let token = app.register("hoarder").await;
+    let user = app
+        .state
+        .store
+        .user_by_name("hoarder")
+        .await
+        .unwrap()
+        .unwrap();
+    // Up to one below each cap, directly; the API takes the last one.
+    for i in 0..499 {
+        app.state
+            .store
+            .add_memory(&user.id, &format!("memory {i}"))
+            .await
+            .unwrap();
+    }
+    add_relations(&app, "hoarder", 199, "").await;
+    let memory = |i: usize| json!({"content": format!("one more {i}")});
+    let relation = |i: usize| json!({"name": format!("New {i}"), "relationship": "friend"});
+    assert_eq!(
+        post(&app, "/api/memories", &token, memory(0))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        post(&app, "/api/relations", &token, relation(0))
+            .await
+            .status(),
+        201
+    );
+    for (path, body, limit) in [
+        ("/api/memories", memory(1), 500),
+        ("/api/relations", relation(1), 200),
+    ] {
+        let res = post(&app, path, &token, body).await;
+        assert_eq!(res.status(), 422, "{path}");
+        let err: ApiError = json(res).await;
+        assert_eq!(err.code, ErrorCode::ValidationError);
+        assert_eq!(err.details.unwrap()["limit"], limit, "{path}");
+    }
+    // Nothing more was written, and deleting one makes room again.
+    let mine: Vec<Memory> = json(app.get_with_token("/api/memories", &token).await).await;
+    assert_eq!(mine.len(), 500);
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/memories/{}", mine[0].id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        post(&app, "/api/memories", &token, memory(2))
+            .await
+            .status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_role_cards_text_is_saved_while_it_streams() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let app = crate::helpers::spawn_app_with(|c| c.chunk_delay_ms = Some(100)).await;
+    let (token, _) = setup(&app, "slow_writer").await;
+    add_relations(&app, "slow_writer", 20, "").await;
+    let res = post(&app, "/api/rolecard/generate/stream", &token, json!({})).await;
+    let stream_id = res.headers()["x-stream-id"].to_str().unwrap().to_owned();
+    let mut events = res.bytes_stream().eventsource();
+    // Stream for a while (the text is saved at least once a second), then
+    // look at what a crash would leave.
+    let started = std::time::Instant::now();
+    let mut streamed = String::new();
+    while started.elapsed() < std::time::Duration::from_millis(2500) {
+        let ev = events.next().await.expect("still streaming").unwrap();
+        match serde_json::from_str::<ServerEvent>(&ev.data).unwrap() {
+            ServerEvent::Data { content } => streamed.push_str(&content),
+            ServerEvent::Complete { .. } => panic!("the card was done too soon"),
+            _ => {}
+        }
+    }
+    let store = &app.state.store;
+    let saved = store.generation(&stream_id).await.unwrap().unwrap();
+    assert_eq!(saved.status, "running");
+    assert!(!saved.text.is_empty(), "nothing saved while streaming");
+    assert!(streamed.starts_with(&saved.text), "{:?}", saved.text);
 }
