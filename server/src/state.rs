@@ -112,13 +112,14 @@ impl AppState {
             shutdown: shutdown.child_token(),
             tasks: tokio_util::task::TaskTracker::new(),
         };
+        let chats = ChatHub::new(cluster.as_ref());
         Ok(Self {
             cluster,
             generator,
             conversations: Conversations::default(),
             connections: ConnectionCounter::new(config.connection_caps()),
             books: Books::default(),
-            chats: ChatHub::default(),
+            chats,
             config: Arc::new(config),
             store,
             tokens,

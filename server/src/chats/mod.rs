@@ -226,6 +226,7 @@ async fn reattach(
     let entry = state
         .chats
         .running(&chat_id)
+        .await
         .and_then(|id| state.generator.streams.get(&id))
         .filter(|e| !e.is_finished() && e.owner == who.owner_key());
     Ok(match entry {
