@@ -11,6 +11,7 @@ use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
 use crate::client_ip::TrustedProxies;
 use crate::cluster::Cluster;
+use crate::cluster::limits::SharedSlots;
 use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
@@ -92,7 +93,8 @@ impl AppState {
         recover(&store).await?;
         let config_proxies = config.trusted_proxies.clone();
         let no_limits = config.no_limits;
-        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit));
+        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit))
+            .shared(cluster.clone());
         let shutdown = CancellationToken::new();
         let generator = Generator {
             engine: config.engine(),
@@ -113,11 +115,12 @@ impl AppState {
             tasks: tokio_util::task::TaskTracker::new(),
         };
         let chats = ChatHub::new(cluster.as_ref());
+        let connections = ConnectionCounter::new(config.connection_caps())
+            .shared(cluster.clone().map(SharedSlots::new));
         Ok(Self {
-            cluster,
             generator,
-            conversations: Conversations::default(),
-            connections: ConnectionCounter::new(config.connection_caps()),
+            conversations: Conversations::new(cluster.clone()),
+            connections,
             books: Books::default(),
             chats,
             config: Arc::new(config),
@@ -128,6 +131,7 @@ impl AppState {
             auth_limits: AuthLimits::new(!no_limits),
             anon_addresses: addresses,
             shutdown,
+            cluster,
         })
     }
 }

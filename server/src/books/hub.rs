@@ -10,6 +10,7 @@
 //! the database keeps them.
 
 use crate::auth::identity::Identity;
+use crate::cluster::{Cluster, limits};
 use crate::store::Store;
 use crate::streams::log::{Event, Gap, ReplayLog};
 use shared::books::{Entry, ServerMessage, Transcript};
@@ -291,6 +292,23 @@ impl Session {
         }
         inner.window.push_back(now);
         Ok(())
+    }
+
+    /// [`Session::take_rate`], counted across the cluster's instances when
+    /// there is one (`chorus:window:books:{session_id}`); locally when
+    /// Redis cannot be asked (logged).
+    pub async fn take_rate_in(&self, cluster: Option<&Cluster>) -> Result<(), Duration> {
+        if let Some(cluster) = cluster {
+            match limits::take_in_window(cluster, &["books", &self.id], RATE_MAX, RATE_WINDOW).await
+            {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(wait),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis cannot count a session's rate window; counting this instance's only");
+                }
+            }
+        }
+        self.take_rate(Instant::now())
     }
 
     /// Queues a request: [`Submitted::StartWorker`] when no worker runs

@@ -77,7 +77,7 @@ async fn upgrade(
     if let Err(e) = check_session_id(&session_id) {
         return e.into_response();
     }
-    let slot = match caller.connection_slot(&state.connections) {
+    let slot = match caller.connection_slot(&state.connections).await {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };

@@ -8,6 +8,8 @@
 //! open pub/sub connections from, and this instance's id. Keys are all
 //! under `chorus:`; the features name their own below it.
 
+pub mod context;
+pub mod limits;
 pub mod news;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};

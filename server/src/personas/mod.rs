@@ -208,7 +208,7 @@ pub async fn openai_chat(
     if let Some(prev) = &data.previous_response_id
         && !keeps_state
     {
-        messages = state.conversations.get(prev, &owner).ok_or_else(|| {
+        messages = state.conversations.get(prev, &owner).await.ok_or_else(|| {
             refuse(
                 ErrorCode::NotFound,
                 format!("unknown previous_response_id {prev:?}"),
