@@ -9,6 +9,8 @@ scripts/setup.sh --test
 # The store tests run on SQLite always, and on PostgreSQL when this is set.
 TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 export TEST_POSTGRES_URL
+TEST_REDIS_URL="$(scripts/redis.sh)"
+export TEST_REDIS_URL
 echo "[test] cargo test --workspace (store tests on SQLite and PostgreSQL)"
 cargo test --workspace --locked
 

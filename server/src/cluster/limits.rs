@@ -136,7 +136,10 @@ struct Slots {
 /// One socket counted in Redis; removed from the count when dropped.
 #[derive(Debug)]
 pub struct SharedSlot {
-    slots: SharedSlots,
+    /// Weak: a slot outliving its counter (its instance gone) is renewed
+    /// no more and lapses.
+    slots: Weak<Slots>,
+    conn: redis::aio::ConnectionManager,
     key: String,
     member: String,
 }
@@ -190,7 +193,8 @@ impl SharedSlots {
             .expect("slots lock")
             .insert(member.clone(), key.clone());
         Ok(Some(SharedSlot {
-            slots: self.clone(),
+            slots: Arc::downgrade(&self.inner),
+            conn: self.inner.cluster.conn(),
             key,
             member,
         }))
@@ -230,16 +234,13 @@ async fn renew_while_alive(slots: Weak<Slots>, every: Duration) {
 
 impl Drop for SharedSlot {
     fn drop(&mut self) {
-        self.slots
-            .inner
-            .held
-            .lock()
-            .expect("slots lock")
-            .remove(&self.member);
+        if let Some(slots) = self.slots.upgrade() {
+            slots.held.lock().expect("slots lock").remove(&self.member);
+        }
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut conn = self.slots.inner.cluster.conn();
+        let mut conn = self.conn.clone();
         let (key, member) = (self.key.clone(), std::mem::take(&mut self.member));
         rt.spawn(async move {
             let removed: redis::RedisResult<i64> = redis::cmd("ZREM")

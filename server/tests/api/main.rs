@@ -9,6 +9,7 @@ mod auth_limits;
 mod books;
 mod chat;
 mod clients;
+mod cluster;
 mod crash;
 mod credits;
 mod health;

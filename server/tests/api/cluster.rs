@@ -1,0 +1,435 @@
+//! Several instances, one service (`--redis-url`): chat news, the socket
+//! caps, BooksWriter's rate window, the anonymous per-address budget and
+//! `previous_response_id` context hold across instances. Each test starts
+//! two or three in-process instances on one PostgreSQL database and one
+//! Redis; they run when `TEST_REDIS_URL` and `TEST_POSTGRES_URL` are set
+//! and say why they skip otherwise.
+
+use crate::helpers::{TestApp, WsClient, spawn_app_with, test_databases};
+use chorus_server::cluster::Cluster;
+use chorus_server::cluster::limits::{SLOT_TTL, SharedSlots};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use shared::chat::ServerMessage;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Redis' URL when the cluster tests can run; prints why not otherwise.
+fn redis_url(test: &str) -> Option<String> {
+    match (
+        std::env::var("TEST_REDIS_URL"),
+        std::env::var("TEST_POSTGRES_URL"),
+    ) {
+        (Ok(redis), Ok(_)) => Some(redis),
+        _ => {
+            eprintln!(
+                "skipping {test}: set TEST_REDIS_URL and TEST_POSTGRES_URL to run the cluster tests (scripts/test.sh does)"
+            );
+            None
+        }
+    }
+}
+
+/// `n` instances sharing one fresh PostgreSQL database, Redis and secret.
+async fn instances(
+    redis: &str,
+    n: usize,
+    adjust: impl Fn(&mut chorus_server::Config),
+) -> Vec<TestApp> {
+    let db = test_databases().await.pop().expect("a PostgreSQL database");
+    let mut apps = Vec::new();
+    for _ in 0..n {
+        apps.push(
+            spawn_app_with(|c| {
+                c.database_url = db.clone();
+                c.redis_url = Some(redis.to_owned());
+                adjust(c);
+            })
+            .await,
+        );
+    }
+    apps
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A chat of `anon`'s, made with one reply on `app`.
+async fn new_chat(app: &TestApp, anon: &str) -> String {
+    let res = app
+        .client
+        .post(app.url("/api/v1/messages/send"))
+        .header("x-anon-id", anon)
+        .json(&json!({"model": "m", "content": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let events = crate::helpers::read_sse(res).await;
+    events
+        .iter()
+        .find_map(|(_, _, data)| {
+            let v: Value = serde_json::from_str(data).unwrap();
+            (v["type"] == "assistant_complete").then(|| v["chat_id"].as_str().unwrap().to_owned())
+        })
+        .expect("assistant_complete")
+}
+
+/// The chat management socket of `anon` on `app`, after its `usage_info`.
+async fn manage(app: &TestApp, anon: &str) -> WsClient {
+    let (socket, _) =
+        tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?anon_id={anon}")))
+            .await
+            .unwrap();
+    let mut c = WsClient { socket };
+    assert_eq!(c.next_json().await["type"], "usage_info");
+    c
+}
+
+/// The next JSON message within `wait`, if any.
+async fn within(c: &mut WsClient, wait: Duration) -> Option<Value> {
+    tokio::time::timeout(wait, c.next_json()).await.ok()
+}
+
+/// A socket.io client of the `/chats` namespace, spoken by hand (Engine.IO
+/// 4 over a WebSocket): `auth: {anonId}`.
+struct SocketIo {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl SocketIo {
+    async fn connect(app: &TestApp, anon: &str) -> Self {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(app.ws_url("/socket.io/?EIO=4&transport=websocket"))
+                .await
+                .unwrap();
+        let mut s = Self { socket };
+        let open = s.frame().await;
+        assert!(open.starts_with('0'), "engine.io open: {open}");
+        s.socket
+            .send(Message::text(format!(
+                "40/chats,{}",
+                json!({"anonId": anon})
+            )))
+            .await
+            .unwrap();
+        let connected = s.frame().await;
+        assert!(connected.starts_with("40/chats,"), "{connected}");
+        let (name, _) = s.event().await;
+        assert_eq!(name, "usage_info");
+        s
+    }
+
+    /// The next text frame, answering the server's pings.
+    async fn frame(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .expect("a frame within 30 s")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(t) = frame {
+                if t.as_str() == "2" {
+                    self.socket.send(Message::text("3")).await.unwrap();
+                    continue;
+                }
+                return t.as_str().to_owned();
+            }
+        }
+    }
+
+    /// The next event of the namespace: its name and data.
+    async fn event(&mut self) -> (String, Value) {
+        loop {
+            let f = self.frame().await;
+            if let Some(body) = f.strip_prefix("42/chats,") {
+                let v: Vec<Value> = serde_json::from_str(body).unwrap();
+                return (v[0].as_str().unwrap().to_owned(), v[1].clone());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rename_on_one_instance_reaches_the_owners_sockets_on_another() {
+    let Some(redis) = redis_url("a_rename_on_one_instance_reaches_the_owners_sockets_on_another")
+    else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    let anon = unique("cluster-news");
+    let chat_id = new_chat(&apps[0], &anon).await;
+    let mut tab1 = manage(&apps[0], &anon).await;
+    let mut tab2 = manage(&apps[1], &anon).await;
+    let mut io2 = SocketIo::connect(&apps[1], &anon).await;
+    let mut stranger = manage(&apps[1], &unique("cluster-stranger")).await;
+
+    // The other instance subscribes at start; rename until its news comes
+    // (each rename is answered, and each later one is news too).
+    let mut heard = None;
+    for attempt in 0..20 {
+        let title = format!("Renamed {attempt}");
+        tab1.send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
+            .await;
+        let answer: ServerMessage = serde_json::from_value(tab1.next_json().await).unwrap();
+        assert!(matches!(&answer, ServerMessage::ChatRenamed { chat } if chat.title == title));
+        if let Some(news) = within(&mut tab2, Duration::from_millis(500)).await {
+            heard = Some((answer, news));
+            break;
+        }
+    }
+    let (answer, news) = heard.expect("the rename reached the other instance");
+    let news: ServerMessage = serde_json::from_value(news).unwrap();
+    assert_eq!(news, answer, "the plain socket on the other instance");
+    // socket.io on the other instance: every rename since it connected, the
+    // last one being the same news.
+    loop {
+        let (name, data) = io2.event().await;
+        assert_eq!(name, "chat_renamed");
+        if serde_json::from_value::<ServerMessage>(data).unwrap() == answer {
+            break;
+        }
+    }
+    // The renaming tab gets no echo of its own news, a stranger nothing.
+    tab1.send_json(json!({"type": "get_usage"})).await;
+    assert_eq!(tab1.next_json().await["type"], "usage_info");
+    assert!(
+        within(&mut stranger, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+
+    // A delete made on instance 2 reaches instance 1.
+    tab2.send_json(json!({"type": "delete_chat", "chat_id": chat_id}))
+        .await;
+    assert_eq!(tab2.next_json().await["type"], "chat_deleted");
+    let deleted: ServerMessage = serde_json::from_value(tab1.next_json().await).unwrap();
+    assert_eq!(
+        deleted,
+        ServerMessage::ChatDeleted {
+            chat_id: chat_id.clone()
+        }
+    );
+}
+
+/// Upgrades to the chat management socket of `token` on `app`: the
+/// socket, or the refusal's status.
+async fn user_socket(app: &TestApp, token: &str) -> Result<WsClient, u16> {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?token={token}")))
+        .await
+    {
+        Ok((socket, _)) => Ok(WsClient { socket }),
+        Err(Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn the_per_user_socket_cap_counts_every_instance() {
+    let Some(redis) = redis_url("the_per_user_socket_cap_counts_every_instance") else {
+        return;
+    };
+    let apps = instances(&redis, 3, |c| c.max_connections_per_user = 2).await;
+    let token = apps[0].register(&unique("cap")[..12]).await;
+    let first = user_socket(&apps[0], &token).await.expect("first socket");
+    let _second = user_socket(&apps[1], &token).await.expect("second socket");
+    assert_eq!(
+        user_socket(&apps[2], &token).await.err(),
+        Some(429),
+        "a third socket anywhere is over the cap"
+    );
+    drop(first);
+    // The closed socket's slot is given back (asynchronously).
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(s) = user_socket(&apps[2], &token).await {
+            reopened = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "a closed socket gives its slot back");
+}
+
+#[tokio::test]
+async fn a_dead_instances_sockets_stop_counting_once_their_slots_lapse() {
+    let Some(redis) = redis_url("a_dead_instances_sockets_stop_counting_once_their_slots_lapse")
+    else {
+        return;
+    };
+    let secret = Some("test-secret-of-sufficient-length-0123456789");
+    let holder = unique("user:dead");
+    // The instance that dies: short slots, then it stops renewing them
+    // (its counter and renewal task go, the slots are never given back).
+    let dying = Cluster::join(&redis, secret).await.unwrap();
+    let ttl = Duration::from_millis(1500);
+    let slots = SharedSlots::with_ttl(dying, ttl, Duration::from_millis(300));
+    let a = slots.acquire(&holder, 2).await.unwrap().expect("slot");
+    let b = slots.acquire(&holder, 2).await.unwrap().expect("slot");
+    // Still held after several renewals.
+    tokio::time::sleep(ttl * 2).await;
+    let alive = Cluster::join(&redis, secret).await.unwrap();
+    let other = SharedSlots::new(alive);
+    assert!(
+        other.acquire(&holder, 2).await.unwrap().is_none(),
+        "renewed slots keep counting past their TTL"
+    );
+    // The instance dies: its slots are never given back and its renewal
+    // stops with it.
+    std::mem::forget((a, b));
+    drop(slots);
+    let mut freed = None;
+    for _ in 0..100 {
+        if let Some(slot) = other.acquire(&holder, 2).await.unwrap() {
+            freed = Some(slot);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(freed.is_some(), "a dead instance's slots lapse");
+    assert!(
+        SLOT_TTL > ttl,
+        "in production a slot lapses {SLOT_TTL:?} after its instance died"
+    );
+}
+
+#[tokio::test]
+async fn the_books_window_counts_messages_on_every_instance() {
+    let Some(redis) = redis_url("the_books_window_counts_messages_on_every_instance") else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    let sid = unique("cluster-books");
+    let mut on1 = WsClient::open(&apps[0], &format!("/ws/{sid}")).await;
+    let mut on2 = WsClient::open(&apps[1], &format!("/ws/{sid}")).await;
+    for (ws, n) in [(&mut on1, 30), (&mut on2, 30)] {
+        for _ in 0..n {
+            ws.send_json(json!({"type": "ping"})).await;
+        }
+        for _ in 0..n {
+            assert_eq!(ws.next_json().await["type"], "pong");
+        }
+    }
+    on1.send_json(json!({"type": "ping"})).await;
+    let refused: shared::books::ServerMessage =
+        serde_json::from_value(on1.next_json().await).unwrap();
+    match refused {
+        shared::books::ServerMessage::Error {
+            error_code,
+            details,
+            ..
+        } => {
+            assert_eq!(error_code.as_str(), "RATE_LIMITED");
+            let ms = details.retry_after_ms.unwrap();
+            assert!(ms > 0 && ms <= 60_000, "{ms}");
+        }
+        other => panic!("the 61st message of the session: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn previous_response_id_continues_on_another_instance_for_its_owner_only() {
+    let Some(redis) =
+        redis_url("previous_response_id_continues_on_another_instance_for_its_owner_only")
+    else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    let anon = unique("cluster-ctx");
+    let mut ws1 = WsClient::connect(&apps[0], &format!("/ws?anon_id={anon}")).await;
+    ws1.send_json(json!({"type": "openai_chat", "data": {"input_text": "Hello, world!"}}))
+        .await;
+    let first = ws1.read_until(|v| v["type"] == "response").await;
+    let response_id = first.last().unwrap()["data"]["response_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let follow_up = json!({"type": "openai_chat", "data": {"input_text": "And in one word?", "previous_response_id": response_id}});
+    // Shared in the background: ask until it is there.
+    let mut ws2 = WsClient::connect(&apps[1], &format!("/ws?anon_id={anon}")).await;
+    let mut continued = None;
+    for _ in 0..20 {
+        ws2.send_json(follow_up.clone()).await;
+        let first = ws2.next_json().await;
+        if first["type"] == "error" {
+            assert_eq!(first["code"], "NOT_FOUND");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        let rest = ws2.read_until(|v| v["type"] == "response").await;
+        continued = Some(rest.last().unwrap()["data"]["output_text"].clone());
+        break;
+    }
+    let continued = continued.expect("the context reached the other instance");
+    // The same follow-up without context reads differently.
+    ws2.send_json(json!({"type": "openai_chat", "data": {"input_text": "And in one word?"}}))
+        .await;
+    let fresh = ws2.read_until(|v| v["type"] == "response").await;
+    assert_ne!(fresh.last().unwrap()["data"]["output_text"], continued);
+    // Someone else may not continue it.
+    let mut stranger = WsClient::connect(
+        &apps[1],
+        &format!("/ws?anon_id={}", unique("cluster-other")),
+    )
+    .await;
+    stranger.send_json(follow_up).await;
+    let err = stranger.next_json().await;
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("NOT_FOUND"))
+    );
+}
+
+/// One persona reply for `anon` at `app`, through a proxy that says the
+/// visitor is at `ip`: the last message (`response` or `error`).
+async fn one_reply_from(app: &TestApp, anon: &str, ip: &str) -> Value {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = app
+        .ws_url(&format!("/ws?anon_id={anon}"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("x-forwarded-for", ip.parse().unwrap());
+    let (socket, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = WsClient { socket };
+    assert_eq!(ws.next_json().await["type"], "connection");
+    ws.send_json(json!({"type": "chat", "data": {"message": "Hello there", "persona_id": "tech_enthusiast"}}))
+        .await;
+    let events = ws
+        .read_until(|v| v["type"] == "response" || v["type"] == "error")
+        .await;
+    events.last().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_addresss_free_replies_are_counted_on_every_instance() {
+    let Some(redis) = redis_url("an_addresss_free_replies_are_counted_on_every_instance") else {
+        return;
+    };
+    let apps = instances(&redis, 2, |c| {
+        c.anon_message_limit = 5;
+        c.anon_ip_message_limit = 2;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    // An address of this test's own (documentation range, random).
+    let ip = format!("2001:db8::{:x}:{:x}", rand_u16(), rand_u16());
+    let r = one_reply_from(&apps[0], &unique("budget-a"), &ip).await;
+    assert_eq!(r["type"], "response", "{r}");
+    let r = one_reply_from(&apps[1], &unique("budget-b"), &ip).await;
+    assert_eq!(r["type"], "response", "{r}");
+    // A third id on either instance: the address's budget is spent.
+    for app in &apps {
+        let r = one_reply_from(app, &unique("budget-c"), &ip).await;
+        assert_eq!(r["code"], "ANON_LIMIT_REACHED", "{r}");
+    }
+}
+
+fn rand_u16() -> u16 {
+    let id = uuid::Uuid::new_v4();
+    u16::from_be_bytes([id.as_bytes()[0], id.as_bytes()[1]])
+}
