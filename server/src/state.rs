@@ -121,7 +121,7 @@ impl AppState {
             generator,
             conversations: Conversations::new(cluster.clone()),
             connections,
-            books: Books::default(),
+            books: Books::new(cluster.clone()),
             chats,
             config: Arc::new(config),
             store,

@@ -8,6 +8,7 @@
 //! open pub/sub connections from, and this instance's id. Keys are all
 //! under `chorus:`; the features name their own below it.
 
+pub mod books;
 pub mod context;
 pub mod limits;
 pub mod news;

@@ -10,6 +10,7 @@ use chorus_server::cluster::Cluster;
 use chorus_server::cluster::limits::{SLOT_TTL, SharedSlots};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use shared::books::{ServerMessage as BooksMessage, Transcript};
 use shared::chat::ServerMessage;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -432,4 +433,189 @@ async fn an_addresss_free_replies_are_counted_on_every_instance() {
 fn rand_u16() -> u16 {
     let id = uuid::Uuid::new_v4();
     u16::from_be_bytes([id.as_bytes()[0], id.as_bytes()[1]])
+}
+
+fn books_request(content: &str) -> Value {
+    json!({"type": "message", "content": content, "timestamp": "2025-01-28T10:30:00Z"})
+}
+
+async fn books_next(ws: &mut WsClient) -> BooksMessage {
+    let v = ws.next_json().await;
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
+}
+
+/// Reads until a request ends (its completion or its error).
+async fn books_request_events(ws: &mut WsClient) -> Vec<BooksMessage> {
+    let mut out = Vec::new();
+    loop {
+        let m = books_next(ws).await;
+        let end = matches!(
+            m,
+            BooksMessage::Completion { .. } | BooksMessage::Error { .. }
+        );
+        out.push(m);
+        if end {
+            return out;
+        }
+    }
+}
+
+fn fold(events: &[BooksMessage]) -> Transcript {
+    let mut t = Transcript::default();
+    for e in events {
+        t.apply(e);
+    }
+    t
+}
+
+/// `session_restore` on `ws`: the conversation and its seq.
+async fn restore(ws: &mut WsClient) -> (Transcript, u64) {
+    ws.send_json(json!({"type": "session_restore"})).await;
+    match books_next(ws).await {
+        BooksMessage::SessionRestored {
+            messages,
+            current_agent,
+            seq,
+            ..
+        } => (Transcript::restored(messages, current_agent, seq), seq),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bookswriter_socket_on_another_instance_sees_the_session_once_and_restores_exactly() {
+    let Some(redis) = redis_url(
+        "a_bookswriter_socket_on_another_instance_sees_the_session_once_and_restores_exactly",
+    ) else {
+        return;
+    };
+    let apps = instances(&redis, 2, |c| c.chunk_delay_ms = Some(15)).await;
+    let path = format!("/ws/{}", unique("cluster-session"));
+    let mut a = WsClient::open(&apps[0], &path).await;
+    a.send_json(books_request("Create a fantasy novel with dragons"))
+        .await;
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|e| matches!(e, BooksMessage::StreamChunk { .. }))
+        .count()
+        < 3
+    {
+        seen.push(books_next(&mut a).await);
+    }
+    // A refresh that lands on the other instance restores mid-stream.
+    let mut b = WsClient::open(&apps[1], &path).await;
+    let (mut restored, seq) = restore(&mut b).await;
+    let tail = books_request_events(&mut b).await;
+    assert_eq!(
+        tail[0].seq(),
+        seq + 1,
+        "the live tail starts after the snapshot"
+    );
+    for e in &tail {
+        restored.apply(e);
+    }
+    seen.extend(books_request_events(&mut a).await);
+    assert_eq!(restored, fold(&seen), "nothing missing, nothing twice");
+
+    // A request sent on the other instance runs in the one session: both
+    // sockets see the same events, once.
+    b.send_json(books_request("Create a character for my story"))
+        .await;
+    let on_b = books_request_events(&mut b).await;
+    let on_a = books_request_events(&mut a).await;
+    assert_eq!(on_a, on_b);
+    assert!(matches!(on_b[0], BooksMessage::MessageReceived { .. }));
+    assert_eq!(on_b[0].seq(), seen.last().unwrap().seq() + 1);
+    assert_eq!(
+        apps[1].state.books.len(),
+        0,
+        "the session lives on its owner only"
+    );
+
+    // Resume on the other instance: exactly the events after a seq.
+    let from = on_a[2].seq();
+    let mut c = WsClient::open(&apps[1], &path).await;
+    c.send_json(json!({"type": "resume", "after_seq": from}))
+        .await;
+    let mut replay = Vec::new();
+    while replay.len() < on_a.len() - 3 {
+        replay.push(books_next(&mut c).await);
+    }
+    assert_eq!(replay, on_a[3..]);
+    seen.extend(on_a);
+    let (whole, _) = restore(&mut c).await;
+    assert_eq!(whole.entries, fold(&seen).entries);
+}
+
+#[tokio::test]
+async fn a_bookswriter_session_is_taken_over_once_its_owner_is_gone() {
+    let Some(redis) = redis_url("a_bookswriter_session_is_taken_over_once_its_owner_is_gone")
+    else {
+        return;
+    };
+    let mut apps = instances(&redis, 2, |_| {}).await;
+    let path = format!("/ws/{}", unique("cluster-takeover"));
+    let mut a = WsClient::open(&apps[0], &path).await;
+    a.send_json(books_request("Create a fantasy novel with dragons"))
+        .await;
+    let first = books_request_events(&mut a).await;
+    let (before, seq) = restore(&mut a).await;
+    // A socket relayed to the owner when it goes.
+    let mut relayed = WsClient::open(&apps[1], &path).await;
+    let (through_owner, _) = restore(&mut relayed).await;
+    assert_eq!(through_owner, before);
+    drop(a);
+    let owner = apps.remove(0);
+    owner.shut_down().await.unwrap();
+    // The relayed socket is closed, to reconnect.
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(Ok(frame)) = relayed.socket.next().await {
+            if let Message::Close(frame) = frame {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the relayed socket closes");
+    assert!(matches!(closed, Some(1001 | 1012)), "{closed:?}");
+
+    // Reconnecting: once the owner's lease lapses the session is taken
+    // over from the database, whole.
+    let survivor = &apps[0];
+    let mut taken = None;
+    for _ in 0..80 {
+        let mut b = WsClient::open(survivor, &path).await;
+        b.send_json(json!({"type": "session_restore"})).await;
+        match tokio::time::timeout(Duration::from_secs(5), b.socket.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let m: BooksMessage = serde_json::from_str(t.as_str()).unwrap();
+                let BooksMessage::SessionRestored {
+                    messages,
+                    current_agent,
+                    seq,
+                    ..
+                } = m
+                else {
+                    panic!("{m:?}")
+                };
+                taken = Some((b, Transcript::restored(messages, current_agent, seq)));
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    let (mut b, after) = taken.expect("the session is taken over");
+    assert_eq!(after.entries, before.entries, "restored from the database");
+    assert_eq!(survivor.state.books.len(), 1, "the session lives here now");
+    b.send_json(books_request("Create a character for my story"))
+        .await;
+    let next = books_request_events(&mut b).await;
+    assert!(matches!(next.last(), Some(BooksMessage::Completion { .. })));
+    assert!(
+        next[0].seq() > seq,
+        "seq goes on after the saved conversation"
+    );
+    assert!(first.len() > 3);
 }
