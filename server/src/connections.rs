@@ -192,7 +192,7 @@ mod tests {
         let _a = c.acquire(&Holder::User("a".into())).await.unwrap();
         let b = c.acquire(&Holder::Address("x".into())).await.unwrap();
         assert_eq!(
-            c.acquire(&Holder::User("c".into())).unwrap_err(),
+            c.acquire(&Holder::User("c".into())).await.unwrap_err(),
             AtLimit::Server(2)
         );
         drop(b);
