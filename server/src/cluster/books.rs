@@ -243,7 +243,11 @@ pub async fn relay<S, E>(
 {
     let cluster = &leases.cluster;
     let conn_id = format!("rc_{}", uuid::Uuid::new_v4().simple());
-    let mut pubsub = match cluster.pubsub().await {
+    let subscribed = match cluster.pubsub().await {
+        Ok(mut p) => p.subscribe(outbox(&conn_id)).await.map(|()| p),
+        Err(e) => Err(e),
+    };
+    let mut pubsub = match subscribed {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "cannot relay a BooksWriter socket");
@@ -255,15 +259,6 @@ pub async fn relay<S, E>(
             .await;
         }
     };
-    if let Err(e) = pubsub.subscribe(outbox(&conn_id)).await {
-        tracing::warn!(error = %e, "cannot relay a BooksWriter socket");
-        return close(
-            socket,
-            MOVED,
-            "the session's instance cannot be reached; reconnect",
-        )
-        .await;
-    }
     let mut redis = cluster.conn();
     let target = inbox(owner);
     let (user, anon) = match who {

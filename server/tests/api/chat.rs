@@ -91,7 +91,7 @@ fn completed(events: &[ServerEvent]) -> (String, String, String) {
         .unwrap_or_else(|| panic!("no assistant_complete in {events:?}"))
 }
 
-async fn manage(app: &TestApp, query: &str) -> WsClient {
+pub(crate) async fn manage(app: &TestApp, query: &str) -> WsClient {
     let (socket, _) =
         tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?{query}")))
             .await

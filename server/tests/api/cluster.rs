@@ -5,7 +5,10 @@
 //! Redis; they run when `TEST_REDIS_URL` and `TEST_POSTGRES_URL` are set
 //! and say why they skip otherwise.
 
+use crate::books::{assert_rate_limited, bare, fold, next, read_request};
+use crate::chat::manage;
 use crate::helpers::{TestApp, WsClient, spawn_app_with, test_databases};
+use crate::identity::one_reply_at;
 use chorus_server::cluster::Cluster;
 use chorus_server::cluster::limits::{SLOT_TTL, SharedSlots};
 use futures_util::{SinkExt, StreamExt};
@@ -44,6 +47,10 @@ async fn instances(
             spawn_app_with(|c| {
                 c.database_url = db.clone();
                 c.redis_url = Some(redis.to_owned());
+                // Every test's visitors share 127.0.0.1, and Redis keeps
+                // its budget between runs: only the budget's own test
+                // has one (at an address of its own).
+                c.anon_ip_message_limit = 0;
                 adjust(c);
             })
             .await,
@@ -75,17 +82,6 @@ async fn new_chat(app: &TestApp, anon: &str) -> String {
             (v["type"] == "assistant_complete").then(|| v["chat_id"].as_str().unwrap().to_owned())
         })
         .expect("assistant_complete")
-}
-
-/// The chat management socket of `anon` on `app`, after its `usage_info`.
-async fn manage(app: &TestApp, anon: &str) -> WsClient {
-    let (socket, _) =
-        tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?anon_id={anon}")))
-            .await
-            .unwrap();
-    let mut c = WsClient { socket };
-    assert_eq!(c.next_json().await["type"], "usage_info");
-    c
 }
 
 /// The next JSON message within `wait`, if any.
@@ -163,10 +159,10 @@ async fn a_rename_on_one_instance_reaches_the_owners_sockets_on_another() {
     let apps = instances(&redis, 2, |_| {}).await;
     let anon = unique("cluster-news");
     let chat_id = new_chat(&apps[0], &anon).await;
-    let mut tab1 = manage(&apps[0], &anon).await;
-    let mut tab2 = manage(&apps[1], &anon).await;
+    let mut tab1 = manage(&apps[0], &format!("anon_id={anon}")).await;
+    let mut tab2 = manage(&apps[1], &format!("anon_id={anon}")).await;
     let mut io2 = SocketIo::connect(&apps[1], &anon).await;
-    let mut stranger = manage(&apps[1], &unique("cluster-stranger")).await;
+    let mut stranger = manage(&apps[1], &format!("anon_id={}", unique("cluster-stranger"))).await;
 
     // The other instance subscribes at start; rename until its news comes
     // (each rename is answered, and each later one is news too).
@@ -316,20 +312,7 @@ async fn the_books_window_counts_messages_on_every_instance() {
         }
     }
     on1.send_json(json!({"type": "ping"})).await;
-    let refused: shared::books::ServerMessage =
-        serde_json::from_value(on1.next_json().await).unwrap();
-    match refused {
-        shared::books::ServerMessage::Error {
-            error_code,
-            details,
-            ..
-        } => {
-            assert_eq!(error_code.as_str(), "RATE_LIMITED");
-            let ms = details.retry_after_ms.unwrap();
-            assert!(ms > 0 && ms <= 60_000, "{ms}");
-        }
-        other => panic!("the 61st message of the session: {other:?}"),
-    }
+    assert_rate_limited(next(&mut on1).await);
 }
 
 #[tokio::test]
@@ -385,27 +368,6 @@ async fn previous_response_id_continues_on_another_instance_for_its_owner_only()
     );
 }
 
-/// One persona reply for `anon` at `app`, through a proxy that says the
-/// visitor is at `ip`: the last message (`response` or `error`).
-async fn one_reply_from(app: &TestApp, anon: &str, ip: &str) -> Value {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = app
-        .ws_url(&format!("/ws?anon_id={anon}"))
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("x-forwarded-for", ip.parse().unwrap());
-    let (socket, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut ws = WsClient { socket };
-    assert_eq!(ws.next_json().await["type"], "connection");
-    ws.send_json(json!({"type": "chat", "data": {"message": "Hello there", "persona_id": "tech_enthusiast"}}))
-        .await;
-    let events = ws
-        .read_until(|v| v["type"] == "response" || v["type"] == "error")
-        .await;
-    events.last().unwrap().clone()
-}
-
 #[tokio::test]
 async fn an_addresss_free_replies_are_counted_on_every_instance() {
     let Some(redis) = redis_url("an_addresss_free_replies_are_counted_on_every_instance") else {
@@ -419,13 +381,28 @@ async fn an_addresss_free_replies_are_counted_on_every_instance() {
     .await;
     // An address of this test's own (documentation range, random).
     let ip = format!("2001:db8::{:x}:{:x}", rand_u16(), rand_u16());
-    let r = one_reply_from(&apps[0], &unique("budget-a"), &ip).await;
+    let r = one_reply_at(
+        &apps[0],
+        &format!("/ws?anon_id={}", unique("budget-a")),
+        Some(&ip),
+    )
+    .await;
     assert_eq!(r["type"], "response", "{r}");
-    let r = one_reply_from(&apps[1], &unique("budget-b"), &ip).await;
+    let r = one_reply_at(
+        &apps[1],
+        &format!("/ws?anon_id={}", unique("budget-b")),
+        Some(&ip),
+    )
+    .await;
     assert_eq!(r["type"], "response", "{r}");
     // A third id on either instance: the address's budget is spent.
     for app in &apps {
-        let r = one_reply_from(app, &unique("budget-c"), &ip).await;
+        let r = one_reply_at(
+            app,
+            &format!("/ws?anon_id={}", unique("budget-c")),
+            Some(&ip),
+        )
+        .await;
         assert_eq!(r["code"], "ANON_LIMIT_REACHED", "{r}");
     }
 }
@@ -435,43 +412,10 @@ fn rand_u16() -> u16 {
     u16::from_be_bytes([id.as_bytes()[0], id.as_bytes()[1]])
 }
 
-fn books_request(content: &str) -> Value {
-    json!({"type": "message", "content": content, "timestamp": "2025-01-28T10:30:00Z"})
-}
-
-async fn books_next(ws: &mut WsClient) -> BooksMessage {
-    let v = ws.next_json().await;
-    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
-}
-
-/// Reads until a request ends (its completion or its error).
-async fn books_request_events(ws: &mut WsClient) -> Vec<BooksMessage> {
-    let mut out = Vec::new();
-    loop {
-        let m = books_next(ws).await;
-        let end = matches!(
-            m,
-            BooksMessage::Completion { .. } | BooksMessage::Error { .. }
-        );
-        out.push(m);
-        if end {
-            return out;
-        }
-    }
-}
-
-fn fold(events: &[BooksMessage]) -> Transcript {
-    let mut t = Transcript::default();
-    for e in events {
-        t.apply(e);
-    }
-    t
-}
-
 /// `session_restore` on `ws`: the conversation and its seq.
 async fn restore(ws: &mut WsClient) -> (Transcript, u64) {
     ws.send_json(json!({"type": "session_restore"})).await;
-    match books_next(ws).await {
+    match next(ws).await {
         BooksMessage::SessionRestored {
             messages,
             current_agent,
@@ -492,7 +436,7 @@ async fn a_bookswriter_socket_on_another_instance_sees_the_session_once_and_rest
     let apps = instances(&redis, 2, |c| c.chunk_delay_ms = Some(15)).await;
     let path = format!("/ws/{}", unique("cluster-session"));
     let mut a = WsClient::open(&apps[0], &path).await;
-    a.send_json(books_request("Create a fantasy novel with dragons"))
+    a.send_json(bare("Create a fantasy novel with dragons"))
         .await;
     let mut seen = Vec::new();
     while seen
@@ -501,12 +445,12 @@ async fn a_bookswriter_socket_on_another_instance_sees_the_session_once_and_rest
         .count()
         < 3
     {
-        seen.push(books_next(&mut a).await);
+        seen.push(next(&mut a).await);
     }
     // A refresh that lands on the other instance restores mid-stream.
     let mut b = WsClient::open(&apps[1], &path).await;
     let (mut restored, seq) = restore(&mut b).await;
-    let tail = books_request_events(&mut b).await;
+    let tail = read_request(&mut b).await;
     assert_eq!(
         tail[0].seq(),
         seq + 1,
@@ -515,15 +459,14 @@ async fn a_bookswriter_socket_on_another_instance_sees_the_session_once_and_rest
     for e in &tail {
         restored.apply(e);
     }
-    seen.extend(books_request_events(&mut a).await);
+    seen.extend(read_request(&mut a).await);
     assert_eq!(restored, fold(&seen), "nothing missing, nothing twice");
 
     // A request sent on the other instance runs in the one session: both
     // sockets see the same events, once.
-    b.send_json(books_request("Create a character for my story"))
-        .await;
-    let on_b = books_request_events(&mut b).await;
-    let on_a = books_request_events(&mut a).await;
+    b.send_json(bare("Create a character for my story")).await;
+    let on_b = read_request(&mut b).await;
+    let on_a = read_request(&mut a).await;
     assert_eq!(on_a, on_b);
     assert!(matches!(on_b[0], BooksMessage::MessageReceived { .. }));
     assert_eq!(on_b[0].seq(), seen.last().unwrap().seq() + 1);
@@ -540,7 +483,7 @@ async fn a_bookswriter_socket_on_another_instance_sees_the_session_once_and_rest
         .await;
     let mut replay = Vec::new();
     while replay.len() < on_a.len() - 3 {
-        replay.push(books_next(&mut c).await);
+        replay.push(next(&mut c).await);
     }
     assert_eq!(replay, on_a[3..]);
     seen.extend(on_a);
@@ -557,9 +500,9 @@ async fn a_bookswriter_session_is_taken_over_once_its_owner_is_gone() {
     let mut apps = instances(&redis, 2, |_| {}).await;
     let path = format!("/ws/{}", unique("cluster-takeover"));
     let mut a = WsClient::open(&apps[0], &path).await;
-    a.send_json(books_request("Create a fantasy novel with dragons"))
+    a.send_json(bare("Create a fantasy novel with dragons"))
         .await;
-    let first = books_request_events(&mut a).await;
+    let first = read_request(&mut a).await;
     let (before, seq) = restore(&mut a).await;
     // A socket relayed to the owner when it goes.
     let mut relayed = WsClient::open(&apps[1], &path).await;
@@ -609,9 +552,8 @@ async fn a_bookswriter_session_is_taken_over_once_its_owner_is_gone() {
     let (mut b, after) = taken.expect("the session is taken over");
     assert_eq!(after.entries, before.entries, "restored from the database");
     assert_eq!(survivor.state.books.len(), 1, "the session lives here now");
-    b.send_json(books_request("Create a character for my story"))
-        .await;
-    let next = books_request_events(&mut b).await;
+    b.send_json(bare("Create a character for my story")).await;
+    let next = read_request(&mut b).await;
     assert!(matches!(next.last(), Some(BooksMessage::Completion { .. })));
     assert!(
         next[0].seq() > seq,
