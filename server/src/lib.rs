@@ -196,6 +196,8 @@ pub async fn run(
     let generator = state.generator.clone();
     let drainer = generator.clone();
     let db = state.store.db().clone();
+    // In a cluster: the BooksWriter sockets other instances relay here.
+    cluster::books::serve_inbox(state.clone());
     let router = app(state);
     // Streams write each event (or a batch of them) as soon as it is ready;
     // with Nagle's algorithm a small write after another waited for the

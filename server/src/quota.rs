@@ -9,9 +9,14 @@
 //!
 //! Anonymous ids cost nothing to make, so their replies also come out of a
 //! budget per address ([`AnonAddresses`], `--anon-ip-message-limit` a day):
-//! a visitor who rotates ids gets no more than their address allows.
+//! a visitor who rotates ids gets no more than their address allows. In a
+//! cluster (`--redis-url`) that budget is one bucket in Redis for every
+//! instance ([`crate::cluster::limits::bucket`]); when Redis cannot be
+//! asked, this instance's own bucket counts.
 
 use crate::auth::identity::Identity;
+use crate::cluster::Cluster;
+use crate::cluster::limits::{self, BucketOp};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use shared::ErrorCode;
@@ -35,6 +40,9 @@ struct Addresses {
     by_id: HashMap<String, IpAddr>,
     order: VecDeque<String>,
     budgets: crate::ratelimit::Buckets<IpAddr>,
+    per_day: u32,
+    /// The budgets of every instance, in a cluster.
+    shared: Option<Cluster>,
 }
 
 impl AnonAddresses {
@@ -46,8 +54,44 @@ impl AnonAddresses {
                 by_id: HashMap::new(),
                 order: VecDeque::new(),
                 budgets: crate::ratelimit::Buckets::new(n, f64::from(n) / 86_400.0),
+                per_day: n,
+                shared: None,
             }))
         }))
+    }
+
+    /// The same budgets, shared by the cluster's instances.
+    pub fn shared(self, cluster: Option<Cluster>) -> Self {
+        if let Some(inner) = &self.0 {
+            inner.lock().expect("anon addresses lock").shared = cluster;
+        }
+        self
+    }
+
+    /// `id`'s address and the cluster's budgets, if it was seen.
+    fn address(&self, id: &str) -> Option<(IpAddr, Option<Cluster>, u32)> {
+        let a = self.0.as_ref()?.lock().expect("anon addresses lock");
+        let ip = a.by_id.get(id).copied()?;
+        Some((ip, a.shared.clone(), a.per_day))
+    }
+
+    /// Takes (or gives back) one of `ip`'s replies in the cluster's
+    /// bucket; `None` when Redis cannot say (logged).
+    async fn shared_bucket(
+        cluster: &Cluster,
+        ip: IpAddr,
+        per_day: u32,
+        op: BucketOp,
+    ) -> Option<bool> {
+        let ip = ip.to_string();
+        let per_sec = f64::from(per_day) / 86_400.0;
+        match limits::bucket(cluster, &["anon", &ip], per_day, per_sec, op).await {
+            Ok(taken) => Some(taken),
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis cannot count an address's free replies; counting this instance's only");
+                None
+            }
+        }
     }
 
     /// The visitor `id` is asking from `ip`.
@@ -66,23 +110,36 @@ impl AnonAddresses {
 
     /// Takes one reply from the budget of `id`'s address: `false` when it
     /// is spent (an id never seen with an address passes).
-    fn take(&self, id: &str) -> bool {
-        let Some(inner) = &self.0 else { return true };
-        let mut a = inner.lock().expect("anon addresses lock");
-        let Some(ip) = a.by_id.get(id).copied() else {
+    async fn take(&self, id: &str) -> bool {
+        let Some((ip, shared, per_day)) = self.address(id) else {
             return true;
         };
+        if let Some(cluster) = shared
+            && let Some(taken) = Self::shared_bucket(&cluster, ip, per_day, BucketOp::Take).await
+        {
+            return taken;
+        }
+        let Some(inner) = &self.0 else { return true };
+        let mut a = inner.lock().expect("anon addresses lock");
         let now = Instant::now();
         a.budgets.get(&ip, now).try_take(now)
     }
 
     /// Gives back a reply taken for `id` (it produced nothing).
-    fn give_back(&self, id: &str) {
+    async fn give_back(&self, id: &str) {
+        let Some((ip, shared, per_day)) = self.address(id) else {
+            return;
+        };
+        if let Some(cluster) = shared
+            && Self::shared_bucket(&cluster, ip, per_day, BucketOp::GiveBack)
+                .await
+                .is_some()
+        {
+            return;
+        }
         let Some(inner) = &self.0 else { return };
         let mut a = inner.lock().expect("anon addresses lock");
-        if let Some(ip) = a.by_id.get(id).copied() {
-            a.budgets.get(&ip, Instant::now()).give_back();
-        }
+        a.budgets.get(&ip, Instant::now()).give_back();
     }
 }
 
@@ -180,7 +237,7 @@ impl Quota {
         }
         match who {
             Identity::Anonymous(id) => {
-                if !self.addresses.take(id) {
+                if !self.addresses.take(id).await {
                     return Err(AppError::client(
                         ErrorCode::AnonLimitReached,
                         "this network has used its free replies for today: sign up to keep chatting",
@@ -192,7 +249,7 @@ impl Quota {
                     .await?
                     .is_none()
                 {
-                    self.addresses.give_back(id);
+                    self.addresses.give_back(id).await;
                     return Err(AppError::client(
                         ErrorCode::AnonLimitReached,
                         format!(
@@ -349,7 +406,7 @@ impl Quota {
                     .await?
             }
             Identity::Anonymous(id) => {
-                self.addresses.give_back(id);
+                self.addresses.give_back(id).await;
                 self.store
                     .return_anon_reply(id, ticket.stream.as_deref())
                     .await?

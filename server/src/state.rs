@@ -12,6 +12,7 @@ use crate::books::hub::Books;
 use crate::chats::hub::ChatHub;
 use crate::client_ip::TrustedProxies;
 use crate::cluster::Cluster;
+use crate::cluster::limits::SharedSlots;
 use crate::config::Config;
 use crate::connections::ConnectionCounter;
 use crate::db::Db;
@@ -107,7 +108,8 @@ impl AppState {
         }
         let config_proxies = config.trusted_proxies.clone();
         let no_limits = config.no_limits;
-        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit));
+        let addresses = AnonAddresses::new((!no_limits).then_some(config.anon_ip_message_limit))
+            .shared(cluster.clone());
         let shutdown = CancellationToken::new();
         let ttl = std::time::Duration::from_secs(config.stream_ttl_secs);
         let mut streams = Streams::new(ttl)
@@ -133,13 +135,15 @@ impl AppState {
             shutdown: shutdown.child_token(),
             tasks: tokio_util::task::TaskTracker::new(),
         };
+        let chats = ChatHub::new(cluster.as_ref());
+        let connections = ConnectionCounter::new(config.connection_caps())
+            .shared(cluster.clone().map(SharedSlots::new));
         Ok(Self {
-            cluster,
             generator,
-            conversations: Conversations::default(),
-            connections: ConnectionCounter::new(config.connection_caps()),
-            books: Books::default(),
-            chats: ChatHub::default(),
+            conversations: Conversations::new(cluster.clone()),
+            connections,
+            books: Books::new(cluster.clone()),
+            chats,
             config: Arc::new(config),
             token_versions: TokenVersions::new(store.clone()),
             store,
@@ -150,6 +154,7 @@ impl AppState {
             message_rates: AddressRates::new(!no_limits),
             anon_addresses: addresses,
             shutdown,
+            cluster,
         })
     }
 }

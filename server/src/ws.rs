@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// A bad token is refused here, at the upgrade (401); a caller with no
 /// identity at all is an anonymous visitor keyed by their IP address.
 async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Caller) -> Response {
-    let slot = match caller.connection_slot(&state.connections) {
+    let slot = match caller.connection_slot(&state.connections).await {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };

@@ -280,11 +280,11 @@ fn caller(parts: &Parts, tokens: &TokenKeys, ip: IpAddr) -> Result<Caller, AppEr
 
 impl Caller {
     /// The caller's place among the open sockets (see [`socket_slot`]).
-    pub fn connection_slot(
+    pub async fn connection_slot(
         &self,
         counter: &ConnectionCounter,
     ) -> Result<Option<ConnectionSlot>, AppError> {
-        socket_slot(counter, &self.who, self.ip)
+        socket_slot(counter, &self.who, self.ip).await
     }
 }
 
@@ -293,7 +293,7 @@ impl Caller {
 /// free to make up; addresses are not). `None` under `--no-limits`; 429
 /// `CONNECTION_LIMIT` at a cap, 503 `UNAVAILABLE` when the server holds
 /// all the sockets it keeps open.
-pub fn socket_slot(
+pub async fn socket_slot(
     counter: &ConnectionCounter,
     who: &Identity,
     ip: IpAddr,
@@ -302,7 +302,7 @@ pub fn socket_slot(
         Identity::User(id) => Holder::User(id.clone()),
         Identity::Anonymous(_) => Holder::Address(ip.to_string()),
     };
-    counter.acquire(&holder).map_err(|at| match at {
+    counter.acquire(&holder).await.map_err(|at| match at {
         AtLimit::Holder(n) => AppError::client(
             ErrorCode::ConnectionLimit,
             format!("you already have {n} connections open; close one first"),

@@ -10,6 +10,8 @@
 //! the database keeps them.
 
 use crate::auth::identity::Identity;
+use crate::cluster::books::BooksLeases;
+use crate::cluster::{Cluster, limits};
 use crate::store::Store;
 use crate::streams::log::{Event, Gap, ReplayLog};
 use shared::books::{Entry, ServerMessage, Transcript};
@@ -66,12 +68,40 @@ pub enum OpenError {
 #[derive(Clone, Debug, Default)]
 pub struct Books {
     sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    /// In a cluster: the leases of the sessions live here.
+    leases: Option<BooksLeases>,
 }
 
 impl Books {
+    /// Sessions that, in a cluster, live on one instance at a time.
+    pub fn new(cluster: Option<Cluster>) -> Self {
+        Self {
+            sessions: Arc::default(),
+            leases: cluster.map(BooksLeases::new),
+        }
+    }
+
+    /// The cluster's leases, if this instance is one of a cluster.
+    pub fn leases(&self) -> Option<&BooksLeases> {
+        self.leases.as_ref()
+    }
+
     /// The session `id` for `who`: from memory, or loaded (or created) from
     /// the database. `Forbidden` when it belongs to someone else.
     pub async fn open(
+        &self,
+        store: &Store,
+        id: &str,
+        who: &Identity,
+    ) -> Result<Arc<Session>, OpenError> {
+        let opened = self.open_here(store, id, who).await?;
+        if let Some(leases) = &self.leases {
+            leases.hold(&opened);
+        }
+        Ok(opened)
+    }
+
+    async fn open_here(
         &self,
         store: &Store,
         id: &str,
@@ -111,6 +141,16 @@ impl Books {
         map.retain(|_, s| !s.forgettable());
         // Another connection may have loaded it meanwhile: keep theirs.
         Ok(map.entry(id.to_owned()).or_insert(fresh).clone())
+    }
+
+    /// Lets go of session `id` if nobody uses it here, so the next open
+    /// loads it from the database (in a cluster, after another instance
+    /// may have had it).
+    pub fn forget_unused(&self, id: &str) {
+        self.sessions
+            .lock()
+            .expect("books lock")
+            .retain(|sid, s| sid != id || !s.unused());
     }
 
     fn get(&self, id: &str) -> Option<Arc<Session>> {
@@ -293,6 +333,23 @@ impl Session {
         Ok(())
     }
 
+    /// [`Session::take_rate`], counted across the cluster's instances when
+    /// there is one (`chorus:window:books:{session_id}`); locally when
+    /// Redis cannot be asked (logged).
+    pub async fn take_rate_in(&self, cluster: Option<&Cluster>) -> Result<(), Duration> {
+        if let Some(cluster) = cluster {
+            match limits::take_in_window(cluster, &["books", &self.id], RATE_MAX, RATE_WINDOW).await
+            {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(wait),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis cannot count a session's rate window; counting this instance's only");
+                }
+            }
+        }
+        self.take_rate(Instant::now())
+    }
+
     /// Queues a request: [`Submitted::StartWorker`] when no worker runs
     /// (the caller starts one), `Full` when the queue is full.
     pub fn submit(&self, request: Request) -> Submitted {
@@ -327,7 +384,14 @@ impl Session {
         ConnectionGuard(self.clone())
     }
 
-    fn forgettable(&self) -> bool {
+    /// No connection and no work.
+    pub(crate) fn unused(&self) -> bool {
+        let inner = self.inner.lock().expect("session lock");
+        inner.connections == 0 && !inner.working
+    }
+
+    /// Unused for a while: memory may let it go.
+    pub(crate) fn forgettable(&self) -> bool {
         let inner = self.inner.lock().expect("session lock");
         inner.connections == 0 && !inner.working && inner.idle_since.elapsed() > KEEP_IDLE
     }

@@ -16,6 +16,9 @@
 //! anonymous visitor by `?anon_id=`, or a client with neither by its IP
 //! address, as the seed's clients send none); anyone else gets
 //! `SESSION_FORBIDDEN` and a close.
+//!
+//! In a cluster (`--redis-url`) a session lives on one instance at a time
+//! and sockets on the others are relayed to it ([`crate::cluster::books`]).
 
 pub(crate) mod agents;
 pub mod hub;
@@ -26,7 +29,8 @@ pub(crate) mod validate;
 
 pub use hub::Books;
 
-use crate::auth::identity::Caller;
+use crate::auth::identity::{Caller, Identity};
+use crate::cluster::books::{Route, relay};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -82,7 +86,7 @@ async fn upgrade(
     if let Err(e) = check_session_id(&session_id) {
         return e.into_response();
     }
-    let slot = match caller.connection_slot(&state.connections) {
+    let slot = match caller.connection_slot(&state.connections).await {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };
@@ -91,29 +95,59 @@ async fn upgrade(
     crate::socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
         context.run(async move {
             let _open = crate::metrics::Open::socket("books");
-            match state.books.open(&state.store, &session_id, &who).await {
-                Ok(session) => socket::serve(socket, state, session).await,
-                Err(hub::OpenError::Forbidden) => {
-                    socket::refuse(
-                        socket,
-                        ErrorCode::SessionForbidden,
-                        "This session belongs to someone else",
-                    )
-                    .await
-                }
-                Err(hub::OpenError::Database(e)) => {
-                    tracing::error!(session = %session_id, error = %e, "could not open a session");
-                    socket::refuse(
-                        socket,
-                        ErrorCode::Internal,
-                        "The session could not be opened; try again",
-                    )
-                    .await
-                }
+            // In a cluster the session lives on one instance; a socket
+            // elsewhere is relayed to it.
+            let leases = state.books.leases().cloned();
+            match leases.as_ref().map(|l| (l, l.route(&session_id))) {
+                Some((leases, route)) => match route.await {
+                    Route::Here(taken) => {
+                        if taken {
+                            state.books.forget_unused(&session_id);
+                        }
+                        serve_opened(socket, state, &session_id, &who).await
+                    }
+                    Route::Relay(owner) => {
+                        relay(socket, &state, leases, &session_id, &who, &owner).await
+                    }
+                },
+                None => serve_opened(socket, state, &session_id, &who).await,
             }
             drop(slot);
         })
     })
+}
+
+/// Opens `session_id` for `who` in this process and serves `socket` on it
+/// (a refusal for someone else's session or a failing database).
+pub(crate) async fn serve_opened<S, E>(socket: S, state: AppState, session_id: &str, who: &Identity)
+where
+    S: futures_util::Stream<Item = Result<axum::extract::ws::Message, E>>
+        + futures_util::Sink<axum::extract::ws::Message>
+        + Send
+        + Unpin
+        + 'static,
+    E: std::fmt::Display,
+{
+    match state.books.open(&state.store, session_id, who).await {
+        Ok(session) => socket::serve(socket, state, session).await,
+        Err(hub::OpenError::Forbidden) => {
+            socket::refuse(
+                socket,
+                ErrorCode::SessionForbidden,
+                "This session belongs to someone else",
+            )
+            .await
+        }
+        Err(hub::OpenError::Database(e)) => {
+            tracing::error!(session = %session_id, error = %e, "could not open a session");
+            socket::refuse(
+                socket,
+                ErrorCode::Internal,
+                "The session could not be opened; try again",
+            )
+            .await
+        }
+    }
 }
 
 /// The session's saved plots, authors, worlds and characters; its owner

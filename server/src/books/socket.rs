@@ -21,7 +21,6 @@ use serde_json::Value;
 use shared::ErrorCode;
 use shared::books::{ClientMessage, ErrorDetails, ServerMessage};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::watch;
 
 struct Conn {
@@ -151,7 +150,7 @@ impl Conn {
         };
         // `--no-limits` (benchmarks) lifts the seed's 60-a-minute window.
         if !self.state.config.no_limits
-            && let Err(wait) = self.session.take_rate(Instant::now())
+            && let Err(wait) = self.session.take_rate_in(self.state.cluster.as_ref()).await
         {
             self.attach_at_live_edge();
             let ms = wait.as_millis() as u64;

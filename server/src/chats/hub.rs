@@ -4,7 +4,13 @@
 //! the hub and forwards the news addressed to its owner, except what it
 //! caused itself (it already got the direct answer). The running map lets a
 //! refreshed page find the reply still being written in a chat.
+//!
+//! In a cluster (`--redis-url`) the hub also shares both through Redis
+//! ([`crate::cluster::news`]): news made here goes to every instance's
+//! connections, news made elsewhere arrives here.
 
+use crate::cluster::Cluster;
+use crate::cluster::news::NewsBus;
 use shared::chat::ServerMessage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +37,8 @@ pub(crate) struct ChatHub {
     news: broadcast::Sender<Arc<News>>,
     /// chat id → stream id of the reply being written in it.
     running: Arc<Mutex<HashMap<String, String>>>,
+    /// The other instances, in a cluster.
+    bus: Option<NewsBus>,
 }
 
 impl Default for ChatHub {
@@ -39,13 +47,34 @@ impl Default for ChatHub {
         Self {
             news,
             running: Arc::default(),
+            bus: None,
         }
     }
 }
 
 impl ChatHub {
+    /// A hub that shares its news and running replies with the cluster's
+    /// other instances, or a local one without a cluster.
+    pub(crate) fn new(cluster: Option<&Cluster>) -> Self {
+        let mut hub = Self::default();
+        if let Some(cluster) = cluster {
+            let local = hub.news.clone();
+            hub.bus = Some(NewsBus::start(cluster.clone(), move |n| {
+                let _ = local.send(Arc::new(News {
+                    owner: n.owner,
+                    from: n.from,
+                    message: n.message,
+                }));
+            }));
+        }
+        hub
+    }
+
     /// Tells `owner`'s connections (but `from`) about `message`.
     pub(crate) fn notify(&self, owner: &str, from: Option<&str>, message: ServerMessage) {
+        if let Some(bus) = &self.bus {
+            bus.publish(owner, from, &message);
+        }
         // No receivers is fine: nobody is listening.
         let _ = self.news.send(Arc::new(News {
             owner: owner.to_owned(),
@@ -65,6 +94,9 @@ impl ChatHub {
             .lock()
             .expect("running lock")
             .insert(chat_id.to_owned(), stream_id.to_owned());
+        if let Some(bus) = &self.bus {
+            bus.set_running(chat_id, stream_id);
+        }
     }
 
     /// Forgets `stream_id` as `chat_id`'s running reply (if it still is).
@@ -73,15 +105,26 @@ impl ChatHub {
         if running.get(chat_id).is_some_and(|s| s == stream_id) {
             running.remove(chat_id);
         }
+        drop(running);
+        if let Some(bus) = &self.bus {
+            bus.clear_running(chat_id, stream_id);
+        }
     }
 
-    /// The stream of the reply being written in `chat_id`, if any.
-    pub(crate) fn running(&self, chat_id: &str) -> Option<String> {
-        self.running
+    /// The stream of the reply being written in `chat_id`, if any, here or
+    /// (in a cluster) on another instance.
+    pub(crate) async fn running(&self, chat_id: &str) -> Option<String> {
+        let here = self
+            .running
             .lock()
             .expect("running lock")
             .get(chat_id)
-            .cloned()
+            .cloned();
+        match (here, &self.bus) {
+            (Some(stream), _) => Some(stream),
+            (None, Some(bus)) => bus.running(chat_id).await,
+            (None, None) => None,
+        }
     }
 }
 
@@ -116,14 +159,14 @@ mod tests {
         assert!(!n.is_for("anon:b", "c2"), "another owner's news");
     }
 
-    #[test]
-    fn a_finished_reply_clears_only_itself() {
+    #[tokio::test]
+    async fn a_finished_reply_clears_only_itself() {
         let hub = ChatHub::default();
         hub.set_running("chat", "st_1");
         hub.set_running("chat", "st_2");
         hub.clear_running("chat", "st_1");
-        assert_eq!(hub.running("chat").as_deref(), Some("st_2"));
+        assert_eq!(hub.running("chat").await.as_deref(), Some("st_2"));
         hub.clear_running("chat", "st_2");
-        assert_eq!(hub.running("chat"), None);
+        assert_eq!(hub.running("chat").await, None);
     }
 }

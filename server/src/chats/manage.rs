@@ -233,7 +233,7 @@ async fn answer(
         }
         ClientMessage::DeleteChat { chat_id } => {
             own_chat(&state.store, who, &chat_id).await?;
-            if let Some(stream) = state.chats.running(&chat_id)
+            if let Some(stream) = state.chats.running(&chat_id).await
                 && let Some(entry) = state.generator.streams.get(&stream)
             {
                 entry.cancel.cancel();

@@ -261,7 +261,7 @@ async fn reattach(
 ) -> AppResult<Response> {
     manage::own_chat(&state.store, &who, &chat_id).await?;
     let after = crate::streams::last_event_id(&headers)?.unwrap_or(0);
-    let found = match state.chats.running(&chat_id) {
+    let found = match state.chats.running(&chat_id).await {
         Some(id) => match state.generator.streams.get(&id) {
             Some(entry) => Some(crate::streams::Found::Local(entry)),
             None => crate::streams::remote_stream(&state.generator, &id).await?,

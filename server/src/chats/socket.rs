@@ -30,7 +30,7 @@ pub async fn upgrade(
     who: Identity,
     ClientIp(ip): ClientIp,
 ) -> Response {
-    let slot = match socket_slot(&state.connections, &who, ip) {
+    let slot = match socket_slot(&state.connections, &who, ip).await {
         Ok(slot) => slot,
         Err(e) => return e.into_response(),
     };

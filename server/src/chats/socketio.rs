@@ -133,7 +133,7 @@ async fn authenticate(
         Ok(who) => {
             // Counted with every other socket of this caller.
             let ip = client_ip(s.req_parts(), &state.proxies);
-            let slot = match socket_slot(&state.connections, &who, ip) {
+            let slot = match socket_slot(&state.connections, &who, ip).await {
                 Ok(slot) => slot,
                 Err(e) => {
                     let (_, body) = e.to_api_error();

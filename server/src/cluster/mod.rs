@@ -18,6 +18,11 @@ pub mod instances;
 pub mod stop;
 pub mod streams;
 
+pub mod books;
+pub mod context;
+pub mod limits;
+pub mod news;
+
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use std::sync::Arc;
 use std::time::Duration;

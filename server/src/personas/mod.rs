@@ -209,7 +209,7 @@ pub async fn openai_chat(
     // Only the caller's own responses continue: one the provider keeps
     // would carry someone else's conversation on for them.
     if let Some(prev) = &data.previous_response_id {
-        messages = state.conversations.get(prev, &owner).ok_or_else(|| {
+        messages = state.conversations.get(prev, &owner).await.ok_or_else(|| {
             refuse(
                 ErrorCode::NotFound,
                 format!("unknown previous_response_id {prev:?}"),

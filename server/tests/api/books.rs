@@ -26,7 +26,7 @@ fn request(content: &str) -> Value {
 }
 
 /// A request with no model of its own (the session's or the server's).
-fn bare(content: &str) -> Value {
+pub(crate) fn bare(content: &str) -> Value {
     json!({"type": "message", "content": content, "timestamp": "2025-01-28T10:30:00Z"})
 }
 
@@ -37,14 +37,14 @@ fn sid() -> String {
     )
 }
 
-async fn next(ws: &mut WsClient) -> ServerMessage {
+pub(crate) async fn next(ws: &mut WsClient) -> ServerMessage {
     let v = ws.next_json().await;
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
 }
 
 /// Reads until a request ends (completion, or an error event of the
 /// session rather than of the connection).
-async fn read_request(ws: &mut WsClient) -> Vec<ServerMessage> {
+pub(crate) async fn read_request(ws: &mut WsClient) -> Vec<ServerMessage> {
     let mut out = Vec::new();
     loop {
         let m = next(ws).await;
@@ -406,7 +406,12 @@ async fn the_61st_message_in_a_minute_is_rate_limited_with_a_retry_time() {
         assert!(matches!(next(&mut ws).await, ServerMessage::Pong { .. }));
     }
     ws.send_json(json!({"type": "ping"})).await;
-    match next(&mut ws).await {
+    assert_rate_limited(next(&mut ws).await);
+}
+
+/// The refusal of a message past the 60-a-minute window, with its wait.
+pub(crate) fn assert_rate_limited(refused: ServerMessage) {
+    match refused {
         ServerMessage::Error {
             error_code,
             details,
@@ -511,7 +516,7 @@ async fn stop_ends_the_request_with_its_work_saved() {
 }
 
 /// Folds events into a transcript from the start of a session.
-fn fold(events: &[ServerMessage]) -> Transcript {
+pub(crate) fn fold(events: &[ServerMessage]) -> Transcript {
     let mut t = Transcript::default();
     for e in events {
         t.apply(e);

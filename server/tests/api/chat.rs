@@ -122,7 +122,7 @@ fn regenerated(events: &[ServerEvent], chat_id: &str, message_id: &str, version:
     }
 }
 
-async fn manage(app: &TestApp, query: &str) -> WsClient {
+pub(crate) async fn manage(app: &TestApp, query: &str) -> WsClient {
     let (socket, _) =
         tokio_tungstenite::connect_async(app.ws_url(&format!("/api/v1/chats/ws?{query}")))
             .await

@@ -19,7 +19,7 @@ async fn one_reply_without_identity(app: &TestApp, forwarded: Option<&str>) -> V
 }
 
 /// One reply on the socket at `path` (`/ws?anon_id=…`).
-async fn one_reply_at(app: &TestApp, path: &str, forwarded: Option<&str>) -> Value {
+pub(crate) async fn one_reply_at(app: &TestApp, path: &str, forwarded: Option<&str>) -> Value {
     let mut req = app.ws_url(path).into_client_request().unwrap();
     if let Some(f) = forwarded {
         req.headers_mut()

@@ -12,6 +12,7 @@ mod books;
 mod chat;
 mod clients;
 mod cluster;
+mod cluster_state;
 mod crash;
 mod credits;
 mod health;
