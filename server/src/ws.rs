@@ -184,7 +184,8 @@ impl Ws {
                     Ok(e) => e,
                     Err(e) => return Some(from_app_error(e)),
                 };
-                self.followed.follow(found.subscribe(data.after_seq, "error"));
+                self.followed
+                    .follow(found.subscribe(data.after_seq, "error"));
                 return None;
             }
             ClientMessage::Stop { data } => {

@@ -600,7 +600,8 @@ impl Reader {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 return Ok(());
             }
-            self.pending.push_back(Arc::new(Event::received(seq, name, json)));
+            self.pending
+                .push_back(Arc::new(Event::received(seq, name, json)));
         }
         if !self.pending.is_empty() {
             self.trouble = None;

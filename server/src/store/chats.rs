@@ -325,97 +325,45 @@ impl Store {
         content: &str,
     ) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "UPDATE chats SET updated_ms = $2 \
-             WHERE id = (SELECT chat_id FROM chat_messages WHERE id = $1)",
-        )
-        .bind(message_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        let next: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
-             FROM chat_message_versions WHERE message_id = $1",
-        )
-        .bind(message_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-        sqlx::query(
-            "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(message_id)
-        .bind(next)
-        .bind(content)
-        .bind(now_secs())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1")
-            .bind(message_id)
-            .bind(content)
-            .execute(&mut *tx)
-            .await?;
+        lock_chat_of(&mut tx, message_id).await?;
+        let next = next_version(&mut tx, message_id).await?;
+        set_version(&mut tx, message_id, next, content, now_secs()).await?;
         tx.commit().await?;
         Ok(next as usize)
     }
 
     /// Gives a user's message new text as a new version and makes it
     /// current; its first text becomes version 0 at the first edit. Returns
-    /// the new version's index.
+    /// the new version's index. One transaction that first locks the chat,
+    /// like [`Self::add_message_version`].
     pub async fn edit_user_message(
         &self,
         message_id: &str,
         content: &str,
     ) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        let row =
-            sqlx::query("SELECT chat_id, content, created_at FROM chat_messages WHERE id = $1")
-                .bind(message_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
-        let chat_id: String = row.try_get("chat_id")?;
-        let next: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
-             FROM chat_message_versions WHERE message_id = $1",
-        )
-        .bind(message_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-        let insert = "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
-                      VALUES ($1, $2, $3, $4)";
+        if lock_chat_of(&mut tx, message_id).await? == 0 {
+            return Err(sqlx::Error::RowNotFound);
+        }
+        let row = sqlx::query("SELECT content, created_at FROM chat_messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let mut next = next_version(&mut tx, message_id).await?;
         // Never edited: the text it was sent with is the first version.
-        let next = if next == 0 {
-            sqlx::query(insert)
+        if next == 0 {
+            let first: String = row.try_get("content")?;
+            sqlx::query(INSERT_VERSION)
                 .bind(message_id)
                 .bind(0_i64)
-                .bind(row.try_get::<String, _>("content")?)
+                .bind(first)
                 .bind(row.try_get::<i64, _>("created_at")?)
                 .execute(&mut *tx)
                 .await?;
-            1
-        } else {
-            next
-        };
-        sqlx::query(insert)
-            .bind(message_id)
-            .bind(next)
-            .bind(content)
-            .bind(now_secs())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1")
-            .bind(message_id)
-            .bind(content)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
-            .bind(&chat_id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+            next = 1;
+        }
+        set_version(&mut tx, message_id, next, content, now_secs()).await?;
         tx.commit().await?;
         Ok(next as usize)
     }
@@ -552,4 +500,63 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+const INSERT_VERSION: &str = "INSERT INTO chat_message_versions \
+     (message_id, version, content, created_at) VALUES ($1, $2, $3, $4)";
+
+/// Writes the chat a message is in first thing in a transaction (its
+/// `updated_ms`), so writes to one chat take turns on both databases.
+/// Returns how many chats it touched (0: no such message).
+async fn lock_chat_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE chats SET updated_ms = $2 \
+         WHERE id = (SELECT chat_id FROM chat_messages WHERE id = $1)",
+    )
+    .bind(message_id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The index a message's next version gets.
+async fn next_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT CAST(COALESCE(MAX(version), -1) + 1 AS BIGINT) AS n \
+         FROM chat_message_versions WHERE message_id = $1",
+    )
+    .bind(message_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")
+}
+
+/// Adds version `version` of a message and makes it the current text.
+async fn set_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message_id: &str,
+    version: i64,
+    content: &str,
+    created_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_VERSION)
+        .bind(message_id)
+        .bind(version)
+        .bind(content)
+        .bind(created_at)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE chat_messages SET content = $2 WHERE id = $1")
+        .bind(message_id)
+        .bind(content)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
