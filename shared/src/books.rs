@@ -520,7 +520,9 @@ impl Transcript {
                 timestamp,
                 ..
             } => {
-                self.end_streaming();
+                // A request sent while an agent streams waits in the
+                // session's queue: it is part of the conversation from now
+                // on, and the agent's text goes on in its own entry.
                 self.entries.push(Entry::User {
                     id: seq,
                     content: content.clone(),
@@ -550,11 +552,10 @@ impl Transcript {
                 agent,
                 timestamp,
                 ..
-            } => match self.entries.last_mut() {
+            } => match self.streaming_agent() {
                 Some(Entry::Agent {
                     agent: a,
                     content: text,
-                    streaming: true,
                     ..
                 }) if a == agent => text.push_str(content),
                 _ => {
@@ -658,6 +659,16 @@ impl Transcript {
                 break;
             }
         }
+    }
+
+    /// The agent text still streaming: the last entry, or the last before
+    /// the requests sent meanwhile.
+    fn streaming_agent(&mut self) -> Option<&mut Entry> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|e| !matches!(e, Entry::User { .. }))
+            .filter(|e| matches!(e, Entry::Agent { streaming: true, .. }))
     }
 
     /// Whether an agent is still streaming (a request is under way).
@@ -838,6 +849,46 @@ mod tests {
             }
         ));
         assert_eq!(t.last_seq, 6);
+    }
+
+    #[test]
+    fn a_request_sent_while_an_agent_streams_does_not_cut_its_text() {
+        let mut t = Transcript::default();
+        let user = |seq: u64, text: &str| ServerMessage::MessageReceived {
+            content: text.into(),
+            client_id: None,
+            timestamp: "t".into(),
+            seq,
+        };
+        for e in [
+            user(1, "a world"),
+            chunk(2, "WorldBuilderAgent", "Ice "),
+            user(3, "a villain"),
+            chunk(4, "WorldBuilderAgent", "and snow"),
+            tool(5, ToolStatus::Completed),
+            chunk(6, "CharacterCreatorAgent", "Vex"),
+        ] {
+            assert!(t.apply(&e));
+        }
+        let lines: Vec<_> = t
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::User { content, .. } => format!("user: {content}"),
+                Entry::Agent { agent, content, .. } => format!("{agent}: {content}"),
+                other => format!("{other:?}").chars().take(4).collect(),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "user: a world",
+                "WorldBuilderAgent: Ice and snow",
+                "user: a villain",
+                "Tool",
+                "CharacterCreatorAgent: Vex"
+            ]
+        );
     }
 
     #[test]
