@@ -12,9 +12,14 @@
 //!   `api::to_json`. The socket itself works on text, so only those two
 //!   conversions are instantiated per protocol.
 //! - Closes when the owning component unmounts.
+//! - A socket the server closed because its user signed out (1008, "signed
+//!   out…", a logout in another tab or device) is not reopened: the
+//!   session is asked again, finds its token refused, and the shell sends
+//!   the user to sign in.
 
 use crate::api;
 use crate::hooks::connection::{Backoff, ConnState};
+use crate::hooks::session::Session;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 use std::collections::VecDeque;
@@ -146,6 +151,8 @@ struct Ctx {
     on_message: Callback<String>,
     on_open: Callback<(), Vec<String>>,
     heartbeat_secs: u32,
+    /// The session, asked again when the server says its user signed out.
+    session: Option<Session>,
 }
 
 // Not derived: a derive would ask `Tx: Copy`.
@@ -222,6 +229,7 @@ fn open_socket(
         on_message: options.on_message,
         on_open: options.on_open,
         heartbeat_secs: options.heartbeat_secs,
+        session: use_context::<Session>(),
     };
     connect(ctx);
     on_cleanup(move || {
@@ -326,15 +334,23 @@ fn connect(ctx: Ctx) {
             ctx.on_message.run(text);
         }
     });
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
         let disposed = ctx.inner.with_value(|i| i.disposed);
         ctx.inner.update_value(|i| {
             i.heartbeat = None;
             i.ws = None;
         });
-        if !disposed {
-            schedule_reconnect(ctx);
+        if disposed {
+            return;
         }
+        if signed_out(e.code(), &e.reason()) {
+            ctx.set_state.set(ConnState::Closed);
+            if let Some(session) = ctx.session {
+                session.refresh();
+            }
+            return;
+        }
+        schedule_reconnect(ctx);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -371,6 +387,12 @@ fn schedule_reconnect(ctx: Ctx) {
         i.timer = Some(timer);
         i.countdown = Some(countdown);
     });
+}
+
+/// The server closed the socket because its user signed out (the close
+/// every socket endpoint sends at a logout).
+pub fn signed_out(code: u16, reason: &str) -> bool {
+    code == 1008 && reason.starts_with("signed out")
 }
 
 /// The `/ws` URL on this page's host, with the caller's identity.
@@ -413,6 +435,13 @@ mod tests {
         assert!(r.next_wait_ms(0.5).is_some());
         assert!(r.next_wait_ms(0.5).is_some());
         assert_eq!(r.next_wait_ms(0.5), None);
+    }
+
+    #[test]
+    fn only_the_logout_close_counts_as_signed_out() {
+        assert!(signed_out(1008, "signed out: sign in again"));
+        assert!(!signed_out(1008, "too many invalid frames"));
+        assert!(!signed_out(1001, "signed out"));
     }
 
     #[test]

@@ -352,3 +352,57 @@ async fn logout_revokes_every_token_of_the_user_at_once() {
         assert_eq!(code_of(res).await, (401, ErrorCode::Unauthorized));
     }
 }
+
+/// Reads `socket` until the server closes it: the close code and reason.
+async fn close_of(socket: &mut crate::helpers::WsClient) -> (u16, String) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(30), socket.socket.next())
+            .await
+            .expect("closed within the wait")
+            .expect("a close frame before the end");
+        match frame {
+            Ok(Message::Close(Some(f))) => return (u16::from(f.code), f.reason.to_string()),
+            Ok(Message::Close(None)) => panic!("closed without a code"),
+            Ok(_) => continue,
+            Err(e) => panic!("the connection dropped without a close frame: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_closes_every_socket_the_user_has_open() {
+    use crate::helpers::WsClient;
+    let app = spawn_app().await;
+    let ada = app.register("ada_lovelace").await;
+    let bob = app.register("bob_builder").await;
+    // One of each socket endpoint, opened with the token that is revoked.
+    let mut sockets = vec![
+        WsClient::connect(&app, &format!("/ws?token={ada}")).await,
+        WsClient::open(&app, &format!("/api/v1/chats/ws?token={ada}")).await,
+        WsClient::open(&app, &format!("/ws/bk_logout_test?token={ada}")).await,
+    ];
+    let mut bobs = WsClient::connect(&app, &format!("/ws?token={bob}")).await;
+    // The sockets are attached and answering before the logout.
+    sockets[2].send_json(json!({"type": "ping"})).await;
+    assert_eq!(sockets[2].next_json().await["type"], "pong");
+
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    for socket in &mut sockets {
+        let (code, reason) = close_of(socket).await;
+        assert_eq!(code, 1008, "policy violation: the token is no longer valid");
+        assert!(reason.contains("signed out"), "{reason}");
+    }
+    // Someone else's socket stays open.
+    bobs.send_json(json!({"type": "ping"})).await;
+    assert_eq!(bobs.next_json().await["type"], "pong");
+}
