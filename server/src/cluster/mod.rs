@@ -13,6 +13,8 @@
 //! - [`streams`]: every stream's events mirrored into Redis, and the reader
 //!   of a stream another instance runs.
 //! - [`stop`]: a stop asked anywhere reaches the stream's instance.
+//! - [`news`]: chat news for the plain WebSockets of every instance;
+//!   [`socketio`]: socketioxide's Redis adapter, for the socket.io ones.
 
 pub mod instances;
 pub mod stop;
@@ -22,6 +24,7 @@ pub mod books;
 pub mod context;
 pub mod limits;
 pub mod news;
+pub mod socketio;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use std::sync::Arc;
@@ -36,6 +39,8 @@ pub struct Cluster {
     client: redis::Client,
     conn: ConnectionManager,
     instance: Arc<str>,
+    /// The socket.io adapter's pub/sub connection (RESP3).
+    socketio: socketio::ReconnectingDriver,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -83,13 +88,25 @@ impl Cluster {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(err)?;
+        let socketio = socketio::ReconnectingDriver::connect(&client)
+            .await
+            .map_err(err)?;
         let instance: Arc<str> = format!("in_{}", uuid::Uuid::new_v4().simple()).into();
         tracing::info!(redis = %redacted, %instance, "joined the cluster");
         Ok(Self {
             client,
             conn,
             instance,
+            socketio,
         })
+    }
+
+    /// The socket.io adapter's constructor state (one driver per instance,
+    /// shared by its namespaces).
+    pub fn socketio_adapter(
+        &self,
+    ) -> socketioxide_redis::RedisAdapterCtr<socketio::ReconnectingDriver> {
+        self.socketio.adapter()
     }
 
     /// A command connection (a clone of the one multiplexed connection).
