@@ -212,6 +212,117 @@ async fn a_rename_on_one_instance_reaches_the_owners_sockets_on_another() {
     );
 }
 
+impl SocketIo {
+    /// The `chat_renamed` events titled `title` within `wait`.
+    async fn renamed_to(&mut self, title: &str, wait: Duration) -> usize {
+        let mut heard = 0;
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(frame) = tokio::time::timeout_at(deadline, self.frame()).await {
+            if let Some(body) = frame.strip_prefix("42/chats,") {
+                let v: Vec<Value> = serde_json::from_str(body).unwrap();
+                if v[0] == "chat_renamed" && v[1]["chat"]["title"] == title {
+                    heard += 1;
+                }
+            }
+        }
+        heard
+    }
+}
+
+#[tokio::test]
+async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once() {
+    let Some(redis) =
+        redis_url("socketio_news_crosses_instances_through_the_redis_adapter_exactly_once")
+    else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    let anon = unique("cluster-io");
+    let chat_id = new_chat(&apps[0], &anon).await;
+    let mut io_a = SocketIo::connect(&apps[0], &anon).await;
+    let mut tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
+    let mut tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    // What the adapter publishes for the namespace, read beside it.
+    let mut adapter = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    adapter
+        .subscribe(format!(
+            "{}-request#/chats#",
+            chorus_server::cluster::socketio::CHANNEL_PREFIX
+        ))
+        .await
+        .unwrap();
+    let mut adapter = adapter.into_on_message();
+    let mut rename = async |title: &str| {
+        tab_b
+            .send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
+            .await;
+        assert_eq!(tab_b.next_json().await["type"], "chat_renamed");
+    };
+    // The adapters subscribe as their instances start: rename until the
+    // news comes through.
+    let mut ready = false;
+    for attempt in 0..20 {
+        let title = format!("Warm-up {attempt}");
+        rename(&title).await;
+        if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0 {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "socket.io news reached the other instance");
+    let title = unique("Final");
+    rename(&title).await;
+    assert_eq!(
+        io_a.renamed_to(&title, Duration::from_millis(1500)).await,
+        1,
+        "the socket.io client on the other instance hears of the rename exactly once"
+    );
+    // It went through the adapter (a broadcast request naming the title)...
+    let mut through_adapter = false;
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(2), adapter.next()).await {
+        let payload: Vec<u8> = msg.get_payload().unwrap();
+        if payload.windows(title.len()).any(|w| w == title.as_bytes()) {
+            through_adapter = true;
+            break;
+        }
+    }
+    assert!(through_adapter, "the news was broadcast by the Redis adapter");
+    // ...and the plain socket on the first instance still hears of it once.
+    let mut plain = 0;
+    while let Some(v) = within(&mut tab_a, Duration::from_millis(300)).await {
+        if v["type"] == "chat_renamed" && v["chat"]["title"] == title.as_str() {
+            plain += 1;
+        }
+    }
+    assert_eq!(plain, 1, "the plain WebSocket on the first instance, once");
+}
+
+#[tokio::test]
+async fn without_redis_socketio_news_reaches_the_owners_other_sockets_but_not_the_sender() {
+    let app = crate::helpers::spawn_app().await;
+    let anon = unique("local-io");
+    let chat_id = new_chat(&app, &anon).await;
+    let mut sender = SocketIo::connect(&app, &anon).await;
+    let mut other = SocketIo::connect(&app, &anon).await;
+    let mut stranger = SocketIo::connect(&app, &unique("local-stranger")).await;
+    let title = unique("Local");
+    let msg = json!(["rename_chat", {"chat_id": chat_id, "title": title}]);
+    sender
+        .socket
+        .send(Message::text(format!("42/chats,{msg}")))
+        .await
+        .unwrap();
+    let (name, answer) = sender.event().await;
+    assert_eq!((name.as_str(), &answer["chat"]["title"]), ("chat_renamed", &json!(title)));
+    assert_eq!(other.renamed_to(&title, Duration::from_millis(800)).await, 1);
+    assert_eq!(sender.renamed_to(&title, Duration::from_millis(300)).await, 0, "no echo");
+    assert_eq!(stranger.renamed_to(&title, Duration::from_millis(300)).await, 0);
+}
+
 /// Upgrades to the chat management socket of `token` on `app`: the
 /// socket, or the refusal's status.
 async fn user_socket(app: &TestApp, token: &str) -> Result<WsClient, u16> {
