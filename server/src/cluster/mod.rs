@@ -27,8 +27,9 @@ pub mod news;
 pub mod socketio;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Every key and channel Chorus uses starts with this.
 pub const PREFIX: &str = "chorus:";
@@ -41,6 +42,10 @@ pub struct Cluster {
     instance: Arc<str>,
     /// The socket.io adapter's pub/sub connection (RESP3).
     socketio: socketio::ReconnectingDriver,
+    /// The stream mirror, once started; flushed by [`Cluster::leave`].
+    mirror: Arc<OnceLock<Arc<streams::Mirror>>>,
+    /// Cancelled once this instance has left ([`Cluster::leave`]).
+    left: CancellationToken,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -98,7 +103,29 @@ impl Cluster {
             conn,
             instance,
             socketio,
+            mirror: Arc::default(),
+            left: CancellationToken::new(),
         })
+    }
+
+    /// At a graceful shutdown, once the generations have pushed their last
+    /// events: waits (at most `wait`) until the mirror has written every
+    /// event queued so far, so readers on other instances get each stream
+    /// whole and its end; then gives this instance's lease back. Whether
+    /// everything was written.
+    pub async fn leave(&self, wait: Duration) -> bool {
+        let flushed = match self.mirror.get() {
+            Some(mirror) => mirror.flush(wait).await,
+            None => true,
+        };
+        instances::release(self).await;
+        self.left.cancel();
+        flushed
+    }
+
+    /// Cancelled once this instance has left the cluster.
+    pub(crate) fn left(&self) -> &CancellationToken {
+        &self.left
     }
 
     /// The socket.io adapter's constructor state (one driver per instance,
@@ -151,6 +178,7 @@ pub fn start(
     instances::spawn_lease(cluster, health.clone(), shutdown.clone());
     instances::spawn_recovery(cluster, store.clone(), health, shutdown.clone());
     let mirror = streams::Mirror::start(cluster, ttl);
+    let _ = cluster.mirror.set(mirror.clone());
     let streams = streams.with_tap(mirror.clone());
     mirror.attach(&streams);
     stop::spawn_listener(cluster, streams.clone(), shutdown.clone());

@@ -223,3 +223,97 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
     assert_eq!((err.text.as_str(), err.seq), ("Once upon", 3));
     assert_eq!(err.stream_id, id);
 }
+
+/// A TCP relay to `redis` that holds every byte `delay` each way: a Redis
+/// far away, so the stream mirror is still writing when a reply ends.
+async fn slow_redis(redis: &str, delay: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = redis
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let db = redis.rsplit_once('/').map(|(_, d)| d.to_owned()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        delay: std::time::Duration,
+    ) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+        tokio::spawn(async move {
+            while let Some((due, bytes)) = rx.recv().await {
+                tokio::time::sleep_until(due).await;
+                if to.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut buf = vec![0; 64 * 1024];
+        while let Ok(n) = from.read(&mut buf).await {
+            if n == 0 || tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    }
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, delay));
+            tokio::spawn(pump(sr, cw, delay));
+        }
+    });
+    format!("redis://{addr}/{db}")
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_writes_every_queued_stream_event_to_redis_before_it_returns() {
+    let Some(redis) = redis_url() else { return };
+    let slow = slow_redis(&redis, std::time::Duration::from_millis(300)).await;
+    let a = instance(&slow).await;
+    let token = a.register("cluster_leaving").await;
+    let (id, events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let mut events = std::pin::pin!(events);
+    let mut last = 0u64;
+    while let Some(Ok(ev)) = events.next().await {
+        last = ev.id.parse().unwrap();
+        if ev.event == "assistant_delta" && last >= 3 {
+            break;
+        }
+    }
+    let server = tokio::spawn(a.shut_down());
+    while let Some(Ok(ev)) = events.next().await {
+        last = ev.id.parse().unwrap();
+    }
+    server.await.unwrap().expect("run returns cleanly");
+    // The process could exit now: Redis already has the whole stream.
+    let mut conn = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let meta: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("chorus:stream:{{{id}}}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(meta.get("done").map(String::as_str), Some("1"), "{meta:?}");
+    assert_eq!(meta.get("last"), Some(&last.to_string()), "{meta:?}");
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(format!("chorus:stream:{{{id}}}:ev"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let seqs: Vec<String> = entries.ids.iter().map(|e| e.id.clone()).collect();
+    let every: Vec<String> = (1..=last).map(|s| format!("{s}-0")).collect();
+    assert_eq!(seqs, every, "every event, through the owner's last");
+}
