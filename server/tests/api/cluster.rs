@@ -8,6 +8,8 @@
 use crate::helpers::{TestApp, read_sse, spawn_app_with};
 use chorus_server::store::Store;
 use futures_util::StreamExt;
+use shared::health::{Check, Readiness};
+use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "cluster-test-secret-of-sufficient-length-0123";
 
@@ -224,9 +226,10 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
     assert_eq!(err.stream_id, id);
 }
 
-/// A TCP relay to `redis` that holds every byte `delay` each way: a Redis
-/// far away, so the stream mirror is still writing when a reply ends.
-async fn slow_redis(redis: &str, delay: std::time::Duration) -> String {
+/// A TCP relay to `redis` that holds every byte `delay` each way (a Redis
+/// far away), until `cut` is cancelled (then Redis cannot be reached: its
+/// connections close, new ones are refused).
+async fn relay(redis: &str, delay: std::time::Duration, cut: CancellationToken) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let target = redis
         .trim_start_matches("redis://")
@@ -241,41 +244,92 @@ async fn slow_redis(redis: &str, delay: std::time::Duration) -> String {
         mut from: tokio::net::tcp::OwnedReadHalf,
         mut to: tokio::net::tcp::OwnedWriteHalf,
         delay: std::time::Duration,
+        cut: CancellationToken,
     ) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-        tokio::spawn(async move {
+        let writer = cut.clone();
+        tokio::spawn(writer.run_until_cancelled_owned(async move {
             while let Some((due, bytes)) = rx.recv().await {
                 tokio::time::sleep_until(due).await;
                 if to.write_all(&bytes).await.is_err() {
                     break;
                 }
             }
-        });
+        }));
         let mut buf = vec![0; 64 * 1024];
-        while let Ok(n) = from.read(&mut buf).await {
+        while let Some(Ok(n)) = cut.run_until_cancelled(from.read(&mut buf)).await {
             if n == 0 || tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
                 break;
             }
         }
     }
-    tokio::spawn(async move {
+    tokio::spawn(cut.clone().run_until_cancelled_owned(async move {
         while let Ok((client, _)) = listener.accept().await {
             let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
                 continue;
             };
             let (cr, cw) = client.into_split();
             let (sr, sw) = server.into_split();
-            tokio::spawn(pump(cr, sw, delay));
-            tokio::spawn(pump(sr, cw, delay));
+            tokio::spawn(pump(cr, sw, delay, cut.clone()));
+            tokio::spawn(pump(sr, cw, delay, cut.clone()));
         }
-    });
+    }));
     format!("redis://{addr}/{db}")
+}
+
+#[tokio::test]
+async fn ready_names_redis_and_is_not_ready_while_redis_cannot_be_reached() {
+    let Some(redis) = redis_url() else { return };
+    let cut = CancellationToken::new();
+    let a = instance(&relay(&redis, std::time::Duration::ZERO, cut.clone()).await).await;
+    let res = a.get("/api/ready").await;
+    assert_eq!(res.status(), 200);
+    let ready: Readiness = crate::helpers::json(res).await;
+    assert_eq!(ready.status, "ready");
+    let redis_check = |r: &Readiness| r.checks.iter().find(|c| c.name == "redis").cloned();
+    assert_eq!(
+        redis_check(&ready),
+        Some(Check {
+            name: "redis".into(),
+            ok: true,
+            detail: "answers".into()
+        }),
+        "{ready:?}"
+    );
+    cut.cancel();
+    let mut down = None;
+    for _ in 0..50 {
+        let res = a.get("/api/ready").await;
+        if res.status() == 503 {
+            down = Some(crate::helpers::json::<Readiness>(res).await);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let down = down.expect("not ready once Redis cannot be reached");
+    assert_eq!(down.status, "not_ready");
+    assert_eq!(
+        redis_check(&down),
+        Some(Check {
+            name: "redis".into(),
+            ok: false,
+            detail: "unreachable".into()
+        })
+    );
+    assert!(down.checks.iter().any(|c| c.name == "database" && c.ok), "{down:?}");
+    // Alive all the same.
+    assert_eq!(a.get("/api/health").await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_graceful_shutdown_writes_every_queued_stream_event_to_redis_before_it_returns() {
     let Some(redis) = redis_url() else { return };
-    let slow = slow_redis(&redis, std::time::Duration::from_millis(300)).await;
+    let slow = relay(
+        &redis,
+        std::time::Duration::from_millis(300),
+        CancellationToken::new(),
+    )
+    .await;
     let a = instance(&slow).await;
     let token = a.register("cluster_leaving").await;
     let (id, events) =
