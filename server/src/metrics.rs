@@ -90,8 +90,10 @@ pub struct Metrics {
     /// Cluster: BooksWriter messages relayed between a socket and the
     /// instance holding its session, by direction (`to_owner`, `to_socket`).
     pub(crate) cluster_books_relayed: Family<Label, Counter>,
-    /// Cluster: leases taken over from an instance that went away, by kind
-    /// (`instance`: its generations recovered; `books`: a session).
+    /// Cluster: what this instance took over, by kind: `instance`, the
+    /// generations of an instance that went away (recovered);
+    /// `books_session`, a BooksWriter session's lease (a session new to the
+    /// cluster, or one whose instance went away).
     pub(crate) cluster_takeovers: Family<Label, Counter>,
     /// Cluster: per-user connection slots this instance holds in Redis.
     pub(crate) cluster_slots_held: Gauge,
@@ -269,7 +271,7 @@ impl Metrics {
         );
         r.register(
             "cluster_takeovers",
-            "Leases taken over from instances that went away, by kind",
+            "What this instance took over: a gone instance's generations, a BooksWriter session's lease",
             m.cluster_takeovers.clone(),
         );
         r.register(

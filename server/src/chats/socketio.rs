@@ -75,8 +75,14 @@ fn serve<A: Adapter + DefinedAdapter>(
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         let (tx, rx) = mpsc::unbounded_channel();
         state.chats.attach_socketio(tx);
-        rt.spawn(broadcast_news(io.clone(), rx));
         let shutdown = state.shutdown.clone();
+        // Until shutdown: the namespace holds the state, whose hub holds
+        // the sender; the task must not keep them alive.
+        rt.spawn(
+            shutdown
+                .clone()
+                .run_until_cancelled_owned(broadcast_news(io.clone(), rx)),
+        );
         rt.spawn(async move {
             shutdown.cancelled().await;
             io.close().await;

@@ -121,6 +121,7 @@ pub fn spawn_lease(cluster: &Cluster, health: Health, shutdown: CancellationToke
                     health.renewed();
                 }
                 Err(e) => {
+                    crate::metrics::get().cluster_redis_errors.inc();
                     if health.healthy_for(Duration::ZERO) {
                         tracing::warn!(error = %e, "could not renew this instance's lease in Redis; streams go on locally");
                     }
@@ -191,6 +192,10 @@ async fn sweep(
         let count = |text: &str| crate::engine::approx_tokens(text) as i64;
         let (interrupted, settled) = store.recover_instance(&instance, count).await?;
         missing.remove(&instance);
+        crate::metrics::get()
+            .cluster_takeovers
+            .get_or_create(&[("kind", "instance")])
+            .inc();
         if interrupted + settled > 0 {
             tracing::warn!(
                 instance = %instance,

@@ -672,3 +672,90 @@ async fn a_bookswriter_session_is_taken_over_once_its_owner_is_gone() {
     );
     assert!(first.len() > 3);
 }
+
+/// The process's metrics, as `/metrics` serves them.
+async fn metrics() -> String {
+    use tower::ServiceExt;
+    let res = chorus_server::metrics::router()
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The value of the sample `name` (with its labels, as written), 0 if absent.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots() {
+    let Some(redis) = redis_url(
+        "the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots",
+    ) else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    // Metrics are the process's: other tests only add to these counters.
+    let before = metrics().await;
+    let anon = unique("cluster-metrics");
+    let chat_id = new_chat(&apps[0], &anon).await;
+    let mut io_a = SocketIo::connect(&apps[0], &anon).await;
+    let mut tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
+    let mut tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    let mut heard = false;
+    for attempt in 0..20 {
+        let title = format!("Counted {attempt}");
+        tab_b
+            .send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
+            .await;
+        assert_eq!(tab_b.next_json().await["type"], "chat_renamed");
+        if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0
+            && within(&mut tab_a, Duration::from_millis(500)).await.is_some()
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "news crossed the instances");
+    // A BooksWriter socket relayed to the session's instance.
+    let path = format!("/ws/{}", unique("cluster-metrics-books"));
+    let mut owner = WsClient::open(&apps[0], &path).await;
+    owner.send_json(json!({"type": "ping"})).await;
+    assert_eq!(owner.next_json().await["type"], "pong");
+    let mut relayed = WsClient::open(&apps[1], &path).await;
+    relayed.send_json(json!({"type": "ping"})).await;
+    assert_eq!(relayed.next_json().await["type"], "pong");
+    let after = metrics().await;
+    for name in [
+        "chorus_cluster_news_published_total",
+        "chorus_cluster_news_received_total",
+        "chorus_cluster_socketio_published_total",
+        "chorus_cluster_socketio_received_total",
+        "chorus_cluster_books_relayed_total{direction=\"to_owner\"}",
+        "chorus_cluster_books_relayed_total{direction=\"to_socket\"}",
+        "chorus_cluster_takeovers_total{kind=\"books_session\"}",
+    ] {
+        assert!(
+            sample(&after, name) > sample(&before, name),
+            "{name} counts: {after}"
+        );
+    }
+    for name in [
+        "chorus_cluster_redis_errors_total ",
+        "chorus_cluster_events_flushed_total ",
+    ] {
+        assert!(after.lines().any(|l| l.starts_with(name)), "{name}: {after}");
+    }
+    // The management sockets hold their slots in Redis meanwhile.
+    assert!(sample(&after, "chorus_cluster_slots_held") >= 2.0, "{after}");
+}
