@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { io } from 'socket.io-client';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FRONT = 'http://127.0.0.1:3400';
@@ -304,6 +305,85 @@ test('a role card started on one instance resumes on another', { skip }, async (
   assert.deepEqual([...first, ...rest], owner, 'the owner\'s events, each once');
 });
 
+/** A chat management socket (`/api/v1/chats/ws`) of `token` at `base`: opened, or refused ({status, body}). */
+function manageSocket(base, who = token) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/chats/ws?token=${who}`);
+  const messages = [];
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const opened = new Promise((ok) => {
+    ws.once('open', () => ok({ ws, messages }));
+    ws.once('unexpected-response', (_, res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => ok({ refused: { status: res.statusCode, body: JSON.parse(body) } }));
+    });
+    ws.once('error', () => {});
+  });
+  return opened;
+}
+
+const until = async (pred, what, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+test('socket.io news crosses instances through the Redis adapter: a rename through one instance reaches a socket.io client on another exactly once', { skip }, async () => {
+  const { res } = await send(1, 'Name this chat');
+  const reply = await read(res);
+  const chatId = JSON.parse(reply.find((e) => e.event === 'assistant_complete').data).chat_id;
+  const client = io(`${at(1)}/chats`, { auth: { token }, transports: ['websocket'], reconnection: false });
+  const renamed = [];
+  client.on('chat_renamed', (m) => renamed.push(m.chat.title));
+  await new Promise((ok, fail) => {
+    client.once('usage_info', ok);
+    client.once('connect_error', fail);
+  });
+  const tab = await manageSocket(at(2));
+  for (const title of ['Across once', 'Across twice']) {
+    tab.ws.send(JSON.stringify({ type: 'rename_chat', chat_id: chatId, title }));
+    await until(() => tab.messages.some((m) => m.type === 'chat_renamed' && m.chat.title === title), 'the answer');
+    await until(() => renamed.includes(title), `socket.io news of "${title}" on the other instance`);
+  }
+  // Anything sent twice would have come by now.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(renamed, ['Across once', 'Across twice'], 'each rename once, in order');
+  client.disconnect();
+  tab.ws.close();
+});
+
+test('the per-user connection cap holds across instances behind round-robin HAProxy', { skip }, async () => {
+  const reg = await fetch(`${FRONT}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'cluster_capped', password: 'correct horse' }),
+  });
+  assert.equal(reg.status, 201);
+  const capped = (await reg.json()).token;
+  const CAP = 5; // --max-connections-per-user's default
+  const open = [];
+  for (let i = 0; i < CAP; i += 1) {
+    const s = await manageSocket(FRONT, capped);
+    assert.ok(s.ws, `socket ${i + 1} of ${CAP}: ${JSON.stringify(s.refused)}`);
+    open.push(s);
+  }
+  // Round-robin spread them: no instance alone is at the cap.
+  const over = await manageSocket(FRONT, capped);
+  assert.equal(over.refused?.status, 429, 'one more, on whichever instance, is refused');
+  assert.equal(over.refused.body.code, 'CONNECTION_LIMIT');
+  open.pop().ws.close();
+  // The closed socket's slot is given back (asynchronously).
+  let again;
+  for (let i = 0; i < 50 && !again?.ws; i += 1) {
+    again = await manageSocket(FRONT, capped);
+    if (!again.ws) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(again.ws, 'a closed socket frees its slot');
+  for (const s of [...open, again]) s.ws.close();
+});
+
 test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all of it, the owner says what it lost', { skip }, async () => {
   const { res, id } = await send(1, 'Tell me about rivers');
   const ownerRead = read(res);
@@ -351,4 +431,31 @@ test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_I
   // The service goes on through the others.
   const health = await fetch(`${FRONT}/api/health`);
   assert.equal(health.status, 200);
+});
+
+test('SIGTERM of the instance producing a stream: readers elsewhere get every event and its end', { skip }, async () => {
+  const { res, id } = await send(3, 'Tell me about forests');
+  const remoteRead = resume(2, id).then((r) => read(r));
+  const own = [];
+  const ownRead = (async () => {
+    try {
+      for await (const ev of events(res)) own.push(ev);
+    } catch {
+      // The connection ends with the process.
+    }
+  })();
+  await until(() => deltas(own) >= 4, 'a few deltas');
+  process.kill(pids[3], 'SIGTERM');
+  const [got] = await Promise.all([remoteRead, ownRead]);
+  const seqs = got.map((e) => e.id);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every seq once, in order');
+  assert.ok(!got.some((e) => e.data.includes('STREAM_INTERRUPTED')), 'not taken for a dead instance');
+  assert.deepEqual(got.slice(0, own.length), own, 'the owner\'s events, as it sent them');
+  // The generation's end, written to Redis before the process exited.
+  assert.equal(JSON.parse(got.find((e) => e.event === 'assistant_complete').data).status, 'stopped');
+  assert.equal(got.at(-1).event, 'stopped');
+  assert.equal(JSON.parse(got.at(-1).data).reason, 'shutdown');
+  assert.ok(deltas(got) < PIECES, 'stopped by the shutdown');
+  const log = readFileSync(join(state, 'chorus3.log'), 'utf8');
+  assert.match(log, /every stream event is in Redis/);
 });
