@@ -252,9 +252,9 @@ test('stop through a third instance stops the generation where it runs and close
   assert.equal(provider.closedEarly, closedBefore + 1, 'the upstream connection was closed');
 });
 
-/** A `/ws` connection's messages, as raw strings. */
-function socket(instance) {
-  const ws = new WebSocket(`${at(instance).replace('http', 'ws')}/ws?token=${token}`);
+/** A `/ws` connection's (or `path`'s) messages, as raw strings. */
+function socket(instance, path = `/ws?token=${token}`) {
+  const ws = new WebSocket(`${at(instance).replace('http', 'ws')}${path}`);
   const messages = [];
   const waiters = [];
   ws.on('message', (data) => {
@@ -368,6 +368,9 @@ test('socket.io news crosses instances through the Redis adapter: a rename throu
   // Anything sent twice would have come by now.
   await new Promise((r) => setTimeout(r, 1000));
   assert.deepEqual(renamed, ['Across once', 'Across twice'], 'each rename once, in order');
+  // Carried by socketioxide's Redis adapter, which every instance runs.
+  const subscribers = execFileSync('redis-cli', ['-p', REDIS_PORT, 'PUBSUB', 'NUMSUB', 'chorus:socket.io-request#/chats#'], { encoding: 'utf8' });
+  assert.equal(subscribers.trim().split('\n').at(-1), '3', subscribers);
   client.disconnect();
   tab.ws.close();
 });
@@ -400,6 +403,45 @@ test('the per-user connection cap holds across instances behind round-robin HAPr
   }
   assert.ok(again.ws, 'a closed socket frees its slot');
   for (const s of [...open, again]) s.ws.close();
+});
+
+test('BooksWriter: a reload mid-stream landing on another instance shows the conversation exactly once', { skip }, async () => {
+  const path = `/ws/book-cluster-${Date.now()}?token=${token}`;
+  const parsed = (c) => c.messages.map((m) => JSON.parse(m));
+  const a = socket(1, path);
+  await a.opened;
+  a.ws.send(JSON.stringify({ type: 'message', content: 'Create a fantasy novel with dragons', timestamp: new Date().toISOString() }));
+  await a.until(() => parsed(a).filter((m) => m.type === 'stream_chunk').length >= 3);
+  a.ws.close();
+  // The reload: another instance, relayed to the session's.
+  const b = socket(2, path);
+  await b.opened;
+  b.ws.send(JSON.stringify({ type: 'session_restore' }));
+  await b.until(() => parsed(b).some((m) => m.type === 'session_restored'));
+  await b.until(() => parsed(b).some((m) => m.type === 'completion' || (m.type === 'error' && m.seq)), 40_000);
+  const all = parsed(b);
+  const restored = all.find((m) => m.type === 'session_restored');
+  const live = all.slice(all.indexOf(restored) + 1).filter((m) => m.seq);
+  const seqs = live.map((m) => m.seq);
+  assert.ok(seqs.every((q, i) => q > restored.seq && (i === 0 || q > seqs[i - 1])), `after the restore, each event once: ${seqs}`);
+  b.ws.close();
+  // The conversation as any instance restores it now.
+  const c = socket(3, path);
+  await c.opened;
+  c.ws.send(JSON.stringify({ type: 'session_restore' }));
+  await c.until(() => parsed(c).some((m) => m.type === 'session_restored'));
+  const final = parsed(c).find((m) => m.type === 'session_restored');
+  c.ws.close();
+  const kinds = final.messages.map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === 'user').length, 1, `the request once: ${kinds}`);
+  assert.equal(kinds.filter((k) => k === 'completion').length, 1, `one completion: ${kinds}`);
+  assert.equal(final.messages.find((e) => e.kind === 'user').content, 'Create a fantasy novel with dragons');
+  // What the reloaded page showed (the restore, then the live chunks) is
+  // the agents' text, each chunk once, nothing missing.
+  const text = (msgs) => msgs.filter((e) => e.kind === 'agent').map((e) => e.content).join('');
+  const shown = text(restored.messages) + live.filter((m) => m.type === 'stream_chunk').map((m) => m.content).join('');
+  assert.equal(shown, text(final.messages));
+  assert.ok(!final.messages.some((e) => e.kind === 'agent' && e.streaming), 'nothing still streaming');
 });
 
 test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all of it, the owner says what it lost', { skip }, async () => {

@@ -44,8 +44,10 @@ pub(crate) const NAMESPACE: &str = "/chats";
 
 /// The socket.io layer on the in-memory adapter, or (in a cluster) on the
 /// Redis adapter.
-pub(crate) type Layer =
-    tower::util::Either<SocketIoLayer<LocalAdapter>, SocketIoLayer<crate::cluster::socketio::Adapter>>;
+pub(crate) type Layer = tower::util::Either<
+    SocketIoLayer<LocalAdapter>,
+    SocketIoLayer<crate::cluster::socketio::Adapter>,
+>;
 
 /// The socket.io layer, to wrap the app with. Its sockets end when the
 /// server shuts down.
@@ -54,9 +56,8 @@ pub(crate) fn layer(state: &AppState) -> Layer {
     match &state.cluster {
         None => tower::util::Either::Left(serve(state, builder.build_layer())),
         Some(cluster) => {
-            let builder = builder.with_adapter::<crate::cluster::socketio::Adapter>(
-                cluster.socketio_adapter(),
-            );
+            let builder = builder
+                .with_adapter::<crate::cluster::socketio::Adapter>(cluster.socketio_adapter());
             tower::util::Either::Right(serve(state, builder.build_layer()))
         }
     }

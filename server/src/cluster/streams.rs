@@ -144,9 +144,8 @@ impl Mirror {
     /// counted lost), at most `wait`; whether it was.
     pub async fn flush(&self, wait: Duration) -> bool {
         let (done, written) = tokio::sync::oneshot::channel();
-        let flushed = async {
-            self.queue.send(Op::Flush(done)).await.is_ok() && written.await.is_ok()
-        };
+        let flushed =
+            async { self.queue.send(Op::Flush(done)).await.is_ok() && written.await.is_ok() };
         tokio::time::timeout(wait, flushed).await.unwrap_or(false)
     }
 }
@@ -283,7 +282,9 @@ impl Task {
                     self.settle(result, events);
                 }
                 if !self.degraded {
-                    crate::metrics::get().cluster_events_flushed.inc_by(flushing);
+                    crate::metrics::get()
+                        .cluster_events_flushed
+                        .inc_by(flushing);
                 }
                 for done in flushes {
                     let _ = done.send(());

@@ -246,7 +246,8 @@ async fn relay(redis: &str, delay: std::time::Duration, cut: CancellationToken) 
         delay: std::time::Duration,
         cut: CancellationToken,
     ) {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
         let writer = cut.clone();
         tokio::spawn(writer.run_until_cancelled_owned(async move {
             while let Some((due, bytes)) = rx.recv().await {
@@ -258,7 +259,11 @@ async fn relay(redis: &str, delay: std::time::Duration, cut: CancellationToken) 
         }));
         let mut buf = vec![0; 64 * 1024];
         while let Some(Ok(n)) = cut.run_until_cancelled(from.read(&mut buf)).await {
-            if n == 0 || tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec())).is_err() {
+            if n == 0
+                || tx
+                    .send((tokio::time::Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
                 break;
             }
         }
@@ -316,7 +321,10 @@ async fn ready_names_redis_and_is_not_ready_while_redis_cannot_be_reached() {
             detail: "unreachable".into()
         })
     );
-    assert!(down.checks.iter().any(|c| c.name == "database" && c.ok), "{down:?}");
+    assert!(
+        down.checks.iter().any(|c| c.name == "database" && c.ok),
+        "{down:?}"
+    );
     // Alive all the same.
     assert_eq!(a.get("/api/health").await.status(), 200);
 }

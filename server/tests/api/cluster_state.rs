@@ -290,7 +290,10 @@ async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once(
             break;
         }
     }
-    assert!(through_adapter, "the news was broadcast by the Redis adapter");
+    assert!(
+        through_adapter,
+        "the news was broadcast by the Redis adapter"
+    );
     // ...and the plain socket on the first instance still hears of it once.
     let mut plain = 0;
     while let Some(v) = within(&mut tab_a, Duration::from_millis(300)).await {
@@ -317,10 +320,25 @@ async fn without_redis_socketio_news_reaches_the_owners_other_sockets_but_not_th
         .await
         .unwrap();
     let (name, answer) = sender.event().await;
-    assert_eq!((name.as_str(), &answer["chat"]["title"]), ("chat_renamed", &json!(title)));
-    assert_eq!(other.renamed_to(&title, Duration::from_millis(800)).await, 1);
-    assert_eq!(sender.renamed_to(&title, Duration::from_millis(300)).await, 0, "no echo");
-    assert_eq!(stranger.renamed_to(&title, Duration::from_millis(300)).await, 0);
+    assert_eq!(
+        (name.as_str(), &answer["chat"]["title"]),
+        ("chat_renamed", &json!(title))
+    );
+    assert_eq!(
+        other.renamed_to(&title, Duration::from_millis(800)).await,
+        1
+    );
+    assert_eq!(
+        sender.renamed_to(&title, Duration::from_millis(300)).await,
+        0,
+        "no echo"
+    );
+    assert_eq!(
+        stranger
+            .renamed_to(&title, Duration::from_millis(300))
+            .await,
+        0
+    );
 }
 
 /// Upgrades to the chat management socket of `token` on `app`: the
@@ -699,9 +717,9 @@ fn sample(text: &str, name: &str) -> f64 {
 
 #[tokio::test]
 async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots() {
-    let Some(redis) = redis_url(
-        "the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots",
-    ) else {
+    let Some(redis) =
+        redis_url("the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots")
+    else {
         return;
     };
     let apps = instances(&redis, 2, |_| {}).await;
@@ -720,7 +738,9 @@ async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_sl
             .await;
         assert_eq!(tab_b.next_json().await["type"], "chat_renamed");
         if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0
-            && within(&mut tab_a, Duration::from_millis(500)).await.is_some()
+            && within(&mut tab_a, Duration::from_millis(500))
+                .await
+                .is_some()
         {
             heard = true;
             break;
@@ -754,8 +774,14 @@ async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_sl
         "chorus_cluster_redis_errors_total ",
         "chorus_cluster_events_flushed_total ",
     ] {
-        assert!(after.lines().any(|l| l.starts_with(name)), "{name}: {after}");
+        assert!(
+            after.lines().any(|l| l.starts_with(name)),
+            "{name}: {after}"
+        );
     }
     // The management sockets hold their slots in Redis meanwhile.
-    assert!(sample(&after, "chorus_cluster_slots_held") >= 2.0, "{after}");
+    assert!(
+        sample(&after, "chorus_cluster_slots_held") >= 2.0,
+        "{after}"
+    );
 }
