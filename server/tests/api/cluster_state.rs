@@ -229,6 +229,30 @@ impl SocketIo {
     }
 }
 
+/// Two instances, a chat of a new visitor's made on the first, the
+/// visitor's socket.io client and plain socket there and a plain socket on
+/// the second: (apps, chat id, socket.io on the first, plain on the first,
+/// plain on the second).
+async fn a_chat_watched_from_two_instances(
+    redis: &str,
+    prefix: &str,
+) -> (Vec<TestApp>, String, SocketIo, WsClient, WsClient) {
+    let apps = instances(redis, 2, |_| {}).await;
+    let anon = unique(prefix);
+    let chat_id = new_chat(&apps[0], &anon).await;
+    let io_a = SocketIo::connect(&apps[0], &anon).await;
+    let tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
+    let tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    (apps, chat_id, io_a, tab_a, tab_b)
+}
+
+/// Renames `chat_id` through `tab`, and waits for the answer.
+async fn rename(tab: &mut WsClient, chat_id: &str, title: &str) {
+    tab.send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
+        .await;
+    assert_eq!(tab.next_json().await["type"], "chat_renamed");
+}
+
 #[tokio::test]
 async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once() {
     let Some(redis) =
@@ -236,12 +260,8 @@ async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once(
     else {
         return;
     };
-    let apps = instances(&redis, 2, |_| {}).await;
-    let anon = unique("cluster-io");
-    let chat_id = new_chat(&apps[0], &anon).await;
-    let mut io_a = SocketIo::connect(&apps[0], &anon).await;
-    let mut tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
-    let mut tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    let (_apps, chat_id, mut io_a, mut tab_a, mut tab_b) =
+        a_chat_watched_from_two_instances(&redis, "cluster-io").await;
     // What the adapter publishes for the namespace, read beside it.
     let mut adapter = redis::Client::open(redis.as_str())
         .unwrap()
@@ -256,18 +276,12 @@ async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once(
         .await
         .unwrap();
     let mut adapter = adapter.into_on_message();
-    let mut rename = async |title: &str| {
-        tab_b
-            .send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
-            .await;
-        assert_eq!(tab_b.next_json().await["type"], "chat_renamed");
-    };
     // The adapters subscribe as their instances start: rename until the
     // news comes through.
     let mut ready = false;
     for attempt in 0..20 {
         let title = format!("Warm-up {attempt}");
-        rename(&title).await;
+        rename(&mut tab_b, &chat_id, &title).await;
         if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0 {
             ready = true;
             break;
@@ -275,7 +289,7 @@ async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once(
     }
     assert!(ready, "socket.io news reached the other instance");
     let title = unique("Final");
-    rename(&title).await;
+    rename(&mut tab_b, &chat_id, &title).await;
     assert_eq!(
         io_a.renamed_to(&title, Duration::from_millis(1500)).await,
         1,
@@ -722,21 +736,14 @@ async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_sl
     else {
         return;
     };
-    let apps = instances(&redis, 2, |_| {}).await;
     // Metrics are the process's: other tests only add to these counters.
     let before = metrics().await;
-    let anon = unique("cluster-metrics");
-    let chat_id = new_chat(&apps[0], &anon).await;
-    let mut io_a = SocketIo::connect(&apps[0], &anon).await;
-    let mut tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
-    let mut tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    let (apps, chat_id, mut io_a, mut tab_a, mut tab_b) =
+        a_chat_watched_from_two_instances(&redis, "cluster-metrics").await;
     let mut heard = false;
     for attempt in 0..20 {
         let title = format!("Counted {attempt}");
-        tab_b
-            .send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
-            .await;
-        assert_eq!(tab_b.next_json().await["type"], "chat_renamed");
+        rename(&mut tab_b, &chat_id, &title).await;
         if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0
             && within(&mut tab_a, Duration::from_millis(500))
                 .await
