@@ -465,6 +465,9 @@ test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all 
   } else {
     console.log('# no write failed while Redis was down (it came back before the next batch)');
   }
+  // The socket.io adapter of every instance subscribed again.
+  const numsub = () => execFileSync('redis-cli', ['-p', REDIS_PORT, 'PUBSUB', 'NUMSUB', 'chorus:socket.io-request#/chats#'], { encoding: 'utf8' }).trim().split('\n').at(-1);
+  await until(() => numsub() === '3', 'the socket.io adapters back on Redis', 10_000);
 });
 
 test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_INTERRUPTED with the saved text', { skip }, async () => {
