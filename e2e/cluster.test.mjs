@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { io } from 'socket.io-client';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FRONT = 'http://127.0.0.1:3400';
@@ -188,6 +189,24 @@ const resume = (instance, id, after) =>
     headers: { ...auth(), ...(after === undefined ? {} : { 'last-event-id': String(after) }) },
   });
 
+/**
+ * `resume`, once the stream is known on `instance`: its first events reach
+ * Redis a moment after the reply's headers (later still while the mirror
+ * catches up after a Redis restart); until then the instance answers 410
+ * `STREAM_EXPIRED` with the saved generation, `status: "running"`.
+ */
+async function resumeWhenKnown(instance, id) {
+  for (let i = 0; ; i += 1) {
+    const res = await resume(instance, id);
+    if (res.status === 200 || i >= 100) {
+      assert.equal(res.status, 200, `resume on ${instance}: ${res.status}`);
+      return res;
+    }
+    await res.body.cancel().catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The whole stream as its owner replays it, once it has ended. */
 async function replay(instance, id) {
   const res = await resume(instance, id, 0);
@@ -233,9 +252,9 @@ test('stop through a third instance stops the generation where it runs and close
   assert.equal(provider.closedEarly, closedBefore + 1, 'the upstream connection was closed');
 });
 
-/** A `/ws` connection's messages, as raw strings. */
-function socket(instance) {
-  const ws = new WebSocket(`${at(instance).replace('http', 'ws')}/ws?token=${token}`);
+/** A `/ws` connection's (or `path`'s) messages, as raw strings. */
+function socket(instance, path = `/ws?token=${token}`) {
+  const ws = new WebSocket(`${at(instance).replace('http', 'ws')}${path}`);
   const messages = [];
   const waiters = [];
   ws.on('message', (data) => {
@@ -304,6 +323,127 @@ test('a role card started on one instance resumes on another', { skip }, async (
   assert.deepEqual([...first, ...rest], owner, 'the owner\'s events, each once');
 });
 
+/** A chat management socket (`/api/v1/chats/ws`) of `token` at `base`: opened, or refused ({status, body}). */
+function manageSocket(base, who = token) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/chats/ws?token=${who}`);
+  const messages = [];
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const opened = new Promise((ok) => {
+    ws.once('open', () => ok({ ws, messages }));
+    ws.once('unexpected-response', (_, res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => ok({ refused: { status: res.statusCode, body: JSON.parse(body) } }));
+    });
+    ws.once('error', () => {});
+  });
+  return opened;
+}
+
+const until = async (pred, what, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+test('socket.io news crosses instances through the Redis adapter: a rename through one instance reaches a socket.io client on another exactly once', { skip }, async () => {
+  const { res } = await send(1, 'Name this chat');
+  const reply = await read(res);
+  const chatId = JSON.parse(reply.find((e) => e.event === 'assistant_complete').data).chat_id;
+  const client = io(`${at(1)}/chats`, { auth: { token }, transports: ['websocket'], reconnection: false });
+  const renamed = [];
+  client.on('chat_renamed', (m) => renamed.push(m.chat.title));
+  await new Promise((ok, fail) => {
+    client.once('usage_info', ok);
+    client.once('connect_error', fail);
+  });
+  const tab = await manageSocket(at(2));
+  for (const title of ['Across once', 'Across twice']) {
+    tab.ws.send(JSON.stringify({ type: 'rename_chat', chat_id: chatId, title }));
+    await until(() => tab.messages.some((m) => m.type === 'chat_renamed' && m.chat.title === title), 'the answer');
+    await until(() => renamed.includes(title), `socket.io news of "${title}" on the other instance`);
+  }
+  // Anything sent twice would have come by now.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(renamed, ['Across once', 'Across twice'], 'each rename once, in order');
+  // Carried by socketioxide's Redis adapter, which every instance runs.
+  const subscribers = execFileSync('redis-cli', ['-p', REDIS_PORT, 'PUBSUB', 'NUMSUB', 'chorus:socket.io-request#/chats#'], { encoding: 'utf8' });
+  assert.equal(subscribers.trim().split('\n').at(-1), '3', subscribers);
+  client.disconnect();
+  tab.ws.close();
+});
+
+test('the per-user connection cap holds across instances behind round-robin HAProxy', { skip }, async () => {
+  const reg = await fetch(`${FRONT}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'cluster_capped', password: 'correct horse' }),
+  });
+  assert.equal(reg.status, 201);
+  const capped = (await reg.json()).token;
+  const CAP = 5; // --max-connections-per-user's default
+  const open = [];
+  for (let i = 0; i < CAP; i += 1) {
+    const s = await manageSocket(FRONT, capped);
+    assert.ok(s.ws, `socket ${i + 1} of ${CAP}: ${JSON.stringify(s.refused)}`);
+    open.push(s);
+  }
+  // Round-robin spread them: no instance alone is at the cap.
+  const over = await manageSocket(FRONT, capped);
+  assert.equal(over.refused?.status, 429, 'one more, on whichever instance, is refused');
+  assert.equal(over.refused.body.code, 'CONNECTION_LIMIT');
+  open.pop().ws.close();
+  // The closed socket's slot is given back (asynchronously).
+  let again;
+  for (let i = 0; i < 50 && !again?.ws; i += 1) {
+    again = await manageSocket(FRONT, capped);
+    if (!again.ws) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(again.ws, 'a closed socket frees its slot');
+  for (const s of [...open, again]) s.ws.close();
+});
+
+test('BooksWriter: a reload mid-stream landing on another instance shows the conversation exactly once', { skip }, async () => {
+  const path = `/ws/book-cluster-${Date.now()}?token=${token}`;
+  const parsed = (c) => c.messages.map((m) => JSON.parse(m));
+  const a = socket(1, path);
+  await a.opened;
+  a.ws.send(JSON.stringify({ type: 'message', content: 'Create a fantasy novel with dragons', timestamp: new Date().toISOString() }));
+  await a.until(() => parsed(a).filter((m) => m.type === 'stream_chunk').length >= 3);
+  a.ws.close();
+  // The reload: another instance, relayed to the session's.
+  const b = socket(2, path);
+  await b.opened;
+  b.ws.send(JSON.stringify({ type: 'session_restore' }));
+  await b.until(() => parsed(b).some((m) => m.type === 'session_restored'));
+  await b.until(() => parsed(b).some((m) => m.type === 'completion' || (m.type === 'error' && m.seq)), 40_000);
+  const all = parsed(b);
+  const restored = all.find((m) => m.type === 'session_restored');
+  const live = all.slice(all.indexOf(restored) + 1).filter((m) => m.seq);
+  const seqs = live.map((m) => m.seq);
+  assert.ok(seqs.every((q, i) => q > restored.seq && (i === 0 || q > seqs[i - 1])), `after the restore, each event once: ${seqs}`);
+  b.ws.close();
+  // The conversation as any instance restores it now.
+  const c = socket(3, path);
+  await c.opened;
+  c.ws.send(JSON.stringify({ type: 'session_restore' }));
+  await c.until(() => parsed(c).some((m) => m.type === 'session_restored'));
+  const final = parsed(c).find((m) => m.type === 'session_restored');
+  c.ws.close();
+  const kinds = final.messages.map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === 'user').length, 1, `the request once: ${kinds}`);
+  assert.equal(kinds.filter((k) => k === 'completion').length, 1, `one completion: ${kinds}`);
+  assert.equal(final.messages.find((e) => e.kind === 'user').content, 'Create a fantasy novel with dragons');
+  // What the reloaded page showed (the restore, then the live chunks) is
+  // the agents' text, each chunk once, nothing missing.
+  const text = (msgs) => msgs.filter((e) => e.kind === 'agent').map((e) => e.content).join('');
+  const shown = text(restored.messages) + live.filter((m) => m.type === 'stream_chunk').map((m) => m.content).join('');
+  assert.equal(shown, text(final.messages));
+  assert.ok(!final.messages.some((e) => e.kind === 'agent' && e.streaming), 'nothing still streaming');
+});
+
 test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all of it, the owner says what it lost', { skip }, async () => {
   const { res, id } = await send(1, 'Tell me about rivers');
   const ownerRead = read(res);
@@ -325,11 +465,14 @@ test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all 
   } else {
     console.log('# no write failed while Redis was down (it came back before the next batch)');
   }
+  // The socket.io adapter of every instance subscribed again.
+  const numsub = () => execFileSync('redis-cli', ['-p', REDIS_PORT, 'PUBSUB', 'NUMSUB', 'chorus:socket.io-request#/chats#'], { encoding: 'utf8' }).trim().split('\n').at(-1);
+  await until(() => numsub() === '3', 'the socket.io adapters back on Redis', 10_000);
 });
 
 test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_INTERRUPTED with the saved text', { skip }, async () => {
   const { res, id } = await send(1, 'Tell me about mountains');
-  const remote = await resume(2, id);
+  const remote = await resumeWhenKnown(2, id);
   const got = [];
   const remoteRead = (async () => {
     for await (const ev of events(remote)) got.push(ev);
@@ -351,4 +494,32 @@ test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_I
   // The service goes on through the others.
   const health = await fetch(`${FRONT}/api/health`);
   assert.equal(health.status, 200);
+});
+
+test('SIGTERM of the instance producing a stream: readers elsewhere get every event and its end', { skip }, async () => {
+  const { res, id } = await send(3, 'Tell me about forests');
+  const remoteRead = resumeWhenKnown(2, id).then((r) => read(r));
+  const own = [];
+  const ownRead = (async () => {
+    try {
+      for await (const ev of events(res)) own.push(ev);
+    } catch {
+      // The connection ends with the process.
+    }
+  })();
+  await until(() => deltas(own) >= 4, 'a few deltas');
+  process.kill(pids[3], 'SIGTERM');
+  const [got] = await Promise.all([remoteRead, ownRead]);
+  const seqs = got.map((e) => e.id);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every seq once, in order');
+  assert.ok(!got.some((e) => e.data.includes('STREAM_INTERRUPTED')), 'not taken for a dead instance');
+  assert.deepEqual(got.slice(0, own.length), own, 'the owner\'s events, as it sent them');
+  // The generation's end, written to Redis before the process exited.
+  assert.equal(JSON.parse(got.find((e) => e.event === 'assistant_complete').data).status, 'stopped');
+  assert.equal(got.at(-1).event, 'stopped');
+  assert.equal(JSON.parse(got.at(-1).data).reason, 'shutdown');
+  assert.ok(deltas(got) < PIECES, 'stopped by the shutdown');
+  // The instance says so as it exits (after the readers got the end).
+  const log = () => readFileSync(join(state, 'chorus3.log'), 'utf8');
+  await until(() => /shutting down: every stream event is in Redis/.test(log()), 'the instance\'s last words', 10_000);
 });

@@ -196,6 +196,7 @@ pub async fn run(
     let generator = state.generator.clone();
     let drainer = generator.clone();
     let db = state.store.db().clone();
+    let cluster = state.cluster.clone();
     // In a cluster: the BooksWriter sockets other instances relay here.
     cluster::books::serve_inbox(state.clone());
     let router = app(state);
@@ -237,9 +238,24 @@ pub async fn run(
     .await?;
     // Generations that started on a request in flight during the drain.
     generator.drain(SHUTDOWN_DRAIN).await;
+    // In a cluster: the events still queued for Redis are written, so
+    // readers on other instances get every stream whole, with its end;
+    // then the lease goes.
+    if let Some(cluster) = cluster {
+        if cluster.leave(MIRROR_FLUSH).await {
+            tracing::info!("shutting down: every stream event is in Redis");
+        } else {
+            tracing::warn!(
+                "shutting down: stream events not written to Redis within {MIRROR_FLUSH:?}; readers elsewhere may miss the last ones"
+            );
+        }
+    }
     db.close().await;
     Ok(())
 }
 
 /// Longest shutdown waits for running generations to save.
 const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Longest shutdown waits for the stream mirror to write what it holds.
+const MIRROR_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);

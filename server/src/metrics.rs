@@ -75,6 +75,31 @@ pub struct Metrics {
     /// slow); readers on other instances miss them until the stream's
     /// instance writes its streams again once Redis is back.
     pub(crate) cluster_events_lost: Counter,
+    /// Cluster: events the mirror still had queued at shutdown and wrote
+    /// before the process exited.
+    pub(crate) cluster_events_flushed: Counter,
+    /// Cluster: chat news this instance shared with the others
+    /// (`chorus:chats:news`).
+    pub(crate) cluster_news_published: Counter,
+    /// Cluster: chat news other instances shared with this one.
+    pub(crate) cluster_news_received: Counter,
+    /// Cluster: socket.io adapter messages (broadcasts to rooms) published.
+    pub(crate) cluster_socketio_published: Counter,
+    /// Cluster: socket.io adapter messages received from Redis.
+    pub(crate) cluster_socketio_received: Counter,
+    /// Cluster: BooksWriter messages relayed between a socket and the
+    /// instance holding its session, by direction (`to_owner`, `to_socket`).
+    pub(crate) cluster_books_relayed: Family<Label, Counter>,
+    /// Cluster: what this instance took over, by kind: `instance`, the
+    /// generations of an instance that went away (recovered);
+    /// `books_session`, a BooksWriter session's lease (a session new to the
+    /// cluster, or one whose instance went away).
+    pub(crate) cluster_takeovers: Family<Label, Counter>,
+    /// Cluster: per-user connection slots this instance holds in Redis.
+    pub(crate) cluster_slots_held: Gauge,
+    /// Cluster: Redis commands that failed (the features degrade to local
+    /// state meanwhile).
+    pub(crate) cluster_redis_errors: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -112,6 +137,15 @@ impl Metrics {
             db_query_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             cluster_events_mirrored: Counter::default(),
             cluster_events_lost: Counter::default(),
+            cluster_events_flushed: Counter::default(),
+            cluster_news_published: Counter::default(),
+            cluster_news_received: Counter::default(),
+            cluster_socketio_published: Counter::default(),
+            cluster_socketio_received: Counter::default(),
+            cluster_books_relayed: Family::default(),
+            cluster_takeovers: Family::default(),
+            cluster_slots_held: Gauge::default(),
+            cluster_redis_errors: Counter::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -204,6 +238,51 @@ impl Metrics {
             "cluster_events_lost",
             "Stream events the cluster's Redis did not get",
             m.cluster_events_lost.clone(),
+        );
+        r.register(
+            "cluster_events_flushed",
+            "Stream events written to Redis during shutdown, before the process exited",
+            m.cluster_events_flushed.clone(),
+        );
+        r.register(
+            "cluster_news_published",
+            "Chat news shared with the other instances",
+            m.cluster_news_published.clone(),
+        );
+        r.register(
+            "cluster_news_received",
+            "Chat news received from the other instances",
+            m.cluster_news_received.clone(),
+        );
+        r.register(
+            "cluster_socketio_published",
+            "socket.io adapter messages published to Redis",
+            m.cluster_socketio_published.clone(),
+        );
+        r.register(
+            "cluster_socketio_received",
+            "socket.io adapter messages received from Redis",
+            m.cluster_socketio_received.clone(),
+        );
+        r.register(
+            "cluster_books_relayed",
+            "BooksWriter messages relayed between instances, by direction",
+            m.cluster_books_relayed.clone(),
+        );
+        r.register(
+            "cluster_takeovers",
+            "What this instance took over: a gone instance's generations, a BooksWriter session's lease",
+            m.cluster_takeovers.clone(),
+        );
+        r.register(
+            "cluster_slots_held",
+            "Per-user connection slots this instance holds in Redis",
+            m.cluster_slots_held.clone(),
+        );
+        r.register(
+            "cluster_redis_errors",
+            "Redis commands that failed",
+            m.cluster_redis_errors.clone(),
         );
         m
     }

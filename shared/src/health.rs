@@ -19,7 +19,8 @@ pub struct Health {
 pub struct Readiness {
     /// `"ready"` or `"not_ready"`.
     pub status: String,
-    /// `database` (reachable) and `migrations` (all applied), in that order.
+    /// `database` (reachable) and `migrations` (all applied), in that order,
+    /// then, in a cluster (`--redis-url`), `redis` (answers).
     pub checks: Vec<Check>,
 }
 
@@ -27,7 +28,7 @@ pub struct Readiness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Check {
-    /// What was checked: `database`, `migrations`.
+    /// What was checked: `database`, `migrations`, `redis`.
     pub name: String,
     /// Whether it passed.
     pub ok: bool,

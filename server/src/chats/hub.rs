@@ -1,20 +1,27 @@
 //! News between a chat owner's connections, and the replies running per chat.
 //!
-//! Every management connection (plain WebSocket or socket.io) subscribes to
-//! the hub and forwards the news addressed to its owner, except what it
-//! caused itself (it already got the direct answer). The running map lets a
-//! refreshed page find the reply still being written in a chat.
+//! Every plain WebSocket management connection subscribes to the hub and
+//! forwards the news addressed to its owner, except what it caused itself
+//! (it already got the direct answer). socket.io connections sit in their
+//! owner's room instead: the hub broadcasts each piece of news made here to
+//! that room once (without the socket that caused it), through the
+//! namespace's adapter ([`ChatHub::attach_socketio`]). The running map lets
+//! a refreshed page find the reply still being written in a chat.
 //!
-//! In a cluster (`--redis-url`) the hub also shares both through Redis
-//! ([`crate::cluster::news`]): news made here goes to every instance's
-//! connections, news made elsewhere arrives here.
+//! In a cluster (`--redis-url`) the hub also shares both through Redis:
+//! news made here goes to every instance's plain WebSockets over
+//! [`crate::cluster::news`], and to every instance's socket.io sockets
+//! through socketioxide's Redis adapter ([`crate::cluster::socketio`]);
+//! news made elsewhere arrives here for the plain WebSockets only (its
+//! socket.io sockets got it from the adapter), so each connection gets each
+//! piece of news exactly once.
 
 use crate::cluster::Cluster;
 use crate::cluster::news::NewsBus;
 use shared::chat::ServerMessage;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{broadcast, mpsc};
 
 /// News a connection falls this far behind on is dropped for it (it can list
 /// again); chat news is small and rare.
@@ -39,6 +46,9 @@ pub(crate) struct ChatHub {
     running: Arc<Mutex<HashMap<String, String>>>,
     /// The other instances, in a cluster.
     bus: Option<NewsBus>,
+    /// The socket.io broadcaster (set once the namespace exists): news made
+    /// here, for the owner's socket.io room on every instance.
+    socketio: Arc<OnceLock<mpsc::UnboundedSender<Arc<News>>>>,
 }
 
 impl Default for ChatHub {
@@ -48,6 +58,7 @@ impl Default for ChatHub {
             news,
             running: Arc::default(),
             bus: None,
+            socketio: Arc::default(),
         }
     }
 }
@@ -59,6 +70,8 @@ impl ChatHub {
         let mut hub = Self::default();
         if let Some(cluster) = cluster {
             let local = hub.news.clone();
+            // News from elsewhere: for the plain WebSockets here (the
+            // socket.io sockets got it through the adapter).
             hub.bus = Some(NewsBus::start(cluster.clone(), move |n| {
                 let _ = local.send(Arc::new(News {
                     owner: n.owner,
@@ -70,17 +83,30 @@ impl ChatHub {
         hub
     }
 
-    /// Tells `owner`'s connections (but `from`) about `message`.
+    /// Tells `owner`'s connections (but `from`) about `message`: the plain
+    /// WebSockets here and (in a cluster) elsewhere, and the socket.io
+    /// sockets wherever they are, each once.
     pub(crate) fn notify(&self, owner: &str, from: Option<&str>, message: ServerMessage) {
         if let Some(bus) = &self.bus {
             bus.publish(owner, from, &message);
         }
-        // No receivers is fine: nobody is listening.
-        let _ = self.news.send(Arc::new(News {
+        let news = Arc::new(News {
             owner: owner.to_owned(),
             from: from.map(str::to_owned),
             message,
-        }));
+        });
+        if let Some(socketio) = self.socketio.get() {
+            let _ = socketio.send(news.clone());
+        }
+        // No receivers is fine: nobody is listening.
+        let _ = self.news.send(news);
+    }
+
+    /// From now on, news made here also goes to `broadcast`, which hands it
+    /// to the owner's socket.io room (on every instance, in a cluster), in
+    /// the order it was made. Set once; later calls are ignored.
+    pub(crate) fn attach_socketio(&self, broadcast: mpsc::UnboundedSender<Arc<News>>) {
+        let _ = self.socketio.set(broadcast);
     }
 
     /// All news from now on; connections filter by owner.

@@ -10,7 +10,16 @@
 //! middleware applies the Origin policy of `web` and `ENABLE_WEBSOCKET`, and
 //! refuses bad credentials with a `connect_error` whose message starts with
 //! the error code.
+//!
+//! News reaches a socket through its rooms: each socket joins its owner's
+//! room and one of its own, and the hub broadcasts news made on this
+//! instance to the owner's room without the causing socket's
+//! ([`broadcast_news`]). Without `--redis-url` the namespace runs on the
+//! in-memory adapter; in a cluster on socketioxide's Redis adapter
+//! ([`crate::cluster::socketio`]), which carries each broadcast to the
+//! room's sockets on every instance.
 
+use super::hub::News;
 use super::manage;
 use crate::auth::identity::{Identity, bearer_token, client_ip, identify, socket_slot};
 use crate::auth::token::{Claims, TokenKeys};
@@ -21,29 +30,98 @@ use shared::ErrorCode;
 use shared::auth::is_valid_anon_id;
 use shared::chat::ServerMessage;
 use socketioxide::SocketIo;
+use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::{Event, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide_core::adapter::{DefinedAdapter, Spawnable};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// The namespace the seed's client connects to.
 pub(crate) const NAMESPACE: &str = "/chats";
 
+/// The socket.io layer on the in-memory adapter, or (in a cluster) on the
+/// Redis adapter.
+pub(crate) type Layer = tower::util::Either<
+    SocketIoLayer<LocalAdapter>,
+    SocketIoLayer<crate::cluster::socketio::Adapter>,
+>;
+
 /// The socket.io layer, to wrap the app with. Its sockets end when the
 /// server shuts down.
-pub(crate) fn layer(state: &AppState) -> SocketIoLayer {
-    let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
-    io.ns(NAMESPACE, on_connect.with(authenticate));
+pub(crate) fn layer(state: &AppState) -> Layer {
+    let builder = SocketIo::builder().with_state(state.clone());
+    match &state.cluster {
+        None => tower::util::Either::Left(serve(state, builder.build_layer())),
+        Some(cluster) => {
+            let builder = builder
+                .with_adapter::<crate::cluster::socketio::Adapter>(cluster.socketio_adapter());
+            tower::util::Either::Right(serve(state, builder.build_layer()))
+        }
+    }
+}
+
+/// Adds the namespace, hands the hub its broadcaster and closes the
+/// sockets at shutdown.
+fn serve<A: Adapter + DefinedAdapter>(
+    state: &AppState,
+    (layer, io): (SocketIoLayer<A>, SocketIo<A>),
+) -> SocketIoLayer<A> {
+    // Spawned: the Redis adapter subscribes to its channels (logged if
+    // it cannot; it subscribes again when Redis is back).
+    io.ns(NAMESPACE, on_connect::<A>.with(authenticate::<A>))
+        .spawn();
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        state.chats.attach_socketio(tx);
         let shutdown = state.shutdown.clone();
+        // Until shutdown: the namespace holds the state, whose hub holds
+        // the sender; the task must not keep them alive.
+        rt.spawn(
+            shutdown
+                .clone()
+                .run_until_cancelled_owned(broadcast_news(io.clone(), rx)),
+        );
         rt.spawn(async move {
             shutdown.cancelled().await;
             io.close().await;
         });
     }
     layer
+}
+
+/// The room of an owner's sockets (`Identity::owner_key`).
+fn owner_room(owner: &str) -> String {
+    format!("owner:{owner}")
+}
+
+/// The room of one socket, by the id the hub knows it by.
+fn conn_room(conn: &str) -> String {
+    format!("conn:{conn}")
+}
+
+/// Broadcasts each piece of news made on this instance to its owner's
+/// room, but the socket that caused it, one after the other (so a rename
+/// never overtakes the delete that follows it).
+async fn broadcast_news<A: Adapter + DefinedAdapter>(
+    io: SocketIo<A>,
+    mut news: mpsc::UnboundedReceiver<Arc<News>>,
+) {
+    while let Some(n) = news.recv().await {
+        let Some(ns) = io.of(NAMESPACE) else {
+            continue;
+        };
+        let mut to = ns.to(owner_room(&n.owner));
+        if let Some(from) = &n.from {
+            to = to.except(conn_room(from));
+        }
+        let value = serde_json::to_value(&n.message).unwrap_or(Value::Null);
+        if let Err(e) = to.emit(n.message.name(), &value).await {
+            tracing::warn!(error = %e, "chat news not broadcast to socket.io sockets");
+        }
+    }
 }
 
 /// Who connects, as read: a user by a valid token (whose version is still
@@ -100,8 +178,8 @@ fn who_from(
     }
 }
 
-async fn authenticate(
-    s: SocketRef,
+async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Value>,
     State(state): State<AppState>,
 ) -> Result<(), String> {
@@ -152,8 +230,8 @@ async fn authenticate(
 #[derive(Clone)]
 struct Held(Arc<Mutex<Option<ConnectionSlot>>>);
 
-async fn on_connect(
-    s: SocketRef,
+async fn on_connect<A: Adapter>(
+    s: SocketRef<A>,
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) {
@@ -161,10 +239,10 @@ async fn on_connect(
     let ip = client_ip(s.req_parts(), &state.proxies);
     s.extensions
         .insert(manage::Gate::new(&state.config).for_caller(&state.message_rates, &who, ip));
-    s.on_fallback(on_event);
+    s.on_fallback(on_event::<A>);
     let closed = CancellationToken::new();
     s.extensions.insert(closed.clone());
-    s.on_disconnect(async |s: SocketRef| {
+    s.on_disconnect(async |s: SocketRef<A>| {
         if let Some(closed) = s.extensions.get::<CancellationToken>() {
             closed.cancel();
         }
@@ -173,32 +251,17 @@ async fn on_connect(
         }
     });
     emit(&s, &manage::welcome(&state.generator.quota, &who).await);
-    // Forward the owner's news until the socket goes.
-    let conn = s.id.to_string();
-    let owner = who.owner_key();
-    let mut news = state.chats.subscribe();
+    // News comes through the rooms (see `broadcast_news`).
+    s.join([owner_room(&who.owner_key()), conn_room(&s.id.to_string())]);
     let open = crate::metrics::Open::socket("chat_socketio");
     tokio::spawn(async move {
         let _open = open;
-        loop {
-            tokio::select! {
-                _ = closed.cancelled() => break,
-                n = news.recv() => match n {
-                    Ok(n) if n.is_for(&owner, &conn) => {
-                        if !emit(&s, &n.message) {
-                            break;
-                        }
-                    }
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => break,
-                },
-            }
-        }
+        closed.cancelled().await;
     });
 }
 
-async fn on_event(
-    s: SocketRef,
+async fn on_event<A: Adapter>(
+    s: SocketRef<A>,
     Event(name): Event,
     TryData(data): TryData<Value>,
     State(state): State<AppState>,
@@ -213,7 +276,7 @@ async fn on_event(
 }
 
 /// Sends `msg` as the event of its `type`; false once the socket is gone.
-fn emit(s: &SocketRef, msg: &ServerMessage) -> bool {
+fn emit<A: Adapter>(s: &SocketRef<A>, msg: &ServerMessage) -> bool {
     let value = serde_json::to_value(msg).unwrap_or(Value::Null);
     s.emit(msg.name(), &value).is_ok()
 }

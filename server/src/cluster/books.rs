@@ -147,10 +147,17 @@ impl BooksLeases {
             .query_async(&mut conn)
             .await;
         match taken {
-            Ok(None) => Route::Here(true),
+            Ok(None) => {
+                crate::metrics::get()
+                    .cluster_takeovers
+                    .get_or_create(&[("kind", "books_session")])
+                    .inc();
+                Route::Here(true)
+            }
             Ok(Some(holder)) if holder == me => Route::Here(false),
             Ok(Some(holder)) => Route::Relay(holder),
             Err(e) => {
+                crate::metrics::get().cluster_redis_errors.inc();
                 tracing::warn!(error = %e, session = %session_id, "Redis cannot say who holds a BooksWriter session; serving it here");
                 Route::Here(false)
             }
@@ -290,12 +297,14 @@ pub async fn relay<S, E>(
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
                 };
                 let _: redis::RedisResult<i64> = redis.publish(&target, send(msg)).await;
+                relayed("to_owner");
             }
             msg = from_owner.next() => {
                 let Some(msg) = msg else { break Some((MOVED, "the session's instance cannot be reached; reconnect".to_owned())) };
                 let Ok(payload) = msg.get_payload::<String>() else { continue };
                 match serde_json::from_str::<Outbound>(&payload) {
                     Ok(Outbound::Text { text }) => {
+                        relayed("to_socket");
                         if sink.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
                             break None;
                         }
@@ -323,6 +332,14 @@ pub async fn relay<S, E>(
             })))
             .await;
     }
+}
+
+/// One BooksWriter message relayed, by direction.
+fn relayed(direction: &'static str) {
+    crate::metrics::get()
+        .cluster_books_relayed
+        .get_or_create(&[("direction", direction)])
+        .inc();
 }
 
 async fn close<S>(mut socket: S, code: u16, reason: &'static str)

@@ -4,7 +4,9 @@
 //!
 //! - The lease: `chorus:instance:{id}`, set with a [`LEASE_SECS`] expiry
 //!   and renewed every [`RENEW_EVERY`] by [`spawn_lease`]; deleted at a
-//!   graceful shutdown (after the generations have saved). Readers of a
+//!   graceful shutdown once the generations have saved and the stream
+//!   mirror has written their last events ([`Cluster::leave`]), or
+//!   [`LEAVE_WAIT`] after the shutdown began at the latest. Readers of a
 //!   stream on other instances check it ([`alive`]) to end their reads
 //!   with `STREAM_INTERRUPTED` when the stream's instance died.
 //! - Recovery ([`spawn_recovery`]): at start and every [`SWEEP_EVERY`],
@@ -36,6 +38,10 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// How long a lease must have been missing, while this instance could
 /// renew its own, before its instance counts as dead for recovery.
 pub const DEAD_AFTER: Duration = Duration::from_secs(LEASE_SECS);
+
+/// Longest a shutting-down instance keeps its lease while it has not yet
+/// left ([`Cluster::leave`]).
+pub const LEAVE_WAIT: Duration = Duration::from_secs(15);
 
 /// The lease key of `instance`.
 pub fn lease_key(instance: &str) -> String {
@@ -115,6 +121,7 @@ pub fn spawn_lease(cluster: &Cluster, health: Health, shutdown: CancellationToke
                     health.renewed();
                 }
                 Err(e) => {
+                    crate::metrics::get().cluster_redis_errors.inc();
                     if health.healthy_for(Duration::ZERO) {
                         tracing::warn!(error = %e, "could not renew this instance's lease in Redis; streams go on locally");
                     }
@@ -122,8 +129,19 @@ pub fn spawn_lease(cluster: &Cluster, health: Health, shutdown: CancellationToke
                 }
             }
         }
-        let _: redis::RedisResult<()> = cluster.conn().del(lease_key(cluster.instance())).await;
+        // Kept while the generations save and the mirror writes their
+        // last events: readers elsewhere must not take the stream for
+        // interrupted meanwhile.
+        tokio::select! {
+            _ = cluster.left().cancelled() => {}
+            _ = tokio::time::sleep(LEAVE_WAIT) => release(&cluster).await,
+        }
     });
+}
+
+/// Gives this instance's lease back.
+pub(crate) async fn release(cluster: &Cluster) {
+    let _: redis::RedisResult<()> = cluster.conn().del(lease_key(cluster.instance())).await;
 }
 
 /// Recovers the generations of dead instances, at start and every
@@ -174,6 +192,10 @@ async fn sweep(
         let count = |text: &str| crate::engine::approx_tokens(text) as i64;
         let (interrupted, settled) = store.recover_instance(&instance, count).await?;
         missing.remove(&instance);
+        crate::metrics::get()
+            .cluster_takeovers
+            .get_or_create(&[("kind", "instance")])
+            .inc();
         if interrupted + settled > 0 {
             tracing::warn!(
                 instance = %instance,

@@ -192,6 +192,7 @@ impl SharedSlots {
             .lock()
             .expect("slots lock")
             .insert(member.clone(), key.clone());
+        crate::metrics::get().cluster_slots_held.inc();
         Ok(Some(SharedSlot {
             slots: Arc::downgrade(&self.inner),
             conn: self.inner.cluster.conn(),
@@ -227,6 +228,7 @@ async fn renew_while_alive(slots: Weak<Slots>, every: Duration) {
         let mut conn = slots.cluster.conn();
         drop(slots);
         if let Err(e) = script.invoke_async::<i64>(&mut conn).await {
+            crate::metrics::get().cluster_redis_errors.inc();
             tracing::warn!(error = %e, "socket counts not renewed in Redis (they lapse; local caps still hold)");
         }
     }
@@ -234,6 +236,7 @@ async fn renew_while_alive(slots: Weak<Slots>, every: Duration) {
 
 impl Drop for SharedSlot {
     fn drop(&mut self) {
+        crate::metrics::get().cluster_slots_held.dec();
         if let Some(slots) = self.slots.upgrade() {
             slots.held.lock().expect("slots lock").remove(&self.member);
         }
@@ -249,6 +252,7 @@ impl Drop for SharedSlot {
                 .query_async(&mut conn)
                 .await;
             if let Err(e) = removed {
+                crate::metrics::get().cluster_redis_errors.inc();
                 tracing::warn!(error = %e, "a closed socket's count stays in Redis until it lapses");
             }
         });

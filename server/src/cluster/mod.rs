@@ -13,6 +13,8 @@
 //! - [`streams`]: every stream's events mirrored into Redis, and the reader
 //!   of a stream another instance runs.
 //! - [`stop`]: a stop asked anywhere reaches the stream's instance.
+//! - [`news`]: chat news for the plain WebSockets of every instance;
+//!   [`socketio`]: socketioxide's Redis adapter, for the socket.io ones.
 
 pub mod instances;
 pub mod stop;
@@ -22,10 +24,12 @@ pub mod books;
 pub mod context;
 pub mod limits;
 pub mod news;
+pub mod socketio;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Every key and channel Chorus uses starts with this.
 pub const PREFIX: &str = "chorus:";
@@ -36,6 +40,12 @@ pub struct Cluster {
     client: redis::Client,
     conn: ConnectionManager,
     instance: Arc<str>,
+    /// The socket.io adapter's pub/sub connection (RESP3).
+    socketio: socketio::ReconnectingDriver,
+    /// The stream mirror, once started; flushed by [`Cluster::leave`].
+    mirror: Arc<OnceLock<Arc<streams::Mirror>>>,
+    /// Cancelled once this instance has left ([`Cluster::leave`]).
+    left: CancellationToken,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -83,13 +93,47 @@ impl Cluster {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(err)?;
+        let socketio = socketio::ReconnectingDriver::connect(&client)
+            .await
+            .map_err(err)?;
         let instance: Arc<str> = format!("in_{}", uuid::Uuid::new_v4().simple()).into();
         tracing::info!(redis = %redacted, %instance, "joined the cluster");
         Ok(Self {
             client,
             conn,
             instance,
+            socketio,
+            mirror: Arc::default(),
+            left: CancellationToken::new(),
         })
+    }
+
+    /// At a graceful shutdown, once the generations have pushed their last
+    /// events: waits (at most `wait`) until the mirror has written every
+    /// event queued so far, so readers on other instances get each stream
+    /// whole and its end; then gives this instance's lease back. Whether
+    /// everything was written.
+    pub async fn leave(&self, wait: Duration) -> bool {
+        let flushed = match self.mirror.get() {
+            Some(mirror) => mirror.flush(wait).await,
+            None => true,
+        };
+        instances::release(self).await;
+        self.left.cancel();
+        flushed
+    }
+
+    /// Cancelled once this instance has left the cluster.
+    pub(crate) fn left(&self) -> &CancellationToken {
+        &self.left
+    }
+
+    /// The socket.io adapter's constructor state (one driver per instance,
+    /// shared by its namespaces).
+    pub fn socketio_adapter(
+        &self,
+    ) -> socketioxide_redis::RedisAdapterCtr<socketio::ReconnectingDriver> {
+        self.socketio.adapter()
     }
 
     /// A command connection (a clone of the one multiplexed connection).
@@ -134,6 +178,7 @@ pub fn start(
     instances::spawn_lease(cluster, health.clone(), shutdown.clone());
     instances::spawn_recovery(cluster, store.clone(), health, shutdown.clone());
     let mirror = streams::Mirror::start(cluster, ttl);
+    let _ = cluster.mirror.set(mirror.clone());
     let streams = streams.with_tap(mirror.clone());
     mirror.attach(&streams);
     stop::spawn_listener(cluster, streams.clone(), shutdown.clone());

@@ -1,7 +1,8 @@
 //! Chat news across instances: what one instance's [`ChatHub`] tells its
 //! own connections also goes to Redis (channel `chorus:chats:news`), and
-//! every other instance hands it to its own connections, plain WebSocket
-//! and socket.io alike. The replies running per chat are kept in Redis too
+//! every other instance hands it to its own plain WebSocket connections
+//! (socket.io sockets get it through socketioxide's Redis adapter,
+//! [`super::socketio`], from the instance where it was made). The replies running per chat are kept in Redis too
 //! (`chorus:chats:running:{chat_id}` → stream id), so a page refreshed on
 //! another instance finds the reply still being written.
 //!
@@ -69,7 +70,12 @@ impl NewsBus {
                 let Ok(payload) = serde_json::to_string(&news) else {
                     continue;
                 };
-                if let Err(e) = conn.publish::<_, _, ()>(channel(), payload).await {
+                let published = conn.publish::<_, _, ()>(channel(), payload).await;
+                if published.is_ok() {
+                    crate::metrics::get().cluster_news_published.inc();
+                }
+                if let Err(e) = published {
+                    crate::metrics::get().cluster_redis_errors.inc();
                     tracing::warn!(error = %e, "chat news not shared with the other instances (Redis)");
                 }
             }
@@ -86,7 +92,10 @@ impl NewsBus {
                                     continue;
                                 };
                                 match serde_json::from_str::<WireNews>(&payload) {
-                                    Ok(n) if n.instance != sub.instance() => deliver(n),
+                                    Ok(n) if n.instance != sub.instance() => {
+                                        crate::metrics::get().cluster_news_received.inc();
+                                        deliver(n);
+                                    }
                                     Ok(_) => {}
                                     Err(e) => {
                                         tracing::warn!(error = %e, "unreadable chat news from Redis");

@@ -20,7 +20,10 @@
 //!   Redis is down or the queue is full, events are counted as lost
 //!   (`chorus_cluster_events_lost`) and streams go on locally; once Redis
 //!   answers again, the task writes every stream it still holds again from
-//!   its first event, so readers elsewhere miss nothing after all.
+//!   its first event, so readers elsewhere miss nothing after all. At a
+//!   graceful shutdown, [`Mirror::flush`] waits (bounded) until everything
+//!   queued before it is written, so readers elsewhere get every event and
+//!   the stream's end before the process exits.
 //! - [`Remote`]: a stream of another instance, found by [`lookup`]; its
 //!   [`Remote::subscribe`] reads the events after a cursor with `XREAD
 //!   BLOCK` on a connection of its own, until the stream's last event, or
@@ -85,6 +88,8 @@ enum Op {
     Finished {
         stream: String,
     },
+    /// Answered once everything queued before it is written (or lost).
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The registry's tap that mirrors every stream into Redis.
@@ -127,10 +132,21 @@ impl Mirror {
 
     fn send(&self, op: Op) {
         if let Err(e) = self.queue.try_send(op) {
-            let (Op::Event { stream, .. } | Op::Finished { stream }) = e.into_inner();
+            let (Op::Event { stream, .. } | Op::Finished { stream }) = e.into_inner() else {
+                return;
+            };
             crate::metrics::get().cluster_events_lost.inc();
             self.overflowed.add(stream);
         }
+    }
+
+    /// Waits until every event queued so far is written to Redis (or
+    /// counted lost), at most `wait`; whether it was.
+    pub async fn flush(&self, wait: Duration) -> bool {
+        let (done, written) = tokio::sync::oneshot::channel();
+        let flushed =
+            async { self.queue.send(Op::Flush(done)).await.is_ok() && written.await.is_ok() };
+        tokio::time::timeout(wait, flushed).await.unwrap_or(false)
     }
 }
 
@@ -211,29 +227,33 @@ impl Task {
         let mut prune = Instant::now();
         // Pipelines sent and not yet answered, with their events' count.
         let mut in_flight = futures_util::stream::FuturesOrdered::new();
+        // Events in those pipelines.
+        let mut pending: u64 = 0;
         loop {
             tokio::select! {
                 n = rx.recv_many(&mut batch, BATCH), if in_flight.len() < IN_FLIGHT => {
                     if n == 0 { break }
                 }
                 Some((result, events)) = in_flight.next(), if !in_flight.is_empty() => {
-                    let result: redis::RedisResult<()> = result;
-                    match result {
-                        Ok(()) => {
-                            crate::metrics::get().cluster_events_mirrored.inc_by(events);
-                        }
-                        Err(e) => {
-                            if !self.degraded {
-                                tracing::warn!(error = %e, "could not write stream events to Redis; streams go on locally");
-                            }
-                            self.degraded = true;
-                            crate::metrics::get().cluster_events_lost.inc_by(events);
-                            self.lost += events;
-                        }
-                    }
+                    pending -= events;
+                    self.settle(result, events);
                     continue;
                 }
                 _ = retry.tick(), if self.degraded || self.overflowed.any() => {}
+            }
+            // Flushes answer once what came before them is written.
+            let mut flushes = Vec::new();
+            if batch.iter().any(|op| matches!(op, Op::Flush(_))) {
+                batch = std::mem::take(&mut batch)
+                    .into_iter()
+                    .filter_map(|op| match op {
+                        Op::Flush(done) => {
+                            flushes.push(done);
+                            None
+                        }
+                        op => Some(op),
+                    })
+                    .collect();
             }
             if self.degraded {
                 let lost = self.note(&batch);
@@ -249,14 +269,49 @@ impl Task {
                 let (pipe, events) = self.pipeline(&batch);
                 batch.clear();
                 let mut conn = self.cluster.conn();
+                pending += events;
                 in_flight.push_back(async move { (pipe.query_async(&mut conn).await, events) });
             }
             if self.overflowed.any() {
                 self.repair().await;
             }
+            if !flushes.is_empty() {
+                let flushing = pending;
+                while let Some((result, events)) = in_flight.next().await {
+                    pending -= events;
+                    self.settle(result, events);
+                }
+                if !self.degraded {
+                    crate::metrics::get()
+                        .cluster_events_flushed
+                        .inc_by(flushing);
+                }
+                for done in flushes {
+                    let _ = done.send(());
+                }
+            }
             if prune.elapsed() > Duration::from_secs(30) {
                 prune = Instant::now();
                 self.prune();
+            }
+        }
+    }
+
+    /// Counts a pipeline's answer: its events mirrored, or lost (and the
+    /// mirror degraded until Redis answers again).
+    fn settle(&mut self, result: redis::RedisResult<()>, events: u64) {
+        match result {
+            Ok(()) => {
+                crate::metrics::get().cluster_events_mirrored.inc_by(events);
+            }
+            Err(e) => {
+                if !self.degraded {
+                    tracing::warn!(error = %e, "could not write stream events to Redis; streams go on locally");
+                }
+                self.degraded = true;
+                crate::metrics::get().cluster_redis_errors.inc();
+                crate::metrics::get().cluster_events_lost.inc_by(events);
+                self.lost += events;
             }
         }
     }
@@ -299,6 +354,7 @@ impl Task {
                 Op::Finished { stream } => {
                     self.known.entry(stream.clone()).or_default().done = true
                 }
+                Op::Flush(_) => {}
             }
         }
         events
@@ -339,6 +395,7 @@ impl Task {
                     self.known.entry(stream.clone()).or_default().done = true;
                     touched.push(stream);
                 }
+                Op::Flush(_) => {}
             }
         }
         touched.sort_unstable();

@@ -8,6 +8,8 @@
 use crate::helpers::{TestApp, read_sse, spawn_app_with};
 use chorus_server::store::Store;
 use futures_util::StreamExt;
+use shared::health::{Check, Readiness};
+use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "cluster-test-secret-of-sufficient-length-0123";
 
@@ -222,4 +224,158 @@ async fn readers_of_a_stream_whose_instance_died_get_stream_interrupted_with_the
     assert_eq!(err.code, shared::ErrorCode::StreamInterrupted);
     assert_eq!((err.text.as_str(), err.seq), ("Once upon", 3));
     assert_eq!(err.stream_id, id);
+}
+
+/// A TCP relay to `redis` that holds every byte `delay` each way (a Redis
+/// far away), until `cut` is cancelled (then Redis cannot be reached: its
+/// connections close, new ones are refused).
+async fn relay(redis: &str, delay: std::time::Duration, cut: CancellationToken) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = redis
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let db = redis.rsplit_once('/').map(|(_, d)| d.to_owned()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    async fn pump(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        delay: std::time::Duration,
+        cut: CancellationToken,
+    ) {
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+        let writer = cut.clone();
+        tokio::spawn(writer.run_until_cancelled_owned(async move {
+            while let Some((due, bytes)) = rx.recv().await {
+                tokio::time::sleep_until(due).await;
+                if to.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        }));
+        let mut buf = vec![0; 64 * 1024];
+        while let Some(Ok(n)) = cut.run_until_cancelled(from.read(&mut buf)).await {
+            if n == 0
+                || tx
+                    .send((tokio::time::Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    }
+    tokio::spawn(cut.clone().run_until_cancelled_owned(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, delay, cut.clone()));
+            tokio::spawn(pump(sr, cw, delay, cut.clone()));
+        }
+    }));
+    format!("redis://{addr}/{db}")
+}
+
+#[tokio::test]
+async fn ready_names_redis_and_is_not_ready_while_redis_cannot_be_reached() {
+    let Some(redis) = redis_url() else { return };
+    let cut = CancellationToken::new();
+    let a = instance(&relay(&redis, std::time::Duration::ZERO, cut.clone()).await).await;
+    let res = a.get("/api/ready").await;
+    assert_eq!(res.status(), 200);
+    let ready: Readiness = crate::helpers::json(res).await;
+    assert_eq!(ready.status, "ready");
+    let redis_check = |r: &Readiness| r.checks.iter().find(|c| c.name == "redis").cloned();
+    assert_eq!(
+        redis_check(&ready),
+        Some(Check {
+            name: "redis".into(),
+            ok: true,
+            detail: "answers".into()
+        }),
+        "{ready:?}"
+    );
+    cut.cancel();
+    let mut down = None;
+    for _ in 0..50 {
+        let res = a.get("/api/ready").await;
+        if res.status() == 503 {
+            down = Some(crate::helpers::json::<Readiness>(res).await);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let down = down.expect("not ready once Redis cannot be reached");
+    assert_eq!(down.status, "not_ready");
+    assert_eq!(
+        redis_check(&down),
+        Some(Check {
+            name: "redis".into(),
+            ok: false,
+            detail: "unreachable".into()
+        })
+    );
+    assert!(
+        down.checks.iter().any(|c| c.name == "database" && c.ok),
+        "{down:?}"
+    );
+    // Alive all the same.
+    assert_eq!(a.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_writes_every_queued_stream_event_to_redis_before_it_returns() {
+    let Some(redis) = redis_url() else { return };
+    let slow = relay(
+        &redis,
+        std::time::Duration::from_millis(300),
+        CancellationToken::new(),
+    )
+    .await;
+    let a = instance(&slow).await;
+    let token = a.register("cluster_leaving").await;
+    let (id, events) =
+        crate::helpers::long_chat_reply(&a.client, &format!("http://{}", a.addr), &token).await;
+    let mut events = std::pin::pin!(events);
+    let mut last = 0u64;
+    while let Some(Ok(ev)) = events.next().await {
+        last = ev.id.parse().unwrap();
+        if ev.event == "assistant_delta" && last >= 3 {
+            break;
+        }
+    }
+    let server = tokio::spawn(a.shut_down());
+    while let Some(Ok(ev)) = events.next().await {
+        last = ev.id.parse().unwrap();
+    }
+    server.await.unwrap().expect("run returns cleanly");
+    // The process could exit now: Redis already has the whole stream.
+    let mut conn = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let meta: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("chorus:stream:{{{id}}}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(meta.get("done").map(String::as_str), Some("1"), "{meta:?}");
+    assert_eq!(meta.get("last"), Some(&last.to_string()), "{meta:?}");
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(format!("chorus:stream:{{{id}}}:ev"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let seqs: Vec<String> = entries.ids.iter().map(|e| e.id.clone()).collect();
+    let every: Vec<String> = (1..=last).map(|s| format!("{s}-0")).collect();
+    assert_eq!(seqs, every, "every event, through the owner's last");
 }

@@ -212,6 +212,149 @@ async fn a_rename_on_one_instance_reaches_the_owners_sockets_on_another() {
     );
 }
 
+impl SocketIo {
+    /// The `chat_renamed` events titled `title` within `wait`.
+    async fn renamed_to(&mut self, title: &str, wait: Duration) -> usize {
+        let mut heard = 0;
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(frame) = tokio::time::timeout_at(deadline, self.frame()).await {
+            if let Some(body) = frame.strip_prefix("42/chats,") {
+                let v: Vec<Value> = serde_json::from_str(body).unwrap();
+                if v[0] == "chat_renamed" && v[1]["chat"]["title"] == title {
+                    heard += 1;
+                }
+            }
+        }
+        heard
+    }
+}
+
+/// Two instances, a chat of a new visitor's made on the first, the
+/// visitor's socket.io client and plain socket there and a plain socket on
+/// the second: (apps, chat id, socket.io on the first, plain on the first,
+/// plain on the second).
+async fn a_chat_watched_from_two_instances(
+    redis: &str,
+    prefix: &str,
+) -> (Vec<TestApp>, String, SocketIo, WsClient, WsClient) {
+    let apps = instances(redis, 2, |_| {}).await;
+    let anon = unique(prefix);
+    let chat_id = new_chat(&apps[0], &anon).await;
+    let io_a = SocketIo::connect(&apps[0], &anon).await;
+    let tab_a = manage(&apps[0], &format!("anon_id={anon}")).await;
+    let tab_b = manage(&apps[1], &format!("anon_id={anon}")).await;
+    (apps, chat_id, io_a, tab_a, tab_b)
+}
+
+/// Renames `chat_id` through `tab`, and waits for the answer.
+async fn rename(tab: &mut WsClient, chat_id: &str, title: &str) {
+    tab.send_json(json!({"type": "rename_chat", "chat_id": chat_id, "title": title}))
+        .await;
+    assert_eq!(tab.next_json().await["type"], "chat_renamed");
+}
+
+#[tokio::test]
+async fn socketio_news_crosses_instances_through_the_redis_adapter_exactly_once() {
+    let Some(redis) =
+        redis_url("socketio_news_crosses_instances_through_the_redis_adapter_exactly_once")
+    else {
+        return;
+    };
+    let (_apps, chat_id, mut io_a, mut tab_a, mut tab_b) =
+        a_chat_watched_from_two_instances(&redis, "cluster-io").await;
+    // What the adapter publishes for the namespace, read beside it.
+    let mut adapter = redis::Client::open(redis.as_str())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    adapter
+        .subscribe(format!(
+            "{}-request#/chats#",
+            chorus_server::cluster::socketio::CHANNEL_PREFIX
+        ))
+        .await
+        .unwrap();
+    let mut adapter = adapter.into_on_message();
+    // The adapters subscribe as their instances start: rename until the
+    // news comes through.
+    let mut ready = false;
+    for attempt in 0..20 {
+        let title = format!("Warm-up {attempt}");
+        rename(&mut tab_b, &chat_id, &title).await;
+        if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0 {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "socket.io news reached the other instance");
+    let title = unique("Final");
+    rename(&mut tab_b, &chat_id, &title).await;
+    assert_eq!(
+        io_a.renamed_to(&title, Duration::from_millis(1500)).await,
+        1,
+        "the socket.io client on the other instance hears of the rename exactly once"
+    );
+    // It went through the adapter (a broadcast request naming the title)...
+    let mut through_adapter = false;
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(2), adapter.next()).await {
+        let payload: Vec<u8> = msg.get_payload().unwrap();
+        if payload.windows(title.len()).any(|w| w == title.as_bytes()) {
+            through_adapter = true;
+            break;
+        }
+    }
+    assert!(
+        through_adapter,
+        "the news was broadcast by the Redis adapter"
+    );
+    // ...and the plain socket on the first instance still hears of it once.
+    let mut plain = 0;
+    while let Some(v) = within(&mut tab_a, Duration::from_millis(300)).await {
+        if v["type"] == "chat_renamed" && v["chat"]["title"] == title.as_str() {
+            plain += 1;
+        }
+    }
+    assert_eq!(plain, 1, "the plain WebSocket on the first instance, once");
+}
+
+#[tokio::test]
+async fn without_redis_socketio_news_reaches_the_owners_other_sockets_but_not_the_sender() {
+    let app = crate::helpers::spawn_app().await;
+    let anon = unique("local-io");
+    let chat_id = new_chat(&app, &anon).await;
+    let mut sender = SocketIo::connect(&app, &anon).await;
+    let mut other = SocketIo::connect(&app, &anon).await;
+    let mut stranger = SocketIo::connect(&app, &unique("local-stranger")).await;
+    let title = unique("Local");
+    let msg = json!(["rename_chat", {"chat_id": chat_id, "title": title}]);
+    sender
+        .socket
+        .send(Message::text(format!("42/chats,{msg}")))
+        .await
+        .unwrap();
+    let (name, answer) = sender.event().await;
+    assert_eq!(
+        (name.as_str(), &answer["chat"]["title"]),
+        ("chat_renamed", &json!(title))
+    );
+    assert_eq!(
+        other.renamed_to(&title, Duration::from_millis(800)).await,
+        1
+    );
+    assert_eq!(
+        sender.renamed_to(&title, Duration::from_millis(300)).await,
+        0,
+        "no echo"
+    );
+    assert_eq!(
+        stranger
+            .renamed_to(&title, Duration::from_millis(300))
+            .await,
+        0
+    );
+}
+
 /// Upgrades to the chat management socket of `token` on `app`: the
 /// socket, or the refusal's status.
 async fn user_socket(app: &TestApp, token: &str) -> Result<WsClient, u16> {
@@ -560,4 +703,92 @@ async fn a_bookswriter_session_is_taken_over_once_its_owner_is_gone() {
         "seq goes on after the saved conversation"
     );
     assert!(first.len() > 3);
+}
+
+/// The process's metrics, as `/metrics` serves them.
+async fn metrics() -> String {
+    use tower::ServiceExt;
+    let res = chorus_server::metrics::router()
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The value of the sample `name` (with its labels, as written), 0 if absent.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots() {
+    let Some(redis) =
+        redis_url("the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_slots")
+    else {
+        return;
+    };
+    // Metrics are the process's: other tests only add to these counters.
+    let before = metrics().await;
+    let (apps, chat_id, mut io_a, mut tab_a, mut tab_b) =
+        a_chat_watched_from_two_instances(&redis, "cluster-metrics").await;
+    let mut heard = false;
+    for attempt in 0..20 {
+        let title = format!("Counted {attempt}");
+        rename(&mut tab_b, &chat_id, &title).await;
+        if io_a.renamed_to(&title, Duration::from_millis(500)).await > 0
+            && within(&mut tab_a, Duration::from_millis(500))
+                .await
+                .is_some()
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "news crossed the instances");
+    // A BooksWriter socket relayed to the session's instance.
+    let path = format!("/ws/{}", unique("cluster-metrics-books"));
+    let mut owner = WsClient::open(&apps[0], &path).await;
+    owner.send_json(json!({"type": "ping"})).await;
+    assert_eq!(owner.next_json().await["type"], "pong");
+    let mut relayed = WsClient::open(&apps[1], &path).await;
+    relayed.send_json(json!({"type": "ping"})).await;
+    assert_eq!(relayed.next_json().await["type"], "pong");
+    let after = metrics().await;
+    for name in [
+        "chorus_cluster_news_published_total",
+        "chorus_cluster_news_received_total",
+        "chorus_cluster_socketio_published_total",
+        "chorus_cluster_socketio_received_total",
+        "chorus_cluster_books_relayed_total{direction=\"to_owner\"}",
+        "chorus_cluster_books_relayed_total{direction=\"to_socket\"}",
+        "chorus_cluster_takeovers_total{kind=\"books_session\"}",
+    ] {
+        assert!(
+            sample(&after, name) > sample(&before, name),
+            "{name} counts: {after}"
+        );
+    }
+    for name in [
+        "chorus_cluster_redis_errors_total ",
+        "chorus_cluster_events_flushed_total ",
+    ] {
+        assert!(
+            after.lines().any(|l| l.starts_with(name)),
+            "{name}: {after}"
+        );
+    }
+    // The management sockets hold their slots in Redis meanwhile.
+    assert!(
+        sample(&after, "chorus_cluster_slots_held") >= 2.0,
+        "{after}"
+    );
 }
