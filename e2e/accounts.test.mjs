@@ -124,3 +124,32 @@ test('an expired token sends the user to sign in, then back to their page', asyn
   assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
   await context.close();
 });
+
+test('signing out in one tab closes the sockets of the others and sends them to sign in', async () => {
+  const { page, context, errors } = await openPage(browser, server.baseURL);
+  const token = await register(server.baseURL, 'two_tabs');
+  await page.goto('/');
+  await page.evaluate((t) => localStorage.setItem('chorus.token', t), token);
+  // The support page holds a socket open with the token.
+  const closed = page.waitForEvent('websocket').then(
+    (ws) => new Promise((resolve) => ws.on('close', () => resolve(ws.url()))),
+  );
+  await page.goto('/support');
+  await appReady(page);
+  await page.getByTestId('user-name').filter({ hasText: 'two_tabs' }).waitFor();
+
+  // Another tab of the same browser signs out.
+  const other = await context.newPage();
+  await other.goto(`${server.baseURL}/`);
+  await appReady(other);
+  await other.getByRole('button', { name: 'Sign out' }).click();
+  await meter(other).filter({ hasText: 'free replies left' }).waitFor();
+
+  // The first tab's socket is closed by the server, and the tab goes to
+  // sign in with its place kept, instead of retrying with a revoked token.
+  assert.match(await closed, /\/ws\?token=/);
+  await page.waitForURL(/\/login\?expired=1&next=.*support/);
+  const socketErrors = /status of 401|WebSocket connection to/;
+  assert.deepEqual(errors.filter((e) => !socketErrors.test(e)), []);
+  await context.close();
+});

@@ -21,6 +21,7 @@
 //! and [`ConnectionCounter`](crate::connections::ConnectionCounter) caps
 //! how many sockets one user holds.
 
+use crate::auth::revocation::SignOutWatch;
 use crate::streams::log::{Event, next_order};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -110,6 +111,12 @@ impl Close {
         code: close::PROTOCOL,
         reason: "protocol error",
     };
+    /// The user signed out (a logout anywhere revokes every token they
+    /// hold, and their sockets close).
+    pub const SIGNED_OUT: Self = Self {
+        code: close::POLICY,
+        reason: "signed out: sign in again",
+    };
     pub const IDLE: Self = Self {
         code: close::NORMAL,
         reason: "closed after a long time without traffic",
@@ -117,7 +124,7 @@ impl Close {
 }
 
 /// What the loop needs besides the protocol.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Limits {
     /// A write (a batch of events, or a reply) the client does not take
     /// within this closes the connection with [`Close::TOO_SLOW`].
@@ -127,6 +134,9 @@ pub struct Limits {
     pub idle: Option<Duration>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// A signed-in user's connection: closed with [`Close::SIGNED_OUT`]
+    /// when they sign out.
+    pub signed_out: Option<SignOutWatch>,
     /// Every frame the client sends, valid or not, takes from this budget
     /// ([`FRAME_BURST`], [`FRAMES_PER_SEC`]); past it the connection is
     /// closed with [`Close::JUNK`]. Protocols' own message rates answer
@@ -202,6 +212,13 @@ where
     // token and registered a waiter, twice per event written.
     let shutdown = limits.shutdown.cancelled();
     tokio::pin!(shutdown);
+    let signed_out = async {
+        match &limits.signed_out {
+            Some(watch) => watch.signed_out().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(signed_out);
     let mut idle_at = limits.idle.map(|d| tokio::time::Instant::now() + d);
     let mut frames = limits
         .frame_budget
@@ -215,6 +232,7 @@ where
         let text = tokio::select! {
             biased;
             _ = &mut shutdown => break Err(Close::SHUTDOWN),
+            _ = &mut signed_out => break Err(Close::SIGNED_OUT),
             _ = idle, if idle_at.is_some() => break Err(Close::IDLE),
             r = protocol.events(&mut batch) => {
                 if let Err(close) = r {
@@ -224,6 +242,7 @@ where
                 tokio::select! {
                     biased;
                     _ = &mut shutdown => break Err(Close::SHUTDOWN),
+                    _ = &mut signed_out => break Err(Close::SIGNED_OUT),
                     r = written => match r {
                         Ok(()) => continue,
                         Err(Stalled::Closed) => break Ok(()),

@@ -5,6 +5,7 @@
 //! no module cycle through the state: the features depend on it, it depends
 //! on nothing that depends on it.
 
+use crate::auth::identity::Identity;
 use crate::auth::limits::AuthLimits;
 use crate::auth::revocation::TokenVersions;
 use crate::auth::token::TokenKeys;
@@ -26,6 +27,7 @@ use crate::streams::registry::Streams;
 use crate::web::OriginPolicy;
 use axum::extract::FromRef;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Cheap to clone: every part is a handle.
@@ -138,6 +140,13 @@ impl AppState {
         let chats = ChatHub::new(cluster.as_ref());
         let connections = ConnectionCounter::new(config.connection_caps())
             .shared(cluster.clone().map(SharedSlots::new));
+        let token_versions = TokenVersions::new(store.clone());
+        if let Some(cluster) = &cluster {
+            let sign_outs = token_versions.sign_outs.clone();
+            crate::cluster::signouts::spawn_listener(cluster, shutdown.clone(), move |user| {
+                sign_outs.sign_out_here(user);
+            });
+        }
         Ok(Self {
             generator,
             conversations: Conversations::new(cluster.clone()),
@@ -145,7 +154,7 @@ impl AppState {
             books: Books::new(cluster.clone()),
             chats,
             config: Arc::new(config),
-            token_versions: TokenVersions::new(store.clone()),
+            token_versions,
             store,
             tokens,
             origins,
@@ -156,6 +165,25 @@ impl AppState {
             shutdown,
             cluster,
         })
+    }
+}
+
+impl AppState {
+    /// The socket loop's limits for a connection of `who` (`idle`: close
+    /// after that long without a frame from the client): the server's
+    /// stall timeout and frame budget, closed at shutdown, and at a
+    /// signed-in user's logout.
+    pub fn socket_limits(&self, who: &Identity, idle: Option<Duration>) -> crate::socket::Limits {
+        crate::socket::Limits {
+            stall: self.config.ws_stall_timeout(),
+            idle,
+            shutdown: self.shutdown.clone(),
+            signed_out: match who {
+                Identity::User(id) => Some(self.token_versions.sign_outs.watch(id)),
+                Identity::Anonymous(_) => None,
+            },
+            frame_budget: !self.config.no_limits,
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use crate::auth::identity::{Caller, Identity};
 use crate::clock::now_rfc3339;
 use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
-use crate::socket::{self, Close, Followed, Limits, Protocol};
+use crate::socket::{self, Close, Followed, Protocol};
 use crate::state::AppState;
 use crate::streams::owned_stream;
 use axum::extract::State;
@@ -86,12 +86,7 @@ pub async fn session_with<S, E>(
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
-    let limits = Limits {
-        stall: state.config.ws_stall_timeout(),
-        idle: None,
-        shutdown: state.shutdown.clone(),
-        frame_budget: !state.config.no_limits,
-    };
+    let limits = state.socket_limits(&who, None);
     let protocol = Ws {
         rate: (!state.config.no_limits)
             .then(|| Mutex::new(RateLimiter::new(RATE_BURST, RATE_PER_SEC))),

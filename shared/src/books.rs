@@ -668,7 +668,15 @@ impl Transcript {
             .iter_mut()
             .rev()
             .find(|e| !matches!(e, Entry::User { .. }))
-            .filter(|e| matches!(e, Entry::Agent { streaming: true, .. }))
+            .filter(|e| {
+                matches!(
+                    e,
+                    Entry::Agent {
+                        streaming: true,
+                        ..
+                    }
+                )
+            })
     }
 
     /// Whether an agent is still streaming (a request is under way).

@@ -128,9 +128,17 @@ async fn login(
     }))
 }
 
-/// Revokes every token the user holds (this one too): 204.
+/// Revokes every token the user holds (this one too) and closes their open
+/// sockets, on every instance of a cluster: 204.
 async fn logout(State(state): State<AppState>, AuthUser(id): AuthUser) -> AppResult<StatusCode> {
     state.token_versions.revoke(&id).await?;
+    if let Some(cluster) = &state.cluster
+        && let Err(e) = crate::cluster::signouts::publish(cluster, &id).await
+    {
+        // Their tokens are refused everywhere within the versions' cache
+        // time; sockets open on other instances stay open until closed.
+        tracing::warn!(user = %id, error = %e, "could not tell the other instances of a logout");
+    }
     tracing::info!(user = %id, "signed out");
     Ok(StatusCode::NO_CONTENT)
 }

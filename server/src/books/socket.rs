@@ -12,7 +12,7 @@
 use super::hub::{Request, Session, Submitted};
 use super::validate::{self, Invalid};
 use crate::clock::now_rfc3339 as now;
-use crate::socket::{self, Close, Limits, Protocol, WRITE_BATCH};
+use crate::socket::{self, Close, Protocol, WRITE_BATCH};
 use crate::state::AppState;
 use crate::streams::log::Gap;
 use axum::extract::ws::{Message, Utf8Bytes};
@@ -54,12 +54,7 @@ where
     E: std::fmt::Display,
 {
     let _guard = session.connect();
-    let limits = Limits {
-        stall: state.config.ws_stall_timeout(),
-        idle: Some(state.config.books_idle_timeout),
-        shutdown: state.shutdown.clone(),
-        frame_budget: !state.config.no_limits,
-    };
+    let limits = state.socket_limits(&session.who, Some(state.config.books_idle_timeout));
     let conn = Conn {
         latest: session.subscribe(),
         state,

@@ -8,7 +8,7 @@
 use super::hub::News;
 use super::manage;
 use crate::auth::identity::{ClientIp, Identity, socket_slot};
-use crate::socket::{self, Close, Limits, Protocol};
+use crate::socket::{self, Close, Protocol};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
@@ -64,12 +64,7 @@ where
     if let Some(ip) = ip {
         gate = gate.for_caller(&state.message_rates, &who, ip);
     }
-    let limits = Limits {
-        stall: state.config.ws_stall_timeout(),
-        idle: None,
-        shutdown: state.shutdown.clone(),
-        frame_budget: !state.config.no_limits,
-    };
+    let limits = state.socket_limits(&who, None);
     let protocol = Manage {
         conn: format!("ws_{}", uuid::Uuid::new_v4().simple()),
         owner: who.owner_key(),

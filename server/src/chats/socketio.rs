@@ -254,9 +254,23 @@ async fn on_connect<A: Adapter>(
     // News comes through the rooms (see `broadcast_news`).
     s.join([owner_room(&who.owner_key()), conn_room(&s.id.to_string())]);
     let open = crate::metrics::Open::socket("chat_socketio");
+    // A signed-in user's socket ends at their logout, like every socket.
+    let signed_out = match &who {
+        Identity::User(id) => Some(state.token_versions.sign_outs.watch(id)),
+        Identity::Anonymous(_) => None,
+    };
     tokio::spawn(async move {
         let _open = open;
-        closed.cancelled().await;
+        let Some(watch) = signed_out else {
+            return closed.cancelled().await;
+        };
+        tokio::select! {
+            _ = closed.cancelled() => {}
+            _ = watch.signed_out() => {
+                emit(&s, &manage::error(ErrorCode::InvalidToken, "signed out: sign in again"));
+                let _ = s.disconnect();
+            }
+        }
     });
 }
 

@@ -13,10 +13,12 @@
 //! - [`streams`]: every stream's events mirrored into Redis, and the reader
 //!   of a stream another instance runs.
 //! - [`stop`]: a stop asked anywhere reaches the stream's instance.
+//! - [`signouts`]: a logout anywhere closes the user's sockets everywhere.
 //! - [`news`]: chat news for the plain WebSockets of every instance;
 //!   [`socketio`]: socketioxide's Redis adapter, for the socket.io ones.
 
 pub mod instances;
+pub mod signouts;
 pub mod stop;
 pub mod streams;
 
@@ -26,6 +28,7 @@ pub mod limits;
 pub mod news;
 pub mod socketio;
 
+use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -144,6 +147,57 @@ impl Cluster {
     /// A new pub/sub connection (each subscriber owns one).
     pub async fn pubsub(&self) -> redis::RedisResult<PubSub> {
         self.client.get_async_pubsub().await
+    }
+
+    /// Runs `handle` on every message published on `channel` until
+    /// `shutdown`, subscribing again whenever the connection to Redis is
+    /// lost (`what` names the channel in the logs).
+    pub fn listen(
+        &self,
+        channel: String,
+        what: &'static str,
+        shutdown: CancellationToken,
+        handle: impl Fn(String) + Send + 'static,
+    ) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let mut failed = false;
+            while !shutdown.is_cancelled() {
+                let subscribed = async {
+                    let mut pubsub = cluster.pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    Ok::<_, redis::RedisError>(pubsub)
+                };
+                let pubsub = match subscribed.await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        if !std::mem::replace(&mut failed, true) {
+                            tracing::warn!(error = %e, "cannot listen for {what}; retrying");
+                        }
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                };
+                if std::mem::replace(&mut failed, false) {
+                    tracing::info!("listening for {what} again");
+                }
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    let msg = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        m = messages.next() => m,
+                    };
+                    let Some(msg) = msg else { break };
+                    if let Ok(payload) = msg.get_payload::<String>() {
+                        handle(payload);
+                    }
+                }
+                failed = true;
+                tracing::warn!("lost the connection listening for {what}; subscribing again");
+            }
+        });
     }
 
     /// The client, for libraries that open their own connections.

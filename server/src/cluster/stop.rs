@@ -7,8 +7,6 @@
 
 use super::Cluster;
 use crate::streams::registry::Streams;
-use futures_util::StreamExt;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The stop channel of `instance`.
@@ -28,50 +26,13 @@ pub async fn publish(cluster: &Cluster, instance: &str, id: &str) -> redis::Redi
 }
 
 /// Listens on this instance's stop channel until `shutdown`, and cancels
-/// the streams named there; subscribes again after Redis comes back.
+/// the streams named there.
 pub fn spawn_listener(cluster: &Cluster, streams: Streams, shutdown: CancellationToken) {
-    let cluster = cluster.clone();
-    tokio::spawn(async move {
-        let channel = channel(cluster.instance());
-        let mut failed = false;
-        while !shutdown.is_cancelled() {
-            let subscribed = async {
-                let mut pubsub = cluster.pubsub().await?;
-                pubsub.subscribe(&channel).await?;
-                Ok::<_, redis::RedisError>(pubsub)
-            };
-            let pubsub = match subscribed.await {
-                Ok(p) => p,
-                Err(e) => {
-                    if !std::mem::replace(&mut failed, true) {
-                        tracing::warn!(error = %e, "cannot listen for stops from other instances; retrying");
-                    }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    }
-                }
-            };
-            if std::mem::replace(&mut failed, false) {
-                tracing::info!("listening for stops from other instances again");
-            }
-            let mut messages = pubsub.into_on_message();
-            loop {
-                let msg = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    m = messages.next() => m,
-                };
-                let Some(msg) = msg else { break };
-                let Ok(id) = msg.get_payload::<String>() else {
-                    continue;
-                };
-                if let Some(entry) = streams.get(&id) {
-                    tracing::info!(stream = %id, "stopped from another instance");
-                    entry.cancel.cancel();
-                }
-            }
-            failed = true;
-            tracing::warn!("lost the stop channel's connection to Redis; subscribing again");
+    let channel = channel(cluster.instance());
+    cluster.listen(channel, "stops from other instances", shutdown, move |id| {
+        if let Some(entry) = streams.get(&id) {
+            tracing::info!(stream = %id, "stopped from another instance");
+            entry.cancel.cancel();
         }
     });
 }

@@ -353,27 +353,9 @@ async fn logout_revokes_every_token_of_the_user_at_once() {
     }
 }
 
-/// Reads `socket` until the server closes it: the close code and reason.
-async fn close_of(socket: &mut crate::helpers::WsClient) -> (u16, String) {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(30), socket.socket.next())
-            .await
-            .expect("closed within the wait")
-            .expect("a close frame before the end");
-        match frame {
-            Ok(Message::Close(Some(f))) => return (u16::from(f.code), f.reason.to_string()),
-            Ok(Message::Close(None)) => panic!("closed without a code"),
-            Ok(_) => continue,
-            Err(e) => panic!("the connection dropped without a close frame: {e}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn logout_closes_every_socket_the_user_has_open() {
-    use crate::helpers::WsClient;
+    use crate::helpers::{SocketIo, WsClient};
     let app = spawn_app().await;
     let ada = app.register("ada_lovelace").await;
     let bob = app.register("bob_builder").await;
@@ -383,6 +365,7 @@ async fn logout_closes_every_socket_the_user_has_open() {
         WsClient::open(&app, &format!("/api/v1/chats/ws?token={ada}")).await,
         WsClient::open(&app, &format!("/ws/bk_logout_test?token={ada}")).await,
     ];
+    let mut io = SocketIo::connect_with(&app, json!({"token": ada})).await;
     let mut bobs = WsClient::connect(&app, &format!("/ws?token={bob}")).await;
     // The sockets are attached and answering before the logout.
     sockets[2].send_json(json!({"type": "ping"})).await;
@@ -398,10 +381,17 @@ async fn logout_closes_every_socket_the_user_has_open() {
     assert_eq!(res.status(), 204);
 
     for socket in &mut sockets {
-        let (code, reason) = close_of(socket).await;
+        let (code, reason) = socket.closed().await;
         assert_eq!(code, 1008, "policy violation: the token is no longer valid");
         assert!(reason.contains("signed out"), "{reason}");
     }
+    // socket.io: a typed error, then the namespace's disconnect.
+    let (name, data) = io.event().await;
+    assert_eq!(
+        (name.as_str(), data["code"].as_str()),
+        ("error", Some("INVALID_TOKEN"))
+    );
+    assert_eq!(io.frame().await, "41/chats,");
     // Someone else's socket stays open.
     bobs.send_json(json!({"type": "ping"})).await;
     assert_eq!(bobs.next_json().await["type"], "pong");

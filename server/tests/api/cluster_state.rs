@@ -7,7 +7,7 @@
 
 use crate::books::{assert_rate_limited, bare, fold, next, read_request};
 use crate::chat::manage;
-use crate::helpers::{TestApp, WsClient, spawn_app_with, test_databases};
+use crate::helpers::{SocketIo, TestApp, WsClient, spawn_app_with, test_databases};
 use crate::identity::one_reply_at;
 use chorus_server::cluster::Cluster;
 use chorus_server::cluster::limits::{SLOT_TTL, SharedSlots};
@@ -87,67 +87,6 @@ async fn new_chat(app: &TestApp, anon: &str) -> String {
 /// The next JSON message within `wait`, if any.
 async fn within(c: &mut WsClient, wait: Duration) -> Option<Value> {
     tokio::time::timeout(wait, c.next_json()).await.ok()
-}
-
-/// A socket.io client of the `/chats` namespace, spoken by hand (Engine.IO
-/// 4 over a WebSocket): `auth: {anonId}`.
-struct SocketIo {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
-
-impl SocketIo {
-    async fn connect(app: &TestApp, anon: &str) -> Self {
-        let (socket, _) =
-            tokio_tungstenite::connect_async(app.ws_url("/socket.io/?EIO=4&transport=websocket"))
-                .await
-                .unwrap();
-        let mut s = Self { socket };
-        let open = s.frame().await;
-        assert!(open.starts_with('0'), "engine.io open: {open}");
-        s.socket
-            .send(Message::text(format!(
-                "40/chats,{}",
-                json!({"anonId": anon})
-            )))
-            .await
-            .unwrap();
-        let connected = s.frame().await;
-        assert!(connected.starts_with("40/chats,"), "{connected}");
-        let (name, _) = s.event().await;
-        assert_eq!(name, "usage_info");
-        s
-    }
-
-    /// The next text frame, answering the server's pings.
-    async fn frame(&mut self) -> String {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
-                .await
-                .expect("a frame within 30 s")
-                .expect("socket open")
-                .expect("frame");
-            if let Message::Text(t) = frame {
-                if t.as_str() == "2" {
-                    self.socket.send(Message::text("3")).await.unwrap();
-                    continue;
-                }
-                return t.as_str().to_owned();
-            }
-        }
-    }
-
-    /// The next event of the namespace: its name and data.
-    async fn event(&mut self) -> (String, Value) {
-        loop {
-            let f = self.frame().await;
-            if let Some(body) = f.strip_prefix("42/chats,") {
-                let v: Vec<Value> = serde_json::from_str(body).unwrap();
-                return (v[0].as_str().unwrap().to_owned(), v[1].clone());
-            }
-        }
-    }
 }
 
 #[tokio::test]
@@ -791,4 +730,32 @@ async fn the_cluster_metrics_count_news_adapter_messages_relays_takeovers_and_sl
         sample(&after, "chorus_cluster_slots_held") >= 2.0,
         "{after}"
     );
+}
+
+#[tokio::test]
+async fn a_logout_on_one_instance_closes_the_users_sockets_on_another() {
+    let Some(redis) = redis_url("a_logout_on_one_instance_closes_the_users_sockets_on_another")
+    else {
+        return;
+    };
+    let apps = instances(&redis, 2, |_| {}).await;
+    let name = unique("leaver").replace('-', "_")[..24].to_owned();
+    let token = apps[0].register(&name).await;
+    let mut there = WsClient::connect(&apps[1], &format!("/ws?token={token}")).await;
+    let mut io = SocketIo::connect_with(&apps[1], json!({"token": token})).await;
+
+    let res = apps[0]
+        .client
+        .post(apps[0].url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    let (code, reason) = there.closed().await;
+    assert_eq!((code, reason.as_str()), (1008, "signed out: sign in again"));
+    let (name, _) = io.event().await;
+    assert_eq!(name, "error");
+    assert_eq!(io.frame().await, "41/chats,");
 }

@@ -1,7 +1,7 @@
 //! Starting the real server for a test, and small clients for it.
 
 use chorus_server::{AppState, Config, run};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 use tempfile::TempDir;
@@ -207,7 +207,6 @@ impl WsClient {
     }
 
     pub async fn send_json(&mut self, v: serde_json::Value) {
-        use futures_util::SinkExt;
         self.socket
             .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
             .await
@@ -229,6 +228,25 @@ impl WsClient {
         }
     }
 
+    /// Reads until the server closes the socket: the close code and reason.
+    #[allow(dead_code)]
+    pub async fn closed(&mut self) -> (u16, String) {
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(30), self.socket.next())
+                    .await
+                    .expect("closed within 30 s")
+                    .expect("a close frame before the end");
+            match frame {
+                Ok(Message::Close(Some(f))) => return (u16::from(f.code), f.reason.to_string()),
+                Ok(Message::Close(None)) => panic!("closed without a code"),
+                Ok(_) => continue,
+                Err(e) => panic!("the connection dropped without a close frame: {e}"),
+            }
+        }
+    }
+
     /// Reads until `done` says so, returning everything read.
     pub async fn read_until(
         &mut self,
@@ -241,6 +259,76 @@ impl WsClient {
             out.push(v);
             if stop {
                 return out;
+            }
+        }
+    }
+}
+
+/// A socket.io client of the `/chats` namespace, spoken by hand (Engine.IO
+/// 4 over a WebSocket).
+pub struct SocketIo {
+    pub socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl SocketIo {
+    /// Connects as the visitor `anon` (`auth: {anonId}`).
+    pub async fn connect(app: &TestApp, anon: &str) -> Self {
+        Self::connect_with(app, serde_json::json!({"anonId": anon})).await
+    }
+
+    /// Connects with `auth` (`{token}` or `{anonId}`) and reads the welcome.
+    pub async fn connect_with(app: &TestApp, auth: serde_json::Value) -> Self {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(app.ws_url("/socket.io/?EIO=4&transport=websocket"))
+                .await
+                .unwrap();
+        let mut s = Self { socket };
+        let open = s.frame().await;
+        assert!(open.starts_with('0'), "engine.io open: {open}");
+        s.socket
+            .send(tokio_tungstenite::tungstenite::Message::text(format!(
+                "40/chats,{auth}"
+            )))
+            .await
+            .unwrap();
+        let connected = s.frame().await;
+        assert!(connected.starts_with("40/chats,"), "{connected}");
+        let (name, _) = s.event().await;
+        assert_eq!(name, "usage_info");
+        s
+    }
+
+    /// The next text frame, answering the server's pings.
+    pub async fn frame(&mut self) -> String {
+        loop {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(30), self.socket.next())
+                    .await
+                    .expect("a frame within 30 s")
+                    .expect("socket open")
+                    .expect("frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+                if t.as_str() == "2" {
+                    self.socket
+                        .send(tokio_tungstenite::tungstenite::Message::text("3"))
+                        .await
+                        .unwrap();
+                    continue;
+                }
+                return t.as_str().to_owned();
+            }
+        }
+    }
+
+    /// The next event of the namespace: its name and data.
+    pub async fn event(&mut self) -> (String, serde_json::Value) {
+        loop {
+            let f = self.frame().await;
+            if let Some(body) = f.strip_prefix("42/chats,") {
+                let v: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+                return (v[0].as_str().unwrap().to_owned(), v[1].clone());
             }
         }
     }
