@@ -202,11 +202,13 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     let mut reported = Vec::with_capacity(clauses.len());
     let mut recovery = Vec::with_capacity(clauses.len());
     let mut ordinary = Vec::with_capacity(clauses.len());
+    let mut ordinary_at: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
     for clause in &clauses {
         let mut spans = Vec::new();
         let (mut is_past, mut is_present, mut is_fiction) = (false, false, false);
         let mut is_recovery = false;
         let mut is_ordinary = false;
+        let mut ordinary_spans: Vec<(usize, usize)> = Vec::new();
         let mut reported_at = usize::MAX;
         for (rule, pattern) in rules {
             if rule.category.is_risk() || rule.category == Category::Distress {
@@ -230,8 +232,19 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     is_recovery = true;
                 }
                 Category::Ordinary => {
-                    markers.ordinary = true;
-                    is_ordinary = true;
+                    // "not in a vacation way", "she thinks I'm going
+                    // travelling": a reason denied or a cover story is
+                    // no everyday reason.
+                    let real: Vec<(usize, usize)> = found
+                        .iter()
+                        .copied()
+                        .filter(|(s, _)| !negated(clause, *s) && !cover_story(clause, *s))
+                        .collect();
+                    if !real.is_empty() {
+                        markers.ordinary = true;
+                        is_ordinary = true;
+                        ordinary_spans.extend(real);
+                    }
                 }
                 Category::Reported => {
                     markers.reported = true;
@@ -250,6 +263,7 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         fiction.push(is_fiction);
         recovery.push(is_recovery);
         ordinary.push(is_ordinary);
+        ordinary_at.push(ordinary_spans);
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
@@ -275,10 +289,16 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     fiction: fiction[ci],
                     reported_at: reported[ci],
                     recovery: recovery[ci],
-                    // An everyday reason in this clause or the next to it.
-                    ordinary: ordinary[ci.saturating_sub(1)..(ci + 2).min(ordinary.len())]
+                    // An everyday reason near it in this clause ("giving my
+                    // books away, moving abroad"), or in the clause before or
+                    // after: not one told a sentence's length away in a
+                    // run-on of news ("fixed the boiler, my manager is a
+                    // nightmare, and I've started my goodbye letters").
+                    ordinary: ordinary_at[ci]
                         .iter()
-                        .any(|o| *o),
+                        .any(|&(a, b)| commas_apart(clause, (a, b), (start, end)) <= 1)
+                        || (ci > 0 && ordinary[ci - 1])
+                        || ordinary.get(ci + 1).is_some_and(|o| *o),
                     after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
                 };
                 let effect = read_cue(rule, clause, (start, end), here, &markers);
@@ -564,11 +584,21 @@ fn negated(clause: &Clause, start: usize) -> bool {
     let mut i = start;
     let mut steps = 0;
     while i > 0 && steps < 5 {
+        // A comma ends the negation's reach ("it doesn't, I'm going to end
+        // it"), but not "never, ever".
+        if clause.commas.contains(&i) && clause[i] != "ever" {
+            return false;
+        }
         i -= 1;
         steps += 1;
         let w = clause[i].as_str();
         if NEGATORS.contains(&w) {
             let next = clause.get(i + 1).map(String::as_str).unwrap_or("");
+            // "I don't know where he lives" negates the cue itself; "I
+            // don't know why I keep waking up" does not.
+            if next == "know" && i + 1 == start {
+                return true;
+            }
             // "can't stop thinking about", "can't help", "never felt so":
             // the negation is of something else.
             if matches!(
@@ -591,6 +621,9 @@ fn negated(clause: &Clause, start: usize) -> bool {
                     | "able"
                     | "anymore"
                     | "ever"
+                    | "know"
+                    | "knowing"
+                    | "understand"
             ) {
                 return false;
             }
@@ -604,6 +637,9 @@ fn negated(clause: &Clause, start: usize) -> bool {
             return true;
         }
         if NEGATION_BLOCKERS.contains(&w) {
+            if clause.comma_between(i.saturating_sub(2), i) {
+                return false;
+            }
             // "no way I would", "it's not like I want to", "not that I".
             let before: Vec<&str> = clause[i.saturating_sub(2)..i]
                 .iter()
@@ -624,6 +660,32 @@ fn negated(clause: &Clause, start: usize) -> bool {
         }
     }
     false
+}
+
+/// How many commas lie between two spans of a clause.
+fn commas_apart(clause: &Clause, x: (usize, usize), y: (usize, usize)) -> usize {
+    let (from, to) = if x.0 <= y.0 { (x.1, y.0) } else { (y.1, x.0) };
+    clause
+        .commas
+        .iter()
+        .filter(|&&c| c >= from && c <= to)
+        .count()
+}
+
+/// Whether the everyday reason at `at` is what someone else believes or
+/// was told, a cover: "she thinks I'm going travelling".
+fn cover_story(clause: &Clause, at: usize) -> bool {
+    clause[..at].iter().enumerate().any(|(k, w)| {
+        matches!(
+            w.as_str(),
+            "thinks" | "believes" | "assumes" | "pretend" | "pretending" | "pretended"
+        ) || (matches!(w.as_str(), "think" | "believe" | "assume")
+            && k > 0
+            && matches!(
+                clause[k - 1].as_str(),
+                "they" | "everyone" | "people" | "all"
+            ))
+    })
 }
 
 /// Who the cue starting at `start` is about: the nearest subject before it.

@@ -43,6 +43,7 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-hedged.jsonl", include_str!("../data/dev-hedged.jsonl")),
     ("dev-night.jsonl", include_str!("../data/dev-night.jsonl")),
     ("dev-pairs.jsonl", include_str!("../data/dev-pairs.jsonl")),
+    ("dev-plain.jsonl", include_str!("../data/dev-plain.jsonl")),
 ];
 
 /// A trained model.

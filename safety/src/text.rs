@@ -21,6 +21,17 @@ pub(crate) const LAUGH: &str = "_laugh_";
 pub(crate) struct Clause {
     pub(crate) words: Vec<String>,
     pub(crate) quoted: bool,
+    /// The positions of the words a comma comes before: "it doesn't, I'm
+    /// going to end it" is one clause, but the negation stops at the comma.
+    pub(crate) commas: Vec<usize>,
+}
+
+impl Clause {
+    /// Whether a comma separates the word at `a` from the word at `b`
+    /// (`a` before `b`).
+    pub(crate) fn comma_between(&self, a: usize, b: usize) -> bool {
+        self.commas.iter().any(|&c| c > a && c <= b)
+    }
 }
 
 impl std::ops::Deref for Clause {
@@ -332,6 +343,9 @@ pub(crate) fn clauses(message: &str) -> Vec<Clause> {
             clause.quoted = quoted;
         } else {
             flush_word(&mut word, &mut clause, &mut out);
+            if c == ',' && !clause.is_empty() && clause.commas.last() != Some(&clause.len()) {
+                clause.commas.push(clause.len());
+            }
             if matches!(
                 c,
                 '.' | '!' | '?' | ';' | ':' | '\n' | '…' | '—' | '–' | '(' | ')'
@@ -347,9 +361,11 @@ pub(crate) fn clauses(message: &str) -> Vec<Clause> {
 
 fn end_clause(clause: &mut Clause, out: &mut Vec<Clause>) {
     let quoted = clause.quoted;
+    clause.commas.retain(|&c| c < clause.words.len());
     if !clause.is_empty() {
         out.push(std::mem::take(clause));
     }
+    clause.commas.clear();
     clause.quoted = quoted;
 }
 
@@ -397,12 +413,30 @@ fn push_word(raw: &str, clause: &mut Clause, out: &mut Vec<Clause>) {
             "4" => "for",
             other => other,
         };
+        // "to just end it", "to finally die": the adverb between "to" and
+        // its verb says nothing of who or when.
+        if FILLERS.contains(&w) && clause.last().is_some_and(|p| p == "to") {
+            continue;
+        }
         if TURNS.contains(&w) && !clause.is_empty() {
             end_clause(clause, out);
         }
         clause.push(w.to_owned());
     }
 }
+
+/// Adverbs dropped between "to" and its verb.
+const FILLERS: &[&str] = &[
+    "just",
+    "really",
+    "literally",
+    "actually",
+    "simply",
+    "finally",
+    "quietly",
+    "kinda",
+    "lowkey",
+];
 
 /// Words after which "ill" means sick.
 const ILL_BEFORE: &[&str] = &[
@@ -492,12 +526,35 @@ fn known_words() -> &'static HashSet<&'static str> {
     })
 }
 
+/// Short words the lexicon reads that fast typing swaps two letters of
+/// (`dei`, `wnat`); only a swap is corrected, as one edit of a short word
+/// is often another word.
+const SWAPPED: &[&str] = &[
+    "die", "dead", "want", "kill", "hurt", "pills", "knife", "rope", "gone", "life",
+];
+
 /// A misspelling of a word the lexicon reads, corrected.
 fn respell(w: &str) -> String {
-    if w.chars().count() < 6 || known_words().contains(w) {
+    if known_words().contains(w) {
         return w.to_owned();
     }
     let chars: Vec<char> = w.chars().collect();
+    if chars.len() < 6 {
+        for key in SWAPPED {
+            let k: Vec<char> = key.chars().collect();
+            if k.len() == chars.len() {
+                let diff: Vec<usize> = (0..k.len()).filter(|&i| k[i] != chars[i]).collect();
+                if let [a, b] = diff.as_slice()
+                    && *b == a + 1
+                    && k[*a] == chars[*b]
+                    && k[*b] == chars[*a]
+                {
+                    return (*key).to_owned();
+                }
+            }
+        }
+        return w.to_owned();
+    }
     for key in SPELLED {
         let k: Vec<char> = key.chars().collect();
         if chars.len().abs_diff(k.len()) > 2 {

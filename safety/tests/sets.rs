@@ -27,6 +27,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-hedged.jsonl"),
     include_str!("../data/dev-night.jsonl"),
     include_str!("../data/dev-pairs.jsonl"),
+    include_str!("../data/dev-plain.jsonl"),
 );
 
 #[test]

@@ -251,3 +251,51 @@ fn earlier_messages_do_not_raise_a_message_with_no_cue() {
     let b = assess_in_context("what's a good book to read?", &["I can't do this anymore"]);
     assert_eq!(b.level, RiskLevel::None);
 }
+
+#[test]
+fn a_negation_or_an_everyday_reason_does_not_reach_across_a_run_on_message() {
+    all_at(
+        RiskLevel::High,
+        &[
+            // The negation is of "it'll pass", not of the plan after the comma.
+            "people keep telling me it'll pass, it won't, i'm going to end it tonight",
+            // "I don't know" is uncertainty, not a negation of what follows.
+            "idk why i even bother waking up, i want to die",
+            // A reason denied, or one someone else was told, is no reason.
+            "i want to disappear forever and not in a holiday way",
+            "she thinks i'm moving abroad. i gave her the dog and i'm going to end it",
+            // An everyday reason two phrases away does not explain a cue.
+            "work was fine, the car needs an MOT, my sister rang, and i've been writing my goodbye letters",
+        ],
+    );
+}
+
+#[test]
+fn swapped_letters_fillers_and_method_questions_are_read() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "i wnat to die",
+            "i want to just kill myself",
+            "does an overdose hurt or is it quick",
+            "what's the tallest car park near me",
+            "i keep picturing the noose",
+            "honestly i just want to unalive",
+        ],
+    );
+}
+
+#[test]
+fn everyday_look_alikes_of_methods_and_goodbyes_are_not_escalated() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "how long does it take to get to the airport from here",
+            "how long does it take for ibuprofen to kick in for period pain",
+            "the loneliness is hitting hard this evening",
+            "we're visiting my nan in the hospice to say goodbye, the nurses say days to live",
+            "we did cpr and what to do with an overdose on the first aid day",
+            "need a strong rope for the tyre swing in the garden",
+        ],
+    );
+}
