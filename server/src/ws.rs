@@ -56,9 +56,12 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
     let context = crate::request_id::Context::current();
     // Boxed until the socket opens: what the upgrade's task holds beside
     // the session is a pointer, not a copy of the state (see `connection`).
-    let opened = Box::new(Opened { state, caller, slot });
-    socket::tuned(ws)
-        .on_upgrade(move |socket: WebSocket| context.run(connection(socket, opened)))
+    let opened = Box::new(Opened {
+        state,
+        caller,
+        slot,
+    });
+    socket::tuned(ws).on_upgrade(move |socket: WebSocket| context.run(connection(socket, opened)))
 }
 
 /// What a connection is opened with.
@@ -85,6 +88,10 @@ async fn connection(socket: WebSocket, opened: Box<Opened>) {
 }
 
 /// The box's contents; the box is freed here, not when the caller returns.
+#[expect(
+    clippy::boxed_local,
+    reason = "boxed to keep the upgrade's task small; emptied here"
+)]
 fn unbox<T>(b: Box<T>) -> T {
     *b
 }
