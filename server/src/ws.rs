@@ -61,7 +61,10 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
         caller,
         slot,
     });
-    socket::tuned(ws).on_upgrade(move |socket: WebSocket| context.run(connection(socket, opened)))
+    // The session boxed too: inline, axum's upgrade task held room for
+    // the session's future twice (12,032 bytes for a 5,720-byte session).
+    socket::tuned(ws)
+        .on_upgrade(move |socket: WebSocket| context.run(Box::pin(connection(socket, opened))))
 }
 
 /// What a connection is opened with.
