@@ -9,6 +9,8 @@
 #   BENCH_SECS=15      seconds measured per scenario (after a short ramp)
 #   BENCH_ONLY="ws-chat ws-idle"   run only these scenarios (names below)
 #   BENCH_SKIP_BROWSER=1           skip the app-size and browser scenarios
+#   BENCH_BIN=path/to/chorus       measure this server binary (no build):
+#                                  before/after comparisons of two builds
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -17,10 +19,15 @@ OUT="$ROOT/target/bench"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json
 
-echo "[bench] building the server and chorus-bench (release)"
-cargo build --release --locked -p server -p chorus-bench --bins
-BIN="$ROOT/target/release/chorus"
 BENCH="$ROOT/target/release/chorus-bench"
+if [[ -n "${BENCH_BIN:-}" ]]; then
+  BIN="$(realpath "$BENCH_BIN")"
+  [[ -x "$BENCH" ]] || cargo build --release --locked -p chorus-bench --bins
+else
+  echo "[bench] building the server and chorus-bench (release)"
+  cargo build --release --locked -p server -p chorus-bench --bins
+  BIN="$ROOT/target/release/chorus"
+fi
 
 WORK="$(mktemp -d)"
 PID=""

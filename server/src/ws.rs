@@ -54,35 +54,76 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, caller: Ca
         Err(e) => return e.into_response(),
     };
     let context = crate::request_id::Context::current();
-    socket::tuned(ws).on_upgrade(move |socket: WebSocket| {
-        context.run(async move {
-            let _open = crate::metrics::Open::socket("persona_support");
-            let address = matches!(caller.who, Identity::Anonymous(_)).then_some(caller.ip);
-            session_with(socket, state, caller.who, caller.token_expires_at, address).await;
-            drop(slot);
-        })
-    })
+    // Boxed until the socket opens: what the upgrade's task holds beside
+    // the session is a pointer, not a copy of the state (see `connection`).
+    let opened = Box::new(Opened {
+        state,
+        caller,
+        slot,
+    });
+    // The session boxed too: inline, axum's upgrade task held room for
+    // the session's future twice (12,032 bytes for a 5,720-byte session).
+    socket::tuned(ws)
+        .on_upgrade(move |socket: WebSocket| context.run(Box::pin(connection(socket, opened))))
+}
+
+/// What a connection is opened with.
+struct Opened {
+    state: AppState,
+    caller: Caller,
+    slot: Option<crate::connections::ConnectionSlot>,
+}
+
+/// One upgraded connection. Every byte of this future (and of what it
+/// awaits) is held by each idle connection for as long as it is open, so
+/// it holds the state once (in the protocol): the upgrade's closure and
+/// this function's arguments are a box, emptied and freed at the start.
+async fn connection(socket: WebSocket, opened: Box<Opened>) {
+    let _open = crate::metrics::Open::socket("persona_support");
+    let Opened {
+        state,
+        caller,
+        slot,
+    } = unbox(opened);
+    let address = matches!(caller.who, Identity::Anonymous(_)).then_some(caller.ip);
+    session_with(socket, state, caller.who, caller.token_expires_at, address).await;
+    drop(slot);
+}
+
+/// The box's contents; the box is freed here, not when the caller returns.
+#[expect(
+    clippy::boxed_local,
+    reason = "boxed to keep the upgrade's task small; emptied here"
+)]
+fn unbox<T>(b: Box<T>) -> T {
+    *b
 }
 
 /// One connection, from greeting to close.
-pub async fn session<S, E>(socket: S, state: AppState, who: Identity)
+pub fn session<S, E>(
+    socket: S,
+    state: AppState,
+    who: Identity,
+) -> impl std::future::Future<Output = ()>
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
-    session_with(socket, state, who, None, None).await
+    session_with(socket, state, who, None, None)
 }
 
 /// [`session`], knowing when the connection's token expires, and for an
 /// anonymous visitor their address (its message budget is shared by all
-/// its connections, `message_rates`).
-pub async fn session_with<S, E>(
+/// its connections, `message_rates`). Not an `async fn`: its future is the
+/// socket loop's, without another copy of the state beside it.
+pub fn session_with<S, E>(
     socket: S,
     state: AppState,
     who: Identity,
     token_expires_at: Option<i64>,
     address: Option<IpAddr>,
-) where
+) -> impl std::future::Future<Output = ()>
+where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
@@ -96,7 +137,7 @@ pub async fn session_with<S, E>(
         token_expires_at,
         address,
     };
-    socket::serve(socket, protocol, limits).await
+    socket::serve(socket, protocol, limits)
 }
 
 /// The `/ws` protocol of one connection.

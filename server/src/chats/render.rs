@@ -60,7 +60,7 @@ impl ChatRender {
 pub(crate) fn out(e: ServerEvent) -> Out {
     (
         Some(e.name()),
-        serde_json::to_value(&e).unwrap_or(Value::Null),
+        serde_json::to_value(&e).unwrap_or(Value::Null).into(),
     )
 }
 

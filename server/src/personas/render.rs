@@ -2,6 +2,7 @@
 //! `response` (chat, openai_chat) or `persona_response` (a panel member).
 
 use crate::streams::generation::{Out, Outcome, Render};
+use crate::streams::registry::{Payload, write_json_str};
 use serde_json::Value;
 use shared::personas::{ChatResponseData, OpenaiResponseData};
 use shared::stream::FinishStatus;
@@ -53,13 +54,10 @@ impl SeedRender {
     }
 
     fn chunk_event(&self, chunk: &str, is_final: bool) -> Out {
-        out(ServerMessage::Chunk {
-            chunk: chunk.to_owned(),
-            is_final,
-            persona_id: self.persona_id.clone(),
-            stream_id: None,
-            seq: None,
-        })
+        (
+            None,
+            chunk_fields(chunk, is_final, self.persona_id.as_deref()),
+        )
     }
 }
 
@@ -173,5 +171,66 @@ fn response(status: &str, data: ResponseData) -> Out {
 
 /// The persona protocol's events go by `type` inside the JSON; no SSE names.
 pub fn out(m: ServerMessage) -> Out {
-    (None, serde_json::to_value(&m).unwrap_or(Value::Null))
+    (None, serde_json::to_value(&m).unwrap_or(Value::Null).into())
+}
+
+/// A `chunk` ([`ServerMessage::Chunk`]) written straight to JSON: the
+/// bytes [`out`] gives, in its key order, without a map per chunk (the
+/// most frequent event there is).
+fn chunk_fields(chunk: &str, is_final: bool, persona_id: Option<&str>) -> Payload {
+    let mut f = Vec::with_capacity(chunk.len() + 96);
+    f.extend_from_slice(b"\"chunk\":");
+    write_json_str(&mut f, chunk);
+    f.extend_from_slice(if is_final {
+        b",\"is_final\":true"
+    } else {
+        b",\"is_final\":false"
+    });
+    if let Some(id) = persona_id {
+        f.extend_from_slice(b",\"persona_id\":");
+        write_json_str(&mut f, id);
+    }
+    f.extend_from_slice(b",\"type\":\"chunk\"");
+    Payload::Fields(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn chunks_written_straight_to_json_are_the_bytes_of_the_message() {
+        use futures_util::StreamExt;
+        let streams = crate::streams::registry::Streams::new(std::time::Duration::ZERO);
+        let texts = [
+            "",
+            "plain",
+            "a \"quoted\" \\ back",
+            "tab\tnew\nline\u{1}\u{7f}",
+            "héllo ✓ 😀 \u{2028}",
+        ];
+        for text in texts {
+            for is_final in [false, true] {
+                for persona in [None, Some("tech_enthusiast"), Some("odd \"id\"")] {
+                    let message = out(ServerMessage::Chunk {
+                        chunk: text.to_owned(),
+                        is_final,
+                        persona_id: persona.map(str::to_owned),
+                        stream_id: None,
+                        seq: None,
+                    });
+                    let (a, b) = (streams.create("u"), streams.create("u"));
+                    a.push(None, message.1).unwrap();
+                    b.push(None, chunk_fields(text, is_final, persona)).unwrap();
+                    let mut written = Vec::new();
+                    for e in [&a, &b] {
+                        e.finish();
+                        let events: Vec<_> = e.subscribe(0).collect().await;
+                        written.push(events[0].json.replace(e.id.as_str(), "ID"));
+                    }
+                    assert_eq!(written[0], written[1], "{text:?} {is_final} {persona:?}");
+                }
+            }
+        }
+    }
 }

@@ -90,7 +90,7 @@ impl Generator {
 }
 
 /// An event to push: its SSE name (if the protocol uses names) and payload.
-pub type Out = (Option<&'static str>, Value);
+pub type Out = (Option<&'static str>, super::registry::Payload);
 
 /// How a generation ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -444,7 +444,7 @@ pub fn shutdown_event(stream_id: &str) -> Out {
     };
     (
         Some("stopped"),
-        serde_json::to_value(&ending).unwrap_or(Value::Null),
+        serde_json::to_value(&ending).unwrap_or(Value::Null).into(),
     )
 }
 
@@ -651,6 +651,6 @@ impl Render for EngineEvents {
 fn event(e: shared::stream::ServerEvent) -> Out {
     (
         Some(e.name()),
-        serde_json::to_value(&e).unwrap_or(Value::Null),
+        serde_json::to_value(&e).unwrap_or(Value::Null).into(),
     )
 }

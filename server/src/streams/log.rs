@@ -2,14 +2,28 @@
 //! registry and every BooksWriter session.
 //!
 //! Events get consecutive seqs (1, 2, 3 …) and are serialised once for
-//! every reader. A reader keeps only its cursor (the last seq it has) and
-//! asks for what follows; a log that drops its oldest events (a session's)
-//! answers a cursor it no longer covers with [`Gap`], and the reader
-//! restores from elsewhere.
+//! every reader, as shared bytes: a socket's frame is the log's bytes, not
+//! a copy. A log written with [`ReplayLog::append_with`] keeps its events'
+//! JSON in a few blocks of [`BLOCK`] bytes (one allocation for many
+//! events, freed when the last event in it goes), not one allocation each;
+//! a log that takes no more events is packed ([`ReplayLog::pack`]): its
+//! JSON back to back in one buffer of the exact size and a small index, so
+//! what a finished stream keeps for its replay time is little more than
+//! its bytes.
+//! A reader keeps only its cursor (the last seq it has) and asks for what
+//! follows; a log that drops its oldest events (a session's) answers a
+//! cursor it no longer covers with [`Gap`], and the reader restores from
+//! elsewhere.
 
+use axum::extract::ws::Utf8Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::bytes::{Bytes, BytesMut};
+
+/// Bytes of the blocks a log writes its events' JSON into: a reply's events
+/// (about 35 of 150 bytes) fit in one or two.
+pub const BLOCK: usize = 4096;
 
 /// One event, serialised once for every reader.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +31,9 @@ pub struct Event {
     pub seq: u64,
     /// The SSE `event:` name, for protocols whose clients listen by name.
     pub name: Option<&'static str>,
-    /// The JSON payload, with its `seq` inside.
-    pub json: String,
+    /// The JSON payload, with its `seq` inside; cloned into a frame
+    /// without a copy.
+    pub json: Utf8Bytes,
     /// When it was appended, among every event of every log of this
     /// process: a socket that follows several streams writes what it finds
     /// ready in this order (a panel's end after its members' ends).
@@ -43,7 +58,7 @@ impl Event {
         Self {
             seq,
             name,
-            json,
+            json: json.into(),
             order,
         }
     }
@@ -60,6 +75,51 @@ pub struct ReplayLog {
     events: VecDeque<Arc<Event>>,
     last_seq: u64,
     bytes: usize,
+    /// The block [`Self::append_with`] writes into; each event is split off
+    /// its front (sharing the block), a new block is taken when it is full.
+    block: BytesMut,
+    /// The events before `events`, packed ([`Self::pack`]).
+    packed: Option<Packed>,
+}
+
+/// Events packed into one buffer: what a finished stream holds.
+#[derive(Debug)]
+struct Packed {
+    /// Every event's JSON, back to back.
+    json: Bytes,
+    first_seq: u64,
+    /// Per event, oldest first.
+    index: Vec<PackedEvent>,
+}
+
+#[derive(Debug)]
+struct PackedEvent {
+    /// Where its JSON ends in [`Packed::json`] (the next one starts there).
+    end: u32,
+    name: Option<&'static str>,
+    order: u64,
+}
+
+impl Packed {
+    /// Up to `max` events from the `skip`th, each made again (the JSON
+    /// shared, not copied).
+    fn events(&self, skip: usize, max: usize) -> impl Iterator<Item = Arc<Event>> + '_ {
+        self.index
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .take(max)
+            .map(move |(i, e)| {
+                let start = if i == 0 { 0 } else { self.index[i - 1].end };
+                let bytes = self.json.slice(start as usize..e.end as usize);
+                Arc::new(Event {
+                    seq: self.first_seq + i as u64,
+                    name: e.name,
+                    json: Utf8Bytes::try_from(bytes).expect("packed events are whole strings"),
+                    order: e.order,
+                })
+            })
+    }
 }
 
 impl ReplayLog {
@@ -89,6 +149,35 @@ impl ReplayLog {
 
     /// Appends the next event (its `json` written for [`Self::next_seq`]).
     pub fn append(&mut self, name: Option<&'static str>, json: String) -> u64 {
+        self.push(name, json.into())
+    }
+
+    /// Appends the next event, its JSON written by `write` (for
+    /// [`Self::next_seq`]) into the log's current block, unless the log
+    /// would then hold more than `max_bytes` of JSON or `write` did not
+    /// write UTF-8 (`None`: nothing is appended).
+    pub fn append_with(
+        &mut self,
+        name: Option<&'static str>,
+        max_bytes: usize,
+        write: impl FnOnce(&mut BytesMut),
+    ) -> Option<u64> {
+        if self.block.capacity() < BLOCK / 8 {
+            // Most of a block used: the next event starts a fresh one
+            // rather than being copied over when it outgrows the rest.
+            self.block = BytesMut::with_capacity(BLOCK);
+        }
+        write(&mut self.block);
+        if self.bytes + self.block.len() > max_bytes {
+            self.block.clear();
+            return None;
+        }
+        let json = Utf8Bytes::try_from(self.block.split().freeze()).ok()?;
+        Some(self.push(name, json))
+    }
+
+    fn push(&mut self, name: Option<&'static str>, json: Utf8Bytes) -> u64 {
+        self.unpack();
         let seq = self.next_seq();
         self.bytes += json.len();
         let order = ORDER.fetch_add(1, Ordering::Relaxed);
@@ -102,13 +191,49 @@ impl ReplayLog {
         seq
     }
 
-    /// The last event appended, if still held.
+    /// The last event appended, if still held and the log is not packed.
     pub fn last(&self) -> Option<&Arc<Event>> {
         self.events.back()
     }
 
+    /// Packs the events held into one buffer of their exact size (one copy
+    /// of their JSON), for a log that takes no more events: what it holds
+    /// then is its JSON and 32 bytes an event, where each event was an
+    /// allocation of its own and a share of a block. Readers get the same
+    /// events, made again as they read them. Appending again unpacks it.
+    pub fn pack(&mut self) {
+        if self.events.is_empty() || self.packed.is_some() {
+            return;
+        }
+        let first_seq = self.events.front().map_or(0, |e| e.seq);
+        let mut json = Vec::with_capacity(self.bytes);
+        let mut index = Vec::with_capacity(self.events.len());
+        for e in std::mem::take(&mut self.events) {
+            json.extend_from_slice(e.json.as_bytes());
+            index.push(PackedEvent {
+                end: json.len() as u32,
+                name: e.name,
+                order: e.order,
+            });
+        }
+        self.block = BytesMut::new();
+        self.packed = Some(Packed {
+            json: json.into(),
+            first_seq,
+            index,
+        });
+    }
+
+    /// Back to one event each, to take more.
+    fn unpack(&mut self) {
+        if let Some(packed) = self.packed.take() {
+            self.events = packed.events(0, usize::MAX).collect();
+        }
+    }
+
     /// Keeps at most `max` events, dropping the oldest.
     pub fn keep_last(&mut self, max: usize) {
+        self.unpack();
         while self.events.len() > max {
             if let Some(e) = self.events.pop_front() {
                 self.bytes -= e.json.len();
@@ -128,6 +253,14 @@ impl ReplayLog {
             return Err(Gap);
         }
         if cursor == self.last_seq {
+            return Ok(());
+        }
+        if let Some(packed) = &self.packed {
+            if cursor + 1 < packed.first_seq {
+                return Err(Gap);
+            }
+            let skip = (cursor + 1 - packed.first_seq) as usize;
+            out.extend(packed.events(skip, max));
             return Ok(());
         }
         let Some(first) = self.events.front().map(|e| e.seq) else {
@@ -168,5 +301,66 @@ mod tests {
         assert_eq!(seqs(&log, 25, 100), Ok(vec![26, 27, 28, 29, 30]));
         assert_eq!(seqs(&log, 24, 100), Err(Gap), "dropped from the log");
         assert_eq!(log.bytes(), 5 * "{\"seq\":30}".len());
+    }
+
+    #[test]
+    fn events_written_in_place_share_a_block_and_read_back_whole() {
+        let mut log = ReplayLog::default();
+        for n in 0..100 {
+            let seq = log.next_seq();
+            log.append_with(None, usize::MAX, |b| {
+                b.extend_from_slice(format!("{{\"n\":{n},\"seq\":{seq}}}").as_bytes())
+            })
+            .unwrap();
+        }
+        let mut out = Vec::new();
+        log.read_after(0, 100, &mut out).unwrap();
+        for (n, e) in out.iter().enumerate() {
+            assert_eq!(e.json, format!("{{\"n\":{n},\"seq\":{}}}", n + 1));
+        }
+        // Neighbours in one block: the second starts where the first ends.
+        let (a, b) = (out[0].json.as_ptr(), out[1].json.as_ptr());
+        assert_eq!(b as usize - a as usize, out[0].json.len());
+        let bad = log.append_with(None, usize::MAX, |b| b.extend_from_slice(&[0xff]));
+        assert_eq!(bad, None, "bytes that are not UTF-8 are not appended");
+        let held = log.bytes();
+        let over = log.append_with(None, held + 3, |b| b.extend_from_slice(b"1234"));
+        assert_eq!(over, None, "past the bound");
+        assert!(
+            log.append_with(None, held + 3, |b| b.extend_from_slice(b"123"))
+                .is_some()
+        );
+        assert_eq!(log.last_seq(), 101);
+    }
+
+    #[test]
+    fn a_packed_log_reads_back_the_same_events() {
+        let mut log = ReplayLog::after(4);
+        for n in 0..50 {
+            let name = if n % 2 == 0 { Some("delta") } else { None };
+            log.append_with(name, usize::MAX, |b| {
+                b.extend_from_slice(format!("{{\"n\":\"é{n}\"}}").as_bytes())
+            })
+            .unwrap();
+        }
+        let all = |log: &ReplayLog, cursor| {
+            let mut out = Vec::new();
+            log.read_after(cursor, 1000, &mut out)
+                .map(|()| out.iter().map(|e| Event::clone(e)).collect::<Vec<_>>())
+        };
+        let before: Vec<_> = (0..=60).map(|c| all(&log, c)).collect();
+        let bytes = log.bytes();
+        log.pack();
+        assert!(log.packed.is_some() && log.events.is_empty());
+        let after: Vec<_> = (0..=60).map(|c| all(&log, c)).collect();
+        assert_eq!(before, after, "every cursor, gaps included");
+        assert_eq!(log.bytes(), bytes);
+        let mut some = Vec::new();
+        log.read_after(10, 3, &mut some).unwrap();
+        assert_eq!(some.iter().map(|e| e.seq).collect::<Vec<_>>(), [11, 12, 13]);
+        // More events unpack it: nothing lost, seqs go on.
+        assert_eq!(log.append(None, "{}".into()), 55);
+        assert_eq!(all(&log, 0).unwrap_err(), Gap);
+        assert_eq!(all(&log, 4).unwrap().len(), 51);
     }
 }

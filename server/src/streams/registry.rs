@@ -1,17 +1,22 @@
 //! The stream registry: every stream's events, replayable by `seq`.
 //!
-//! A stream is an append-only log of events (seq 1, 2, 3 …) plus a watch
-//! that wakes readers. Readers keep only a cursor, so a slow or absent
-//! reader costs nothing; the log itself is bounded in bytes. Finished
+//! A stream is an append-only log of events (seq 1, 2, 3 …) and the wakers
+//! of the readers waiting for more, under one lock. A push wakes the
+//! readers that wait and forgets them: the pushes that follow before a
+//! reader runs wake nobody, and the reader takes them all in one go.
+//! Readers keep only a cursor, so a slow or absent reader costs nothing;
+//! the log itself is bounded in bytes. Finished
 //! streams stay replayable for the configured time, then are forgotten (their
 //! outcome stays in the database).
 
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio_util::bytes::{BufMut, BytesMut};
 use tokio_util::sync::CancellationToken;
 
 /// Most bytes of events one stream keeps (its replay buffer).
@@ -70,7 +75,6 @@ pub struct Entry {
     /// Cancelled by an explicit stop.
     pub cancel: CancellationToken,
     log: Mutex<Log>,
-    latest: watch::Sender<u64>,
     /// The registry's count of retained bytes, which this stream adds to.
     retained: Arc<AtomicUsize>,
     /// The registry's [`Tap`], if any.
@@ -83,6 +87,41 @@ struct Log {
     replay: ReplayLog,
     done: bool,
     finished_at: Option<Instant>,
+    /// Readers waiting for the next event (each once).
+    waiting: Vec<Waker>,
+}
+
+impl Log {
+    /// Wakes the waiting readers (they are scheduled, not run: the lock is
+    /// free again long before they look), keeping the list's room.
+    fn wake_waiting(&mut self) {
+        self.waiting.drain(..).for_each(Waker::wake);
+    }
+}
+
+/// An event's JSON before its stream adds `stream_id` and `seq`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// Any JSON value; an object's fields are written in `serde_json`'s
+    /// map order (sorted keys), then `stream_id` and `seq`.
+    Value(Value),
+    /// An object's fields already written as JSON, without the braces, in
+    /// the order [`Payload::Value`] would write them and without
+    /// `stream_id` or `seq`: a hot event (a chunk) rendered straight to
+    /// bytes, with no map in between. `Fields(b"")` is `{}`.
+    Fields(Vec<u8>),
+}
+
+impl From<Value> for Payload {
+    fn from(v: Value) -> Self {
+        Payload::Value(v)
+    }
+}
+
+/// Writes `s` as a JSON string (quoted and escaped exactly as `serde_json`
+/// writes it), for [`Payload::Fields`].
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(out, s);
 }
 
 /// Why an event was not added.
@@ -129,13 +168,11 @@ impl Streams {
     /// Opens a new stream for `owner`.
     pub fn create(&self, owner: &str) -> Arc<Entry> {
         let id = format!("st_{}", uuid::Uuid::new_v4().simple());
-        let (latest, _) = watch::channel(0);
         let entry = Arc::new(Entry {
             id: id.clone(),
             owner: owner.to_owned(),
             cancel: CancellationToken::new(),
             log: Mutex::new(Log::default()),
-            latest,
             retained: self.retained.clone(),
             tap: self.tap.clone(),
         });
@@ -217,20 +254,28 @@ impl Streams {
 impl Entry {
     /// Appends an event: adds `stream_id` and `seq` to the payload (an
     /// object) and wakes the readers. Returns its seq.
-    pub fn push(&self, name: Option<&'static str>, payload: Value) -> Result<u64, PushError> {
-        self.push_inner(name, payload, true)
+    pub fn push(
+        &self,
+        name: Option<&'static str>,
+        payload: impl Into<Payload>,
+    ) -> Result<u64, PushError> {
+        self.push_inner(name, payload.into(), true)
     }
 
     /// Like [`Entry::push`], past the byte bound: for the small final events
     /// that tell readers how the stream ended.
-    pub fn push_final(&self, name: Option<&'static str>, payload: Value) -> Result<u64, PushError> {
-        self.push_inner(name, payload, false)
+    pub fn push_final(
+        &self,
+        name: Option<&'static str>,
+        payload: impl Into<Payload>,
+    ) -> Result<u64, PushError> {
+        self.push_inner(name, payload.into(), false)
     }
 
     fn push_inner(
         &self,
         name: Option<&'static str>,
-        payload: Value,
+        payload: Payload,
         bounded: bool,
     ) -> Result<u64, PushError> {
         let mut log = self.log.lock().expect("stream log lock");
@@ -238,45 +283,59 @@ impl Entry {
             return Err(PushError::Finished);
         }
         let seq = log.replay.next_seq();
-        let json = self.serialise(payload, seq);
-        if bounded && log.replay.bytes() + json.len() > MAX_STREAM_BYTES {
-            return Err(PushError::Full);
-        }
-        self.retained.fetch_add(json.len(), Ordering::Relaxed);
-        log.replay.append(name, json);
+        let max = if bounded {
+            MAX_STREAM_BYTES
+        } else {
+            usize::MAX
+        };
+        let before = log.replay.bytes();
+        log.replay
+            .append_with(name, max, |out| self.serialise(payload, seq, out))
+            .ok_or(PushError::Full)?;
+        self.retained
+            .fetch_add(log.replay.bytes() - before, Ordering::Relaxed);
         if let (Some(tap), Some(event)) = (&self.tap, log.replay.last()) {
             tap.event(self, event);
         }
-        drop(log);
-        self.latest.send_replace(seq);
+        log.wake_waiting();
         Ok(seq)
     }
 
     /// The payload as JSON with `stream_id` and `seq` added (an object),
-    /// written straight after its fields: inserting them into the map
-    /// first cost two key and two value allocations per event. Written
-    /// into a `Vec` by `serde_json` itself (not through `Display` and the
-    /// formatting machinery), then cut to size once.
-    fn serialise(&self, payload: Value, seq: u64) -> String {
-        use std::fmt::Write as _;
-        let Value::Object(mut map) = payload else {
-            return payload.to_string();
-        };
-        map.remove("stream_id");
-        map.remove("seq");
-        let empty = map.is_empty();
-        let mut json = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
-        json.pop(); // the closing brace
-        if !empty {
-            json.push(',');
+    /// written straight after its fields (the map's sorted keys, then
+    /// `stream_id`, then `seq`): inserting them into the map first cost two
+    /// key and two value allocations per event. Written by `serde_json`
+    /// into the log's block, where it stays.
+    fn serialise(&self, payload: Payload, seq: u64, out: &mut BytesMut) {
+        use std::io::Write as _;
+        match payload {
+            Payload::Value(Value::Object(mut map)) => {
+                map.remove("stream_id");
+                map.remove("seq");
+                if map.is_empty() {
+                    out.put_u8(b'{');
+                } else {
+                    let _ = serde_json::to_writer((&mut *out).writer(), &map);
+                    out.truncate(out.len() - 1); // the closing brace
+                    out.put_u8(b',');
+                }
+            }
+            Payload::Value(other) => {
+                let _ = serde_json::to_writer((&mut *out).writer(), &other);
+                return;
+            }
+            Payload::Fields(fields) => {
+                out.put_u8(b'{');
+                if !fields.is_empty() {
+                    out.put_slice(&fields);
+                    out.put_u8(b',');
+                }
+            }
         }
         // Stream ids are `st_` and hex (see `create`): nothing to escape.
-        json.push_str("\"stream_id\":\"");
-        json.push_str(&self.id);
-        let _ = write!(json, "\",\"seq\":{seq}}}");
-        // Logs live for the replay time: keep no slack from the growth.
-        json.shrink_to_fit();
-        json
+        out.put_slice(b"\"stream_id\":\"");
+        out.put_slice(self.id.as_bytes());
+        let _ = write!((&mut *out).writer(), "\",\"seq\":{seq}}}");
     }
 
     /// Marks the stream finished: readers end after the last event.
@@ -284,14 +343,14 @@ impl Entry {
         let mut log = self.log.lock().expect("stream log lock");
         log.done = true;
         log.finished_at = Some(Instant::now());
+        // Kept for the replay time: as little as it can be.
+        log.replay.pack();
         let last = log.replay.last_seq();
         if let Some(tap) = &self.tap {
             tap.finished(self, last);
         }
-        drop(log);
-        // Wake readers even if no new event came.
-        self.latest.send_replace(last);
-        self.latest.send_modify(|_| {});
+        // Wake readers even if no new event came: they end.
+        log.wake_waiting();
     }
 
     /// Whether it has finished.
@@ -320,58 +379,52 @@ impl Entry {
         self: &Arc<Self>,
         after: u64,
     ) -> impl futures_util::Stream<Item = Arc<Event>> + Send + 'static {
-        let state = Reader {
+        Reader {
             entry: self.clone(),
             cursor: after,
-            rx: self.latest.subscribe(),
-            pending: std::collections::VecDeque::new(),
-        };
-        futures_util::stream::unfold(state, |mut r| async move {
-            loop {
-                if let Some(ev) = r.pending.pop_front() {
-                    r.cursor = ev.seq;
-                    // A long replay never waits, so it spends the task's
-                    // budget: past it, the other tasks get their turn.
-                    tokio::task::coop::consume_budget().await;
-                    return Some((ev, r));
-                }
-                let done = {
-                    let log = r.entry.log.lock().expect("stream log lock");
-                    // A stream's log is never trimmed: a gap is only a
-                    // cursor ahead of it, with nothing to read yet.
-                    let _ = log.replay.read_after(r.cursor, READ_BATCH, &mut r.pending);
-                    let read_to = r.pending.back().map_or(r.cursor, |e| e.seq);
-                    log.done && read_to >= log.replay.last_seq()
-                };
-                if !r.pending.is_empty() {
-                    continue;
-                }
-                if done {
-                    return None;
-                }
-                // Mark seen before waiting, so a push between the check above
-                // and this wait still wakes us.
-                r.rx.borrow_and_update();
-                let has_more = {
-                    let log = r.entry.log.lock().expect("stream log lock");
-                    log.replay.last_seq() > r.cursor || log.done
-                };
-                if has_more {
-                    continue;
-                }
-                if r.rx.changed().await.is_err() {
-                    return None;
-                }
-            }
-        })
+            pending: VecDeque::new(),
+        }
     }
 }
 
+/// A cursor into a stream's log: takes up to [`READ_BATCH`] events at a
+/// time under the lock, hands them out one by one, and waits (its waker in
+/// the log) when it has read everything.
 struct Reader {
     entry: Arc<Entry>,
     cursor: u64,
-    rx: watch::Receiver<u64>,
-    pending: std::collections::VecDeque<Arc<Event>>,
+    pending: VecDeque<Arc<Event>>,
+}
+
+impl futures_util::Stream for Reader {
+    type Item = Arc<Event>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Arc<Event>>> {
+        let r = self.get_mut();
+        if r.pending.is_empty() {
+            let mut log = r.entry.log.lock().expect("stream log lock");
+            // A stream's log is never trimmed: a gap is only a cursor ahead
+            // of it, with nothing to read yet.
+            let _ = log.replay.read_after(r.cursor, READ_BATCH, &mut r.pending);
+            if r.pending.is_empty() {
+                if log.done {
+                    return Poll::Ready(None);
+                }
+                // Under the lock: a push after this wakes us.
+                if !log.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    log.waiting.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+        }
+        // A long replay never waits, so it spends the task's budget: past
+        // it, the other tasks get their turn.
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        coop.made_progress();
+        let ev = r.pending.pop_front().expect("an event read");
+        r.cursor = ev.seq;
+        Poll::Ready(Some(ev))
+    }
 }
 
 #[cfg(test)]

@@ -341,7 +341,7 @@ impl SupportRender {
 }
 
 fn out(m: ServerMessage) -> Out {
-    (None, serde_json::to_value(&m).unwrap_or(Value::Null))
+    (None, serde_json::to_value(&m).unwrap_or(Value::Null).into())
 }
 
 impl Render for SupportRender {
