@@ -199,10 +199,13 @@ pub async fn owned_stream(
     stream_id: &str,
 ) -> AppResult<Found> {
     let owner = who.owner_key();
-    let found = match generator.streams.get(stream_id) {
+    let mut found = match generator.streams.get(stream_id) {
         Some(entry) => Some(Found::Local(entry)),
         None => remote_stream(generator, stream_id).await?,
     };
+    if found.is_none() && generator.cluster.is_some() {
+        found = running_elsewhere(generator, stream_id).await?;
+    }
     if let Some(found) = found {
         if found.owner() != owner {
             return Err(AppError::client(
@@ -225,6 +228,29 @@ pub async fn owned_stream(
         Some(g) => err.with_details(json!({"text": g.text, "status": g.status})),
         None => err,
     })
+}
+
+/// How long a reader waits for a stream another instance has begun to
+/// reach Redis: its first events are mirrored a moment after the reply's
+/// headers went out, so a reload landing elsewhere at once may come first.
+const MIRROR_LAG: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// In a cluster, a stream the database says is running but Redis does not
+/// know yet: looked up again until it is there, for at most [`MIRROR_LAG`].
+async fn running_elsewhere(generator: &Generator, stream_id: &str) -> AppResult<Option<Found>> {
+    let running = |g: &Option<crate::store::generations::SavedGeneration>| {
+        g.as_ref().is_some_and(|g| g.status == "running")
+    };
+    let deadline = tokio::time::Instant::now() + MIRROR_LAG;
+    while running(&generator.store.generation(stream_id).await?)
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(found) = remote_stream(generator, stream_id).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// In a cluster, the stream another instance runs, if Redis knows it.
