@@ -29,8 +29,19 @@ impl Store {
         stream_id: &str,
         owner: &str,
     ) -> Result<(), sqlx::Error> {
+        self.generation_holding(stream_id, owner, 0).await
+    }
+
+    /// Records that a generation started holding `reserved` of its owner's
+    /// quota, and waits for the write (so a crash from here on finds it).
+    pub async fn generation_holding(
+        &self,
+        stream_id: &str,
+        owner: &str,
+        reserved: i64,
+    ) -> Result<(), sqlx::Error> {
         let (done, result) = oneshot::channel();
-        let write = started(stream_id, owner, 0, self.instance.as_deref());
+        let write = started(stream_id, owner, reserved, self.instance.as_deref());
         self.generation_writes.queue(self.pool(), write, Some(done));
         result.await.unwrap_or(Err(sqlx::Error::PoolClosed))
     }

@@ -126,3 +126,98 @@ async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart()
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(second.wait().unwrap().success());
 }
+
+#[tokio::test]
+async fn sigkill_mid_bookswriter_request_refunds_its_hold_and_keeps_its_text_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let (mut first, addr) = start_chorus(&db, dir.path());
+    let client = reqwest::Client::new();
+    let auth: shared::auth::AuthResponse = client
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&serde_json::json!({"username": "crashy-writer", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = "crashing-book";
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/{session}?token={}", auth.token))
+            .await
+            .unwrap();
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        crate::books::bare("Create a fantasy novel with dragons").to_string(),
+    ))
+    .await
+    .unwrap();
+    // Stream for a while: the text is saved at least once a second.
+    let started = Instant::now();
+    let mut chunks = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        let frame = ws.next().await.expect("still streaming").unwrap();
+        let Ok(text) = frame.to_text() else { continue };
+        let msg: shared::books::ServerMessage = serde_json::from_str(text).unwrap();
+        assert!(
+            !matches!(msg, shared::books::ServerMessage::Completion { .. }),
+            "the request ended too soon"
+        );
+        if matches!(msg, shared::books::ServerMessage::StreamChunk { .. }) {
+            chunks += 1;
+        }
+    }
+    assert!(chunks > 2, "streamed");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    // What the killed process left: a running request holding credits.
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let user = store.user_by_name("crashy-writer").await.unwrap().unwrap();
+    let owner = format!("user:{}", user.id);
+    let left = crate::shutdown::generations_of(&pool, &owner).await;
+    assert_eq!(left.len(), 1, "the request is recorded: {left:?}");
+    let (status, reserved, text) = &left[0];
+    assert_eq!(status, "running");
+    assert!(*reserved > 0, "its hold is recorded");
+    assert!(!text.is_empty(), "its text is saved while it streams");
+    let before = store.credit_summary(&user.id).await.unwrap();
+    assert!(before.balance < before.granted, "{before:?}");
+    // The conversation with the agent's text so far.
+    let agent_text = |entries: &[shared::books::Entry]| {
+        entries
+            .iter()
+            .filter_map(|e| match e {
+                shared::books::Entry::Agent { content, .. } => Some(content.clone()),
+                _ => None,
+            })
+            .collect::<String>()
+    };
+    let saved = agent_text(&store.books_entries(session).await.unwrap());
+    assert!(!saved.is_empty(), "the conversation keeps the text so far");
+    pool.close().await;
+
+    // The restart settles it.
+    let (mut second, _addr) = start_chorus(&db, dir.path());
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let after = crate::shutdown::generations_of(&pool, &owner).await;
+    assert_eq!(
+        after,
+        [("interrupted".to_owned(), 0, text.clone())],
+        "nothing runs forever, nothing is held"
+    );
+    let credits = store.credit_summary(&user.id).await.unwrap();
+    assert!(credits.spent > 0, "the text written is paid: {credits:?}");
+    assert_eq!(
+        credits.balance + credits.spent,
+        credits.granted,
+        "every reserved credit not spent came back: {credits:?}"
+    );
+    pool.close().await;
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(second.wait().unwrap().success());
+}
