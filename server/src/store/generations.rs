@@ -95,8 +95,10 @@ impl Store {
     /// generation still holding part of its owner's quota is settled: a
     /// user pays for the tokens it produced (`tokens` counts them in a text
     /// when the row has no count) and gets the rest back; an anonymous
-    /// visitor gets the free reply back when nothing was produced. Returns
-    /// (generations interrupted, generations settled).
+    /// visitor gets the free reply back when nothing was produced. A chat
+    /// reply cut this way goes into its chat with its saved text
+    /// ([`Store::restore_chat_replies`]). Returns (generations interrupted,
+    /// generations settled).
     pub async fn recover_interrupted(
         &self,
         tokens: impl Fn(&str) -> i64,
@@ -181,6 +183,10 @@ impl Store {
             }
             tx.commit().await?;
             settled += 1;
+        }
+        let replies = self.restore_chat_replies(instance).await?;
+        if replies > 0 {
+            tracing::warn!(replies, "put cut chat replies back in their chats");
         }
         Ok((interrupted, settled))
     }

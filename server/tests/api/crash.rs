@@ -221,3 +221,95 @@ async fn sigkill_mid_bookswriter_request_refunds_its_hold_and_keeps_its_text_aft
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(second.wait().unwrap().success());
 }
+
+#[tokio::test]
+async fn sigkill_mid_chat_reply_puts_its_saved_text_in_the_chat_marked_interrupted_after_a_restart()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let (mut first, addr) = start_chorus(&db, dir.path());
+    let client = reqwest::Client::new();
+    let auth: shared::auth::AuthResponse = client
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&serde_json::json!({"username": "cut-short", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
+    let mut events = std::pin::pin!(events);
+    let started = Instant::now();
+    let mut reply = None;
+    while started.elapsed() < Duration::from_millis(2500) {
+        let ev = events.next().await.expect("still streaming").unwrap();
+        assert_ne!(ev.event, "assistant_complete", "the reply ended too soon");
+        if ev.event == "assistant_typing" {
+            let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+            reply = Some((
+                v["chat_id"].as_str().unwrap().to_owned(),
+                v["message_id"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let (chat_id, message_id) = reply.expect("the reply named its chat");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let saved = store.generation(&stream_id).await.unwrap().unwrap().text;
+    assert!(!saved.is_empty(), "no partial text was saved");
+    pool.close().await;
+
+    let (mut second, addr) = start_chorus(&db, dir.path());
+    let (mut manage, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{addr}/api/v1/chats/ws?token={}",
+        auth.token
+    ))
+    .await
+    .unwrap();
+    use futures_util::SinkExt;
+    manage
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            serde_json::json!({"type": "list_messages", "chat_id": chat_id}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let messages = loop {
+        let frame = manage.next().await.expect("an answer").unwrap();
+        let Ok(text) = frame.to_text() else { continue };
+        if let shared::chat::ServerMessage::MessagesList { messages, .. } =
+            serde_json::from_str(text).unwrap()
+        {
+            break messages;
+        }
+    };
+    assert_eq!(
+        messages.len(),
+        2,
+        "the question and its cut reply: {messages:#?}"
+    );
+    let cut = &messages[1];
+    assert_eq!(cut.id, message_id);
+    assert_eq!(cut.role, shared::Role::Assistant);
+    assert_eq!(cut.content, saved, "the saved text");
+    assert!(cut.interrupted, "marked interrupted: {cut:?}");
+    assert_eq!(cut.status, shared::stream::FinishStatus::Failed);
+    assert_eq!(cut.versions, [saved.clone()]);
+    // It can be regenerated: the new version replaces the cut one.
+    let res = client
+        .post(format!(
+            "http://{addr}/api/v1/messages/{message_id}/regenerate"
+        ))
+        .bearer_auth(&auth.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(res);
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(second.wait().unwrap().success());
+}
