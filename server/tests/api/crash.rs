@@ -42,21 +42,30 @@ fn start_chorus(db: &str, data: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// Registers `username` on the server at `addr`.
+async fn register(
+    client: &reqwest::Client,
+    addr: &str,
+    username: &str,
+) -> shared::auth::AuthResponse {
+    client
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&serde_json::json!({"username": username, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
     let (mut first, addr) = start_chorus(&db, dir.path());
     let client = reqwest::Client::new();
-    let auth: shared::auth::AuthResponse = client
-        .post(format!("http://{addr}/api/auth/register"))
-        .json(&serde_json::json!({"username": "crashy", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let auth = register(&client, &addr, "crashy").await;
     let (stream_id, events) =
         crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
     let mut events = std::pin::pin!(events);
@@ -133,15 +142,7 @@ async fn sigkill_mid_bookswriter_request_refunds_its_hold_and_keeps_its_text_aft
     let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
     let (mut first, addr) = start_chorus(&db, dir.path());
     let client = reqwest::Client::new();
-    let auth: shared::auth::AuthResponse = client
-        .post(format!("http://{addr}/api/auth/register"))
-        .json(&serde_json::json!({"username": "crashy-writer", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let auth = register(&client, &addr, "crashy-writer").await;
     let session = "crashing-book";
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{addr}/ws/{session}?token={}", auth.token))
@@ -209,13 +210,7 @@ async fn sigkill_mid_bookswriter_request_refunds_its_hold_and_keeps_its_text_aft
         [("interrupted".to_owned(), 0, text.clone())],
         "nothing runs forever, nothing is held"
     );
-    let credits = store.credit_summary(&user.id).await.unwrap();
-    assert!(credits.spent > 0, "the text written is paid: {credits:?}");
-    assert_eq!(
-        credits.balance + credits.spent,
-        credits.granted,
-        "every reserved credit not spent came back: {credits:?}"
-    );
+    crate::shutdown::assert_settled(&store, &user.id).await;
     pool.close().await;
     let pid = second.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -229,15 +224,7 @@ async fn sigkill_mid_chat_reply_puts_its_saved_text_in_the_chat_marked_interrupt
     let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
     let (mut first, addr) = start_chorus(&db, dir.path());
     let client = reqwest::Client::new();
-    let auth: shared::auth::AuthResponse = client
-        .post(format!("http://{addr}/api/auth/register"))
-        .json(&serde_json::json!({"username": "cut-short", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let auth = register(&client, &addr, "cut-short").await;
     let (stream_id, events) =
         crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
     let mut events = std::pin::pin!(events);

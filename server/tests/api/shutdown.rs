@@ -98,13 +98,7 @@ async fn shutdown_mid_reply_gives_sse_readers_a_stopped_event_and_saves_before_t
     assert_eq!(saved.status, "stopped");
     assert!(!saved.text.is_empty());
     let user = store.user_by_name("leaving").await.unwrap().unwrap();
-    let credits = store.credit_summary(&user.id).await.unwrap();
-    assert!(credits.spent > 0, "{credits:?}");
-    assert_eq!(
-        credits.balance + credits.spent,
-        credits.granted,
-        "{credits:?}"
-    );
+    assert_settled(&store, &user.id).await;
     assert_eq!(store.recover_interrupted(|_| 0).await.unwrap(), (0, 0));
 }
 
@@ -140,6 +134,18 @@ async fn shutdown_mid_reply_gives_socket_readers_a_stopped_message_before_going_
         "{seen:?}"
     );
     server.await.unwrap().expect("run returns cleanly");
+}
+
+/// The user paid for the text written and got back every credit reserved
+/// and not spent.
+pub(crate) async fn assert_settled(store: &chorus_server::store::Store, user_id: &str) {
+    let credits = store.credit_summary(user_id).await.unwrap();
+    assert!(credits.spent > 0, "the text written is paid: {credits:?}");
+    assert_eq!(
+        credits.balance + credits.spent,
+        credits.granted,
+        "every reserved credit not spent came back: {credits:?}"
+    );
 }
 
 /// The generation records of `owner` (an owner key): status, what each
@@ -213,12 +219,6 @@ async fn shutdown_mid_bookswriter_request_saves_the_work_completes_and_settles_b
             )),
         "the stopped completion is in the saved conversation"
     );
-    let credits = store.credit_summary(&user.id).await.unwrap();
-    assert!(credits.spent > 0, "{credits:?}");
-    assert_eq!(
-        credits.balance + credits.spent,
-        credits.granted,
-        "{credits:?}"
-    );
+    assert_settled(&store, &user.id).await;
     assert_eq!(store.recover_interrupted(|_| 0).await.unwrap(), (0, 0));
 }
