@@ -113,6 +113,12 @@ pub struct Message {
     /// the text written until then. Absent means `completed`.
     #[serde(default = "completed", skip_serializing_if = "is_completed")]
     pub status: FinishStatus,
+    /// The server writing the reply stopped before it ended (a crash): the
+    /// text is what was saved until then, at most a second behind, and
+    /// `status` is `failed` (so clients that do not know this field show
+    /// a cut reply to retry). Absent means `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 fn completed() -> FinishStatus {

@@ -1,18 +1,33 @@
-//! How a reply ended when it did not finish: "Stopped" or "Failed" under
-//! the text it kept (perhaps none), with a Retry button.
+//! How a reply ended when it did not finish: "Stopped", "Failed" or
+//! "Interrupted" (the server writing it stopped) under the text it kept
+//! (perhaps none), with a Retry button.
 
 use leptos::prelude::*;
 use shared::stream::FinishStatus;
 
+/// The sentence under a reply whose server stopped while writing it.
+pub const INTERRUPTED: &str = "The server handling this reply stopped; the text so far is saved.";
+
 /// The note under a reply cut short; nothing for a completed one.
+/// `interrupted`: it failed because the server writing it stopped.
 #[component]
-pub fn ReplyStatus(status: FinishStatus, on_retry: Option<Callback<()>>) -> impl IntoView {
-    let (label, text) = match status {
+pub fn ReplyStatus(
+    status: FinishStatus,
+    on_retry: Option<Callback<()>>,
+    #[prop(optional)] interrupted: bool,
+) -> impl IntoView {
+    let (label, text, kind) = match status {
         FinishStatus::Completed => return ().into_any(),
-        FinishStatus::Stopped => ("Stopped", "You stopped this reply; it ends here."),
+        FinishStatus::Stopped => (
+            "Stopped",
+            "You stopped this reply; it ends here.",
+            "stopped",
+        ),
+        FinishStatus::Failed if interrupted => ("Interrupted", INTERRUPTED, "interrupted"),
         FinishStatus::Failed => (
             "Failed",
             "This reply did not finish: the model's answer was cut off or failed.",
+            "failed",
         ),
     };
     view! {
@@ -20,7 +35,7 @@ pub fn ReplyStatus(status: FinishStatus, on_retry: Option<Callback<()>>) -> impl
             class="reply-status"
             class:reply-status--failed=status == FinishStatus::Failed
             data-testid="reply-status"
-            data-status=status.as_str()
+            data-status=kind
         >
             <strong class="reply-status__label">{label}</strong>
             " "

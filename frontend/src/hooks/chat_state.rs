@@ -1,11 +1,14 @@
 //! The chat page's state, and how the hybrid chat protocol's events change it: the
 //! management channel's [`ServerMessage`]s and the reply streams'
-//! [`ServerEvent`]s. Plain logic, tested natively; the page only renders it.
+//! [`ServerEvent`]s ([`ReplyEvent`]: with the last word of a stream whose
+//! server went away, `STREAM_INTERRUPTED`). Plain logic, tested natively;
+//! the page only renders it.
 
+use crate::json::{FromJson, Json, JsonError};
 use shared::ErrorCode;
 use shared::auth::Usage;
 use shared::chat::{Chat, Message, ServerEvent, ServerMessage};
-use shared::stream::FinishStatus;
+use shared::stream::{FinishStatus, Interrupted};
 
 /// One message on screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,10 @@ pub struct Bubble {
     /// How the reply's newest version ended (`stopped`, `failed`: cut
     /// short; the page says so and offers Retry).
     pub status: FinishStatus,
+    /// Its newest version was cut because the server writing it stopped
+    /// (`status` is `failed`): the page says so, the text being what was
+    /// saved.
+    pub interrupted: bool,
 }
 
 impl Bubble {
@@ -52,6 +59,7 @@ impl Bubble {
             versions,
             streaming: None,
             status: m.status,
+            interrupted: m.interrupted,
         }
     }
 
@@ -62,6 +70,37 @@ impl Bubble {
             && self.status != FinishStatus::Completed
             && self.shown + 1 >= self.versions.len())
         .then_some(self.status)
+    }
+}
+
+/// An event of a reply stream: the hybrid chat protocol's own, or the
+/// last word of a stream whose server went away (in a cluster): an
+/// `assistant_error` with `STREAM_INTERRUPTED` and the text it saved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyEvent {
+    Chat(ServerEvent),
+    Interrupted(Interrupted),
+}
+
+impl FromJson for ReplyEvent {
+    fn from_json(v: Json) -> Result<Self, JsonError> {
+        let code = v.get("code").and_then(Json::as_str);
+        if code == Some(ErrorCode::StreamInterrupted.as_str()) {
+            Interrupted::from_json(v).map(Self::Interrupted)
+        } else {
+            ServerEvent::from_json(v).map(Self::Chat)
+        }
+    }
+}
+
+impl ReplyEvent {
+    /// The stream ends with it (every reply stream ends with `usage_info`,
+    /// one cut by its server with the interruption).
+    pub fn is_last(&self) -> bool {
+        matches!(
+            self,
+            Self::Chat(ServerEvent::UsageInfo(_)) | Self::Interrupted(_)
+        )
     }
 }
 
@@ -130,6 +169,7 @@ impl ChatState {
             shown: 0,
             streaming: None,
             status: FinishStatus::Completed,
+            interrupted: false,
         });
         self.pending = Some(text.to_owned());
         self.busy = true;
@@ -326,6 +366,46 @@ impl ChatState {
         Then::Nothing
     }
 
+    /// Applies an event of a reply stream, or its interruption.
+    pub fn apply_reply(&mut self, ev: &ReplyEvent) -> Then {
+        match ev {
+            ReplyEvent::Chat(ev) => self.apply_event(ev),
+            ReplyEvent::Interrupted(cut) => {
+                self.interrupted(cut);
+                Then::Nothing
+            }
+        }
+    }
+
+    /// The server writing the reply went away: the reply keeps the text
+    /// that arrived, or the text the server saved when that is more (a
+    /// page that re-attached late), and shows as interrupted, with Retry.
+    /// (Not listed again: the chat gets the reply once the server that
+    /// took over has put it back.)
+    pub fn interrupted(&mut self, cut: &Interrupted) {
+        self.busy = false;
+        self.pending = None;
+        self.pending_edit = None;
+        for b in &mut self.bubbles {
+            let Some(arrived) = b.streaming.take() else {
+                continue;
+            };
+            let text = if cut.text.len() > arrived.len() {
+                cut.text.clone()
+            } else {
+                arrived
+            };
+            if !text.is_empty() || b.versions.is_empty() {
+                b.versions.push(text);
+                b.shown = b.versions.len() - 1;
+                b.status = FinishStatus::Failed;
+                b.interrupted = true;
+            }
+        }
+        self.bubbles
+            .retain(|b| !b.versions.is_empty() || b.role == "user");
+    }
+
     /// Applies an event of a reply stream.
     pub fn apply_event(&mut self, ev: &ServerEvent) -> Then {
         match ev {
@@ -346,6 +426,7 @@ impl ChatState {
                         shown: 0,
                         streaming: Some(String::new()),
                         status: FinishStatus::Completed,
+                        interrupted: false,
                     });
                 }
                 if new_chat {
@@ -378,6 +459,7 @@ impl ChatState {
                     b.versions = vec![content.clone()];
                     b.shown = 0;
                     b.status = *status;
+                    b.interrupted = false;
                 }
                 self.busy = false;
                 // The list gives the user's message its id (to edit it).
@@ -396,6 +478,7 @@ impl ChatState {
                     b.versions.push(content.clone());
                     b.shown = b.versions.len() - 1;
                     b.status = *status;
+                    b.interrupted = false;
                 }
                 self.busy = false;
             }
@@ -417,6 +500,7 @@ impl ChatState {
                         b.versions.push(text);
                         b.shown = b.versions.len() - 1;
                         b.status = FinishStatus::Failed;
+                        b.interrupted = false;
                     }
                 }
                 self.bubbles
@@ -659,6 +743,81 @@ mod tests {
         s.stopped();
         assert_eq!(texts(&s), ["Q", "Part"]);
         assert!(!s.busy);
+    }
+
+    fn reply(v: serde_json::Value) -> ReplyEvent {
+        crate::json::decode(&v.to_string()).unwrap()
+    }
+
+    fn interruption(text: &str) -> ReplyEvent {
+        reply(
+            json!({"type": "assistant_error", "status": "error", "code": "STREAM_INTERRUPTED",
+            "error": "the server running this stream went away", "message": "gone",
+            "text": text, "stream_id": "s1", "seq": 9, "timestamp": "t"}),
+        )
+    }
+
+    #[test]
+    fn a_reply_whose_server_went_away_keeps_its_text_shows_interrupted_and_can_be_retried() {
+        let mut s = ChatState::default();
+        s.sent("Hi");
+        for e in [
+            json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"}),
+            json!({"type": "assistant_delta", "delta": "Half a "}),
+            json!({"type": "assistant_delta", "delta": "story"}),
+        ] {
+            let e = reply(e);
+            assert!(!e.is_last());
+            s.apply_reply(&e);
+        }
+        let cut = interruption("Half a");
+        assert!(cut.is_last(), "the stream ends with it");
+        assert_eq!(s.apply_reply(&cut), Then::Nothing);
+        assert!(!s.busy);
+        let b = s.bubbles.last().unwrap();
+        assert_eq!(
+            b.text(),
+            "Half a story",
+            "what arrived is more than was saved"
+        );
+        assert!(b.interrupted);
+        assert_eq!(b.cut_short(), Some(FinishStatus::Failed));
+        assert_eq!(s.last_reply(), Some("m1"), "it can be retried");
+        assert_eq!(s.notice, None, "not a generic error");
+        // A regenerate replaces it with a whole version.
+        s.regenerating("m1");
+        s.apply_reply(&reply(
+            json!({"type": "assistant_regenerated", "chat_id": "c1",
+            "message_id": "m1", "content": "Whole", "version": 1, "status": "completed"}),
+        ));
+        let b = s.bubbles.last().unwrap();
+        assert_eq!(
+            (b.text(), b.interrupted, b.cut_short()),
+            ("Whole", false, None)
+        );
+    }
+
+    #[test]
+    fn a_reply_reattached_late_gets_the_saved_text_of_its_interruption() {
+        let mut s = ChatState::default();
+        s.open(Some("c1".into()));
+        s.apply_reply(&reply(
+            json!({"type": "assistant_typing", "chat_id": "c1", "message_id": "m1"}),
+        ));
+        s.apply_reply(&interruption("Saved before the crash"));
+        let b = s.bubbles.last().unwrap();
+        assert_eq!(b.text(), "Saved before the crash");
+        assert!(b.interrupted && !s.busy);
+        // Listed after a reload, as the server put it back.
+        s.apply(&msg(
+            json!({"type": "messages_list", "chat_id": "c1", "page": 0, "total": 1,
+            "messages": [{"id": "m1", "chat_id": "c1", "role": "assistant",
+            "content": "Saved before the crash", "versions": ["Saved before the crash"],
+            "created_at": "t", "status": "failed", "interrupted": true}]}),
+        ));
+        let b = &s.bubbles[0];
+        assert_eq!(b.text(), "Saved before the crash");
+        assert!(b.interrupted && b.cut_short() == Some(FinishStatus::Failed));
     }
 
     #[test]

@@ -327,6 +327,29 @@ impl PanelState {
                 self.busy = false;
                 Effect::RefreshUsage
             }
+            // The stream's server went away (a cluster): its column or
+            // turn keeps what arrived and says why it ends there.
+            ServerMessage::Error {
+                code: ErrorCode::StreamInterrupted,
+                stream_id: Some(id),
+                ..
+            } => {
+                let why = crate::components::reply_status::INTERRUPTED.to_owned();
+                self.open_streams.retain(|s| s != id);
+                if let Some(c) = self
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.stream_id.as_deref() == Some(id.as_str()))
+                {
+                    c.state = ColumnState::Failed(why.clone());
+                }
+                if let Some(t) = self.streaming_turn(Some(id)) {
+                    t.streaming = false;
+                }
+                self.busy = self.columns.iter().any(Column::is_running);
+                self.error = Some(why);
+                Effect::RefreshUsage
+            }
             ServerMessage::Error {
                 message,
                 code,
@@ -463,6 +486,24 @@ mod tests {
             "persona_streams":[{"persona_id":"a","stream_id":"sa","index":0},{"persona_id":"b","stream_id":"sb","index":1}],
             "stream_id":"panel","seq":1})));
         s
+    }
+
+    #[test]
+    fn a_column_whose_server_went_away_keeps_its_text_and_says_so() {
+        let mut s = panel();
+        s.apply(&msg(
+            json!({"type":"chunk","chunk":"Half","is_final":false,"persona_id":"a","stream_id":"sa","seq":2}),
+        ));
+        s.apply(&msg(
+            json!({"type":"error","status":"error","code":"STREAM_INTERRUPTED",
+            "error":"gone","message":"gone","text":"Ha","stream_id":"sa","seq":3,"timestamp":"t"}),
+        ));
+        let why = crate::components::reply_status::INTERRUPTED.to_owned();
+        assert_eq!(s.columns[0].text, "Half");
+        assert_eq!(s.columns[0].state, ColumnState::Failed(why.clone()));
+        assert!(s.columns[1].is_running(), "the other persona goes on");
+        assert!(s.busy);
+        assert_eq!(s.error, Some(why));
     }
 
     #[test]

@@ -72,6 +72,7 @@ objects! {
     #[to]
     auth::Credentials { username, password }
     stream::TokenUsage { prompt_tokens, completion_tokens }
+    stream::Interrupted { kind: "type", status, code, error, message, text, stream_id, seq, timestamp }
 
     personas::Persona { id, name, avatar, description, style, kind }
     personas::PersonaStream { persona_id, stream_id, index }
@@ -297,7 +298,8 @@ impl FromJson for rolecard::RoleCardResult {
     }
 }
 
-/// A chat message: `status` absent means `completed`.
+/// A chat message: `status` absent means `completed`, `interrupted`
+/// absent `false`.
 impl FromJson for chat::Message {
     fn from_json(v: Json) -> Result<Self, JsonError> {
         let mut o = Fields::of(v)?;
@@ -311,6 +313,7 @@ impl FromJson for chat::Message {
             status: o
                 .field::<Option<stream::FinishStatus>>("status")?
                 .unwrap_or(stream::FinishStatus::Completed),
+            interrupted: o.field::<Option<bool>>("interrupted")?.unwrap_or(false),
         })
     }
 }
@@ -543,6 +546,14 @@ pub(crate) mod tests {
             "messages": [{"id": "m", "chat_id": "c", "role": "assistant", "content": "B",
                 "versions": ["A", "B"], "created_at": "t"}]}),
         );
+        same::<chat::ServerMessage>(
+            &json!({"type": "messages_list", "chat_id": "c", "page": 0, "total": 1,
+            "messages": [{"id": "m", "chat_id": "c", "role": "assistant", "content": "Ha",
+                "versions": ["Ha"], "created_at": "t", "status": "failed", "interrupted": true}]}),
+        );
+        same::<stream::Interrupted>(&json!({"type": "assistant_error", "status": "error",
+            "code": "STREAM_INTERRUPTED", "error": "gone", "message": "gone", "text": "Half",
+            "stream_id": "s", "seq": 7, "timestamp": "t"}));
         same::<chat::ServerMessage>(
             &json!({"type": "usage_info", "used": 1, "limit": 3, "remaining": 2, "kind": "anonymous"}),
         );

@@ -17,7 +17,7 @@ use crate::components::model_settings::{ModelPicker, ModelSettings};
 use crate::components::page::AppTitle;
 use crate::components::reply_status::ReplyStatus;
 use crate::components::status::ConnectionStatus;
-use crate::hooks::chat_state::{Bubble, ChatState, Notice, Then};
+use crate::hooks::chat_state::{Bubble, ChatState, Notice, ReplyEvent, Then};
 use crate::hooks::session::{group_thousands, usage_label, use_session};
 use crate::hooks::sse::{Delivered, SseRequest, UseSseOptions, use_sse_with_options};
 use crate::hooks::websocket::{UseWebSocketOptions, use_websocket_with_options, ws_url};
@@ -137,8 +137,8 @@ fn ChatRoom() -> impl IntoView {
     let sse = use_sse_with_options(
         Callback::new(move |()| session.auth()),
         UseSseOptions {
-            on_event: Callback::new(move |Delivered { event: e, .. }: Delivered<ServerEvent>| {
-                if let ServerEvent::UsageInfo(u) = &e {
+            on_event: Callback::new(move |Delivered { event: e, .. }: Delivered<ReplyEvent>| {
+                if let ReplyEvent::Chat(ServerEvent::UsageInfo(u)) = &e {
                     if u.kind == UsageKind::User
                         && let Some(before) = balance_before.get_value()
                     {
@@ -148,12 +148,11 @@ fn ChatRoom() -> impl IntoView {
                     session.usage.set(Some(u.clone()));
                 }
                 let then = state
-                    .try_update(|s| s.apply_event(&e))
+                    .try_update(|s| s.apply_reply(&e))
                     .unwrap_or(Then::Nothing);
                 follow.with_value(|f| f(then));
             }),
-            // Every reply stream ends with `usage_info`.
-            is_last: |e| matches!(e, ServerEvent::UsageInfo(_)),
+            is_last: ReplyEvent::is_last,
             max_retries: 5,
         },
     );
@@ -433,11 +432,12 @@ fn ChatRoom() -> impl IntoView {
         let shown = b.shown;
         let (arrows_id, regen_id) = (id.clone(), id.clone());
         // Stopped or failed: say so, and offer Retry on the last reply.
+        let interrupted = b.interrupted;
         let cut_short = b.cut_short().map(|status| {
             let retry_id = id.clone();
             let on_retry =
                 (last && !busy).then(|| Callback::new(move |()| regenerate(retry_id.clone())));
-            view! { <ReplyStatus status=status on_retry=on_retry /> }
+            view! { <ReplyStatus status=status on_retry=on_retry interrupted=interrupted /> }
         });
         let copy_text = text.clone();
         if editing {

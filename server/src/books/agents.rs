@@ -9,6 +9,17 @@
 //! partial work and ends the request with `AGENT_TIMEOUT`; a `stop` (or the
 //! server shutting down) saves it and ends with a stopped completion.
 //! Whatever the request added to the conversation is then saved.
+//!
+//! A request is a generation like every other feature's
+//! ([`Recorded`]): what it holds from its owner's quota is on its record
+//! until it is settled, and its text is saved while it streams, the
+//! conversation with it, so a crash loses neither credits nor more than
+//! the last second of text (start-up recovery settles it as
+//! `interrupted`). The session's worker counts as a running generation
+//! ([`Generator::track`]): shutdown stops the request, and waits for its
+//! work to be saved and its completion pushed before the database closes.
+//!
+//! [`Generator::track`]: crate::streams::generation::Generator::track
 
 use super::hub::{Request, Session};
 use super::outline::{self, Context, Made};
@@ -17,12 +28,13 @@ use crate::engine::offline::text::capitalise;
 use crate::engine::{ChatMessage, GenRequest};
 use crate::state::AppState;
 use crate::store::Store;
-use crate::streams::generation::{Call, Step};
+use crate::streams::generation::{Call, Recorded, Step};
 use shared::ErrorCode;
 use shared::books::{
     ArtifactKind, ArtifactRef, CompletionResults, ErrorDetails, ORCHESTRATOR, ServerMessage,
     ToolStatus,
 };
+use shared::stream::FinishStatus;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -41,8 +53,10 @@ enum Ended {
     Failed(ErrorCode, String, Option<u64>),
 }
 
-/// Runs the session's requests one after another until none is left.
+/// Runs the session's requests one after another until none is left;
+/// shutdown waits for it (a request it stops still saves and completes).
 pub(crate) async fn work(state: AppState, session: Arc<Session>) {
+    let _running = state.generator.track();
     while let Some((request, stop)) = session.next_request() {
         run(&state, &session, request, stop).await;
     }
@@ -55,14 +69,32 @@ pub(crate) async fn run(
     request: Request,
     stop: CancellationToken,
 ) {
-    let started_at = session.last_seq();
+    let job = Job {
+        state,
+        session,
+        request: &request,
+        stop: &stop,
+        started_at: session.last_seq(),
+    };
     let plan = outline::route(&request.content);
     if plan.is_empty() {
         orchestrator_answer(session);
     } else {
-        specialists(state, session, &request, &plan, &stop).await;
+        specialists(&job, &plan).await;
     }
-    save(&state.store, session, started_at).await;
+    save(&state.store, session, job.started_at).await;
+}
+
+/// One request being worked on.
+struct Job<'a> {
+    state: &'a AppState,
+    session: &'a Arc<Session>,
+    request: &'a Request,
+    /// Stops the request (`stop`; the server's shutdown stops it too).
+    stop: &'a CancellationToken,
+    /// The session's last seq before the request: what came after is the
+    /// request's part of the conversation.
+    started_at: u64,
 }
 
 /// No specialist fits: the orchestrator says what it can do.
@@ -101,13 +133,13 @@ fn chunks(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-async fn specialists(
-    state: &AppState,
-    session: &Arc<Session>,
-    request: &Request,
-    plan: &[ArtifactKind],
-    stop: &CancellationToken,
-) {
+async fn specialists(job: &Job<'_>, plan: &[ArtifactKind]) {
+    let Job {
+        state,
+        session,
+        request,
+        ..
+    } = *job;
     let quota = &state.generator.quota;
     let ticket = match quota
         .begin(&session.who, TOKENS_PER_AGENT * plan.len() as i64)
@@ -124,7 +156,8 @@ async fn specialists(
             return;
         }
     };
-    let per_agent = ticket
+    let mut record = Recorded::begin(&state.generator, "books", &session.owner, ticket).await;
+    let per_agent = record
         .max_tokens()
         .map_or(TOKENS_PER_AGENT, |cap| (cap / plan.len() as i64).max(1));
     let mut context = match load_context(&state.store, session).await {
@@ -137,7 +170,7 @@ async fn specialists(
                 "could not read this session's artifacts".into(),
                 ErrorDetails::default(),
             );
-            quota.settle(ticket, None, "books").await;
+            record.end(FinishStatus::Failed, 0, "books").await;
             return;
         }
     };
@@ -157,8 +190,7 @@ async fn specialists(
             seq: 0,
         });
         results.agents_used.push(agent.into());
-        let (text, tokens, how) =
-            stream_agent(state, session, request, kind, &context, per_agent, stop).await;
+        let (text, tokens, how) = stream_agent(job, &mut record, kind, &context, per_agent).await;
         output_tokens += tokens;
         let keep = !text.trim().is_empty();
         if keep {
@@ -240,7 +272,12 @@ async fn specialists(
             }
         }
     }
-    quota.settle(ticket, Some(output_tokens), "books").await;
+    let status = match ended {
+        Ended::Done => FinishStatus::Completed,
+        Ended::Stopped | Ended::TimedOut => FinishStatus::Stopped,
+        Ended::Failed(..) => FinishStatus::Failed,
+    };
+    record.end(status, output_tokens, "books").await;
     match ended {
         Ended::Done => session.push(ServerMessage::Completion {
             message: completion_message(&results),
@@ -286,14 +323,19 @@ fn completion_message(results: &CompletionResults) -> String {
 /// Streams one specialist's text; returns it, its output tokens, and how
 /// it ended.
 async fn stream_agent(
-    state: &AppState,
-    session: &Session,
-    request: &Request,
+    job: &Job<'_>,
+    record: &mut Recorded,
     kind: ArtifactKind,
     context: &Context,
     max_tokens: i64,
-    stop: &CancellationToken,
 ) -> (String, i64, Ended) {
+    let Job {
+        state,
+        session,
+        request,
+        stop,
+        started_at,
+    } = *job;
     let agent = kind.agent();
     let mut gen_request = GenRequest::new(request.content.clone());
     gen_request.system = outline::system_prompt(kind, context);
@@ -322,6 +364,7 @@ async fn stream_agent(
             Step::TimedOut => break Ended::TimedOut,
             Step::Delta(piece) => {
                 text.push_str(&piece);
+                let checkpoint = record.wrote(&piece);
                 if !request.stream {
                     continue;
                 }
@@ -334,6 +377,11 @@ async fn stream_agent(
                     timestamp: now(),
                     seq: 0,
                 });
+                // The conversation so far, with the record's text: after a
+                // crash the session reopens with this much of the reply.
+                if checkpoint {
+                    save(&state.store, session, started_at).await;
+                }
             }
             Step::Finish { usage, .. } => {
                 tokens = Some(usage.completion_tokens as i64);

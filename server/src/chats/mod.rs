@@ -19,6 +19,10 @@
 //!   channel hears the `assistant_error` too. Stop with
 //!   `POST /api/streams/{stream_id}/stop` (every event carries `stream_id`).
 //! - Search: `GET /api/v1/chats/search?q=…` ([`search`]), on both databases.
+//!
+//! While a reply is written, where it goes in its chat is noted in the
+//! database ([`Noted`]), so that after a crash start-up recovery puts its
+//! saved text in the chat, marked interrupted.
 
 pub(crate) mod edit;
 pub(crate) mod hub;
@@ -32,8 +36,9 @@ use crate::auth::identity::Identity;
 use crate::engine::{ChatMessage, GenRequest};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::chats::ReplyPlace;
 use crate::streams::generation::Generator;
-use crate::streams::generation::{self, Generation};
+use crate::streams::generation::{self, Generation, Out, Outcome, Render};
 use crate::streams::sse_of;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -325,6 +330,11 @@ fn run(
     render: ChatRender,
     ticket: crate::quota::Ticket,
 ) -> Response {
+    let render = Noted {
+        render,
+        store: state.store.clone(),
+        noting: None,
+    };
     let entry = generation::start(
         &state.generator,
         who,
@@ -336,6 +346,69 @@ fn run(
         },
     );
     with_stream_id(sse_of(&state.shutdown, &entry, 0), &entry.id)
+}
+
+/// A reply's render that notes, while the reply is written, where it goes
+/// in its chat (`Store::record_chat_reply`), so that start-up recovery can
+/// put its saved text there after a crash. The note is taken back once
+/// the reply is saved; neither write holds the stream up (a note left
+/// behind by a shutdown is dropped at the next start, the reply being in
+/// its chat already).
+struct Noted {
+    render: ChatRender,
+    store: crate::store::Store,
+    /// The note's write.
+    noting: Option<(String, tokio::task::JoinHandle<()>)>,
+}
+
+impl Render for Noted {
+    fn start(&mut self, stream_id: &str) -> Vec<Out> {
+        let events = self.render.start(stream_id);
+        // The first event names the reply's place in the chat.
+        let first = events
+            .first()
+            .and_then(|(_, json)| serde_json::from_value::<ServerEvent>(json.clone()).ok());
+        let place = match first {
+            Some(ServerEvent::AssistantTyping {
+                chat_id,
+                message_id,
+            }) => Some((chat_id, message_id, ReplyPlace::New)),
+            Some(ServerEvent::AssistantRegenerating {
+                chat_id,
+                message_id,
+            }) => Some((chat_id, message_id, ReplyPlace::Version)),
+            _ => None,
+        };
+        if let Some((chat_id, message_id, place)) = place {
+            let (store, stream) = (self.store.clone(), stream_id.to_owned());
+            let write = tokio::spawn(async move {
+                let noted = store.record_chat_reply(&stream, &chat_id, &message_id, place);
+                if let Err(e) = noted.await {
+                    tracing::error!(stream, error = %e, "could not note a reply's place");
+                }
+            });
+            self.noting = Some((stream_id.to_owned(), write));
+        }
+        events
+    }
+
+    fn chunk(&mut self, text: &str) -> Vec<Out> {
+        self.render.chunk(text)
+    }
+
+    async fn finish(&mut self, outcome: &Outcome) -> Vec<Out> {
+        let events = self.render.finish(outcome).await;
+        if let Some((stream, write)) = self.noting.take() {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let _ = write.await;
+                if let Err(e) = store.forget_chat_reply(&stream).await {
+                    tracing::warn!(stream, error = %e, "could not take back a reply's note");
+                }
+            });
+        }
+        events
+    }
 }
 
 /// Names the stream in a header too, so a client can stop it before its

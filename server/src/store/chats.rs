@@ -3,7 +3,9 @@
 //! Chats belong to an owner key (`Identity::owner_key`). Messages keep their
 //! order in `position`; a reply's versions (and an edited user message's)
 //! live in `chat_message_versions` and the newest one is also its `content`; `status` says how that one
-//! ended (`completed`, `stopped`, `failed`).
+//! ended (`completed`, `stopped`, `failed`, or `interrupted`: cut by a
+//! crash, its text put back at start-up from the reply's generation, see
+//! [`Store::restore_chat_replies`]).
 
 use super::role_of;
 use super::{Store, new_id, now_ms, now_secs, rfc3339};
@@ -43,7 +45,30 @@ fn chat_of(r: &sqlx::any::AnyRow) -> Result<Chat, sqlx::Error> {
     })
 }
 
+/// Where a reply being written goes in its chat (`chat_replies.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyPlace {
+    /// A new reply.
+    New,
+    /// A new version of a reply (regenerate, edit).
+    Version,
+}
+
+impl ReplyPlace {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Version => "version",
+        }
+    }
+}
+
+/// A reply's `status` column for one cut by a crash.
+const INTERRUPTED: &str = "interrupted";
+
 fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
+    let status: String = r.try_get("status")?;
+    let interrupted = status == INTERRUPTED;
     Ok(Message {
         id: r.try_get("id")?,
         chat_id: r.try_get("chat_id")?,
@@ -51,7 +76,12 @@ fn message_of(r: &sqlx::any::AnyRow) -> Result<Message, sqlx::Error> {
         content: r.try_get("content")?,
         versions: Vec::new(),
         created_at: rfc3339(r.try_get("created_at")?),
-        status: FinishStatus::parse(&r.try_get::<String, _>("status")?),
+        status: if interrupted {
+            FinishStatus::Failed
+        } else {
+            FinishStatus::parse(&status)
+        },
+        interrupted,
     })
 }
 
@@ -265,32 +295,12 @@ impl Store {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO chat_messages (id, chat_id, role, content, position, created_at) \
-             VALUES ($1, $2, $3, $4, \
-               (SELECT COALESCE(MAX(position), -1) + 1 FROM chat_messages WHERE chat_id = $2), $5)",
-        )
-        .bind(id)
-        .bind(chat_id)
-        .bind(role.as_str())
-        .bind(content)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let mut versions = Vec::new();
-        if role == Role::Assistant {
-            sqlx::query(
-                "INSERT INTO chat_message_versions (message_id, version, content, created_at) \
-                 VALUES ($1, 0, $2, $3)",
-            )
-            .bind(id)
-            .bind(content)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            versions.push(content.to_owned());
-        }
+        insert_message(&mut tx, chat_id, id, role, content, now).await?;
         tx.commit().await?;
+        let versions = match role {
+            Role::Assistant => vec![content.to_owned()],
+            _ => Vec::new(),
+        };
         Ok(Message {
             id: id.to_owned(),
             chat_id: chat_id.to_owned(),
@@ -299,6 +309,7 @@ impl Store {
             versions,
             created_at: rfc3339(now),
             status: FinishStatus::Completed,
+            interrupted: false,
         })
     }
 
@@ -308,12 +319,121 @@ impl Store {
         message_id: &str,
         status: FinishStatus,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE chat_messages SET status = $2 WHERE id = $1")
-            .bind(message_id)
-            .bind(status.as_str())
+        write_status(self.pool(), message_id, status.as_str()).await
+    }
+
+    /// Notes that the reply streaming as `stream_id` is being written as
+    /// `message_id` of `chat_id` (see the migration `0018`), until
+    /// [`Store::forget_chat_reply`].
+    pub async fn record_chat_reply(
+        &self,
+        stream_id: &str,
+        chat_id: &str,
+        message_id: &str,
+        place: ReplyPlace,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO chat_replies (stream_id, chat_id, message_id, kind, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(stream_id)
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(place.as_str())
+        .bind(now_secs())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The reply of `stream_id` is saved in its chat (or was not to be).
+    pub async fn forget_chat_reply(&self, stream_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM chat_replies WHERE stream_id = $1")
+            .bind(stream_id)
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Start-up recovery, once the generations a crash cut are
+    /// `interrupted`: every reply still noted ([`Store::record_chat_reply`])
+    /// whose generation is no longer running goes into its chat with the
+    /// generation's saved text, as the new reply or its new version, with
+    /// the generation's status (`interrupted`, so the chat shows it cut and
+    /// it can be regenerated). A reply already saved, a new version that
+    /// saved no text, or a deleted chat add nothing. `instance`: only the
+    /// replies of that cluster instance's generations (`""`: of none).
+    /// Returns how many replies were put back.
+    pub async fn restore_chat_replies(&self, instance: Option<&str>) -> Result<u64, sqlx::Error> {
+        let only = if instance.is_some() {
+            " AND COALESCE(g.instance, '') = $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT r.stream_id, r.chat_id, r.message_id, r.kind, g.status, g.text \
+             FROM chat_replies r JOIN generations g ON g.stream_id = r.stream_id \
+             WHERE g.status <> 'running'{only}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(instance) = instance {
+            query = query.bind(instance);
+        }
+        let mut restored = 0;
+        for r in query.fetch_all(self.pool()).await? {
+            let stream: String = r.try_get("stream_id")?;
+            let chat_id: String = r.try_get("chat_id")?;
+            let message_id: String = r.try_get("message_id")?;
+            let kind: String = r.try_get("kind")?;
+            let status: String = r.try_get("status")?;
+            let text: String = r.try_get("text")?;
+            let mut tx = self.pool().begin().await?;
+            // The chat first, as every write to a chat (see `delete_chat`).
+            let chat = sqlx::query("UPDATE chats SET updated_ms = $2 WHERE id = $1")
+                .bind(&chat_id)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let current = sqlx::query("SELECT content FROM chat_messages WHERE id = $1")
+                .bind(&message_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>("content"))
+                .transpose()?;
+            let cut = status == INTERRUPTED || status == "failed";
+            let put_back = match (kind.as_str(), current) {
+                (_, _) if chat == 0 => false,
+                ("new", None) if !text.is_empty() || cut => {
+                    insert_message(
+                        &mut tx,
+                        &chat_id,
+                        &message_id,
+                        Role::Assistant,
+                        &text,
+                        now_secs(),
+                    )
+                    .await?;
+                    true
+                }
+                ("version", Some(current)) if !text.is_empty() && current != text => {
+                    let next = next_version(&mut tx, &message_id).await?;
+                    set_version(&mut tx, &message_id, next, &text, now_secs()).await?;
+                    true
+                }
+                _ => false,
+            };
+            if put_back {
+                write_status(&mut *tx, &message_id, &status).await?;
+                restored += 1;
+            }
+            sqlx::query("DELETE FROM chat_replies WHERE stream_id = $1")
+                .bind(&stream)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(restored)
     }
 
     /// Adds a new version of a reply and makes it current; returns its index.
@@ -504,6 +624,53 @@ impl Store {
 
 const INSERT_VERSION: &str = "INSERT INTO chat_message_versions \
      (message_id, version, content, created_at) VALUES ($1, $2, $3, $4)";
+
+/// Appends message `id` to a chat (a reply with its first version); the
+/// chat is locked by the caller.
+async fn insert_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    chat_id: &str,
+    id: &str,
+    role: Role,
+    content: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO chat_messages (id, chat_id, role, content, position, created_at) \
+         VALUES ($1, $2, $3, $4, \
+           (SELECT COALESCE(MAX(position), -1) + 1 FROM chat_messages WHERE chat_id = $2), $5)",
+    )
+    .bind(id)
+    .bind(chat_id)
+    .bind(role.as_str())
+    .bind(content)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if role == Role::Assistant {
+        sqlx::query(INSERT_VERSION)
+            .bind(id)
+            .bind(0_i64)
+            .bind(content)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sets how a message's current version ended (`status`'s spelling).
+async fn write_status<'e, E>(db: E, message_id: &str, status: &str) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("UPDATE chat_messages SET status = $2 WHERE id = $1")
+        .bind(message_id)
+        .bind(status)
+        .execute(db)
+        .await?;
+    Ok(())
+}
 
 /// Writes the chat a message is in first thing in a transaction (its
 /// `updated_ms`), so writes to one chat take turns on both databases.

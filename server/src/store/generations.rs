@@ -29,8 +29,19 @@ impl Store {
         stream_id: &str,
         owner: &str,
     ) -> Result<(), sqlx::Error> {
+        self.generation_holding(stream_id, owner, 0).await
+    }
+
+    /// Records that a generation started holding `reserved` of its owner's
+    /// quota, and waits for the write (so a crash from here on finds it).
+    pub async fn generation_holding(
+        &self,
+        stream_id: &str,
+        owner: &str,
+        reserved: i64,
+    ) -> Result<(), sqlx::Error> {
         let (done, result) = oneshot::channel();
-        let write = started(stream_id, owner, 0, self.instance.as_deref());
+        let write = started(stream_id, owner, reserved, self.instance.as_deref());
         self.generation_writes.queue(self.pool(), write, Some(done));
         result.await.unwrap_or(Err(sqlx::Error::PoolClosed))
     }
@@ -84,8 +95,10 @@ impl Store {
     /// generation still holding part of its owner's quota is settled: a
     /// user pays for the tokens it produced (`tokens` counts them in a text
     /// when the row has no count) and gets the rest back; an anonymous
-    /// visitor gets the free reply back when nothing was produced. Returns
-    /// (generations interrupted, generations settled).
+    /// visitor gets the free reply back when nothing was produced. A chat
+    /// reply cut this way goes into its chat with its saved text
+    /// ([`Store::restore_chat_replies`]). Returns (generations interrupted,
+    /// generations settled).
     pub async fn recover_interrupted(
         &self,
         tokens: impl Fn(&str) -> i64,
@@ -170,6 +183,10 @@ impl Store {
             }
             tx.commit().await?;
             settled += 1;
+        }
+        let replies = self.restore_chat_replies(instance).await?;
+        if replies > 0 {
+            tracing::warn!(replies, "put cut chat replies back in their chats");
         }
         Ok((interrupted, settled))
     }

@@ -78,6 +78,13 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Counts work that runs outside the generation tasks (a BooksWriter
+    /// session's worker) as running until the token is dropped, so
+    /// [`Generator::drain`] waits for it too.
+    pub fn track(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.tasks.token()
+    }
+
     /// Stops every generation and waits, at most `within`, for their final
     /// saves and settlements; `false` if some were still running then.
     pub async fn drain(&self, within: Duration) -> bool {
@@ -402,6 +409,7 @@ async fn run<R: Render>(g: Generator, entry: Arc<Entry>, generation: Generation<
 
 /// Saves a running generation's text every [`CHECKPOINT_EVERY`] at most,
 /// when it has grown (queued, not waited for: streaming does not slow).
+#[derive(Debug)]
 struct Checkpoint {
     at: Instant,
     saved: usize,
@@ -415,12 +423,15 @@ impl Checkpoint {
         }
     }
 
-    fn maybe_save(&mut self, store: &Store, stream_id: &str, text: &str) {
+    /// `true` when it saved now.
+    fn maybe_save(&mut self, store: &Store, stream_id: &str, text: &str) -> bool {
         if text.len() > self.saved && self.at.elapsed() >= CHECKPOINT_EVERY {
             store.queue_generation_text(stream_id, text);
             self.at = Instant::now();
             self.saved = text.len();
+            return true;
         }
+        false
     }
 }
 
@@ -616,6 +627,81 @@ where
         entry.finish();
     }));
     entry
+}
+
+/// A generation that streams on its feature's own event log (a BooksWriter
+/// session's), not on a registry stream, recorded like every other: its
+/// record holds what its ticket holds until [`Recorded::end`] settles it in
+/// the same transaction, and its text is saved while it runs (at most
+/// [`CHECKPOINT_EVERY`] behind), so start-up recovery after a crash marks
+/// it `interrupted` and gives back what it did not spend. The feature's
+/// task holds a [`Generator::track`] token, so shutdown waits for its end.
+#[derive(Debug)]
+pub struct Recorded {
+    generator: Generator,
+    /// The record's id (`generations.stream_id`; no stream has it).
+    id: String,
+    ticket: Ticket,
+    /// Everything written so far.
+    text: String,
+    checkpoint: Checkpoint,
+}
+
+impl Recorded {
+    /// Records a generation of `owner` holding `ticket` (admitted and
+    /// priced already), under a new id starting with `kind`.
+    pub async fn begin(generator: &Generator, kind: &str, owner: &str, mut ticket: Ticket) -> Self {
+        let id = format!("{kind}-{}", crate::store::new_id());
+        match generator
+            .store
+            .generation_holding(&id, owner, ticket.held())
+            .await
+        {
+            Ok(()) => ticket.bind(&id),
+            Err(e) => {
+                tracing::error!(generation = %id, error = %e, "could not record a generation")
+            }
+        }
+        Self {
+            generator: generator.clone(),
+            id,
+            ticket,
+            text: String::new(),
+            checkpoint: Checkpoint::new(),
+        }
+    }
+
+    /// The most output tokens it may produce (see [`Ticket::max_tokens`]).
+    pub fn max_tokens(&self) -> Option<i64> {
+        self.ticket.max_tokens()
+    }
+
+    /// Adds streamed text; `true` when the text was just saved (a
+    /// checkpoint: the feature may save what it keeps too).
+    pub fn wrote(&mut self, text: &str) -> bool {
+        self.text.push_str(text);
+        self.checkpoint
+            .maybe_save(&self.generator.store, &self.id, &self.text)
+    }
+
+    /// Saves how it ended with its text, then settles its ticket: the
+    /// owner pays `output_tokens`, or nothing at all (everything given
+    /// back, an anonymous visitor's free reply too) when nothing was
+    /// written.
+    pub async fn end(self, status: FinishStatus, output_tokens: i64, reason: &'static str) {
+        let store = &self.generator.store;
+        if let Err(e) = store
+            .generation_finished(&self.id, status.as_str(), &self.text, 0, output_tokens)
+            .await
+        {
+            tracing::error!(generation = %self.id, error = %e, "could not save the generation");
+        }
+        let charge = (!self.text.trim().is_empty()).then_some(output_tokens);
+        self.generator
+            .quota
+            .settle(self.ticket, charge, reason)
+            .await;
+    }
 }
 
 /// The engine's own event set (`shared::stream::ServerEvent`), with SSE

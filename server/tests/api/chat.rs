@@ -1042,3 +1042,85 @@ async fn an_edit_keeps_every_text_of_a_message_on_every_database() {
         );
     }
 }
+
+#[tokio::test]
+async fn recovery_puts_a_cut_reply_and_a_cut_new_version_in_their_chats_once() {
+    use chorus_server::store::chats::ReplyPlace;
+    for db in test_databases().await {
+        let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+        let store = chorus_server::store::Store::new(pool.clone());
+        let chat = store.create_chat("anon:cut", "Cut").await.unwrap();
+        store
+            .add_chat_message(&chat.id, "q1", shared::Role::User, "Hello?")
+            .await
+            .unwrap();
+        store
+            .add_chat_message(&chat.id, "a0", shared::Role::Assistant, "First answer")
+            .await
+            .unwrap();
+        store
+            .add_chat_message(&chat.id, "q2", shared::Role::User, "And then?")
+            .await
+            .unwrap();
+        // A regenerate of a0 and a new reply to q2, both cut by a crash
+        // with some text saved.
+        for (stream, message, place, text) in [
+            ("s-version", "a0", ReplyPlace::Version, "Second ans"),
+            ("s-new", "a1", ReplyPlace::New, "Then the riv"),
+        ] {
+            store
+                .generation_holding(stream, "anon:cut", 0)
+                .await
+                .unwrap();
+            store.queue_generation_text(stream, text);
+            store
+                .record_chat_reply(stream, &chat.id, message, place)
+                .await
+                .unwrap();
+        }
+        // The queued text is written before the next awaited write.
+        store
+            .generation_holding("s-flush", "anon:cut", 0)
+            .await
+            .unwrap();
+        store
+            .generation_finished("s-flush", "completed", "", 0, 0)
+            .await
+            .unwrap();
+        store.recover_interrupted(|_| 0).await.unwrap();
+        let (messages, total) = store.chat_messages(&chat.id, 0, 50).await.unwrap();
+        assert_eq!(total, 4, "{messages:#?}");
+        let a0 = &messages[1];
+        assert_eq!(a0.content, "Second ans");
+        assert_eq!(a0.versions, ["First answer", "Second ans"]);
+        assert!(
+            a0.interrupted && a0.status == FinishStatus::Failed,
+            "{a0:?}"
+        );
+        let a1 = &messages[3];
+        assert_eq!(
+            (a1.id.as_str(), a1.content.as_str()),
+            ("a1", "Then the riv")
+        );
+        assert!(a1.interrupted, "{a1:?}");
+        assert!(!messages[0].interrupted && !messages[2].interrupted);
+        // Once: a second start-up adds nothing.
+        store.recover_interrupted(|_| 0).await.unwrap();
+        assert_eq!(
+            store.chat_messages(&chat.id, 0, 50).await.unwrap().0,
+            messages
+        );
+        // A regenerate then replaces the mark with its own status.
+        store
+            .add_message_version("a1", "Then the river ran")
+            .await
+            .unwrap();
+        store
+            .set_message_status("a1", FinishStatus::Completed)
+            .await
+            .unwrap();
+        let a1 = store.chat_message("a1").await.unwrap().unwrap().message;
+        assert!(!a1.interrupted && a1.status == FinishStatus::Completed);
+        pool.close().await;
+    }
+}

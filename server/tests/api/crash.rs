@@ -42,21 +42,30 @@ fn start_chorus(db: &str, data: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// Registers `username` on the server at `addr`.
+async fn register(
+    client: &reqwest::Client,
+    addr: &str,
+    username: &str,
+) -> shared::auth::AuthResponse {
+    client
+        .post(format!("http://{addr}/api/auth/register"))
+        .json(&serde_json::json!({"username": username, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
     let (mut first, addr) = start_chorus(&db, dir.path());
     let client = reqwest::Client::new();
-    let auth: shared::auth::AuthResponse = client
-        .post(format!("http://{addr}/api/auth/register"))
-        .json(&serde_json::json!({"username": "crashy", "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let auth = register(&client, &addr, "crashy").await;
     let (stream_id, events) =
         crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
     let mut events = std::pin::pin!(events);
@@ -122,6 +131,170 @@ async fn sigkill_mid_reply_leaves_the_partial_text_and_refunds_after_a_restart()
     pool.close().await;
 
     // A SIGTERM ends it cleanly.
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(second.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn sigkill_mid_bookswriter_request_refunds_its_hold_and_keeps_its_text_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let (mut first, addr) = start_chorus(&db, dir.path());
+    let client = reqwest::Client::new();
+    let auth = register(&client, &addr, "crashy-writer").await;
+    let session = "crashing-book";
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/{session}?token={}", auth.token))
+            .await
+            .unwrap();
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        crate::books::bare("Create a fantasy novel with dragons").to_string(),
+    ))
+    .await
+    .unwrap();
+    // Stream for a while: the text is saved at least once a second.
+    let started = Instant::now();
+    let mut chunks = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        let frame = ws.next().await.expect("still streaming").unwrap();
+        let Ok(text) = frame.to_text() else { continue };
+        let msg: shared::books::ServerMessage = serde_json::from_str(text).unwrap();
+        assert!(
+            !matches!(msg, shared::books::ServerMessage::Completion { .. }),
+            "the request ended too soon"
+        );
+        if matches!(msg, shared::books::ServerMessage::StreamChunk { .. }) {
+            chunks += 1;
+        }
+    }
+    assert!(chunks > 2, "streamed");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    // What the killed process left: a running request holding credits.
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let user = store.user_by_name("crashy-writer").await.unwrap().unwrap();
+    let owner = format!("user:{}", user.id);
+    let left = crate::shutdown::generations_of(&pool, &owner).await;
+    assert_eq!(left.len(), 1, "the request is recorded: {left:?}");
+    let (status, reserved, text) = &left[0];
+    assert_eq!(status, "running");
+    assert!(*reserved > 0, "its hold is recorded");
+    assert!(!text.is_empty(), "its text is saved while it streams");
+    let before = store.credit_summary(&user.id).await.unwrap();
+    assert!(before.balance < before.granted, "{before:?}");
+    // The conversation with the agent's text so far.
+    let agent_text = |entries: &[shared::books::Entry]| {
+        entries
+            .iter()
+            .filter_map(|e| match e {
+                shared::books::Entry::Agent { content, .. } => Some(content.clone()),
+                _ => None,
+            })
+            .collect::<String>()
+    };
+    let saved = agent_text(&store.books_entries(session).await.unwrap());
+    assert!(!saved.is_empty(), "the conversation keeps the text so far");
+    pool.close().await;
+
+    // The restart settles it.
+    let (mut second, _addr) = start_chorus(&db, dir.path());
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let after = crate::shutdown::generations_of(&pool, &owner).await;
+    assert_eq!(
+        after,
+        [("interrupted".to_owned(), 0, text.clone())],
+        "nothing runs forever, nothing is held"
+    );
+    crate::shutdown::assert_settled(&store, &user.id).await;
+    pool.close().await;
+    let pid = second.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(second.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn sigkill_mid_chat_reply_puts_its_saved_text_in_the_chat_marked_interrupted_after_a_restart()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("chorus.db").display());
+    let (mut first, addr) = start_chorus(&db, dir.path());
+    let client = reqwest::Client::new();
+    let auth = register(&client, &addr, "cut-short").await;
+    let (stream_id, events) =
+        crate::helpers::long_chat_reply(&client, &format!("http://{addr}"), &auth.token).await;
+    let mut events = std::pin::pin!(events);
+    let started = Instant::now();
+    let mut reply = None;
+    while started.elapsed() < Duration::from_millis(2500) {
+        let ev = events.next().await.expect("still streaming").unwrap();
+        assert_ne!(ev.event, "assistant_complete", "the reply ended too soon");
+        if ev.event == "assistant_typing" {
+            let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+            reply = Some((
+                v["chat_id"].as_str().unwrap().to_owned(),
+                v["message_id"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let (chat_id, message_id) = reply.expect("the reply named its chat");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let pool = chorus_server::db::Db::connect(&db).await.unwrap();
+    let store = chorus_server::store::Store::new(pool.clone());
+    let saved = store.generation(&stream_id).await.unwrap().unwrap().text;
+    assert!(!saved.is_empty(), "no partial text was saved");
+    pool.close().await;
+
+    let (mut second, addr) = start_chorus(&db, dir.path());
+    let (mut manage, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{addr}/api/v1/chats/ws?token={}",
+        auth.token
+    ))
+    .await
+    .unwrap();
+    use futures_util::SinkExt;
+    manage
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            serde_json::json!({"type": "list_messages", "chat_id": chat_id}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let messages = loop {
+        let frame = manage.next().await.expect("an answer").unwrap();
+        let Ok(text) = frame.to_text() else { continue };
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        if v["type"] == "messages_list" {
+            break v["messages"].as_array().unwrap().clone();
+        }
+    };
+    assert_eq!(
+        messages.len(),
+        2,
+        "the question and its cut reply: {messages:#?}"
+    );
+    let cut = &messages[1];
+    assert_eq!(cut["id"], message_id.as_str());
+    assert_eq!(cut["role"], "assistant");
+    assert_eq!(cut["content"], saved.as_str(), "the saved text");
+    assert_eq!(cut["interrupted"], true, "marked interrupted: {cut}");
+    assert_eq!(cut["status"], "failed");
+    assert_eq!(cut["versions"], serde_json::json!([saved]));
+    // It can be regenerated: the new version replaces the cut one.
+    let res = client
+        .post(format!(
+            "http://{addr}/api/v1/messages/{message_id}/regenerate"
+        ))
+        .bearer_auth(&auth.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(res);
     let pid = second.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(second.wait().unwrap().success());

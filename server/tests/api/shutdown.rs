@@ -98,13 +98,7 @@ async fn shutdown_mid_reply_gives_sse_readers_a_stopped_event_and_saves_before_t
     assert_eq!(saved.status, "stopped");
     assert!(!saved.text.is_empty());
     let user = store.user_by_name("leaving").await.unwrap().unwrap();
-    let credits = store.credit_summary(&user.id).await.unwrap();
-    assert!(credits.spent > 0, "{credits:?}");
-    assert_eq!(
-        credits.balance + credits.spent,
-        credits.granted,
-        "{credits:?}"
-    );
+    assert_settled(&store, &user.id).await;
     assert_eq!(store.recover_interrupted(|_| 0).await.unwrap(), (0, 0));
 }
 
@@ -140,4 +134,91 @@ async fn shutdown_mid_reply_gives_socket_readers_a_stopped_message_before_going_
         "{seen:?}"
     );
     server.await.unwrap().expect("run returns cleanly");
+}
+
+/// The user paid for the text written and got back every credit reserved
+/// and not spent.
+pub(crate) async fn assert_settled(store: &chorus_server::store::Store, user_id: &str) {
+    let credits = store.credit_summary(user_id).await.unwrap();
+    assert!(credits.spent > 0, "the text written is paid: {credits:?}");
+    assert_eq!(
+        credits.balance + credits.spent,
+        credits.granted,
+        "every reserved credit not spent came back: {credits:?}"
+    );
+}
+
+/// The generation records of `owner` (an owner key): status, what each
+/// still holds, and its saved text.
+pub(crate) async fn generations_of(
+    db: &chorus_server::db::Db,
+    owner: &str,
+) -> Vec<(String, i64, String)> {
+    use sqlx::Row;
+    sqlx::query("SELECT status, reserved, text FROM generations WHERE owner = $1")
+        .bind(owner)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("status").unwrap(),
+                r.try_get("reserved").unwrap(),
+                r.try_get("text").unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn shutdown_mid_bookswriter_request_saves_the_work_completes_and_settles_before_the_pool_closes()
+ {
+    let (app, _dir, url, token) = slow_app_on_a_file().await;
+    let session = "leaving-book";
+    let mut ws =
+        crate::helpers::WsClient::open(&app, &format!("/ws/{session}?token={token}")).await;
+    ws.send_json(crate::books::bare("Create a fantasy novel with dragons"))
+        .await;
+    ws.read_until(|v| v["type"] == "stream_chunk").await;
+    let server = tokio::spawn(app.shut_down());
+    let mut seen = Vec::new();
+    while let Some(Ok(msg)) = ws.socket.next().await {
+        if let Message::Text(t) = msg {
+            seen.push(serde_json::from_str::<shared::books::ServerMessage>(&t).unwrap());
+        }
+    }
+    server.await.unwrap().expect("run returns cleanly");
+    // The request ended as stopped, its work saved, before the socket closed.
+    let Some(shared::books::ServerMessage::Completion { results, .. }) = seen.last() else {
+        panic!("the request did not complete: {seen:#?}");
+    };
+    assert!(results.stopped, "{results:?}");
+    assert_eq!(results.artifacts.len(), 1, "{results:?}");
+
+    let db = chorus_server::db::Db::connect(&url).await.unwrap();
+    let store = chorus_server::store::Store::new(db.clone());
+    let user = store.user_by_name("leaving").await.unwrap().unwrap();
+    let records = generations_of(&db, &format!("user:{}", user.id)).await;
+    assert_eq!(records.len(), 1, "one generation recorded: {records:?}");
+    let (status, reserved, text) = &records[0];
+    assert_eq!((status.as_str(), *reserved), ("stopped", 0), "{records:?}");
+    assert!(!text.is_empty());
+    let saved = store.artifacts(session).await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].status, "partial");
+    assert!(
+        store
+            .books_entries(session)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| matches!(
+                e,
+                shared::books::Entry::Completion { results, .. } if results.stopped
+            )),
+        "the stopped completion is in the saved conversation"
+    );
+    assert_settled(&store, &user.id).await;
+    assert_eq!(store.recover_interrupted(|_| 0).await.unwrap(), (0, 0));
 }
