@@ -365,9 +365,12 @@ impl Render for Noted {
     fn start(&mut self, stream_id: &str) -> Vec<Out> {
         let events = self.render.start(stream_id);
         // The first event names the reply's place in the chat.
-        let first = events
-            .first()
-            .and_then(|(_, json)| serde_json::from_value::<ServerEvent>(json.clone()).ok());
+        let first = events.first().and_then(|(_, payload)| match payload {
+            crate::streams::registry::Payload::Value(json) => {
+                serde_json::from_value::<ServerEvent>(json.clone()).ok()
+            }
+            crate::streams::registry::Payload::Fields(_) => None,
+        });
         let place = match first {
             Some(ServerEvent::AssistantTyping {
                 chat_id,
