@@ -30,9 +30,54 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Cheap to clone: every part is a handle.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The server's state: one pointer to its [`Parts`], so a request or an
+/// open connection holding it costs a pointer, not a copy of every handle.
+/// Extractors take the part they need (`State<Store>`, …) through
+/// `FromRef`, as with a derived state.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// `FromRef<AppState>` for each part, as `#[derive(FromRef)]` writes it on
+/// a struct of handles.
+macro_rules! parts_from_ref {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $ty {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+parts_from_ref! {
+    config: Arc<Config>,
+    store: Store,
+    tokens: TokenKeys,
+    token_versions: TokenVersions,
+    generator: Generator,
+    conversations: Conversations,
+    books: Books,
+    connections: ConnectionCounter,
+    auth_limits: AuthLimits,
+    anon_addresses: AnonAddresses,
+    message_rates: AddressRates,
+    proxies: TrustedProxies,
+    origins: Arc<OriginPolicy>,
+    chats: ChatHub,
+    cluster: Option<Cluster>,
+    shutdown: CancellationToken,
+}
+
+/// What the state holds; every part is a cheap handle.
+pub struct Parts {
     /// Settings the server was started with.
     pub config: Arc<Config>,
     /// Typed access to the database (SQLite or PostgreSQL); the generator
@@ -147,7 +192,7 @@ impl AppState {
                 sign_outs.sign_out_here(user);
             });
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Parts {
             generator,
             conversations: Conversations::new(cluster.clone()),
             connections,
@@ -164,7 +209,7 @@ impl AppState {
             anon_addresses: addresses,
             shutdown,
             cluster,
-        })
+        })))
     }
 }
 
