@@ -19,6 +19,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
+import { launchBrowser, openSignedIn, appReady } from './harness.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FRONT = 'http://127.0.0.1:3400';
@@ -470,15 +471,32 @@ test('Redis restarted mid-stream: the stream goes on, readers elsewhere get all 
   await until(() => numsub() === '3', 'the socket.io adapters back on Redis', 10_000);
 });
 
-test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_INTERRUPTED with the saved text', { skip }, async () => {
-  const { res, id } = await send(1, 'Tell me about mountains');
+test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_INTERRUPTED with the saved text, and so does the chat page', { skip }, async () => {
+  // The app, through HAProxy, sends the message; its request is pinned to
+  // instance 1 (the one killed below), whatever HAProxy would choose.
+  const browser = await launchBrowser();
+  const { page, context, errors } = await openSignedIn(browser, FRONT, token);
+  await page.route('**/api/v1/messages/send', (route) =>
+    route.continue({ url: route.request().url().replace(FRONT, at(1)) }),
+  );
+  await page.goto('/chat');
+  await appReady(page);
+  const sent = page.waitForResponse((r) => r.url().endsWith('/api/v1/messages/send'));
+  await page.locator('#chat-text').fill('Tell me about mountains');
+  await page.locator('#chat-text').press('Enter');
+  const id = (await sent).headers()['x-stream-id'];
+  assert.match(id ?? '', /^st_/);
   const remote = await resumeWhenKnown(2, id);
   const got = [];
   const remoteRead = (async () => {
     for await (const ev of events(remote)) got.push(ev);
   })();
   // Past the first save of the running text (every second).
-  await read(res, (_, all) => deltas(all) >= 16);
+  const reply = page.getByTestId('chat-reply').last();
+  await page.waitForFunction(() => {
+    const r = [...document.querySelectorAll('[data-testid="chat-reply"]')].at(-1);
+    return r && (r.textContent.match(/w\d+/g) ?? []).length >= 16;
+  });
   process.kill(pids[1], 'SIGKILL');
   const killedAt = Date.now();
   await remoteRead;
@@ -491,6 +509,19 @@ test('kill -9 of the instance producing a stream: readers elsewhere get STREAM_I
   const streamed = got.filter((e) => e.event === 'assistant_delta').map((e) => JSON.parse(e.data).delta).join('');
   assert.ok(err.text.length > 0 && streamed.startsWith(err.text), `${err.text} / ${streamed}`);
   console.log(`# STREAM_INTERRUPTED ${Date.now() - killedAt} ms after kill -9`);
+  // The page lost its connection with the instance, re-attached through
+  // HAProxy to another and got the same end: the reply keeps its text,
+  // marked interrupted, with Retry.
+  const status = reply.getByTestId('reply-status');
+  await status.filter({ hasText: 'Interrupted' }).waitFor({ timeout: 30_000 });
+  assert.equal(await status.getAttribute('data-status'), 'interrupted');
+  assert.ok((await reply.textContent()).includes(err.text.trim().split(' ').at(-1)));
+  await status.getByRole('button', { name: 'Retry' }).waitFor();
+  // The browser's console reports the connection the kill cut; nothing else.
+  const cut = /Failed to load resource|net::ERR_|status of 5\d\d/;
+  assert.deepEqual(errors.filter((e) => !cut.test(e)), []);
+  await context.close();
+  await browser.close();
   // The service goes on through the others.
   const health = await fetch(`${FRONT}/api/health`);
   assert.equal(health.status, 200);
