@@ -55,9 +55,12 @@ pub mod close {
 /// (1009), so a client cannot make the server buffer more than this.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
-/// The socket's read buffer, allocated per connection (client messages
-/// are a few hundred bytes; a larger one grows it while it is read).
-const READ_BUFFER_BYTES: usize = 1024;
+/// The socket's read buffer, allocated (and filled) per connection when it
+/// opens: an idle connection's largest allocation. A client message longer
+/// than this grows it to the frame's length while it is read (tungstenite
+/// reserves what the frame header announces), so a small buffer costs a
+/// second read for a long message, never a refused one.
+const READ_BUFFER_BYTES: usize = 256;
 
 /// Bytes of queued frames past which the socket writes them out.
 const WRITE_BUFFER_BYTES: usize = 32 * 1024;
