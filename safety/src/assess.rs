@@ -203,12 +203,18 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     let mut recovery = Vec::with_capacity(clauses.len());
     let mut ordinary = Vec::with_capacity(clauses.len());
     let mut ordinary_at: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
+    // Everyday means ("in the kitchen", "for my headache"): they explain a
+    // method cue only, never a letter, a goodbye or research.
+    let mut means = Vec::with_capacity(clauses.len());
+    let mut means_at: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
     for clause in &clauses {
         let mut spans = Vec::new();
         let (mut is_past, mut is_present, mut is_fiction) = (false, false, false);
         let mut is_recovery = false;
         let mut is_ordinary = false;
         let mut ordinary_spans: Vec<(usize, usize)> = Vec::new();
+        let mut is_means = false;
+        let mut means_spans: Vec<(usize, usize)> = Vec::new();
         let mut reported_at = usize::MAX;
         for (rule, pattern) in rules {
             if rule.category.is_risk() || rule.category == Category::Distress {
@@ -227,6 +233,8 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                 Category::Serious => markers.serious = true,
                 Category::Fiction => is_fiction = true,
                 Category::Trivial => markers.trivial = true,
+                // "asked if I'm safe": a question about recovery is none.
+                Category::Recovery if found.iter().all(|&(s, _)| asked_if(clause, s)) => {}
                 Category::Recovery => {
                     markers.recovery = true;
                     is_recovery = true;
@@ -240,16 +248,28 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                         .copied()
                         .filter(|(s, _)| !negated(clause, *s) && !cover_story(clause, *s))
                         .collect();
-                    if !real.is_empty() {
+                    if real.is_empty() {
+                    } else if rule.id == "ordinary_means" {
+                        is_means = true;
+                        means_spans.extend(real);
+                    } else {
                         markers.ordinary = true;
                         is_ordinary = true;
                         ordinary_spans.extend(real);
                     }
                 }
                 Category::Reported => {
-                    markers.reported = true;
-                    reported_at =
-                        reported_at.min(found.iter().map(|(s, _)| *s).min().unwrap_or(usize::MAX));
+                    // "left the dog with my neighbour and wrote a note":
+                    // someone named as the object of a preposition is not
+                    // the one writing.
+                    let reporters = found
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .filter(|&s| !object_of_preposition(clause, s));
+                    if let Some(at) = reporters.min() {
+                        markers.reported = true;
+                        reported_at = reported_at.min(at);
+                    }
                 }
                 Category::Plan => markers.plan = markers.plan.max(rule.weight),
                 Category::Past => is_past = true,
@@ -264,6 +284,8 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         recovery.push(is_recovery);
         ordinary.push(is_ordinary);
         ordinary_at.push(ordinary_spans);
+        means.push(is_means);
+        means_at.push(means_spans);
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
@@ -294,11 +316,9 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     // after: not one told a sentence's length away in a
                     // run-on of news ("fixed the boiler, my manager is a
                     // nightmare, and I've started my goodbye letters").
-                    ordinary: ordinary_at[ci]
-                        .iter()
-                        .any(|&(a, b)| commas_apart(clause, (a, b), (start, end)) <= 1)
-                        || (ci > 0 && ordinary[ci - 1])
-                        || ordinary.get(ci + 1).is_some_and(|o| *o),
+                    ordinary: everyday_near(&ordinary, &ordinary_at, ci, (start, end), clause)
+                        || (rule.category == Category::Method
+                            && everyday_near(&means, &means_at, ci, (start, end), clause)),
                     after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
                 };
                 let effect = read_cue(rule, clause, (start, end), here, &markers);
@@ -553,7 +573,7 @@ fn read_cue(
     // "fresh cuts on his arm".
     let theirs = rule.flags & SUBJ != 0
         && rule.category != Category::HarmToOthers
-        && !clause[..start]
+        && !clause[..end]
             .iter()
             .any(|w| FIRST_PERSON.contains(&w.as_str()))
         && clause[end..(end + 4).min(clause.len())]
@@ -570,7 +590,15 @@ fn read_cue(
     }
     // The past, or recovery: "I used to cut", "before I wanted to die every
     // day, now with medicine I am better".
-    if here.recovery
+    // A relapse ends the recovery it names: "cut again last night after 8
+    // months clean".
+    let relapse = clause.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "again" | "relapsed" | "relapse" | "relapsing" | "slipped" | "streak"
+        )
+    });
+    if (here.recovery && !relapse)
         || (here.past && (!here.present || markers.recovery))
         || (markers.recovery && !here.present)
     {
@@ -766,6 +794,62 @@ fn subject(clause: &Clause, start: usize) -> Subject {
         Some(verb) if THIRD_PERSON_VERBS.contains(&verb.as_str()) => Subject::SomeoneElse,
         _ => Subject::Writer,
     }
+}
+
+/// Whether an everyday reason (`found`, `at`: per clause) is near the cue at
+/// `span` of clause `ci`: in its clause at most one comma away, or in the
+/// clause before or after.
+fn everyday_near(
+    found: &[bool],
+    at: &[Vec<(usize, usize)>],
+    ci: usize,
+    span: (usize, usize),
+    clause: &Clause,
+) -> bool {
+    at[ci].iter().any(|&s| commas_apart(clause, s, span) <= 1)
+        || (ci > 0 && found[ci - 1])
+        || found.get(ci + 1).is_some_and(|o| *o)
+}
+
+/// Whether the words at `at` are asked about: "if I'm safe", "whether I
+/// was okay".
+fn asked_if(clause: &Clause, at: usize) -> bool {
+    clause[at.saturating_sub(3)..at]
+        .iter()
+        .any(|w| matches!(w.as_str(), "if" | "whether"))
+}
+
+/// Whether the person named at `k` follows a preposition ("with my
+/// neighbour", "for her") or a verb that gives them something ("wrote my
+/// mum a letter"): an object, not a subject.
+fn object_of_preposition(clause: &Clause, k: usize) -> bool {
+    let mut i = k;
+    while i > 0
+        && matches!(
+            clause[i - 1].as_str(),
+            "my" | "our"
+                | "the"
+                | "a"
+                | "his"
+                | "her"
+                | "their"
+                | "your"
+                | "best"
+                | "little"
+                | "old"
+        )
+    {
+        i -= 1;
+    }
+    i > 0
+        && matches!(
+            clause[i - 1].as_str(),
+            "with" | "to" | "for" | "at" | "from" | "by" | "of" | "near" | "beside" | "next"
+                // "wrote my mum a letter and put it ...": given something.
+                | "wrote" | "write" | "writing" | "left" | "leave" | "leaving" | "gave" | "give"
+                | "giving" | "sent" | "send" | "sending" | "told" | "tell" | "telling" | "called"
+                | "call" | "thanked" | "hugged" | "kissed"
+        )
 }
 
 /// Whether a clause ends by reporting someone else's words: "my dad keeps

@@ -44,6 +44,7 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-night.jsonl", include_str!("../data/dev-night.jsonl")),
     ("dev-pairs.jsonl", include_str!("../data/dev-pairs.jsonl")),
     ("dev-plain.jsonl", include_str!("../data/dev-plain.jsonl")),
+    ("dev-real.jsonl", include_str!("../data/dev-real.jsonl")),
 ];
 
 /// A trained model.

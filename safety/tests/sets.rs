@@ -28,6 +28,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-night.jsonl"),
     include_str!("../data/dev-pairs.jsonl"),
     include_str!("../data/dev-plain.jsonl"),
+    include_str!("../data/dev-real.jsonl"),
 );
 
 #[test]
@@ -46,20 +47,20 @@ fn the_development_sets_meet_the_targets() {
     );
 }
 
-/// The floor under the held-out figures the README reports (recall 0.905,
-/// false alarms 6.2% when this was written): a change that loses more than
-/// a couple of its messages fails here.
+/// The floor under the held-out figures the README reports (recall 0.947,
+/// false alarms 3.8% when this floor was last raised): a change that loses
+/// more than a couple of its messages fails here.
 #[test]
 fn the_held_out_set_stays_above_its_floor() {
     let r = report("data/heldout.jsonl", include_str!("../data/heldout.jsonl"));
     assert!(r.total() >= 150);
     assert!(
-        r.high_recall() >= 0.88,
+        r.high_recall() >= 0.92,
         "held-out high-risk recall {}",
         r.high_recall()
     );
     assert!(
-        r.false_alarm_rate() <= 0.08,
+        r.false_alarm_rate() <= 0.06,
         "held-out false alarms {}",
         r.false_alarm_rate()
     );

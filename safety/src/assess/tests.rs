@@ -299,3 +299,38 @@ fn everyday_look_alikes_of_methods_and_goodbyes_are_not_escalated() {
         ],
     );
 }
+
+/// Everyday means explain a method, never a goodbye; a person named as
+/// the object of a verb is not the one writing; a relapse ends the
+/// recovery it names; a question about safety is no recovery.
+#[test]
+fn disclosures_inside_everyday_details_are_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "I left letters for everyone on the kitchen table",
+            "left the dog with my neighbour and wrote a note for my sister",
+            "i wrote my mum a letter and put it on the kitchen table for when she finds me",
+            "been reading online about how many of my pills it would take",
+            "cut again last night after 8 months clean. deeper than before",
+            "My therapist asked if I'm safe and I lied to her. I have a plan and a date.",
+            "I told my mom I love her today. She doesn't know it was goodbye.",
+            "my cat is the only reason im still here",
+            "I just want everything to go dark and stay dark",
+            "i will try again properly this time",
+        ],
+    );
+}
+
+#[test]
+fn look_alikes_of_those_details_are_not_escalated() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "lol this song is so good i could die",
+            "It's been a year since I last self-harmed. Today was hard but I called a friend and we went for a walk instead",
+            "wrote letters to all my pen pals today, it's such a nice slow hobby",
+            "the new knife block is in the kitchen next to the cooker",
+        ],
+    );
+}
