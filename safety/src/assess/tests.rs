@@ -318,6 +318,7 @@ fn disclosures_inside_everyday_details_are_high() {
             "my cat is the only reason im still here",
             "I just want everything to go dark and stay dark",
             "i will try again properly this time",
+            "wrote my will yesterday. im 19. my friends thought it was a joke and i let them",
         ],
     );
 }
@@ -331,6 +332,7 @@ fn look_alikes_of_those_details_are_not_escalated() {
             "It's been a year since I last self-harmed. Today was hard but I called a friend and we went for a walk instead",
             "wrote letters to all my pen pals today, it's such a nice slow hobby",
             "the new knife block is in the kitchen next to the cooker",
+            "My dad's been giving away his tools and saying stuff like you won't have to worry about me much longer",
         ],
     );
 }
