@@ -823,24 +823,7 @@ fn asked_if(clause: &Clause, at: usize) -> bool {
 /// neighbour", "for her") or a verb that gives them something ("wrote my
 /// mum a letter"): an object, not a subject.
 fn object_of_preposition(clause: &Clause, k: usize) -> bool {
-    let mut i = k;
-    while i > 0
-        && matches!(
-            clause[i - 1].as_str(),
-            "my" | "our"
-                | "the"
-                | "a"
-                | "his"
-                | "her"
-                | "their"
-                | "your"
-                | "best"
-                | "little"
-                | "old"
-        )
-    {
-        i -= 1;
-    }
+    let i = past_determiners(clause, k);
     i > 0
         && matches!(
             clause[i - 1].as_str(),
@@ -883,10 +866,9 @@ fn ends_in_reporting(clause: &Clause) -> bool {
     reporting && someone
 }
 
-/// Whether the noun at `k` stands where a subject does: at the start of
-/// the clause or after a conjunction or a verb of worry, past its
-/// determiners ("my best friend", "our little brother").
-fn is_subject_position(clause: &Clause, k: usize) -> bool {
+/// Where the noun phrase of the noun at `k` starts: before its determiners
+/// and adjectives ("my best friend", "our little brother").
+fn past_determiners(clause: &Clause, k: usize) -> usize {
     let mut i = k;
     while i > 0
         && matches!(
@@ -919,6 +901,14 @@ fn is_subject_position(clause: &Clause, k: usize) -> bool {
     {
         i -= 1;
     }
+    i
+}
+
+/// Whether the noun at `k` stands where a subject does: at the start of
+/// the clause or after a conjunction or a verb of worry, past its
+/// determiners ("my best friend", "our little brother").
+fn is_subject_position(clause: &Clause, k: usize) -> bool {
+    let i = past_determiners(clause, k);
     i == 0
         || matches!(
             clause[i - 1].as_str(),
