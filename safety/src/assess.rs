@@ -13,6 +13,15 @@ use std::sync::OnceLock;
 const HIGH: f32 = 1.0;
 /// A first-person score at or above this (and below [`HIGH`]) is medium.
 const MEDIUM: f32 = 0.5;
+/// The kinds of everyday explanation, and what each explains: a reason
+/// (moving house, a trip, a wedding) any cue that allows one; a means (a
+/// kitchen, a headache) a method only; a family's news or its paperwork (a
+/// new baby, the accountant) a preparation only, such as a will.
+const REASON: usize = 0;
+const MEANS: usize = 1;
+const AFFAIRS: usize = 2;
+/// The cues that deny a story told before them ("I'm not retiring").
+const DENIALS: &[&str] = &["cover_denied", "wont_be_denied"];
 /// How much of an earlier message's score carries into the next ones, most
 /// recent first.
 const CARRY: [f32; 3] = [0.9, 0.7, 0.5];
@@ -137,8 +146,6 @@ struct Markers {
     recovery: bool,
     /// Someone else's words are reported ("my friend posted ...").
     reported: bool,
-    /// An everyday reason: moving house, a trip, a wedding.
-    ordinary: bool,
     /// The strongest sign that harm to others is a plan, not an outburst
     /// (0.5 "going to", 1.0 a weapon, a time, "I mean it").
     plan: f32,
@@ -196,25 +203,25 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     let mut markers = Markers::default();
     let mut idioms: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
     let mut marker_names: Vec<&'static str> = Vec::new();
-    let mut past = Vec::with_capacity(clauses.len());
+    let mut past: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
     let mut present = Vec::with_capacity(clauses.len());
     let mut fiction = Vec::with_capacity(clauses.len());
     let mut reported = Vec::with_capacity(clauses.len());
-    let mut recovery = Vec::with_capacity(clauses.len());
-    let mut ordinary = Vec::with_capacity(clauses.len());
-    let mut ordinary_at: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
-    // Everyday means ("in the kitchen", "for my headache"): they explain a
-    // method cue only, never a letter, a goodbye or research.
-    let mut means = Vec::with_capacity(clauses.len());
-    let mut means_at: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
-    for clause in &clauses {
+    let mut recovery: Vec<Vec<(usize, usize)>> = Vec::with_capacity(clauses.len());
+    // Per clause, where each kind of everyday explanation is.
+    let mut everyday: Vec<[Vec<(usize, usize)>; 3]> = Vec::with_capacity(clauses.len());
+    // "told him I'm retiring. I'm not retiring": a story told, then denied.
+    let denied_at = clauses.iter().position(|c| {
+        rules
+            .iter()
+            .any(|(rule, pattern)| DENIALS.contains(&rule.id) && !pattern.find(c).is_empty())
+    });
+    for (ci, clause) in clauses.iter().enumerate() {
         let mut spans = Vec::new();
-        let (mut is_past, mut is_present, mut is_fiction) = (false, false, false);
-        let mut is_recovery = false;
-        let mut is_ordinary = false;
-        let mut ordinary_spans: Vec<(usize, usize)> = Vec::new();
-        let mut is_means = false;
-        let mut means_spans: Vec<(usize, usize)> = Vec::new();
+        let mut past_at = Vec::new();
+        let (mut is_present, mut is_fiction) = (false, false);
+        let mut recovery_at = Vec::new();
+        let mut explained: [Vec<(usize, usize)>; 3] = Default::default();
         let mut reported_at = usize::MAX;
         for (rule, pattern) in rules {
             if rule.category.is_risk() || rule.category == Category::Distress {
@@ -234,29 +241,45 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                 Category::Fiction => is_fiction = true,
                 Category::Trivial => markers.trivial = true,
                 // "asked if I'm safe": a question about recovery is none.
-                Category::Recovery if found.iter().all(|&(s, _)| asked_if(clause, s)) => {}
                 Category::Recovery => {
-                    markers.recovery = true;
-                    is_recovery = true;
+                    // "asked if I'm safe", "my therapist thinks I'm doing
+                    // better", "only doing better because I've decided":
+                    // asked about, believed by someone else or the calm of
+                    // a decision, it is no recovery.
+                    let told = found.iter().filter(|&&(s, e)| {
+                        !asked_if(clause, s)
+                            && !cover_story(clause, s)
+                            && !clause[e..(e + 5).min(clause.len())]
+                                .iter()
+                                .any(|w| w == "decided")
+                    });
+                    let before = recovery_at.len();
+                    recovery_at.extend(told);
+                    markers.recovery |= recovery_at.len() > before;
                 }
                 Category::Ordinary => {
                     // "not in a vacation way", "she thinks I'm going
-                    // travelling": a reason denied or a cover story is
-                    // no everyday reason.
+                    // travelling", "I'm not travelling" said after it,
+                    // "cancelled the gym": a reason negated, a cover story,
+                    // one denied later or a thing given up is no everyday
+                    // reason.
+                    let denied = denied_at.is_some_and(|d| d > ci);
                     let real: Vec<(usize, usize)> = found
                         .iter()
                         .copied()
-                        .filter(|(s, _)| !negated(clause, *s) && !cover_story(clause, *s))
+                        .filter(|(s, _)| {
+                            !denied
+                                && !negated(clause, *s)
+                                && !cover_story(clause, *s)
+                                && !given_up(clause, *s)
+                        })
                         .collect();
-                    if real.is_empty() {
-                    } else if rule.id == "ordinary_means" {
-                        is_means = true;
-                        means_spans.extend(real);
-                    } else {
-                        markers.ordinary = true;
-                        is_ordinary = true;
-                        ordinary_spans.extend(real);
-                    }
+                    let kind = match rule.id {
+                        "ordinary_means" => MEANS,
+                        "ordinary_affairs" => AFFAIRS,
+                        _ => REASON,
+                    };
+                    explained[kind].extend(real);
                 }
                 Category::Reported => {
                     // "left the dog with my neighbour and wrote a note":
@@ -272,20 +295,17 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     }
                 }
                 Category::Plan => markers.plan = markers.plan.max(rule.weight),
-                Category::Past => is_past = true,
+                Category::Past => past_at.extend(found),
                 Category::Present => is_present = true,
                 _ => {}
             }
         }
         idioms.push(spans);
-        past.push(is_past);
+        past.push(past_at);
         present.push(is_present);
         fiction.push(is_fiction);
-        recovery.push(is_recovery);
-        ordinary.push(is_ordinary);
-        ordinary_at.push(ordinary_spans);
-        means.push(is_means);
-        means_at.push(means_spans);
+        recovery.push(recovery_at);
+        everyday.push(explained);
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
@@ -306,19 +326,25 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     continue;
                 }
                 let here = Here {
-                    past: past[ci],
+                    past: past[ci].iter().any(|&at| reaches(clause, at, start)),
                     present: present[ci],
                     fiction: fiction[ci],
                     reported_at: reported[ci],
-                    recovery: recovery[ci],
+                    recovery: !recovery[ci].is_empty(),
                     // An everyday reason near it in this clause ("giving my
                     // books away, moving abroad"), or in the clause before or
                     // after: not one told a sentence's length away in a
                     // run-on of news ("fixed the boiler, my manager is a
                     // nightmare, and I've started my goodbye letters").
-                    ordinary: everyday_near(&ordinary, &ordinary_at, ci, (start, end), clause)
-                        || (rule.category == Category::Method
-                            && everyday_near(&means, &means_at, ci, (start, end), clause)),
+                    ordinary: [
+                        (REASON, true),
+                        (MEANS, rule.category == Category::Method),
+                        (AFFAIRS, rule.category == Category::Preparation),
+                    ]
+                    .iter()
+                    .any(|&(kind, explains)| {
+                        explains && everyday_near(&everyday, kind, ci, (start, end), clause)
+                    }),
                     after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
                 };
                 let effect = read_cue(rule, clause, (start, end), here, &markers);
@@ -591,13 +617,16 @@ fn read_cue(
     // The past, or recovery: "I used to cut", "before I wanted to die every
     // day, now with medicine I am better".
     // A relapse ends the recovery it names: "cut again last night after 8
-    // months clean".
+    // months clean"; so does "still" just before the cue: "still want to
+    // die, just got better at saying I don't".
     let relapse = clause.iter().any(|w| {
         matches!(
             w.as_str(),
             "again" | "relapsed" | "relapse" | "relapsing" | "slipped" | "streak"
         )
-    });
+    }) || clause[start.saturating_sub(2)..start]
+        .iter()
+        .any(|w| w == "still");
     if (here.recovery && !relapse)
         || (here.past && (!here.present || markers.recovery))
         || (markers.recovery && !here.present)
@@ -690,6 +719,16 @@ fn negated(clause: &Clause, start: usize) -> bool {
     false
 }
 
+/// Whether the past told at `at` reaches the cue at `start`: not across
+/// a new present-tense sentence, "my dad died two years ago and I want to
+/// die".
+fn reaches(clause: &Clause, at: (usize, usize), start: usize) -> bool {
+    at.1 > start
+        || !clause[at.1..start]
+            .windows(2)
+            .any(|w| matches!(w[0].as_str(), "and" | "so" | "now" | "but") && w[1] == "i")
+}
+
 /// How many commas lie between two spans of a clause.
 fn commas_apart(clause: &Clause, x: (usize, usize), y: (usize, usize)) -> usize {
     let (from, to) = if x.0 <= y.0 { (x.1, y.0) } else { (y.1, x.0) };
@@ -714,6 +753,24 @@ fn cover_story(clause: &Clause, at: usize) -> bool {
                 "they" | "everyone" | "people" | "all"
             ))
     })
+}
+
+/// Whether the everyday thing at `at` is given up: "cancelled the gym",
+/// "quit my job".
+fn given_up(clause: &Clause, at: usize) -> bool {
+    let i = past_determiners(clause, at);
+    i > 0
+        && matches!(
+            clause[i - 1].as_str(),
+            "cancelled"
+                | "canceled"
+                | "cancel"
+                | "cancelling"
+                | "quit"
+                | "quitting"
+                | "skipped"
+                | "dropped"
+        )
 }
 
 /// Who the cue starting at `start` is about: the nearest subject before it.
@@ -796,19 +853,22 @@ fn subject(clause: &Clause, start: usize) -> Subject {
     }
 }
 
-/// Whether an everyday reason (`found`, `at`: per clause) is near the cue at
-/// `span` of clause `ci`: in its clause at most one comma away, or in the
-/// clause before or after.
+/// Whether an everyday explanation of `kind` is near the cue at `span` of
+/// clause `ci`: in its clause at most one comma away (but not one of the
+/// cue's own words: "looking at the gas hob"), or in the clause before or
+/// after.
 fn everyday_near(
-    found: &[bool],
-    at: &[Vec<(usize, usize)>],
+    everyday: &[[Vec<(usize, usize)>; 3]],
+    kind: usize,
     ci: usize,
     span: (usize, usize),
     clause: &Clause,
 ) -> bool {
-    at[ci].iter().any(|&s| commas_apart(clause, s, span) <= 1)
-        || (ci > 0 && found[ci - 1])
-        || found.get(ci + 1).is_some_and(|o| *o)
+    everyday[ci][kind]
+        .iter()
+        .any(|&s| !(s.0 >= span.0 && s.1 <= span.1) && commas_apart(clause, s, span) <= 1)
+        || (ci > 0 && !everyday[ci - 1][kind].is_empty())
+        || everyday.get(ci + 1).is_some_and(|e| !e[kind].is_empty())
 }
 
 /// Whether the words at `at` are asked about: "if I'm safe", "whether I

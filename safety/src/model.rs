@@ -19,7 +19,7 @@ use crate::text;
 use std::sync::OnceLock;
 
 /// A probability of high risk at or above this makes a message high.
-pub(crate) const HIGH_THRESHOLD: f32 = 0.7;
+pub(crate) const HIGH_THRESHOLD: f32 = 0.6;
 
 /// Hashed feature space.
 const BUCKETS: usize = 1 << 18;
@@ -45,6 +45,9 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-pairs.jsonl", include_str!("../data/dev-pairs.jsonl")),
     ("dev-plain.jsonl", include_str!("../data/dev-plain.jsonl")),
     ("dev-real.jsonl", include_str!("../data/dev-real.jsonl")),
+    ("dev-trades.jsonl", include_str!("../data/dev-trades.jsonl")),
+    ("dev-lives.jsonl", include_str!("../data/dev-lives.jsonl")),
+    ("dev-world.jsonl", include_str!("../data/dev-world.jsonl")),
 ];
 
 /// A trained model.

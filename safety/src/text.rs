@@ -380,7 +380,7 @@ fn push_word(raw: &str, clause: &mut Clause, out: &mut Vec<Clause>) {
         clause.push(LAUGH.to_owned());
         return;
     }
-    let raw = squeeze(raw);
+    let raw = squeeze(&unleet(raw));
     let rewritten: String = if let Some((_, to)) = REWRITES.iter().find(|(from, _)| *from == raw) {
         (*to).to_owned()
     } else if let Some(base) = raw.strip_suffix("n't") {
@@ -423,6 +423,33 @@ fn push_word(raw: &str, clause: &mut Clause, out: &mut Vec<Clause>) {
         }
         clause.push(w.to_owned());
     }
+}
+
+/// Digits written for letters inside a word: `su1c1d4l`, `k1ll`, `s3lf`.
+/// Only a digit with a letter on each side is read as a letter, so `mp3`,
+/// `b4` and `2nite` keep theirs.
+fn unleet(w: &str) -> std::borrow::Cow<'_, str> {
+    let chars: Vec<char> = w.chars().collect();
+    let letter = |i: usize| chars.get(i).is_some_and(|c| c.is_alphabetic());
+    let leet = |i: usize| {
+        let c = match chars[i] {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' => 'a',
+            '5' => 's',
+            '7' => 't',
+            _ => return None,
+        };
+        (i > 0 && letter(i - 1) && letter(i + 1)).then_some(c)
+    };
+    if !(0..chars.len()).any(|i| leet(i).is_some()) {
+        return std::borrow::Cow::Borrowed(w);
+    }
+    (0..chars.len())
+        .map(|i| leet(i).unwrap_or(chars[i]))
+        .collect::<String>()
+        .into()
 }
 
 /// Adverbs dropped between "to" and its verb.

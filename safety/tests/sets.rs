@@ -29,6 +29,9 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-pairs.jsonl"),
     include_str!("../data/dev-plain.jsonl"),
     include_str!("../data/dev-real.jsonl"),
+    include_str!("../data/dev-trades.jsonl"),
+    include_str!("../data/dev-lives.jsonl"),
+    include_str!("../data/dev-world.jsonl"),
 );
 
 #[test]
