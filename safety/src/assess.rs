@@ -20,6 +20,8 @@ const MEDIUM: f32 = 0.5;
 const REASON: usize = 0;
 const MEANS: usize = 1;
 const AFFAIRS: usize = 2;
+/// The most that hopelessness with no other cue adds up to: medium.
+const HOPELESS_ALONE: f32 = 0.9;
 /// The cues that deny a story told before them ("I'm not retiring").
 const DENIALS: &[&str] = &["cover_denied", "wont_be_denied"];
 /// How much of an earlier message's score carries into the next ones, most
@@ -146,6 +148,9 @@ struct Markers {
     recovery: bool,
     /// Someone else's words are reported ("my friend posted ...").
     reported: bool,
+    /// A relapse is told ("I relapsed. 3 cuts on my hip"): it ends the
+    /// recovery the message names.
+    relapse: bool,
     /// The strongest sign that harm to others is a plan, not an outburst
     /// (0.5 "going to", 1.0 a weapon, a time, "I mean it").
     plan: f32,
@@ -249,9 +254,9 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     let told = found.iter().filter(|&&(s, e)| {
                         !asked_if(clause, s)
                             && !cover_story(clause, s)
-                            && !clause[e..(e + 5).min(clause.len())]
+                            && !clause[e..(e + 8).min(clause.len())]
                                 .iter()
-                                .any(|w| w == "decided")
+                                .any(|w| matches!(w.as_str(), "decided" | "mind" | "decision"))
                     });
                     let before = recovery_at.len();
                     recovery_at.extend(told);
@@ -268,10 +273,11 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                         .iter()
                         .copied()
                         .filter(|(s, _)| {
-                            !denied
-                                && !negated(clause, *s)
-                                && !cover_story(clause, *s)
-                                && !given_up(clause, *s)
+                            !(denied
+                                || (rule.id == "ordinary" && when(clause, *s))
+                                || negated(clause, *s)
+                                || cover_story(clause, *s)
+                                || given_up(clause, *s))
                         })
                         .collect();
                     let kind = match rule.id {
@@ -310,6 +316,11 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     }
     markers.fiction = fiction.iter().any(|f| *f);
 
+    markers.relapse = clauses.iter().any(|c| {
+        c.iter().enumerate().any(|(k, w)| {
+            matches!(w.as_str(), "relapsed" | "relapse" | "relapsing") && !negated(c, k)
+        })
+    });
     let mut found: Vec<Found> = Vec::new();
     let mut distress = false;
     for (ci, clause) in clauses.iter().enumerate() {
@@ -373,11 +384,14 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     {
         for f in &mut found {
             let clause = &clauses[f.clause];
-            let about_them = clause[f.span.0..].iter().any(|w| {
+            // "... for them" is the writer acting for them: "I need to
+            // know it'll pay out for them".
+            let words = &clause[f.span.0..];
+            let about_them = words.iter().enumerate().any(|(k, w)| {
                 matches!(
                     w.as_str(),
                     "his" | "her" | "their" | "him" | "them" | "himself" | "herself" | "themselves"
-                )
+                ) && !(k > 0 && matches!(words[k - 1].as_str(), "for" | "to"))
             });
             if f.cue.effect == Effect::Counts
                 && about_them
@@ -428,6 +442,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     counted.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     let mut taken: Vec<(usize, (usize, usize))> = Vec::new();
     let mut score = 0.0f32;
+    // Hopelessness alone is medium however much of it there is ("I can't
+    // do this anymore, I'm so tired of everything"): it adds to other
+    // evidence, never reaches high by itself.
+    let mut hopeless = 0.0f32;
     let mut harm = false;
     for f in counted {
         // The same words: the same start, or one cue inside another.
@@ -442,9 +460,18 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
             continue;
         }
         taken.push((f.clause, f.span));
-        score += f.weight;
+        if f.cue.category == Category::Hopelessness {
+            hopeless += f.weight;
+        } else {
+            score += f.weight;
+        }
         harm |= f.cue.category == Category::HarmToOthers;
     }
+    score += if score > 0.0 {
+        hopeless
+    } else {
+        hopeless.min(HOPELESS_ALONE)
+    };
     if harm {
         score += 0.8 * markers.plan;
     }
@@ -619,17 +646,16 @@ fn read_cue(
     // A relapse ends the recovery it names: "cut again last night after 8
     // months clean"; so does "still" just before the cue: "still want to
     // die, just got better at saying I don't".
-    let relapse = clause.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "again" | "relapsed" | "relapse" | "relapsing" | "slipped" | "streak"
-        )
-    }) || clause[start.saturating_sub(2)..start]
-        .iter()
-        .any(|w| w == "still");
+    let relapse = markers.relapse
+        || clause
+            .iter()
+            .any(|w| matches!(w.as_str(), "again" | "slipped" | "streak"))
+        || clause[start.saturating_sub(2)..start]
+            .iter()
+            .any(|w| w == "still");
     if (here.recovery && !relapse)
         || (here.past && (!here.present || markers.recovery))
-        || (markers.recovery && !here.present)
+        || (markers.recovery && !here.present && !markers.relapse)
     {
         return Effect::Past;
     }
@@ -755,6 +781,14 @@ fn cover_story(clause: &Clause, at: usize) -> bool {
     })
 }
 
+/// Whether the everyday reason at `at` says when, not why: "planned it for
+/// after my daughter's wedding".
+fn when(clause: &Clause, at: usize) -> bool {
+    clause[at.saturating_sub(3)..at]
+        .iter()
+        .any(|w| w == "after")
+}
+
 /// Whether the everyday thing at `at` is given up: "cancelled the gym",
 /// "quit my job".
 fn given_up(clause: &Clause, at: usize) -> bool {
@@ -846,9 +880,28 @@ fn subject(clause: &Clause, start: usize) -> Subject {
         }
     }
     // No subject written: "wants to die" is someone else's, "want to die"
-    // the writer's.
+    // the writer's; after a number or a determiner it is a noun ("3 cuts
+    // on my hip").
+    let noun = start > 0
+        && (clause[start - 1].chars().all(|c| c.is_ascii_digit())
+            || matches!(
+                clause[start - 1].as_str(),
+                "the"
+                    | "my"
+                    | "a"
+                    | "some"
+                    | "few"
+                    | "new"
+                    | "little"
+                    | "small"
+                    | "deep"
+                    | "fresh"
+                    | "more"
+                    | "those"
+                    | "these"
+            ));
     match clause.get(start) {
-        Some(verb) if THIRD_PERSON_VERBS.contains(&verb.as_str()) => Subject::SomeoneElse,
+        Some(verb) if !noun && THIRD_PERSON_VERBS.contains(&verb.as_str()) => Subject::SomeoneElse,
         _ => Subject::Writer,
     }
 }

@@ -48,6 +48,20 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
     ("dev-trades.jsonl", include_str!("../data/dev-trades.jsonl")),
     ("dev-lives.jsonl", include_str!("../data/dev-lives.jsonl")),
     ("dev-world.jsonl", include_str!("../data/dev-world.jsonl")),
+    (
+        "dev-euphemism.jsonl",
+        include_str!("../data/dev-euphemism.jsonl"),
+    ),
+    (
+        "dev-fragments.jsonl",
+        include_str!("../data/dev-fragments.jsonl"),
+    ),
+    ("dev-ages.jsonl", include_str!("../data/dev-ages.jsonl")),
+    ("dev-cross.jsonl", include_str!("../data/dev-cross.jsonl")),
+    (
+        "dev-everyday.jsonl",
+        include_str!("../data/dev-everyday.jsonl"),
+    ),
 ];
 
 /// A trained model.

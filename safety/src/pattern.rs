@@ -67,6 +67,41 @@ pub(crate) struct Pattern {
     elements: Vec<Element>,
     /// `^`: only at the start of the clause.
     anchored: bool,
+    /// The words a match can start with, looked up before trying one
+    /// (`None`: any word, when a first phrase starts with an optional word).
+    starts: Option<Starts>,
+}
+
+/// The first words of a pattern's first phrases.
+#[derive(Debug, Clone, Default)]
+struct Starts {
+    words: std::collections::HashSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl Starts {
+    fn of(elements: &[Element]) -> Option<Self> {
+        let Some(Element::Phrases(phrases)) = elements.first() else {
+            return None;
+        };
+        let mut starts = Self::default();
+        for phrase in phrases {
+            let first = phrase.first()?;
+            if first.optional || first.is_end() {
+                return None;
+            }
+            if first.prefix {
+                starts.prefixes.push(first.text.clone());
+            } else {
+                starts.words.insert(first.text.clone());
+            }
+        }
+        Some(starts)
+    }
+
+    fn admit(&self, word: &str) -> bool {
+        self.words.contains(word) || self.prefixes.iter().any(|p| word.starts_with(p.as_str()))
+    }
 }
 
 impl Pattern {
@@ -123,7 +158,12 @@ impl Pattern {
                 .all(|e| !matches!(e, Element::NotNext(_))),
             "a look-ahead ends the pattern: {source:?}"
         );
-        Self { elements, anchored }
+        let starts = Starts::of(&elements);
+        Self {
+            elements,
+            anchored,
+            starts,
+        }
     }
 
     /// Every match in the clause, as (first word, one past the last word);
@@ -135,6 +175,7 @@ impl Pattern {
             0..words.len()
         };
         starts
+            .filter(|&start| self.starts.as_ref().is_none_or(|s| s.admit(&words[start])))
             .filter_map(|start| match_from(&self.elements, words, start).map(|end| (start, end)))
             .filter(|(start, end)| end > start)
             .collect()

@@ -631,6 +631,13 @@ mod tests {
     }
 
     #[test]
+    fn digits_inside_a_word_are_letters_and_others_are_kept() {
+        let words = |m: &str| clauses(m).remove(0).words;
+        assert_eq!(words("su1c1d4l k1ll"), ["suicidal", "kill"]);
+        assert_eq!(words("my mp3 at 2am"), ["my", "mp3", "at", "2am"]);
+    }
+
+    #[test]
     fn shorthand_contractions_and_misspellings_are_written_out() {
         assert_eq!(flat("I'm SUCIDAL!!"), "i am suicidal");
         assert_eq!(flat("kms"), "kill myself");

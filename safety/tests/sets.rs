@@ -32,6 +32,11 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-trades.jsonl"),
     include_str!("../data/dev-lives.jsonl"),
     include_str!("../data/dev-world.jsonl"),
+    include_str!("../data/dev-euphemism.jsonl"),
+    include_str!("../data/dev-fragments.jsonl"),
+    include_str!("../data/dev-ages.jsonl"),
+    include_str!("../data/dev-cross.jsonl"),
+    include_str!("../data/dev-everyday.jsonl"),
 );
 
 #[test]

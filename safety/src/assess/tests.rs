@@ -336,3 +336,147 @@ fn look_alikes_of_those_details_are_not_escalated() {
         ],
     );
 }
+
+/// The rules alone (no model to cover for them): the level they reach.
+#[track_caller]
+fn rules_at(level_wanted: RiskLevel, messages: &[&str]) {
+    for m in messages {
+        let a = assess_rules(m);
+        assert_eq!(a.level, level_wanted, "{m:?}: {}", a.explanation());
+    }
+}
+
+#[test]
+fn a_story_told_and_then_denied_explains_nothing() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "Gave all my tools to the apprentice today, told him I'm retiring. I'm not retiring.",
+            "My sister's taking the cat next week \"while I'm travelling\". I'm not travelling.",
+            "Bank's taking the restaurant Monday. I've told my wife I'm seeing the accountant in the morning. I won't be.",
+            "cancelled therapy, cancelled the gym, cancelled everything after the 14th. no point keeping any of it",
+        ],
+    );
+    rules_at(
+        RiskLevel::None,
+        &["My sister's taking the cat next week while I'm travelling."],
+    );
+}
+
+#[test]
+fn the_past_does_not_reach_a_new_sentence_in_the_present() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "My dad died two years ago and I want to die",
+            "We split up a year ago. I want to kill myself",
+            "me and Claire split 2 years ago. I've sorted the paperwork so they get what's left and I'm going up to the cliffs on Saturday.",
+            "been in the crisis unit twice this year. still want to die, just got better at saying i dont",
+        ],
+    );
+    rules_at(
+        RiskLevel::Low,
+        &[
+            "I tried to kill myself two years ago. I'm doing much better now.",
+            "When I was 15 I wanted to die",
+        ],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "A year ago today I was in hospital after an overdose. Today I went for a run and cooked dinner for my kids.",
+        ],
+    );
+}
+
+#[test]
+fn a_familys_news_explains_a_will_and_never_a_method() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "4am again, baby won't settle. I had the thought of walking out into the road and I didn't hate it.",
+        ],
+    );
+    all_below(
+        RiskLevel::High,
+        &["We made a will after the baby was born, everyone should do it"],
+    );
+}
+
+#[test]
+fn recovery_believed_by_someone_else_or_the_calm_of_a_decision_is_no_recovery() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "My therapist thinks I'm doing better. I'm only doing better because I've decided.",
+            "my therapist thinks I'm doing better. I'm doing better because I've made up my mind.",
+        ],
+    );
+    all_below(
+        RiskLevel::Medium,
+        &["I'm doing much better now, therapy helped"],
+    );
+}
+
+#[test]
+fn hopelessness_alone_stays_medium() {
+    rules_at(
+        RiskLevel::Medium,
+        &[
+            "I can't do this anymore. I'm so tired of everything",
+            "I give up. on everything. there's no point trying anymore",
+        ],
+    );
+    rules_at(
+        RiskLevel::High,
+        &["I can't do this anymore and I'm a burden to everyone"],
+    );
+}
+
+#[test]
+fn digits_for_letters_and_other_languages_are_read() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "su1c1d4l again. thought it would pass. it hasnt",
+            "i want to k1ll mys3lf",
+            "bhai sach bolu toh ab jeene ka mann nahi karta",
+            "gusto ko na mamatay",
+            "ya no puedo, me quiero morir",
+            "In my country we do not speak about this. But I am thinking every day how to kill me self.",
+            "Properly had enough. Reckon I'll just top myself and have done with it.",
+        ],
+    );
+    all_below(
+        RiskLevel::Medium,
+        &["need to top myself up with coffee before the mp3 test"],
+    );
+}
+
+#[test]
+fn the_writer_acting_for_someone_else_is_still_the_writer() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "if someone dies by suicide does the life insurance still pay? policy is three years old. I need to know it'll pay out for them",
+            "I relapsed. 3 cuts on my hip. I had 200 days clean and now it's back to zero",
+            "my son found my razor blades. he's 9. I told him they were for shaving but they're for my legs, the cuts on my legs",
+        ],
+    );
+}
+
+#[test]
+fn laughter_takes_back_hyperbole_but_not_an_act() {
+    rules_at(
+        RiskLevel::High,
+        &["burned myself with a lighter again lol 🙃"],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "bro that boss fight made me want to uninstall and kms 😂 third try tho we got it",
+            "If my boss schedules one more 8am meeting I'm going to throw myself off the balcony lmao jk",
+            "essay due at midnight and I'm about to end it all lol jk. 3000 words and I've done 200",
+        ],
+    );
+}
