@@ -46,6 +46,17 @@ impl Bubble {
         }
     }
 
+    /// Ends the streaming reply as failed with `text` (kept even when empty
+    /// if the bubble has no other version): shown, with Retry.
+    fn end_failed(&mut self, text: String, interrupted: bool) {
+        if !text.is_empty() || self.versions.is_empty() {
+            self.versions.push(text);
+            self.shown = self.versions.len() - 1;
+            self.status = FinishStatus::Failed;
+            self.interrupted = interrupted;
+        }
+    }
+
     fn from_message(m: &Message) -> Self {
         let versions = if m.versions.is_empty() {
             vec![m.content.clone()]
@@ -377,6 +388,12 @@ impl ChatState {
         }
     }
 
+    /// Drops replies that ended with nothing to show.
+    fn drop_empty_replies(&mut self) {
+        self.bubbles
+            .retain(|b| !b.versions.is_empty() || b.role == "user");
+    }
+
     /// The server writing the reply went away: the reply keeps the text
     /// that arrived, or the text the server saved when that is more (a
     /// page that re-attached late), and shows as interrupted, with Retry.
@@ -395,15 +412,9 @@ impl ChatState {
             } else {
                 arrived
             };
-            if !text.is_empty() || b.versions.is_empty() {
-                b.versions.push(text);
-                b.shown = b.versions.len() - 1;
-                b.status = FinishStatus::Failed;
-                b.interrupted = true;
-            }
+            b.end_failed(text, true);
         }
-        self.bubbles
-            .retain(|b| !b.versions.is_empty() || b.role == "user");
+        self.drop_empty_replies();
     }
 
     /// Applies an event of a reply stream.
@@ -496,15 +507,11 @@ impl ChatState {
                     // even when empty): show it as failed, with Retry.
                     // (A list that came in meanwhile may hold it already.)
                     let listed = b.versions.last() == Some(&text);
-                    if !refused && !listed && (!text.is_empty() || b.versions.is_empty()) {
-                        b.versions.push(text);
-                        b.shown = b.versions.len() - 1;
-                        b.status = FinishStatus::Failed;
-                        b.interrupted = false;
+                    if !refused && !listed {
+                        b.end_failed(text, false);
                     }
                 }
-                self.bubbles
-                    .retain(|b| !b.versions.is_empty() || b.role == "user");
+                self.drop_empty_replies();
                 self.notice = Some(Self::notice_for(*code, error));
                 if refused {
                     return self.restore_draft();
