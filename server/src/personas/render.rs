@@ -2,11 +2,10 @@
 //! `response` (chat, openai_chat) or `persona_response` (a panel member).
 
 use crate::streams::generation::{Out, Outcome, Render};
-use crate::streams::registry::{Payload, write_json_str};
+use crate::streams::registry::Fields;
 use serde_json::Value;
-use shared::personas::{ChatResponseData, OpenaiResponseData};
-use shared::stream::FinishStatus;
-use shared::ws::{ResponseData, ServerMessage, StreamStatus};
+use shared::stream::{FinishStatus, TokenUsage};
+use shared::ws::{ServerMessage, StreamStatus};
 use tokio::sync::oneshot;
 
 /// What kind of request the stream answers.
@@ -42,21 +41,20 @@ impl SeedRender {
         }
     }
 
-    fn status(&self, status: StreamStatus, message: String) -> Out {
-        out(ServerMessage::Status {
-            status,
-            message,
-            persona_id: self.persona_id.clone(),
-            persona_streams: None,
-            stream_id: None,
-            seq: None,
-        })
+    /// A `status` ([`ServerMessage::Status`]) written straight to JSON.
+    fn status(&self, status: StreamStatus, message: &str) -> Out {
+        let fields = Fields::with_capacity(message.len() + 96)
+            .field("message", &message)
+            .some("persona_id", self.persona_id.as_ref())
+            .field("status", &status)
+            .field("type", &"status");
+        (None, fields.into())
     }
 
     fn chunk_event(&self, chunk: &str, is_final: bool) -> Out {
         (
             None,
-            chunk_fields(chunk, is_final, self.persona_id.as_deref()),
+            chunk_fields(chunk, is_final, self.persona_id.as_deref()).into(),
         )
     }
 }
@@ -65,17 +63,17 @@ impl Render for SeedRender {
     fn start(&mut self, _stream_id: &str) -> Vec<Out> {
         match &self.kind {
             Kind::Openai { .. } => vec![
-                self.status(StreamStatus::Starting, "Initializing...".into()),
-                self.status(StreamStatus::Processing, "Sending request...".into()),
+                self.status(StreamStatus::Starting, "Initializing..."),
+                self.status(StreamStatus::Processing, "Sending request..."),
             ],
             _ => vec![
                 self.status(
                     StreamStatus::Starting,
-                    format!("Initializing {}...", self.persona_name),
+                    &format!("Initializing {}...", self.persona_name),
                 ),
                 self.status(
                     StreamStatus::Processing,
-                    format!("Asking {}...", self.persona_name),
+                    &format!("Asking {}...", self.persona_name),
                 ),
             ],
         }
@@ -86,10 +84,10 @@ impl Render for SeedRender {
         if !self.streaming {
             self.streaming = true;
             let who = match self.kind {
-                Kind::Openai { .. } => "The model".to_owned(),
-                _ => self.persona_name.clone(),
+                Kind::Openai { .. } => "The model",
+                _ => &self.persona_name,
             };
-            events.push(self.status(StreamStatus::Streaming, format!("{who} is answering...")));
+            events.push(self.status(StreamStatus::Streaming, &format!("{who} is answering...")));
         }
         events.push(self.chunk_event(text, false));
         events
@@ -114,7 +112,7 @@ impl Render for SeedRender {
             FinishStatus::Stopped => "Stopped",
             FinishStatus::Failed => "Failed",
         };
-        events.push(self.status(StreamStatus::Completed, done_message.into()));
+        events.push(self.status(StreamStatus::Completed, done_message));
         let status = match o.status {
             FinishStatus::Completed => "completed",
             FinishStatus::Stopped => "stopped",
@@ -124,33 +122,39 @@ impl Render for SeedRender {
             Kind::Openai { model, on_done } => {
                 let on_done = std::mem::replace(on_done, Box::new(|_| {}));
                 on_done(o);
-                let data = OpenaiResponseData {
-                    response_id: o.response_id.clone().unwrap_or_default(),
-                    output_text: o.text.clone(),
-                    model: model.clone(),
-                    finish: o.status,
-                    usage: o.usage,
-                };
-                events.push(response(status, ResponseData::Openai(data)));
+                // `OpenaiResponseData`'s fields.
+                let data = Fields::with_capacity(o.text.len() + 192)
+                    .field("finish", &o.status)
+                    .field("model", model)
+                    .field("output_text", &o.text)
+                    .field("response_id", &o.response_id.as_deref().unwrap_or_default())
+                    .object("usage", usage(o.usage));
+                events.push(response(status, data));
             }
             Kind::Chat => {
-                let data = ChatResponseData {
-                    persona_id: self.persona_id.clone().unwrap_or_default(),
-                    persona_name: self.persona_name.clone(),
-                    response: o.text.clone(),
-                    finish: o.status,
-                    usage: o.usage,
-                };
-                events.push(response(status, ResponseData::Chat(data)));
+                // `ChatResponseData`'s fields.
+                let data = Fields::with_capacity(o.text.len() + 192)
+                    .field("finish", &o.status)
+                    .field(
+                        "persona_id",
+                        &self.persona_id.as_deref().unwrap_or_default(),
+                    )
+                    .field("persona_name", &self.persona_name)
+                    .field("response", &o.text)
+                    .object("usage", usage(o.usage));
+                events.push(response(status, data));
             }
             Kind::Member { index, done } => {
-                events.push(out(ServerMessage::PersonaResponse {
-                    persona_id: self.persona_id.clone().unwrap_or_default(),
-                    response: o.text.clone(),
-                    index: *index,
-                    stream_id: None,
-                    seq: None,
-                }));
+                // `ServerMessage::PersonaResponse`.
+                let fields = Fields::with_capacity(o.text.len() + 96)
+                    .field("index", index)
+                    .field(
+                        "persona_id",
+                        &self.persona_id.as_deref().unwrap_or_default(),
+                    )
+                    .field("response", &o.text)
+                    .field("type", &"persona_response");
+                events.push((None, fields.into()));
                 if let Some(tx) = done.take() {
                     let _ = tx.send(o.clone());
                 }
@@ -160,13 +164,21 @@ impl Render for SeedRender {
     }
 }
 
-fn response(status: &str, data: ResponseData) -> Out {
-    out(ServerMessage::Response {
-        status: status.into(),
-        data,
-        stream_id: None,
-        seq: None,
-    })
+/// A final `response` ([`ServerMessage::Response`]) of `data`'s fields,
+/// written straight to JSON.
+fn response(status: &str, data: Fields) -> Out {
+    let fields = Fields::default()
+        .object("data", data)
+        .field("status", &status)
+        .field("type", &"response");
+    (None, fields.into())
+}
+
+/// [`TokenUsage`]'s fields.
+fn usage(u: TokenUsage) -> Fields {
+    Fields::default()
+        .field("completion_tokens", &u.completion_tokens)
+        .field("prompt_tokens", &u.prompt_tokens)
 }
 
 /// The persona protocol's events go by `type` inside the JSON; no SSE names.
@@ -177,59 +189,189 @@ pub fn out(m: ServerMessage) -> Out {
 /// A `chunk` ([`ServerMessage::Chunk`]) written straight to JSON: the
 /// bytes [`out`] gives, in its key order, without a map per chunk (the
 /// most frequent event there is).
-fn chunk_fields(chunk: &str, is_final: bool, persona_id: Option<&str>) -> Payload {
-    let mut f = Vec::with_capacity(chunk.len() + 96);
-    f.extend_from_slice(b"\"chunk\":");
-    write_json_str(&mut f, chunk);
-    f.extend_from_slice(if is_final {
-        b",\"is_final\":true"
-    } else {
-        b",\"is_final\":false"
-    });
-    if let Some(id) = persona_id {
-        f.extend_from_slice(b",\"persona_id\":");
-        write_json_str(&mut f, id);
-    }
-    f.extend_from_slice(b",\"type\":\"chunk\"");
-    Payload::Fields(f)
+fn chunk_fields(chunk: &str, is_final: bool, persona_id: Option<&str>) -> Fields {
+    Fields::with_capacity(chunk.len() + 96)
+        .field("chunk", &chunk)
+        .field("is_final", &is_final)
+        .some("persona_id", persona_id.as_ref())
+        .field("type", &"chunk")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::streams::registry::{Payload, Streams};
+    use futures_util::StreamExt;
+    use shared::personas::{ChatResponseData, OpenaiResponseData};
+    use shared::ws::ResponseData;
+
+    const TEXTS: [&str; 5] = [
+        "",
+        "plain",
+        "a \"quoted\" \\ back",
+        "tab\tnew\nline\u{1}\u{7f}",
+        "héllo ✓ 😀 \u{2028}",
+    ];
+    const PERSONAS: [Option<&str>; 3] = [None, Some("tech_enthusiast"), Some("odd \"id\"")];
+
+    /// The bytes a stream holds for each event, its id written `ID`.
+    async fn written(events: Vec<Payload>) -> Vec<String> {
+        let e = Streams::new(std::time::Duration::ZERO).create("u");
+        for payload in events {
+            e.push(None, payload).unwrap();
+        }
+        e.finish();
+        e.subscribe(0)
+            .map(|ev| ev.json.replace(e.id.as_str(), "ID"))
+            .collect()
+            .await
+    }
+
+    /// Events written straight to JSON are the bytes of the messages
+    /// rendered through a `serde_json::Value`.
+    async fn assert_same(direct: Vec<Out>, messages: Vec<ServerMessage>, case: &str) {
+        let direct = direct.into_iter().map(|(_, p)| p).collect();
+        let through_value = messages.into_iter().map(|m| out(m).1).collect();
+        assert_eq!(
+            written(direct).await,
+            written(through_value).await,
+            "{case}"
+        );
+    }
 
     #[tokio::test]
-    async fn chunks_written_straight_to_json_are_the_bytes_of_the_message() {
-        use futures_util::StreamExt;
-        let streams = crate::streams::registry::Streams::new(std::time::Duration::ZERO);
-        let texts = [
-            "",
-            "plain",
-            "a \"quoted\" \\ back",
-            "tab\tnew\nline\u{1}\u{7f}",
-            "héllo ✓ 😀 \u{2028}",
-        ];
-        for text in texts {
-            for is_final in [false, true] {
-                for persona in [None, Some("tech_enthusiast"), Some("odd \"id\"")] {
-                    let message = out(ServerMessage::Chunk {
+    async fn chunks_and_statuses_written_straight_to_json_are_the_bytes_of_the_message() {
+        for text in TEXTS {
+            for persona in PERSONAS {
+                let render = SeedRender::new(persona.map(str::to_owned), "P".into(), Kind::Chat);
+                let mut direct = Vec::new();
+                let mut messages = Vec::new();
+                for is_final in [false, true] {
+                    direct.push(render.chunk_event(text, is_final));
+                    messages.push(ServerMessage::Chunk {
                         chunk: text.to_owned(),
                         is_final,
                         persona_id: persona.map(str::to_owned),
                         stream_id: None,
                         seq: None,
                     });
-                    let (a, b) = (streams.create("u"), streams.create("u"));
-                    a.push(None, message.1).unwrap();
-                    b.push(None, chunk_fields(text, is_final, persona)).unwrap();
-                    let mut written = Vec::new();
-                    for e in [&a, &b] {
-                        e.finish();
-                        let events: Vec<_> = e.subscribe(0).collect().await;
-                        written.push(events[0].json.replace(e.id.as_str(), "ID"));
-                    }
-                    assert_eq!(written[0], written[1], "{text:?} {is_final} {persona:?}");
                 }
+                for status in [
+                    StreamStatus::Starting,
+                    StreamStatus::Processing,
+                    StreamStatus::Streaming,
+                    StreamStatus::Completed,
+                ] {
+                    direct.push(render.status(status, text));
+                    messages.push(ServerMessage::Status {
+                        status,
+                        message: text.to_owned(),
+                        persona_id: persona.map(str::to_owned),
+                        persona_streams: None,
+                        stream_id: None,
+                        seq: None,
+                    });
+                }
+                assert_same(direct, messages, &format!("{text:?} {persona:?}")).await;
+            }
+        }
+    }
+
+    /// `render`'s final events for `outcome` are the bytes of the final
+    /// chunk, the `completed` status and `last`.
+    async fn assert_finish(mut render: SeedRender, outcome: &Outcome, last: ServerMessage) {
+        let persona_id = render.persona_id.clone();
+        let message = match outcome.status {
+            FinishStatus::Completed => "Completed",
+            _ => "Stopped",
+        };
+        let expected = vec![
+            ServerMessage::Chunk {
+                chunk: String::new(),
+                is_final: true,
+                persona_id: persona_id.clone(),
+                stream_id: None,
+                seq: None,
+            },
+            ServerMessage::Status {
+                status: StreamStatus::Completed,
+                message: message.into(),
+                persona_id,
+                persona_streams: None,
+                stream_id: None,
+                seq: None,
+            },
+            last,
+        ];
+        let case = format!("{:?} {:?}", render.persona_id, outcome.text);
+        assert_same(render.finish(outcome).await, expected, &case).await;
+    }
+
+    #[tokio::test]
+    async fn final_responses_written_straight_to_json_are_the_bytes_of_the_message() {
+        let usage = TokenUsage {
+            prompt_tokens: 12,
+            completion_tokens: 345,
+        };
+        for text in TEXTS {
+            for (finish, status) in [
+                (FinishStatus::Completed, "completed"),
+                (FinishStatus::Stopped, "stopped"),
+            ] {
+                let outcome = Outcome {
+                    text: text.to_owned(),
+                    status: finish,
+                    usage,
+                    response_id: Some(format!("resp_{text}")),
+                    error: None,
+                    retry_after: None,
+                };
+                let response = |data| ServerMessage::Response {
+                    status: status.into(),
+                    data,
+                    stream_id: None,
+                    seq: None,
+                };
+                for persona in PERSONAS {
+                    let name = format!("Name {text}");
+                    let chat =
+                        SeedRender::new(persona.map(str::to_owned), name.clone(), Kind::Chat);
+                    let data = ChatResponseData {
+                        persona_id: persona.unwrap_or_default().to_owned(),
+                        persona_name: name.clone(),
+                        response: text.to_owned(),
+                        finish,
+                        usage,
+                    };
+                    assert_finish(chat, &outcome, response(ResponseData::Chat(data))).await;
+
+                    let kind = Kind::Member {
+                        index: 7,
+                        done: None,
+                    };
+                    let member = SeedRender::new(persona.map(str::to_owned), name, kind);
+                    let last = ServerMessage::PersonaResponse {
+                        persona_id: persona.unwrap_or_default().to_owned(),
+                        response: text.to_owned(),
+                        index: 7,
+                        stream_id: None,
+                        seq: None,
+                    };
+                    assert_finish(member, &outcome, last).await;
+                }
+                let kind = Kind::Openai {
+                    model: format!("model {text}"),
+                    on_done: Box::new(|_| {}),
+                };
+                let openai = SeedRender::new(None, "The model".into(), kind);
+                let data = OpenaiResponseData {
+                    response_id: format!("resp_{text}"),
+                    output_text: text.to_owned(),
+                    model: format!("model {text}"),
+                    finish,
+                    usage,
+                };
+                assert_finish(openai, &outcome, response(ResponseData::Openai(data))).await;
             }
         }
     }

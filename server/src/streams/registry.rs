@@ -107,8 +107,8 @@ pub enum Payload {
     Value(Value),
     /// An object's fields already written as JSON, without the braces, in
     /// the order [`Payload::Value`] would write them and without
-    /// `stream_id` or `seq`: a hot event (a chunk) rendered straight to
-    /// bytes, with no map in between. `Fields(b"")` is `{}`.
+    /// `stream_id` or `seq`: an event rendered straight to bytes, with no
+    /// map in between (see [`Fields`]). `Fields(b"")` is `{}`.
     Fields(Vec<u8>),
 }
 
@@ -118,10 +118,74 @@ impl From<Value> for Payload {
     }
 }
 
-/// Writes `s` as a JSON string (quoted and escaped exactly as `serde_json`
-/// writes it), for [`Payload::Fields`].
-pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(out, s);
+impl From<Fields> for Payload {
+    fn from(f: Fields) -> Self {
+        Payload::Fields(f.json)
+    }
+}
+
+/// An object's fields written straight to JSON for [`Payload::Fields`], in
+/// the order [`Payload::Value`] writes them (sorted keys, checked in debug
+/// builds): an event rendered without a map in between. Each value is
+/// written by `serde_json`; a value that is an object is added with
+/// [`Fields::object`], its own fields in the same order.
+#[derive(Debug, Default)]
+pub struct Fields {
+    json: Vec<u8>,
+    last: &'static str,
+}
+
+impl Fields {
+    /// Room for `bytes` of JSON.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            json: Vec::with_capacity(bytes),
+            last: "",
+        }
+    }
+
+    /// Adds `key` with a string, number, boolean or unit enum (an object
+    /// goes through [`Fields::object`]: `serde_json` would write its
+    /// fields in their declared order).
+    pub fn field(mut self, key: &'static str, value: &impl serde::Serialize) -> Self {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.json, value);
+        self
+    }
+
+    /// [`Fields::field`] when `value` is `Some` (a field skipped when
+    /// `None`).
+    pub fn some(self, key: &'static str, value: Option<&impl serde::Serialize>) -> Self {
+        match value {
+            Some(v) => self.field(key, v),
+            None => self,
+        }
+    }
+
+    /// Adds `key` with the object of `fields`.
+    pub fn object(mut self, key: &'static str, fields: Fields) -> Self {
+        self.key(key);
+        self.json.push(b'{');
+        self.json.extend_from_slice(&fields.json);
+        self.json.push(b'}');
+        self
+    }
+
+    fn key(&mut self, key: &'static str) {
+        debug_assert!(
+            self.last < key,
+            "{key:?} after {:?}: keys go sorted",
+            self.last
+        );
+        if !self.json.is_empty() {
+            self.json.push(b',');
+        }
+        // Keys are the protocol's field names: nothing to escape.
+        self.json.push(b'"');
+        self.json.extend_from_slice(key.as_bytes());
+        self.json.extend_from_slice(b"\":");
+        self.last = key;
+    }
 }
 
 /// Why an event was not added.
@@ -167,7 +231,7 @@ impl Streams {
 
     /// Opens a new stream for `owner`.
     pub fn create(&self, owner: &str) -> Arc<Entry> {
-        let id = format!("st_{}", uuid::Uuid::new_v4().simple());
+        let id = format!("st_{}", new_stream_uuid().simple());
         let entry = Arc::new(Entry {
             id: id.clone(),
             owner: owner.to_owned(),
@@ -249,6 +313,17 @@ impl Streams {
             }
         }
     }
+}
+
+/// A stream's id: a UUID v7, its first 48 bits the time in milliseconds
+/// and 74 random bits after them (no counter: nothing shared between
+/// threads). Every generation's record is keyed by it (`generations`'s
+/// primary key), and ids that grow with time put each new record at the
+/// end of that index: with random ids (v4) every insert wrote a page
+/// anywhere in it, so each group commit wrote and checkpointed about one
+/// index page per row.
+fn new_stream_uuid() -> uuid::Uuid {
+    uuid::Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext))
 }
 
 impl Entry {
