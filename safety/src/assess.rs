@@ -2,7 +2,7 @@
 
 use crate::lexicon::{
     FIRST_PERSON, NEGATION_BLOCKERS, NEGATORS, RULES, Rule, THIRD_PERSON, THIRD_PERSON_VERBS,
-    flags::{HYPER, ORD, SUBJ, THIRD, TOPIC},
+    flags::{HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC},
 };
 use crate::pattern::Pattern;
 use crate::text::{self, Clause};
@@ -421,8 +421,9 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         for f in &mut found {
             // A threat with a weapon, a time or "I mean it" is not a joke.
             let planned = f.cue.category == Category::HarmToOthers && markers.plan >= 1.0;
-            let joke_method =
-                f.cue.category == Category::Method && markers.laughter && markers.trivial;
+            let joke_method = (f.cue.category == Category::Method || rule_has(f.cue.rule, JOKE))
+                && markers.laughter
+                && markers.trivial;
             if f.cue.effect == Effect::Counts
                 && (rule_has(f.cue.rule, HYPER) || joke_method)
                 && !planned

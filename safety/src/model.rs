@@ -62,6 +62,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-everyday.jsonl",
         include_str!("../data/dev-everyday.jsonl"),
     ),
+    (
+        "dev-crossline.jsonl",
+        include_str!("../data/dev-crossline.jsonl"),
+    ),
 ];
 
 /// A trained model.

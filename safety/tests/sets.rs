@@ -37,6 +37,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-ages.jsonl"),
     include_str!("../data/dev-cross.jsonl"),
     include_str!("../data/dev-everyday.jsonl"),
+    include_str!("../data/dev-crossline.jsonl"),
 );
 
 #[test]

@@ -480,3 +480,14 @@ fn laughter_takes_back_hyperbole_but_not_an_act() {
         ],
     );
 }
+
+#[test]
+fn laughter_alone_does_not_take_back_ending_it() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "maybe I should just end it all lol",
+            "lol im gonna unalive myself if this keeps up. not actually joking though",
+        ],
+    );
+}
