@@ -18,8 +18,14 @@ fn all_below(ceiling: RiskLevel, messages: &[&str]) {
 
 #[track_caller]
 fn all_at(level_wanted: RiskLevel, messages: &[&str]) {
+    levels_by(assess, level_wanted, messages);
+}
+
+/// Every message is classified `level_wanted` by `classify`.
+#[track_caller]
+fn levels_by(classify: fn(&str) -> Assessment, level_wanted: RiskLevel, messages: &[&str]) {
     for m in messages {
-        let a = assess(m);
+        let a = classify(m);
         assert_eq!(a.level, level_wanted, "{m:?}: {}", a.explanation());
     }
 }
@@ -340,10 +346,7 @@ fn look_alikes_of_those_details_are_not_escalated() {
 /// The rules alone (no model to cover for them): the level they reach.
 #[track_caller]
 fn rules_at(level_wanted: RiskLevel, messages: &[&str]) {
-    for m in messages {
-        let a = assess_rules(m);
-        assert_eq!(a.level, level_wanted, "{m:?}: {}", a.explanation());
-    }
+    levels_by(assess_rules, level_wanted, messages);
 }
 
 #[test]
