@@ -50,22 +50,24 @@ const BUILTIN: &[(&str, &str, &str, &str, &str)] = &[
 
 /// Every built-in persona, in catalog order.
 pub(crate) fn builtin() -> Vec<Persona> {
-    BUILTIN
-        .iter()
-        .map(|(id, name, avatar, description, style)| Persona {
-            id: (*id).into(),
-            name: (*name).into(),
-            avatar: (*avatar).into(),
-            description: (*description).into(),
-            style: (*style).into(),
-            kind: "builtin".into(),
-        })
-        .collect()
+    BUILTIN.iter().map(persona).collect()
 }
 
-/// The built-in persona with this id.
+/// The built-in persona with this id (built alone: it is looked up for
+/// every reply).
 pub(crate) fn find(id: &str) -> Option<Persona> {
-    builtin().into_iter().find(|p| p.id == id)
+    BUILTIN.iter().find(|entry| entry.0 == id).map(persona)
+}
+
+fn persona(&(id, name, avatar, description, style): &(&str, &str, &str, &str, &str)) -> Persona {
+    Persona {
+        id: id.into(),
+        name: name.into(),
+        avatar: avatar.into(),
+        description: description.into(),
+        style: style.into(),
+        kind: "builtin".into(),
+    }
 }
 
 /// The id under which a user's generated role card is a persona.
