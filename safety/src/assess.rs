@@ -178,7 +178,7 @@ pub fn assess(message: &str) -> Assessment {
     let model = crate::model::trained();
     let p = model.probability_of(&crate::model::features(message, &a));
     a.model = p;
-    if p >= crate::model::HIGH_THRESHOLD {
+    if p >= crate::model::threshold(&a) {
         a.level = RiskLevel::High;
         a.cues.push(Cue {
             rule: "model",

@@ -18,8 +18,25 @@ use crate::eval::{Labelled, parse_jsonl};
 use crate::text;
 use std::sync::OnceLock;
 
-/// A probability of high risk at or above this makes a message high.
+/// A probability of high risk at or above this makes a message high when
+/// the rules found a risk cue in it, however weak or explained ...
 pub(crate) const HIGH_THRESHOLD: f32 = 0.5;
+/// ... and this when they found none: the model alone needs more
+/// confidence ("thank you, I called them" after a disclosure is 0.56).
+pub(crate) const HIGH_THRESHOLD_ALONE: f32 = 0.6;
+
+/// The threshold for a message the rules assessed as `rules`.
+pub(crate) fn threshold(rules: &Assessment) -> f32 {
+    let cue = rules
+        .cues
+        .iter()
+        .any(|c| c.category.is_risk() && c.category != crate::Category::Timing);
+    if cue {
+        HIGH_THRESHOLD
+    } else {
+        HIGH_THRESHOLD_ALONE
+    }
+}
 
 /// Hashed feature space.
 const BUCKETS: usize = 1 << 18;
@@ -195,7 +212,7 @@ mod tests {
             .collect();
         let set: Vec<Labelled> = tagged.iter().map(|(_, m)| m.clone()).collect();
         const FOLDS: usize = 5;
-        let mut scored: Vec<(RiskLevel, RiskLevel, f32)> = Vec::new();
+        let mut scored: Vec<(RiskLevel, RiskLevel, f32, bool)> = Vec::new();
         let mut from: Vec<&str> = Vec::new();
         for fold in 0..FOLDS {
             let train: Vec<Labelled> = set
@@ -215,20 +232,34 @@ mod tests {
                 } else {
                     model.probability_of(&features(&m.text, &rules))
                 };
-                scored.push((m.label, rules.level, p));
+                let alone = threshold(&rules) == HIGH_THRESHOLD_ALONE;
+                scored.push((m.label, rules.level, p, alone));
                 from.push(tagged[i].0);
             }
         }
         println!("out-of-fold, rules with the model at each threshold:");
         for (name, only) in [("all", None), ("dev-adult", Some("dev-adult.jsonl"))] {
             println!(" {name}:");
-            for t in [0.3f32, 0.4, 0.5, 0.6, 0.7, 0.8, 1.1] {
+            for (t, t_alone) in [
+                (0.3f32, 0.3f32),
+                (0.4, 0.4),
+                (0.5, 0.5),
+                (0.5, 0.6),
+                (0.5, 0.7),
+                (0.5, 0.8),
+                (0.6, 0.6),
+                (0.6, 0.7),
+                (0.7, 0.7),
+                (0.8, 0.8),
+                (1.1, 1.1),
+            ] {
                 let mut matrix = [[0usize; 4]; 4];
-                for ((label, rules, p), src) in scored.iter().zip(&from) {
+                for ((label, rules, p, alone), src) in scored.iter().zip(&from) {
                     if only.is_some_and(|o| o != *src) {
                         continue;
                     }
-                    let got = if *p >= t { RiskLevel::High } else { *rules };
+                    let bar = if *alone { t_alone } else { t };
+                    let got = if *p >= bar { RiskLevel::High } else { *rules };
                     matrix[*label as usize][got as usize] += 1;
                 }
                 let r = Report {
@@ -236,7 +267,7 @@ mod tests {
                     misses: Vec::new(),
                 };
                 println!(
-                    "  t={t:.1}: high recall {:.3}, false alarms {:.1}%, medium escalated {:?}",
+                    "  t={t:.1} (no cue {t_alone:.1}): high recall {:.3}, false alarms {:.1}%, medium escalated {:?}",
                     r.high_recall(),
                     100.0 * r.false_alarm_rate(),
                     r.medium_escalated()

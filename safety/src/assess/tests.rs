@@ -494,3 +494,16 @@ fn laughter_alone_does_not_take_back_ending_it() {
         ],
     );
 }
+
+#[test]
+fn thanks_after_a_disclosure_stays_calm() {
+    let earlier = ["i want to kms tonight"];
+    for m in [
+        "thank you, I called them",
+        "ok thanks",
+        "I called the number you gave me",
+    ] {
+        let a = assess_in_context(m, &earlier);
+        assert!(a.level < RiskLevel::High, "{m:?}: {}", a.explanation());
+    }
+}
