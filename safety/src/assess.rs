@@ -592,7 +592,10 @@ fn read_cue(
     };
     // Someone else's words: a quotation, or "my friend posted kms" with no
     // "I" of the writer's between the reporting and the cue.
+    // "my cousin said she'd take the dog if anything happened to me": a
+    // cue that ends on "me" is the writer's, whoever is talking.
     let reported_here = here.reported_at < start
+        && clause[end - 1] != "me"
         && !clause[here.reported_at..start]
             .iter()
             .skip(1)
@@ -779,6 +782,10 @@ fn cover_story(clause: &Clause, at: usize) -> bool {
                 clause[k - 1].as_str(),
                 "they" | "everyone" | "people" | "all"
             ))
+            // "she thought I was going on holiday".
+            || (w == "thought"
+                && k > 0
+                && matches!(clause[k - 1].as_str(), "she" | "he" | "they" | "everyone"))
     })
 }
 

@@ -85,6 +85,7 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-crossline.jsonl",
         include_str!("../data/dev-crossline.jsonl"),
     ),
+    ("dev-line.jsonl", include_str!("../data/dev-line.jsonl")),
 ];
 
 /// A trained model.

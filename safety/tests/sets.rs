@@ -38,6 +38,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-cross.jsonl"),
     include_str!("../data/dev-everyday.jsonl"),
     include_str!("../data/dev-crossline.jsonl"),
+    include_str!("../data/dev-line.jsonl"),
 );
 
 #[test]

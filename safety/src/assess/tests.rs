@@ -507,3 +507,19 @@ fn thanks_after_a_disclosure_stays_calm() {
         assert!(a.level < RiskLevel::High, "{m:?}: {}", a.explanation());
     }
 }
+
+#[test]
+fn said_briefly_or_asked_about_someone_it_is_still_the_writer() {
+    rules_at(
+        RiskLevel::High,
+        &[
+            "Can't live like this. Won't.",
+            "What would happen if someone took like 30 sertraline at once",
+            "I used to self-harm and I'm right back there. Did it this morning before work.",
+            "no point telling anyone. by the weekend it won't matter.",
+        ],
+    );
+    // Someone else's words, but "to me": the writer's arrangement.
+    let neighbour = "my neighbour said she'd take the cat if anything ever happened to me so i asked her today to make it official. she thought i was going on holiday lol";
+    rules_at(RiskLevel::Medium, &[neighbour]);
+}
