@@ -27,15 +27,19 @@ pub(crate) const HIGH_THRESHOLD_ALONE: f32 = 0.6;
 
 /// The threshold for a message the rules assessed as `rules`.
 pub(crate) fn threshold(rules: &Assessment) -> f32 {
-    let cue = rules
-        .cues
-        .iter()
-        .any(|c| c.category.is_risk() && c.category != crate::Category::Timing);
-    if cue {
+    if has_risk_cue(rules) {
         HIGH_THRESHOLD
     } else {
         HIGH_THRESHOLD_ALONE
     }
+}
+
+/// Whether the rules found a risk cue (a time alone is none).
+fn has_risk_cue(rules: &Assessment) -> bool {
+    rules
+        .cues
+        .iter()
+        .any(|c| c.category.is_risk() && c.category != crate::Category::Timing)
 }
 
 /// Hashed feature space.
@@ -233,7 +237,7 @@ mod tests {
                 } else {
                     model.probability_of(&features(&m.text, &rules))
                 };
-                let alone = threshold(&rules) == HIGH_THRESHOLD_ALONE;
+                let alone = !has_risk_cue(&rules);
                 scored.push((m.label, rules.level, p, alone));
                 from.push(tagged[i].0);
             }
