@@ -182,11 +182,18 @@ for (const count of [3, 6]) {
       await page.getByLabel('Your message').fill('What makes a good day?');
       await page.getByRole('button', { name: 'Send' }).click();
       const columns = page.locator('article.column');
-      await page.waitForFunction(
-        (n) => [...document.querySelectorAll('[data-testid="column-status"]')].filter((s) => /Done|Failed|Stopped/.test(s.textContent)).length === n,
-        count,
-        { timeout: 30_000 },
-      );
+      await page
+        .waitForFunction(
+          (n) => [...document.querySelectorAll('[data-testid="column-status"]')].filter((s) => /Done|Failed|Stopped/.test(s.textContent)).length === n,
+          count,
+          { timeout: 30_000 },
+        )
+        .catch(async (e) => {
+          // Once seen in CI and never again: say what the page and the
+          // server were doing, so the next one can be told apart.
+          const statuses = await page.getByTestId('column-status').allInnerTexts();
+          throw new Error(`${e.message}\ncolumn statuses: ${JSON.stringify(statuses)}\nserver log (end):\n${fast.log().slice(-4000)}`);
+        });
       assert.equal(await columns.count(), count);
       assert.deepEqual(
         await page.getByTestId('column-status').allInnerTexts(),
