@@ -43,6 +43,8 @@ pub enum Effect {
     Hyperbole,
     /// Fiction, news, study or work.
     Fiction,
+    /// A thought the writer fears and disowns (OCD's intrusive thoughts).
+    Unwanted,
     /// An everyday reason: moving house, a trip, a wedding.
     Ordinary,
     /// Raised by the session's earlier messages.
@@ -60,6 +62,7 @@ impl Effect {
             Self::Past => "past:",
             Self::Hyperbole => "hyperbole:",
             Self::Fiction => "fiction:",
+            Self::Unwanted => "unwanted:",
             Self::Ordinary => "ordinary:",
             Self::Context => "context:",
             Self::Model => "model:",
@@ -315,12 +318,26 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
+    // "jk. unless", "lol jk. mostly": a joke taken back in the next breath.
+    markers.serious |= clauses.windows(2).any(|pair| {
+        pair[0].last().is_some_and(|w| w == "joking")
+            && !pair[1].is_empty()
+            && pair[1].len() <= 3
+            && pair[1].iter().all(|w| {
+                matches!(
+                    w.as_str(),
+                    "unless" | "mostly" | "maybe" | "or" | "am" | "i" | "not" | "really" | "kind"
+                        | "sort" | "of" | "half" | "kinda" | "sorta" | "partly"
+                )
+            })
+    });
 
     markers.relapse = clauses.iter().any(|c| {
         c.iter().enumerate().any(|(k, w)| {
             matches!(w.as_str(), "relapsed" | "relapse" | "relapsing") && !negated(c, k)
         })
     });
+    let unwanted = unwanted_thought(&clauses);
     let mut found: Vec<Found> = Vec::new();
     let mut distress = false;
     for (ci, clause) in clauses.iter().enumerate() {
@@ -358,7 +375,16 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     }),
                     after_reporting: ci > 0 && ends_in_reporting(&clauses[ci - 1]),
                 };
-                let effect = read_cue(rule, clause, (start, end), here, &markers);
+                let mut effect = read_cue(rule, clause, (start, end), here, &markers);
+                if unwanted
+                    && effect == Effect::Counts
+                    && matches!(
+                        rule.category,
+                        Category::Ideation | Category::Method | Category::HarmToOthers
+                    )
+                {
+                    effect = Effect::Unwanted;
+                }
                 let cue = Cue {
                     rule: rule.id,
                     category: rule.category,
@@ -627,13 +653,20 @@ fn read_cue(
         return Effect::Ordinary;
     }
     // No subject written, and the cue is on someone else's body or things:
-    // "fresh cuts on his arm".
+    // "fresh cuts on his arm" (not "a letter to my son, left it on his
+    // desk": past a comma is the next thing done).
+    let near = clause
+        .commas
+        .iter()
+        .copied()
+        .filter(|&c| c >= end)
+        .fold((end + 4).min(clause.len()), usize::min);
     let theirs = rule.flags & SUBJ != 0
         && rule.category != Category::HarmToOthers
         && !clause[..end]
             .iter()
             .any(|w| FIRST_PERSON.contains(&w.as_str()))
-        && clause[end..(end + 4).min(clause.len())]
+        && clause[end..near]
             .iter()
             .any(|w| matches!(w.as_str(), "his" | "her" | "their"));
     if theirs {
@@ -664,6 +697,83 @@ fn read_cue(
         return Effect::Past;
     }
     Effect::Counts
+}
+
+/// "I get thoughts of swerving into a lorry and they terrify me, I'd
+/// never": a thought the writer is frightened by and disowns (the
+/// intrusive thoughts of OCD, or after a birth) is not their risk. Both
+/// must be said; and fear of losing control ("scared I'll do it", "part of
+/// me wants to") is risk, whatever else is said.
+fn unwanted_thought(clauses: &[Clause]) -> bool {
+    let text = format!(
+        " {} ",
+        clauses
+            .iter()
+            .map(|c| c.join(" "))
+            .collect::<Vec<_>>()
+            .join(" . ")
+    );
+    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p} ")));
+    let frightened = has(&[
+        "terrifies me",
+        "terrified",
+        "terrifying",
+        "scares me",
+        "scared me",
+        "it is scary",
+        "horrifies me",
+        "horrified",
+        "horrify me",
+        "horrible",
+        "freaked out",
+        "freaks me out",
+        "freaking me out",
+        "feel sick",
+        "made me sick",
+        "makes me sick",
+        "shook me",
+        "ashamed",
+        "disgusted",
+        "disturbing",
+        "upsetting",
+    ]);
+    let disowned = has(&[
+        "do not want to",
+        "do not want it",
+        "would never",
+        "never would",
+        "love my life",
+        "do not want to die",
+        "intrusive",
+        "ocd",
+        "is that normal",
+        "is this normal",
+        "is it normal",
+        "known thing",
+        "is that a thing",
+        "is this a thing",
+        "does that make me",
+        "does this make me",
+        "bad person",
+        "postpartum",
+        "post partum",
+    ]);
+    let losing_control = has(&[
+        "part of me",
+        "how much i want",
+        "tempted",
+        "almost did",
+        "scared i will",
+        "afraid i will",
+        "scared i might",
+        "afraid i might",
+        "do not trust myself",
+        "want to do it",
+        "getting stronger",
+        "but i want",
+        "but i do want",
+    ]);
+    frightened && disowned && !losing_control
 }
 
 /// Whether a negator governs the words from `start` on.
@@ -880,7 +990,12 @@ fn subject(clause: &Clause, start: usize) -> Subject {
             continue;
         }
         // "my friend wants to", not "I called my dad to hear his voice".
-        if THIRD_PERSON.contains(&w) && is_subject_position(clause, k) {
+        // "wrote a letter to my daughter, left it on her pillow": a noun
+        // before a comma is not the subject of what follows it.
+        if THIRD_PERSON.contains(&w)
+            && is_subject_position(clause, k)
+            && !clause.commas.contains(&(k + 1))
+        {
             return Subject::SomeoneElse;
         }
         if matches!(w, "and" | "so" | "then") {

@@ -90,6 +90,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         include_str!("../data/dev-crossline.jsonl"),
     ),
     ("dev-line.jsonl", include_str!("../data/dev-line.jsonl")),
+    (
+        "dev-understated.jsonl",
+        include_str!("../data/dev-understated.jsonl"),
+    ),
 ];
 
 /// A trained model.

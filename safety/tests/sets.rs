@@ -39,6 +39,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-everyday.jsonl"),
     include_str!("../data/dev-crossline.jsonl"),
     include_str!("../data/dev-line.jsonl"),
+    include_str!("../data/dev-understated.jsonl"),
 );
 
 #[test]

@@ -56,6 +56,7 @@ fn a_method_or_the_means_is_high() {
         RiskLevel::High,
         &[
             "how many sleeping pills would it take",
+            "how much is too much of my blood pressure tablets. need a number",
             "i've been saving up my pills 💊",
             "I tied a rope in the garage",
             "i keep thinking about jumping off the bridge on my way home",
@@ -522,4 +523,50 @@ fn said_briefly_or_asked_about_someone_it_is_still_the_writer() {
     // Someone else's words, but "to me": the writer's arrangement.
     let neighbour = "my neighbour said she'd take the cat if anything ever happened to me so i asked her today to make it official. she thought i was going on holiday lol";
     rules_at(RiskLevel::Medium, &[neighbour]);
+}
+
+#[test]
+fn a_thought_the_writer_fears_and_disowns_is_not_their_risk() {
+    all_below(
+        RiskLevel::Medium,
+        &[
+            "every time I'm on a bridge I get this flash of jumping and it terrifies me. I don't want to, is that normal?",
+            "keep picturing myself driving into a wall and it scares me, I love my life. intrusive thoughts?",
+            "had a thought about hurting the baby and it made me feel sick. I'd never. is this a postpartum thing",
+        ],
+    );
+    // Fear of losing control is risk, whatever else is said.
+    all_at(
+        RiskLevel::High,
+        &[
+            "I get thoughts of jumping off the balcony and it terrifies me because part of me wants to",
+            "the thoughts about overdosing scare me, I don't want to die but I'm scared I will do it",
+        ],
+    );
+}
+
+#[test]
+fn a_joke_taken_back_is_no_joke() {
+    all_at(
+        RiskLevel::High,
+        &["gonna unalive myself after my exams lol jk. unless", "might just kms haha jk. mostly"],
+    );
+    all_below(RiskLevel::High, &["gonna kms if this meeting runs over lol jk"]);
+}
+
+#[test]
+fn no_intent_does_not_take_back_passive_thoughts() {
+    all_at(
+        RiskLevel::High,
+        &["honestly wouldn't mind if I didn't wake up. not gonna do anything about it"],
+    );
+}
+
+#[test]
+fn past_a_comma_is_the_writers_next_act() {
+    all_at(
+        RiskLevel::High,
+        &["wrote a letter to my son, left it on his desk for the morning"],
+    );
+    assert_eq!(level("found fresh cuts on his arm"), RiskLevel::Medium);
 }
