@@ -346,7 +346,17 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                 continue;
             }
             for (start, end) in pattern.find(clause) {
-                if idioms[ci].iter().any(|(a, b)| start >= *a && start < *b) {
+                // An idiom anywhere in the cue's words: "need to cut back
+                // on caffeine" is not "need to cut" (but "at the end of my
+                // rope" is still at the end of one's rope).
+                let inside = |&(a, b): &(usize, usize)| {
+                    if rule.category == Category::Hopelessness {
+                        start >= a && start < b
+                    } else {
+                        a < end && b > start
+                    }
+                };
+                if idioms[ci].iter().any(inside) {
                     continue;
                 }
                 if rule.category == Category::Distress {
@@ -803,6 +813,9 @@ fn negated(clause: &Clause, start: usize) -> bool {
                 "stop"
                     | "help"
                     | "resist"
+                    | "fight"
+                    | "ignore"
+                    | "control"
                     | "shake"
                     | "wait"
                     | "only"

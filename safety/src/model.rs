@@ -94,6 +94,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-understated.jsonl",
         include_str!("../data/dev-understated.jsonl"),
     ),
+    (
+        "dev-blindline.jsonl",
+        include_str!("../data/dev-blindline.jsonl"),
+    ),
 ];
 
 /// A trained model.

@@ -40,6 +40,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-crossline.jsonl"),
     include_str!("../data/dev-line.jsonl"),
     include_str!("../data/dev-understated.jsonl"),
+    include_str!("../data/dev-blindline.jsonl"),
 );
 
 #[test]

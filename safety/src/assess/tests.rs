@@ -570,3 +570,31 @@ fn past_a_comma_is_the_writers_next_act() {
     );
     assert_eq!(level("found fresh cuts on his arm"), RiskLevel::Medium);
 }
+
+#[test]
+fn an_idiom_inside_a_cue_takes_it_back() {
+    all_below(
+        RiskLevel::Medium,
+        &["i need to cut back on sugar, any tips?", "trying to cut down on my screen time"],
+    );
+    // A cue after a negated struggle still counts: "can't fight the urge".
+    all_at(
+        RiskLevel::High,
+        &["cant fight the urge to cut tonight", "can't control the urge to hurt myself"],
+    );
+    assert_eq!(level("I'm at the end of my rope with everything"), RiskLevel::Medium);
+}
+
+#[test]
+fn said_plainly_and_practically_it_is_high() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "no. i'm not safe",
+            "which multi storey round here has no railings on the top. don't ask why",
+            "going to punch the wall until my hand breaks",
+            "kept the old tablets in the drawer, just in case i decide",
+            "they say it gets better. i'm not sticking around to find out",
+        ],
+    );
+}
