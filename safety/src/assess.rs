@@ -219,8 +219,13 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     // Per clause, where each kind of everyday explanation is.
     let mut everyday: Vec<[Vec<(usize, usize)>; 3]> = Vec::with_capacity(clauses.len());
     // "told him I'm retiring. I'm not retiring": a story told, then denied.
-    let denied_at = clauses.iter().position(|c| {
-        rules
+    // "I told people I'm decluttering. I'm not.": a bare "I'm not" that
+    // ends the message denies the story too.
+    let denied_at = clauses.iter().enumerate().position(|(ci, c)| {
+        let bare = ci > 0
+            && ci + 1 == clauses.len()
+            && matches!(c.join(" ").as_str(), "i am not" | "i am not really");
+        bare || rules
             .iter()
             .any(|(rule, pattern)| DENIALS.contains(&rule.id) && !pattern.find(c).is_empty())
     });
@@ -700,9 +705,17 @@ fn read_cue(
         || clause[start.saturating_sub(2)..start]
             .iter()
             .any(|w| w == "still");
-    if (here.recovery && !relapse)
+    // An urge told in the present is now, whatever recovery came before it:
+    // "8 months clean and i want to cut so bad".
+    let urge_now = rule.id == "urge_sh"
+        && matches!(
+            clause[start].as_str(),
+            "want" | "need" | "urge" | "urges" | "craving" | "itching" | "tempted" | "wanting"
+                | "needing"
+        );
+    if (here.recovery && !relapse && !urge_now)
         || (here.past && (!here.present || markers.recovery))
-        || (markers.recovery && !here.present && !markers.relapse)
+        || (markers.recovery && !here.present && !markers.relapse && !urge_now)
     {
         return Effect::Past;
     }
@@ -746,6 +759,13 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "disgusted",
         "disturbing",
         "upsetting",
+        "feel awful",
+        "feel terrible",
+        "hate that i have them",
+        "hate having them",
+        "weirded out",
+        "makes me panic",
+        "made me panic",
     ]);
     let disowned = has(&[
         "do not want to",

@@ -98,6 +98,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-blindline.jsonl",
         include_str!("../data/dev-blindline.jsonl"),
     ),
+    (
+        "dev-crossworld.jsonl",
+        include_str!("../data/dev-crossworld.jsonl"),
+    ),
 ];
 
 /// A trained model.

@@ -41,6 +41,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-line.jsonl"),
     include_str!("../data/dev-understated.jsonl"),
     include_str!("../data/dev-blindline.jsonl"),
+    include_str!("../data/dev-crossworld.jsonl"),
 );
 
 #[test]

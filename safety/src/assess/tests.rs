@@ -598,3 +598,39 @@ fn said_plainly_and_practically_it_is_high() {
         ],
     );
 }
+
+#[test]
+fn a_bare_denial_at_the_end_takes_back_the_story() {
+    assert_eq!(
+        level("been giving my books away. told my sister i'm decluttering. i'm not."),
+        RiskLevel::High
+    );
+    assert!(level("giving my books away, I'm decluttering before the move") < RiskLevel::High);
+}
+
+#[test]
+fn an_urge_now_outlasts_the_recovery_before_it() {
+    all_at(RiskLevel::High, &["6 months clean and i want to cut so bad tonight"]);
+    all_below(RiskLevel::High, &["i used to want to cut all the time, 2 years clean now"]);
+}
+
+#[test]
+fn what_was_taken_and_where_is_said_plainly() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "took like 15 of my dads pills 20 mins ago",
+            "just injected all my insulin",
+            "saving them up to take all at once 😂",
+            "popped all my tablets out of the blister packs into a jar",
+            "I have decided to drink the sniper tonight",
+            "i've already picked the spot",
+            "can't see myself here by christmas",
+            "i am standing on the terrace of the hostel now",
+        ],
+    );
+    all_below(
+        RiskLevel::Medium,
+        &["my phone is about to die, text you later", "took 2 paracetamol for my headache"],
+    );
+}
