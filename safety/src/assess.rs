@@ -331,8 +331,21 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
             && pair[1].iter().all(|w| {
                 matches!(
                     w.as_str(),
-                    "unless" | "mostly" | "maybe" | "or" | "am" | "i" | "not" | "really" | "kind"
-                        | "sort" | "of" | "half" | "kinda" | "sorta" | "partly"
+                    "unless"
+                        | "mostly"
+                        | "maybe"
+                        | "or"
+                        | "am"
+                        | "i"
+                        | "not"
+                        | "really"
+                        | "kind"
+                        | "sort"
+                        | "of"
+                        | "half"
+                        | "kinda"
+                        | "sorta"
+                        | "partly"
                 )
             })
     });
@@ -352,14 +365,18 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
             }
             for (start, end) in pattern.find(clause) {
                 // An idiom anywhere in the cue's words: "need to cut back
-                // on caffeine" is not "need to cut" (but "at the end of my
-                // rope" is still at the end of one's rope).
+                // on caffeine" is not "need to cut"; but hopelessness or a
+                // threat that holds the whole idiom and says more is read
+                // ("at the end of my rope", "pulling up on him with the
+                // strap").
                 let inside = |&(a, b): &(usize, usize)| {
-                    if rule.category == Category::Hopelessness {
-                        start >= a && start < b
-                    } else {
-                        a < end && b > start
-                    }
+                    let holds = matches!(
+                        rule.category,
+                        Category::Hopelessness | Category::HarmToOthers
+                    ) && start <= a
+                        && b <= end
+                        && end - start > b - a;
+                    a < end && b > start && !holds
                 };
                 if idioms[ci].iter().any(inside) {
                     continue;
@@ -710,7 +727,14 @@ fn read_cue(
     let urge_now = rule.id == "urge_sh"
         && matches!(
             clause[start].as_str(),
-            "want" | "need" | "urge" | "urges" | "craving" | "itching" | "tempted" | "wanting"
+            "want"
+                | "need"
+                | "urge"
+                | "urges"
+                | "craving"
+                | "itching"
+                | "tempted"
+                | "wanting"
                 | "needing"
         );
     if (here.recovery && !relapse && !urge_now)
@@ -808,6 +832,14 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
 
 /// Whether a negator governs the words from `start` on.
 fn negated(clause: &Clause, start: usize) -> bool {
+    // "mi nuh see no reason fi live", "I ain't got nothing to live for":
+    // a negative before a cue that is itself negative agrees with it.
+    if matches!(
+        clause.get(start).map(String::as_str),
+        Some("no" | "nothing" | "nobody" | "never" | "none" | "nothin")
+    ) {
+        return false;
+    }
     let mut i = start;
     let mut steps = 0;
     while i > 0 && steps < 5 {

@@ -102,6 +102,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-crossworld.jsonl",
         include_str!("../data/dev-crossworld.jsonl"),
     ),
+    (
+        "dev-englishes.jsonl",
+        include_str!("../data/dev-englishes.jsonl"),
+    ),
 ];
 
 /// A trained model.

@@ -89,6 +89,55 @@ const REWRITES: &[(&str, &str)] = &[
     ("i'd", "i would"),
     ("id", "i would"),
     ("cant", "can not"),
+    // Jamaican and Caribbean English, Nigerian Pidgin: the words whose
+    // reading is not in doubt ("mi" is read in context, below).
+    ("cyaan", "can not"),
+    ("kyaan", "can not"),
+    ("cyan", "can not"),
+    ("waan", "want"),
+    ("nuh", "not"),
+    ("neva", "never"),
+    ("wid", "with"),
+    ("inna", "in the"),
+    ("di", "the"),
+    ("dis", "this"),
+    ("tek", "take"),
+    ("fi", "to"),
+    ("mawnin", "morning"),
+    ("nutten", "nothing"),
+    ("nuttin", "nothing"),
+    ("gwan", "going to"),
+    ("gwine", "going to"),
+    ("wan", "want"),
+    ("dey", "am"),
+    // Dropped g's: "thinkin bout takin", "endin it".
+    ("thinkin", "thinking"),
+    ("takin", "taking"),
+    ("endin", "ending"),
+    ("runnin", "running"),
+    ("pullin", "pulling"),
+    ("yankin", "yanking"),
+    ("goin", "going"),
+    ("doin", "doing"),
+    ("nothin", "nothing"),
+    ("somethin", "something"),
+    ("tryin", "trying"),
+    ("cuttin", "cutting"),
+    ("sittin", "sitting"),
+    ("feelin", "feeling"),
+    ("livin", "living"),
+    ("dyin", "dying"),
+    ("killin", "killing"),
+    ("hurtin", "hurting"),
+    ("jumpin", "jumping"),
+    ("plannin", "planning"),
+    ("savin", "saving"),
+    ("hidin", "hiding"),
+    ("drivin", "driving"),
+    ("gettin", "getting"),
+    ("sleepin", "sleeping"),
+    ("wakin", "waking"),
+    ("stayin", "staying"),
     ("can't", "can not"),
     ("cannot", "can not"),
     ("cnt", "can not"),
@@ -361,6 +410,38 @@ pub(crate) fn clauses(message: &str) -> Vec<Clause> {
 
 fn end_clause(clause: &mut Clause, out: &mut Vec<Clause>) {
     let quoted = clause.quoted;
+    // "got rid of all me stuff", "cut up me hand", "me mum": "me" before
+    // what one has is "my" (British, Irish and Caribbean English).
+    for k in 0..clause.words.len() {
+        let owned = clause
+            .words
+            .get(k + 1)
+            .is_some_and(|n| POSSESSED.contains(&n.as_str()));
+        let before = k == 0
+            || matches!(
+                clause.words[k - 1].as_str(),
+                "all"
+                    | "of"
+                    | "in"
+                    | "on"
+                    | "with"
+                    | "up"
+                    | "at"
+                    | "from"
+                    | "into"
+                    | "about"
+                    | "cut"
+                    | "hurt"
+                    | "slit"
+                    | "burn"
+                    | "burned"
+                    | "burnt"
+                    | "scratched"
+            );
+        if clause.words[k] == "me" && owned && before {
+            clause.words[k] = "my".to_owned();
+        }
+    }
     clause.commas.retain(|&c| c < clause.words.len());
     if !clause.is_empty() {
         out.push(std::mem::take(clause));
@@ -409,6 +490,31 @@ fn push_word(raw: &str, clause: &mut Clause, out: &mut Vec<Clause>) {
                 clause.push("i".into());
                 "will"
             }
+            // Jamaican "mi" is I, me or my: I where a sentence starts.
+            "mi" => {
+                let starts = clause.last().is_none_or(|p| {
+                    matches!(
+                        p.as_str(),
+                        "and"
+                            | "an"
+                            | "but"
+                            | "seh"
+                            | "so"
+                            | "cause"
+                            | "cuz"
+                            | "because"
+                            | "when"
+                            | "if"
+                            | "then"
+                            | "now"
+                            | "that"
+                            | "dat"
+                    )
+                });
+                if starts { "i" } else { "me" }
+            }
+            // ... and "him" after "seh" (says) is he: "mi breda seh him waan dead".
+            "him" if clause.last().is_some_and(|p| p == "seh") => "he",
             "2" => "to",
             "4" => "for",
             other => other,
@@ -451,6 +557,14 @@ fn unleet(w: &str) -> std::borrow::Cow<'_, str> {
         .collect::<String>()
         .into()
 }
+
+/// What "me" before it makes the writer's ("me mum", "me stuff").
+const POSSESSED: &[&str] = &[
+    "stuff", "things", "life", "room", "meds", "pills", "tablets", "hand", "hands", "arm", "arms",
+    "wrist", "wrists", "leg", "legs", "thigh", "thighs", "head", "skin", "body", "mum", "mam",
+    "ma", "dad", "da", "kids", "family", "granny", "nan", "brother", "sister", "wife", "husband",
+    "car", "house", "flat", "bed", "bedroom", "will", "letters", "note", "dog", "cat",
+];
 
 /// Adverbs dropped between "to" and its verb.
 const FILLERS: &[&str] = &[

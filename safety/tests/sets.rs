@@ -42,6 +42,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-understated.jsonl"),
     include_str!("../data/dev-blindline.jsonl"),
     include_str!("../data/dev-crossworld.jsonl"),
+    include_str!("../data/dev-englishes.jsonl"),
 );
 
 #[test]

@@ -549,9 +549,15 @@ fn a_thought_the_writer_fears_and_disowns_is_not_their_risk() {
 fn a_joke_taken_back_is_no_joke() {
     all_at(
         RiskLevel::High,
-        &["gonna unalive myself after my exams lol jk. unless", "might just kms haha jk. mostly"],
+        &[
+            "gonna unalive myself after my exams lol jk. unless",
+            "might just kms haha jk. mostly",
+        ],
     );
-    all_below(RiskLevel::High, &["gonna kms if this meeting runs over lol jk"]);
+    all_below(
+        RiskLevel::High,
+        &["gonna kms if this meeting runs over lol jk"],
+    );
 }
 
 #[test]
@@ -575,14 +581,23 @@ fn past_a_comma_is_the_writers_next_act() {
 fn an_idiom_inside_a_cue_takes_it_back() {
     all_below(
         RiskLevel::Medium,
-        &["i need to cut back on sugar, any tips?", "trying to cut down on my screen time"],
+        &[
+            "i need to cut back on sugar, any tips?",
+            "trying to cut down on my screen time",
+        ],
     );
     // A cue after a negated struggle still counts: "can't fight the urge".
     all_at(
         RiskLevel::High,
-        &["cant fight the urge to cut tonight", "can't control the urge to hurt myself"],
+        &[
+            "cant fight the urge to cut tonight",
+            "can't control the urge to hurt myself",
+        ],
     );
-    assert_eq!(level("I'm at the end of my rope with everything"), RiskLevel::Medium);
+    assert_eq!(
+        level("I'm at the end of my rope with everything"),
+        RiskLevel::Medium
+    );
 }
 
 #[test]
@@ -610,8 +625,14 @@ fn a_bare_denial_at_the_end_takes_back_the_story() {
 
 #[test]
 fn an_urge_now_outlasts_the_recovery_before_it() {
-    all_at(RiskLevel::High, &["6 months clean and i want to cut so bad tonight"]);
-    all_below(RiskLevel::High, &["i used to want to cut all the time, 2 years clean now"]);
+    all_at(
+        RiskLevel::High,
+        &["6 months clean and i want to cut so bad tonight"],
+    );
+    all_below(
+        RiskLevel::High,
+        &["i used to want to cut all the time, 2 years clean now"],
+    );
 }
 
 #[test]
@@ -631,6 +652,31 @@ fn what_was_taken_and_where_is_said_plainly() {
     );
     all_below(
         RiskLevel::Medium,
-        &["my phone is about to die, text you later", "took 2 paracetamol for my headache"],
+        &[
+            "my phone is about to die, text you later",
+            "took 2 paracetamol for my headache",
+        ],
+    );
+}
+
+#[test]
+fn the_englishes_of_the_caribbean_and_west_africa_are_read() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "mi cyaan tek it nuh more, mi jus waan dead",
+            "mi nuh see no reason fi live",
+            "if e no work i go end am",
+            "i don buy sniper, e dey for my room",
+            "cut up me arm again last night",
+            "pullin up on him tonight with the strap",
+        ],
+    );
+    all_below(
+        RiskLevel::Medium,
+        &[
+            "wah gwan, mi deh yah a work, tired but good",
+            "me mum says hi, she's dead tired from the trip lol",
+        ],
     );
 }
