@@ -2,7 +2,7 @@
 
 use crate::lexicon::{
     FIRST_PERSON, NEGATION_BLOCKERS, NEGATORS, RULES, Rule, THIRD_PERSON, THIRD_PERSON_VERBS,
-    flags::{HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC},
+    flags::{CAUSE, HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC},
 };
 use crate::pattern::Pattern;
 use crate::text::{self, Clause};
@@ -475,6 +475,13 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                 Category::Preparation | Category::SelfHarm | Category::Intent
             ) || (f.cue.category == Category::Method && !(markers.laughter && markers.trivial)))
     });
+    // Nothing but the cue and the laughter: "i wanna die lol".
+    let bare = clauses
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter(|w| w.as_str() != text::LAUGH)
+        .count()
+        <= 6;
     if jest && !never_a_joke {
         for f in &mut found {
             // A threat with a weapon, a time or "I mean it" is not a joke.
@@ -482,9 +489,11 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
             let joke_method = (f.cue.category == Category::Method || rule_has(f.cue.rule, JOKE))
                 && markers.laughter
                 && markers.trivial;
+            let laughter_only = rule_has(f.cue.rule, CAUSE) && !markers.trivial && bare;
             if f.cue.effect == Effect::Counts
                 && (rule_has(f.cue.rule, HYPER) || joke_method)
                 && !planned
+                && !laughter_only
             {
                 f.cue.effect = Effect::Hyperbole;
             }

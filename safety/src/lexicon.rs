@@ -29,8 +29,12 @@ pub(crate) mod flags {
     /// method is: "maybe I should just end it all lol" is not a joke,
     /// "essay due at midnight and I'm about to end it all lol" is.
     pub(crate) const JOKE: u8 = 32;
+    /// Often hyperbole, but laughter with nothing else said does not take
+    /// it back: "i wanna die lol" is not a joke; "kms this wifi is so slow
+    /// lol" and "i want to die 😂 my dad's jokes" are.
+    pub(crate) const CAUSE: u8 = 64;
 }
-use flags::{HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC};
+use flags::{CAUSE, HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC};
 
 /// One cue or marker.
 #[derive(Debug)]
@@ -91,7 +95,7 @@ use Category::*;
 #[rustfmt::skip]
 pub(crate) const RULES: &[Rule] = &[
     // --- 1. Suicidal thoughts ---------------------------------------------
-    r("kill_myself", Ideation, 1.0, HYPER, "kill|killing|killed|end|ending|off|offing|offed|murder|murdering|erase|delete|deleting|euthanize|euthanise|finish|finishing|hang|hanging|shoot|shooting|poison|poisoning|drown|drowning|suffocate|suffocating|strangle|strangling|gas|electrocute|destroy|yeet _0 myself|meself|mysef|myslf|my self|me self"),
+    r("kill_myself", Ideation, 1.0, HYPER | CAUSE, "kill|killing|killed|end|ending|off|offing|offed|murder|murdering|erase|delete|deleting|euthanize|euthanise|finish|finishing|hang|hanging|shoot|shooting|poison|poisoning|drown|drowning|suffocate|suffocating|strangle|strangling|gas|electrocute|destroy|yeet _0 myself|meself|mysef|myslf|my self|me self"),
     r("kill_yourself_self", Ideation, 1.0, HYPER, "want|going|need|should|might|trying _0 to _0 kill yourself"),
     r("end_my_life", Ideation, 1.0, 0, "end|ending|take|taking|took|ended|finish|stop _0 my own? life|my own? existence !back|into|in|seriously|for|as"),
     r("end_own_life", Ideation, 1.0, SUBJ, "end|ending|take|taking _0 own life|own lives"),
@@ -103,7 +107,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("ctb", Ideation, 1.0, SUBJ, "ctb|catch the bus"),
     r("rope_verb", Ideation, 1.0, SUBJ, "going to|want to|might|will|should|about to _0 rope !swing|course|climbing|bridge|in"),
     r("selfdelete", Ideation, 1.0, SUBJ, "selfdelete|selfdeleting|selfdeleted|self delete"),
-    r("want_to_die", Ideation, 1.0, SUBJ | HYPER, "want|wants|wanted|wanting|wish|wished|wishing|ready|plan|planning|planned|decided|deserve|deserving|need|needed|prefer|hope|hoping|tempted|trying|tried|ok|okay|fine|happy|like|longing|long|yearn|yearning|craving|crave|begging|pray|praying|going|about _0 to _0 die|be dead|go die|just die|end it|be gone|stop breathing|stop living|not be alive|not exist|not wake up|not be here|never wake up"),
+    r("want_to_die", Ideation, 1.0, SUBJ | HYPER | CAUSE, "want|wants|wanted|wanting|wish|wished|wishing|ready|plan|planning|planned|decided|deserve|deserving|need|needed|prefer|hope|hoping|tempted|trying|tried|ok|okay|fine|happy|like|longing|long|yearn|yearning|craving|crave|begging|pray|praying|going|about _0 to _0 die|be dead|go die|just die|end it|be gone|stop breathing|stop living|not be alive|not exist|not wake up|not be here|never wake up"),
     r("rather_die", Ideation, 1.0, SUBJ | HYPER, "rather|sooner _0 die|be dead|not exist|not be alive|not live|not be here"),
     r("rather_end_it", Ideation, 1.0, SUBJ, "rather|sooner _1 end it|end it all|end things|end my life|be gone|not wake up !with|between"),
     r("should_die", Ideation, 1.0, SUBJ | HYPER, "should|could|might|may|must _0 just|as well|honestly? _0 die|be dead !of|from|laughing|laughter"),
@@ -170,7 +174,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("want_someone_kill_me", Ideation, 0.9, HYPER, "want|wish|hope|pray|need _3 someone|somebody|something|anyone|god|a car|a truck|a bus|the plane|a meteor|an asteroid _2 would|to|could _1 kill|hit|end|take|run _0 me|me over"),
     r("die_in_sleep", Ideation, 1.0, SUBJ | ORD, "die|dying|pass|passing|pass away _2 in my sleep|peacefully|quietly"),
     r("death_wish", Ideation, 1.0, SUBJ, "death wish|welcome death|embrace death|invite death|long for death|longing for death|cease to be|crave death|craving death|ready for death|want death|wanting death|begging for death|praying for death"),
-    r("kill_myself_alone", Ideation, 1.0, HYPER, "kill myself $|kill myself _laugh_"),
+    r("kill_myself_alone", Ideation, 1.0, HYPER | CAUSE, "kill myself $|kill myself _laugh_"),
     r("not_alive_by", Ideation, 1.0, SUBJ, "be dead|be gone|not be alive|not be here|be in the ground|be six feet under _2 by|before|after|tomorrow|next|soon|tonight|this|within|in a"),
     r("permanent_solution", Ideation, 1.0, SUBJ, "permanent solution|final solution|final exit|final escape|permanent escape|permanent fix|long sleep|big sleep|eternal sleep|eternal rest|forever sleep|forever nap|the big nap|eternal nap|long nap"),
     r("world_without_me", Ideation, 0.9, ORD, "world|everyone|everybody|family|they|life|kids|wife|husband|parents|mom|dad _3 without me|after i am gone|after i die|after i go|once i am gone|when i am gone|move on from me|forget about me|forget me"),
