@@ -680,3 +680,18 @@ fn the_englishes_of_the_caribbean_and_west_africa_are_read() {
         ],
     );
 }
+
+#[test]
+fn laughter_with_nothing_else_said_is_no_joke() {
+    all_at(
+        RiskLevel::High,
+        &["i wanna die lol", "honestly might just kms lmaooo"],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "kms this wifi is so slow lmao",
+            "my dad's jokes are so bad i want to die 😂 anyway pancakes",
+        ],
+    );
+}
