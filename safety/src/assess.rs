@@ -178,6 +178,11 @@ pub fn assess(message: &str) -> Assessment {
     if a.level == RiskLevel::High || a.about_someone_else || a.jest || explained_away(&a) {
         return a;
     }
+    // "thank you, I called them": someone telling us they reached help,
+    // with no risk cue of their own, is not escalated by the model alone.
+    if !crate::model::has_risk_cue(&a) && reached_help(message) {
+        return a;
+    }
     let model = crate::model::trained();
     let p = model.probability_of(&crate::model::features(message, &a));
     a.model = p;
@@ -190,6 +195,54 @@ pub fn assess(message: &str) -> Assessment {
         });
     }
     a
+}
+
+/// Whether the message says the writer reached help (and not that it
+/// failed them: "no answer", "on hold").
+fn reached_help(message: &str) -> bool {
+    let text = format!(
+        " {} ",
+        text::clauses(message)
+            .iter()
+            .map(|c| c.join(" "))
+            .collect::<Vec<_>>()
+            .join(" . ")
+    );
+    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p} ")));
+    has(&[
+        "called them",
+        "rang them",
+        "texted them",
+        "phoned them",
+        "called the line",
+        "called the number",
+        "texted the number",
+        "called 988",
+        "texted 988",
+        "called 741741",
+        "texted 741741",
+        "called samaritans",
+        "called the samaritans",
+        "called the crisis line",
+        "called my gp",
+        "called my doctor",
+        "called my therapist",
+        "spoke to someone",
+        "talked to someone",
+        "someone is with me",
+        "someone is here",
+    ]) && !has(&[
+        "no answer",
+        "nobody answered",
+        "no one answered",
+        "did not answer",
+        "hung up",
+        "on hold",
+        "could not get through",
+        "did not help",
+        "anyway",
+        "but",
+    ])
 }
 
 /// Whether the rules found cues and explained every one away.

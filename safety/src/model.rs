@@ -35,7 +35,7 @@ pub(crate) fn threshold(rules: &Assessment) -> f32 {
 }
 
 /// Whether the rules found a risk cue (a time alone is none).
-fn has_risk_cue(rules: &Assessment) -> bool {
+pub(crate) fn has_risk_cue(rules: &Assessment) -> bool {
     rules
         .cues
         .iter()

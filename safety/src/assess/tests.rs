@@ -695,3 +695,15 @@ fn laughter_with_nothing_else_said_is_no_joke() {
         ],
     );
 }
+
+#[test]
+fn reaching_help_with_nothing_else_said_stays_calm() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "thank you, I called them",
+            "thank you. I called them tonight",
+        ],
+    );
+    all_at(RiskLevel::High, &["I called them. I'm doing it anyway"]);
+}
