@@ -197,18 +197,25 @@ pub fn assess(message: &str) -> Assessment {
     a
 }
 
-/// Whether the message says the writer reached help (and not that it
-/// failed them: "no answer", "on hold").
-fn reached_help(message: &str) -> bool {
+/// Whether the message's words hold any of these phrases (normalised
+/// words, within one clause).
+fn says(clauses: &[Clause]) -> impl Fn(&[&str]) -> bool {
     let text = format!(
         " {} ",
-        text::clauses(message)
+        clauses
             .iter()
             .map(|c| c.join(" "))
             .collect::<Vec<_>>()
             .join(" . ")
     );
-    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p} ")));
+    move |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p} ")))
+}
+
+/// Whether the message says the writer reached help (and not that it
+/// failed them: "no answer", "on hold").
+fn reached_help(message: &str) -> bool {
+    let clauses = text::clauses(message);
+    let has = says(&clauses);
     has(&[
         "called them",
         "rang them",
@@ -814,15 +821,7 @@ fn read_cue(
 /// must be said; and fear of losing control ("scared I'll do it", "part of
 /// me wants to") is risk, whatever else is said.
 fn unwanted_thought(clauses: &[Clause]) -> bool {
-    let text = format!(
-        " {} ",
-        clauses
-            .iter()
-            .map(|c| c.join(" "))
-            .collect::<Vec<_>>()
-            .join(" . ")
-    );
-    let has = |phrases: &[&str]| phrases.iter().any(|p| text.contains(&format!(" {p} ")));
+    let has = says(clauses);
     let frightened = has(&[
         "terrifies me",
         "terrified",
