@@ -180,7 +180,7 @@ pub fn assess(message: &str) -> Assessment {
     }
     // "thank you, I called them": someone telling us they reached help,
     // with no risk cue of their own, is not escalated by the model alone.
-    if !crate::model::has_risk_cue(&a) && reached_help(message) {
+    if !crate::model::has_risk_cue(&a) && (reached_help(message) || taken_back(message)) {
         return a;
     }
     let model = crate::model::trained();
@@ -250,6 +250,32 @@ fn reached_help(message: &str) -> bool {
         "anyway",
         "but",
     ])
+}
+
+/// Whether the message takes back what it might sound like, with a
+/// feared thought, an errand or a feeling of no risk: "disappear for a bit, like a cabin in
+/// the woods, not in a bad way", "notes for the pet sitter", "what do you
+/// wear to a funeral".
+fn taken_back(message: &str) -> bool {
+    let clauses = text::clauses(message);
+    unwanted_thought(&clauses)
+        || says(&clauses)(&[
+            "not in a bad way",
+            "not in that way",
+            "not in the bad way",
+            "not in a dark way",
+            "not in a suicidal way",
+            "do not mean it like that",
+            "do not mean like that",
+            "pet sitter",
+            "petsitter",
+            "dog sitter",
+            "cat sitter",
+            "house sitter",
+            "what to wear",
+            "what do you wear",
+            "what should i wear",
+        ])
 }
 
 /// Whether the rules found cues and explained every one away.
@@ -383,6 +409,17 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         reported.push(reported_at);
     }
     markers.fiction = fiction.iter().any(|f| *f);
+    // "I wanted to die when my son passed. That was 10 years ago.": a
+    // sentence that dates the one before it puts it in the past.
+    for ci in 1..clauses.len() {
+        let dates = clauses[ci].len() >= 3
+            && matches!(clauses[ci][0].as_str(), "that" | "this" | "it")
+            && clauses[ci][1] == "was"
+            && !past[ci].is_empty();
+        if dates && !present[ci - 1] {
+            past[ci - 1].push((0, usize::MAX));
+        }
+    }
     // "jk. unless", "lol jk. mostly": a joke taken back in the next breath.
     markers.serious |= clauses.windows(2).any(|pair| {
         pair[0].last().is_some_and(|w| w == "joking")
@@ -767,9 +804,14 @@ fn read_cue(
         && !clause[..end]
             .iter()
             .any(|w| FIRST_PERSON.contains(&w.as_str()))
-        && clause[end..near]
-            .iter()
-            .any(|w| matches!(w.as_str(), "his" | "her" | "their"));
+        && (end..near).any(|k| {
+            // "collecting dad's oxy since his hip op": a time, not a place.
+            matches!(clause[k].as_str(), "his" | "her" | "their")
+                && !matches!(
+                    clause[k - 1].as_str(),
+                    "since" | "after" | "before" | "from"
+                )
+        });
     if theirs {
         return Effect::SomeoneElse;
     }
@@ -851,6 +893,14 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "weirded out",
         "makes me panic",
         "made me panic",
+        "disgusting",
+        "scared of it",
+        "scared of them",
+        "afraid of it",
+        "i hate them",
+        "hate these thoughts",
+        "hate the thoughts",
+        "sick to my stomach",
     ]);
     let disowned = has(&[
         "do not want to",
@@ -872,6 +922,9 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "bad person",
         "postpartum",
         "post partum",
+        "not something i want",
+        "not what i want",
+        "call of the void",
     ]);
     let losing_control = has(&[
         "part of me",
@@ -1123,6 +1176,30 @@ fn subject(clause: &Clause, start: usize) -> Subject {
             && !clause.commas.contains(&(k + 1))
         {
             return Subject::SomeoneElse;
+        }
+        // "how to handle someone who is suicidal": a person spoken of,
+        // not "I'm someone who".
+        if w == "who"
+            && k > 0
+            && start - k <= 2
+            && matches!(
+                clause[k - 1].as_str(),
+                "someone"
+                    | "somebody"
+                    | "anyone"
+                    | "anybody"
+                    | "people"
+                    | "person"
+                    | "those"
+                    | "students"
+                    | "clients"
+                    | "patients"
+            )
+            && !clause[k.saturating_sub(4)..k - 1]
+                .iter()
+                .any(|w| FIRST_PERSON.contains(&w.as_str()))
+        {
+            return Subject::Nobody;
         }
         if matches!(w, "and" | "so" | "then") {
             break;

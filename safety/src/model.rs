@@ -106,6 +106,11 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-englishes.jsonl",
         include_str!("../data/dev-englishes.jsonl"),
     ),
+    (
+        "dev-farewells.jsonl",
+        include_str!("../data/dev-farewells.jsonl"),
+    ),
+    ("dev-crises.jsonl", include_str!("../data/dev-crises.jsonl")),
 ];
 
 /// A trained model.

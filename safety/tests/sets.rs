@@ -43,6 +43,8 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-blindline.jsonl"),
     include_str!("../data/dev-crossworld.jsonl"),
     include_str!("../data/dev-englishes.jsonl"),
+    include_str!("../data/dev-farewells.jsonl"),
+    include_str!("../data/dev-crises.jsonl"),
 );
 
 #[test]

@@ -707,3 +707,61 @@ fn reaching_help_with_nothing_else_said_stays_calm() {
     );
     all_at(RiskLevel::High, &["I called them. I'm doing it anyway"]);
 }
+
+#[test]
+fn a_sentence_that_dates_the_one_before_puts_it_in_the_past() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "i wanted to die when my son passed. that was 10 years ago. now i volunteer at the bereavement group",
+        ],
+    );
+    all_at(
+        RiskLevel::High,
+        &["i wanted to die when my son passed. i still do, every day"],
+    );
+}
+
+#[test]
+fn saying_it_is_not_meant_that_way_or_an_errand_keeps_the_model_out() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "sometimes i wish i could just disappear for a bit, like a cabin in the woods with no phone. not in a bad way",
+            "nobody cares about me. i could vanish and, no i dont mean like that. i just feel invisible",
+            "going away for 2 weeks. notes for the pet sitter: feed rex at 7am and 6pm, spare key under the blue pot, vet number on the fridge",
+        ],
+    );
+    // A cover story is no errand.
+    all_at(
+        RiskLevel::High,
+        &[
+            "I've sorted the cat. my sister's having her from saturday, she thinks I'm going away for work",
+        ],
+    );
+}
+
+#[test]
+fn a_time_after_someone_else_does_not_make_the_means_theirs() {
+    all_at(
+        RiskLevel::High,
+        &["been collecting dads oxy since his hip op. 60 tabs now in a sock in my wardrobe"],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "my daughter (14) has been cutting her arms, i found the blades in her pencil case. what do i do",
+        ],
+    );
+}
+
+#[test]
+fn disgust_and_not_wanting_it_disown_an_intrusive_thought() {
+    all_below(
+        RiskLevel::High,
+        &[
+            "i get sudden images of stabbing my husband when im chopping veg. i love him so much and i feel disgusting. id never, i put the knife down straight away",
+            "i get the urge to jump when im somewhere high like a balcony, the call of the void thing? im genuinely scared of it, its not something i want",
+        ],
+    );
+}
