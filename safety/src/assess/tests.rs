@@ -765,3 +765,13 @@ fn disgust_and_not_wanting_it_disown_an_intrusive_thought() {
         ],
     );
 }
+
+#[test]
+fn every_rule_has_its_own_name() {
+    // Names are looked up (`rule_has`, the denials) and stored with
+    // escalations: two rules of one name would be read as one.
+    let mut seen = std::collections::HashSet::new();
+    for rule in RULES {
+        assert!(seen.insert(rule.id), "two rules are named {:?}", rule.id);
+    }
+}
