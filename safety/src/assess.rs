@@ -4,7 +4,7 @@ use crate::lexicon::{
     FIRST_PERSON, NEGATION_BLOCKERS, NEGATORS, RULES, Rule, THIRD_PERSON, THIRD_PERSON_VERBS,
     flags::{CAUSE, HYPER, JOKE, ORD, SUBJ, THIRD, TOPIC},
 };
-use crate::pattern::Pattern;
+use crate::pattern::PatternSet;
 use crate::text::{self, Clause};
 use crate::{Category, RiskLevel};
 use std::sync::OnceLock;
@@ -121,15 +121,10 @@ impl Assessment {
     }
 }
 
-/// The rules, compiled once.
-fn compiled() -> &'static [(&'static Rule, Pattern)] {
-    static COMPILED: OnceLock<Vec<(&'static Rule, Pattern)>> = OnceLock::new();
-    COMPILED.get_or_init(|| {
-        RULES
-            .iter()
-            .map(|rule| (rule, Pattern::compile(rule.pattern)))
-            .collect()
-    })
+/// The rules' patterns, compiled once (in the order of `RULES`).
+fn compiled() -> &'static PatternSet {
+    static COMPILED: OnceLock<PatternSet> = OnceLock::new();
+    COMPILED.get_or_init(|| PatternSet::compile(RULES.iter().map(|rule| rule.pattern)))
 }
 
 /// Who a cue is about.
@@ -291,7 +286,9 @@ pub(crate) fn explained_away(a: &Assessment) -> bool {
 /// The rules alone.
 pub(crate) fn assess_rules(message: &str) -> Assessment {
     let clauses = text::clauses(message);
-    let rules = compiled();
+    // Every rule's matches, per clause.
+    let hits: Vec<Vec<Vec<(usize, usize)>>> =
+        clauses.iter().map(|c| compiled().find_all(c)).collect();
 
     // Idiom spans per clause, and the markers of the message.
     let mut markers = Markers::default();
@@ -311,9 +308,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         let bare = ci > 0
             && ci + 1 == clauses.len()
             && matches!(c.join(" ").as_str(), "i am not" | "i am not really");
-        bare || rules
+        bare || RULES
             .iter()
-            .any(|(rule, pattern)| DENIALS.contains(&rule.id) && !pattern.find(c).is_empty())
+            .zip(&hits[ci])
+            .any(|(rule, found)| DENIALS.contains(&rule.id) && !found.is_empty())
     });
     for (ci, clause) in clauses.iter().enumerate() {
         let mut spans = Vec::new();
@@ -322,11 +320,10 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
         let mut recovery_at = Vec::new();
         let mut explained: [Vec<(usize, usize)>; 3] = Default::default();
         let mut reported_at = usize::MAX;
-        for (rule, pattern) in rules {
+        for (rule, found) in RULES.iter().zip(&hits[ci]) {
             if rule.category.is_risk() || rule.category == Category::Distress {
                 continue;
             }
-            let found = pattern.find(clause);
             if found.is_empty() {
                 continue;
             }
@@ -456,11 +453,11 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
     let mut found: Vec<Found> = Vec::new();
     let mut distress = false;
     for (ci, clause) in clauses.iter().enumerate() {
-        for (rule, pattern) in rules {
+        for (rule, matches) in RULES.iter().zip(&hits[ci]) {
             if !rule.category.is_risk() && rule.category != Category::Distress {
                 continue;
             }
-            for (start, end) in pattern.find(clause) {
+            for &(start, end) in matches {
                 // An idiom anywhere in the cue's words: "need to cut back
                 // on caffeine" is not "need to cut"; but hopelessness or a
                 // threat that holds the whole idiom and says more is read

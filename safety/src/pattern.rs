@@ -72,10 +72,35 @@ pub(crate) struct Pattern {
     starts: Option<Starts>,
 }
 
+/// FNV-1a: the words looked up are short, and SipHash's protection
+/// against chosen collisions is not needed for a constant lexicon (it was
+/// a third of the time spent assessing a message).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// The first words of a pattern's first phrases.
 #[derive(Debug, Clone, Default)]
 struct Starts {
-    words: std::collections::HashSet<String>,
+    words: std::collections::HashSet<String, std::hash::BuildHasherDefault<Fnv>>,
     prefixes: Vec<String>,
 }
 
@@ -197,32 +222,109 @@ fn match_from(elements: &[Element], words: &[String], at: usize) -> Option<usize
             .take_while(|skip| at + skip <= words.len())
             .find_map(|skip| match_from(rest, words, at + skip)),
         Element::Phrases(phrases) => phrases.iter().find_map(|phrase| {
-            phrase_ends(phrase, words, at)
-                .into_iter()
-                .find_map(|end| match_from(rest, words, end))
+            phrase_then(phrase, words, at, &mut |end| match_from(rest, words, end))
         }),
     }
 }
 
-/// Where a phrase starting at `at` can end (several, with optional words).
-fn phrase_ends(phrase: &[Word], words: &[String], at: usize) -> Vec<usize> {
+/// Matches a phrase starting at `at`, then `then` from each place it can
+/// end (several, with optional words: the longest first); the first
+/// success.
+fn phrase_then(
+    phrase: &[Word],
+    words: &[String],
+    at: usize,
+    then: &mut dyn FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
     let Some((first, rest)) = phrase.split_first() else {
-        return vec![at];
+        return then(at);
     };
-    let mut ends = Vec::new();
     if first.is_end() {
-        if at == words.len() {
-            ends.extend(phrase_ends(rest, words, at));
-        }
-        return ends;
+        return if at == words.len() {
+            phrase_then(rest, words, at, then)
+        } else {
+            None
+        };
     }
-    if words.get(at).is_some_and(|w| first.matches(w)) {
-        ends.extend(phrase_ends(rest, words, at + 1));
+    if words.get(at).is_some_and(|w| first.matches(w))
+        && let Some(end) = phrase_then(rest, words, at + 1, then)
+    {
+        return Some(end);
     }
     if first.optional {
-        ends.extend(phrase_ends(rest, words, at));
+        return phrase_then(rest, words, at, then);
     }
-    ends
+    None
+}
+
+/// Many patterns, indexed by the words their matches can start with: a
+/// clause tries only the patterns one of its words can start.
+#[derive(Debug)]
+pub(crate) struct PatternSet {
+    patterns: Vec<Pattern>,
+    by_word: std::collections::HashMap<String, Vec<usize>, std::hash::BuildHasherDefault<Fnv>>,
+    by_prefix: Vec<(String, usize)>,
+    /// Patterns that can start with any word.
+    anywhere: Vec<usize>,
+}
+
+impl PatternSet {
+    pub(crate) fn compile<'a>(sources: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut set = Self {
+            patterns: Vec::new(),
+            by_word: Default::default(),
+            by_prefix: Vec::new(),
+            anywhere: Vec::new(),
+        };
+        for (i, source) in sources.into_iter().enumerate() {
+            let pattern = Pattern::compile(source);
+            match &pattern.starts {
+                None => set.anywhere.push(i),
+                Some(starts) => {
+                    for word in &starts.words {
+                        set.by_word.entry(word.clone()).or_default().push(i);
+                    }
+                    for prefix in &starts.prefixes {
+                        set.by_prefix.push((prefix.clone(), i));
+                    }
+                }
+            }
+            set.patterns.push(pattern);
+        }
+        set
+    }
+
+    /// Every pattern's matches in the clause (as `Pattern::find`), by
+    /// pattern.
+    pub(crate) fn find_all(&self, words: &[String]) -> Vec<Vec<(usize, usize)>> {
+        let mut tried = vec![false; self.patterns.len()];
+        for &i in &self.anywhere {
+            tried[i] = true;
+        }
+        for word in words {
+            if let Some(ids) = self.by_word.get(word.as_str()) {
+                for &i in ids {
+                    tried[i] = true;
+                }
+            }
+        }
+        for (prefix, i) in &self.by_prefix {
+            if !tried[*i] && words.iter().any(|w| w.starts_with(prefix.as_str())) {
+                tried[*i] = true;
+            }
+        }
+        self.patterns
+            .iter()
+            .zip(tried)
+            .map(|(pattern, tried)| {
+                if tried {
+                    pattern.find(words)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -256,5 +358,50 @@ mod tests {
         let p = Pattern::compile("overdos* !on|of");
         assert_eq!(p.find(&words("i overdosed")), vec![(1, 2)]);
         assert!(p.find(&words("i overdosed on coffee")).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod set_tests {
+    use super::*;
+
+    /// The index only skips patterns that cannot match: every pattern's
+    /// matches through the set are its matches alone.
+    #[test]
+    fn a_set_finds_what_each_pattern_finds() {
+        let sources = [
+            "want|wish _0 to? die|to? be dead",
+            "overdos* !on|of",
+            "^ rope|noose $",
+            "my? own life",
+            "do it _2 tonight|$",
+            "i am _2 done $",
+            "cut* _1 my _0 arm|arms",
+        ];
+        let set = PatternSet::compile(sources);
+        for clause in [
+            "i want to die",
+            "i overdosed on coffee",
+            "i overdosed",
+            "rope",
+            "a rope",
+            "end my own life",
+            "own life",
+            "i will do it so tonight",
+            "i am so done",
+            "cutting up my arms",
+            "nothing here at all",
+            "",
+        ] {
+            let words: Vec<String> = clause.split_whitespace().map(str::to_owned).collect();
+            let all = set.find_all(&words);
+            for (source, found) in sources.iter().zip(&all) {
+                assert_eq!(
+                    found,
+                    &Pattern::compile(source).find(&words),
+                    "{source:?} in {clause:?}"
+                );
+            }
+        }
     }
 }
