@@ -179,3 +179,54 @@ async fn a_visitors_chats_books_and_answers_move_to_an_account_and_no_one_elses(
         assert_eq!(store.chats("anon:someone-else", 0, 50).await.unwrap().1, 1);
     }
 }
+
+/// Many generations at once go through the group commit as multi-row
+/// INSERTs (rows just started, and rows started and finished in the same
+/// batch): every one is recorded with its own values, on both databases.
+#[tokio::test]
+async fn many_generations_at_once_are_each_recorded_with_their_own_values() {
+    for store in stores().await {
+        let ids: Vec<String> = (0..100).map(|i| format!("st_batch_{i}")).collect();
+        for id in &ids {
+            store.queue_generation_started(id, "anon:batch");
+        }
+        let text = |i: usize| format!("reply {i}: 'quoted', $1 and ? kept as text");
+        let ends = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(i, id)| {
+                let (store, text) = (store.clone(), text(i));
+                async move {
+                    store
+                        .generation_finished(id, "completed", &text, i as i64, 2 * i as i64)
+                        .await
+                }
+            });
+        for result in futures_util::future::join_all(ends).await {
+            result.unwrap();
+        }
+        // A start that is waited for comes after every queued write.
+        store
+            .generation_started("st_batch_last", "anon:batch")
+            .await
+            .unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            let saved = store.generation(id).await.unwrap().unwrap();
+            assert_eq!(saved.owner, "anon:batch", "{id}");
+            if i % 2 == 0 {
+                assert_eq!(
+                    (saved.status.as_str(), saved.text),
+                    ("completed", text(i)),
+                    "{id}"
+                );
+            } else {
+                assert_eq!(
+                    (saved.status.as_str(), saved.text.as_str()),
+                    ("running", ""),
+                    "{id}"
+                );
+            }
+        }
+    }
+}

@@ -341,12 +341,13 @@ impl Writer {
 }
 
 async fn commit_loop(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    let style = Placeholders::of(&pool);
     let mut batch: Vec<Queued> = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let result = if batch.len() == 1 {
             execute(&pool, &batch[0].0).await
         } else {
-            commit(&pool, &batch).await
+            commit(&pool, style, &batch).await
         };
         match result {
             Ok(()) => {
@@ -388,13 +389,51 @@ struct NewRow<'a> {
 }
 
 /// Rows per INSERT (10 values each: under SQLite's oldest limit of 999
-/// bound parameters). Kept small: SQLite looks each `$N` parameter's name
-/// up in a list as long as the statement's, so binding costs grow with
-/// the square of the rows (at 100 rows, `sqlite3_bind_parameter_name`
-/// was 2.4 % of the server's samples streaming at zero pacing).
+/// bound parameters).
 const ROWS_PER_INSERT: usize = 32;
 
-async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
+/// How the multi-row INSERTs name their parameters. PostgreSQL needs
+/// `$N`; SQLite takes `?` in order. Numbered parameters cost SQLite a
+/// lookup of each one's name in a list as long as the statement's, so
+/// binding grew with the square of the rows (`sqlite3_bind_parameter_name`
+/// was 1.4–2.4 % of the server's samples streaming at zero pacing).
+#[derive(Clone, Copy)]
+enum Placeholders {
+    Numbered,
+    InOrder,
+}
+
+impl Placeholders {
+    fn of(pool: &AnyPool) -> Self {
+        if pool
+            .connect_options()
+            .database_url
+            .scheme()
+            .starts_with("postgres")
+        {
+            Self::Numbered
+        } else {
+            Self::InOrder
+        }
+    }
+
+    /// One row's parameters, `(…)`, for the row starting at parameter `n`
+    /// (0-based) with `count` values; `'running'` as the third when asked.
+    fn row(self, n: usize, count: usize, running_third: bool) -> String {
+        let mut p: Vec<String> = (1..=count)
+            .map(|k| match self {
+                Self::Numbered => format!("${}", n + k),
+                Self::InOrder => "?".to_owned(),
+            })
+            .collect();
+        if running_third {
+            p.insert(2, "'running'".to_owned());
+        }
+        format!("({})", p.join(", "))
+    }
+}
+
+async fn commit(pool: &AnyPool, style: Placeholders, batch: &[Queued]) -> Result<(), sqlx::Error> {
     let mut rows: Vec<NewRow> = Vec::new();
     let mut updates: Vec<&Write> = Vec::new();
     let mut new_rows = std::collections::HashMap::new();
@@ -433,16 +472,10 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
              VALUES ",
         );
         for i in 0..part.len() {
-            let n = i * 5;
-            let sep = if i == 0 { "" } else { "," };
-            sql.push_str(&format!(
-                "{sep}(${}, ${}, 'running', ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            ));
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&style.row(i * 5, 5, true));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in part {
@@ -461,10 +494,10 @@ async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), sqlx::Error> {
              completion_tokens, reserved, instance, created_at, finished_at) VALUES ",
         );
         for i in 0..part.len() {
-            let n = i * 10;
-            let sep = if i == 0 { "" } else { "," };
-            let p: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
-            sql.push_str(&format!("{sep}({})", p.join(", ")));
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&style.row(i * 10, 10, false));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in part {

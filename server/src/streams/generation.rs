@@ -317,11 +317,13 @@ pub fn start<R: Render>(
     for (name, payload) in generation.render.start(&entry.id) {
         let _ = entry.push(name, payload);
     }
-    generator.tasks.spawn(crate::request_id::carry(run(
+    // Boxed: the generation's future is about 4 KB, and spawning it and
+    // wrapping it in the request's context would copy it three times.
+    generator.tasks.spawn(crate::request_id::carry(Box::pin(run(
         generator.clone(),
         entry.clone(),
         generation,
-    )));
+    ))));
     entry
 }
 
