@@ -6,9 +6,12 @@
 //! - `replay`: a reader taking 30 events from the log.
 //! - `sse_frame`: one log event framed as SSE (`id:`, `event:`, `data:`).
 //! - `rechunk`: a 900-character reply cut into 30-character chunks.
+//! - `offline_reply`: the offline generator writing one persona's reply
+//!   (its text and word-sized deltas).
 
 use chorus_server::engine::chunker::rechunk;
-use chorus_server::engine::{GenEvent, GenStream};
+use chorus_server::engine::offline::Offline;
+use chorus_server::engine::{GenEvent, GenRequest, GenStream};
 use chorus_server::personas::render::{Kind, SeedRender};
 use chorus_server::streams::generation::Render;
 use chorus_server::streams::registry::Streams;
@@ -101,4 +104,19 @@ fn rechunk_900_chars(bencher: Bencher) {
         let source: GenStream = futures_util::stream::iter(pieces).boxed();
         rt.block_on(rechunk(source, 30, Duration::ZERO).count())
     });
+}
+
+#[divan::bench]
+fn offline_reply(bencher: Bencher) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut req = GenRequest::new("What's your favourite programming language, and why?");
+    req.system = "You are the Tech Enthusiast, loves new tools, languages and gadgets, and \
+                  can't wait to try them.\nEnergetic and concrete: examples, comparisons, \
+                  things to try today. Stay in character and answer the user's message \
+                  directly."
+        .into();
+    req.max_tokens = 300;
+    bencher.bench_local(|| rt.block_on(Offline.generate(req.clone()).count()));
 }

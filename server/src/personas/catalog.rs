@@ -1,6 +1,7 @@
 //! The built-in personas.
 
 use shared::personas::Persona;
+use std::sync::LazyLock;
 
 /// (id, name, avatar, description, style)
 const BUILTIN: &[(&str, &str, &str, &str, &str)] = &[
@@ -48,15 +49,27 @@ const BUILTIN: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The built-in personas with their system prompts, built once: one is
+/// looked up, and its prompt used, for every reply.
+static BUILT: LazyLock<Vec<(Persona, String)>> = LazyLock::new(|| {
+    BUILTIN
+        .iter()
+        .map(|entry| {
+            let p = persona(entry);
+            let prompt = write_prompt(&p);
+            (p, prompt)
+        })
+        .collect()
+});
+
 /// Every built-in persona, in catalog order.
 pub(crate) fn builtin() -> Vec<Persona> {
-    BUILTIN.iter().map(persona).collect()
+    BUILT.iter().map(|(p, _)| p.clone()).collect()
 }
 
-/// The built-in persona with this id (built alone: it is looked up for
-/// every reply).
-pub(crate) fn find(id: &str) -> Option<Persona> {
-    BUILTIN.iter().find(|entry| entry.0 == id).map(persona)
+/// The built-in persona with this id.
+pub(crate) fn find(id: &str) -> Option<&'static Persona> {
+    BUILT.iter().map(|(p, _)| p).find(|p| p.id == id)
 }
 
 fn persona(&(id, name, avatar, description, style): &(&str, &str, &str, &str, &str)) -> Persona {
@@ -88,6 +101,13 @@ pub(crate) fn from_rolecard(core: &shared::rolecard::CoreLayer) -> Persona {
 /// The system prompt that makes the model speak as `p`: who they are on the
 /// first line (the offline generator reads it as the voice), then how.
 pub(crate) fn system_prompt(p: &Persona) -> String {
+    BUILT
+        .iter()
+        .find(|(b, _)| b.id == p.id && b.kind == p.kind)
+        .map_or_else(|| write_prompt(p), |(_, prompt)| prompt.clone())
+}
+
+fn write_prompt(p: &Persona) -> String {
     if p.kind == "rolecard" {
         return format!(
             "You are the person this role card describes.\n{}.\nSpeak in a way that is {}. Stay in character and answer the user's message directly.",

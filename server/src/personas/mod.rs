@@ -35,6 +35,7 @@ use shared::personas::{
 use shared::stream::FinishStatus;
 use shared::ws::{ResponseData, ServerMessage, StreamStatus};
 use shared::{ErrorCode, Role};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Characters per chunk (the persona protocol).
@@ -97,16 +98,23 @@ fn check_sampling(temperature: f64, max_tokens: u32) -> Result<(), Refusal> {
 }
 
 /// A catalog persona, or the caller's own role card (`rolecard`).
-async fn persona(store: &Store, who: &Identity, id: &str) -> Result<Persona, Refusal> {
+async fn persona(
+    store: &Store,
+    who: &Identity,
+    id: &str,
+) -> Result<Cow<'static, Persona>, Refusal> {
     if id == catalog::ROLECARD_PERSONA {
-        return rolecard_persona(store, who).await.ok_or_else(|| {
-            refuse(
-                ErrorCode::UnknownPersona,
-                "unknown persona_id \"rolecard\": generate a role card first (signed in)",
-            )
-        });
+        return rolecard_persona(store, who)
+            .await
+            .map(Cow::Owned)
+            .ok_or_else(|| {
+                refuse(
+                    ErrorCode::UnknownPersona,
+                    "unknown persona_id \"rolecard\": generate a role card first (signed in)",
+                )
+            });
     }
-    catalog::find(id).ok_or_else(|| {
+    catalog::find(id).map(Cow::Borrowed).ok_or_else(|| {
         refuse(
             ErrorCode::UnknownPersona,
             format!("unknown persona_id {id:?}"),

@@ -123,12 +123,16 @@ pub fn compose(req: &GenRequest) -> String {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
     let fallback = "it".to_owned();
+    // The length the parts would join to, with a space after each.
+    let mut length: usize = parts.iter().map(|p| p.len() + 1).sum();
     for (i, f) in order.into_iter().enumerate() {
-        if parts.iter().map(|p| p.len() + 1).sum::<usize>() >= budget.saturating_sub(80) {
+        if length >= budget.saturating_sub(80) {
             break;
         }
         let t = terms.get(i % terms.len().max(1)).unwrap_or(&fallback);
-        parts.push(capitalise(&frames[f].replace("{t}", t)));
+        let part = capitalise(&frames[f].replace("{t}", t));
+        length += part.len() + 1;
+        parts.push(part);
     }
     parts.push(match rng.below(3) {
         0 => format!("What matters most to you about {topic}?"),
@@ -331,18 +335,7 @@ pub fn key_terms(message: &str) -> Vec<String> {
 
 /// Splits into words keeping their trailing spaces, so they join back exactly.
 fn split_words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        cur.push(c);
-        if c == ' ' {
-            out.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    text.split_inclusive(' ').map(str::to_owned).collect()
 }
 
 /// FNV-1a over everything that shapes the reply.

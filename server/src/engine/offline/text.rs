@@ -64,8 +64,10 @@ impl Fnv {
 /// `s` with its first letter upper-case.
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+    let mut out = String::with_capacity(s.len() + 2);
+    if let Some(f) = c.next() {
+        out.extend(f.to_uppercase());
+        out.push_str(c.as_str());
     }
+    out
 }
