@@ -134,12 +134,10 @@ pub(crate) fn trained() -> &'static Model {
 
 /// FNV-1a, for a stable hash across builds and platforms.
 fn hash(s: &str) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h as usize) & (BUCKETS - 1)
+    use std::hash::Hasher;
+    let mut h = crate::pattern::Fnv::default();
+    h.write(s.as_bytes());
+    (h.finish() as usize) & (BUCKETS - 1)
 }
 
 /// The features of a message: its words and pairs of words (normalised),

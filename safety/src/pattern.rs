@@ -74,9 +74,10 @@ pub(crate) struct Pattern {
 
 /// FNV-1a: the words looked up are short, and SipHash's protection
 /// against chosen collisions is not needed for a constant lexicon (it was
-/// a third of the time spent assessing a message).
+/// a third of the time spent assessing a message). The model hashes its
+/// features with it too.
 #[derive(Clone, Copy)]
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
