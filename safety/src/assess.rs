@@ -23,7 +23,7 @@ const AFFAIRS: usize = 2;
 /// The most that hopelessness with no other cue adds up to: medium.
 const HOPELESS_ALONE: f32 = 0.9;
 /// The cues that deny a story told before them ("I'm not retiring").
-const DENIALS: &[&str] = &["cover_denied", "wont_be_denied"];
+const DENIALS: &[&str] = &["cover_denied", "wont_be_denied", "cover_believed"];
 /// How much of an earlier message's score carries into the next ones, most
 /// recent first.
 const CARRY: [f32; 3] = [0.9, 0.7, 0.5];
@@ -790,17 +790,24 @@ fn read_cue(
     // No subject written, and the cue is on someone else's body or things:
     // "fresh cuts on his arm" (not "a letter to my son, left it on his
     // desk": past a comma is the next thing done).
-    let near = clause
-        .commas
-        .iter()
-        .copied()
-        .filter(|&c| c >= end)
-        .fold((end + 4).min(clause.len()), usize::min);
+    // "I found blades in her pencil case": what the writer found is the
+    // other person's, a little further on.
+    let found = clause[..end].iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "found" | "find" | "discovered" | "noticed" | "spotted"
+        )
+    });
+    let near = clause.commas.iter().copied().filter(|&c| c >= end).fold(
+        (end + if found { 6 } else { 4 }).min(clause.len()),
+        usize::min,
+    );
     let theirs = rule.flags & SUBJ != 0
         && rule.category != Category::HarmToOthers
-        && !clause[..end]
-            .iter()
-            .any(|w| FIRST_PERSON.contains(&w.as_str()))
+        && (found
+            || !clause[..end]
+                .iter()
+                .any(|w| FIRST_PERSON.contains(&w.as_str())))
         && (end..near).any(|k| {
             // "collecting dad's oxy since his hip op": a time, not a place.
             matches!(clause[k].as_str(), "his" | "her" | "their")
@@ -1164,6 +1171,13 @@ fn subject(clause: &Clause, start: usize) -> Subject {
                 return Subject::SomeoneElse;
             }
             continue;
+        }
+        // "if someone took all their insulin at once": a question put
+        // through nobody in particular, as a method question often is.
+        if matches!(w, "someone" | "somebody" | "anyone" | "anybody" | "person")
+            && clause[..k].iter().rev().take(2).any(|p| p == "if")
+        {
+            return Subject::Nobody;
         }
         // "my friend wants to", not "I called my dad to hear his voice".
         // "wrote a letter to my daughter, left it on her pillow": a noun

@@ -111,6 +111,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         include_str!("../data/dev-farewells.jsonl"),
     ),
     ("dev-crises.jsonl", include_str!("../data/dev-crises.jsonl")),
+    (
+        "dev-evening.jsonl",
+        include_str!("../data/dev-evening.jsonl"),
+    ),
 ];
 
 /// A trained model.

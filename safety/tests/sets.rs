@@ -45,6 +45,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-englishes.jsonl"),
     include_str!("../data/dev-farewells.jsonl"),
     include_str!("../data/dev-crises.jsonl"),
+    include_str!("../data/dev-evening.jsonl"),
 );
 
 #[test]

@@ -775,3 +775,47 @@ fn every_rule_has_its_own_name() {
         assert!(seen.insert(rule.id), "two rules are named {:?}", rule.id);
     }
 }
+
+#[test]
+fn disclosures_in_a_few_words_are_high_and_their_everyday_twins_are_not() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "i took something",
+            "i took too much paracetamol",
+            "i did something stupid",
+            "i see only one way out",
+            "they won't have to deal with me much longer",
+            "please don't be sad when i'm gone",
+        ],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "i took too many photos today lol",
+            "i did something stupid at work lol, sent the email to everyone",
+            "the escape room had only one way out lol",
+            "dont be sad when im gone on holiday, its only a week",
+        ],
+    );
+}
+
+#[test]
+fn a_question_through_someone_found_means_and_a_believed_story() {
+    // "If someone took…" asks for the writer as often as not: a method
+    // question through nobody in particular.
+    all_at(
+        RiskLevel::High,
+        &[
+            "hey so random question but if someone took all their insulin at once would it be painful",
+            "i've been giving my stuff away to friends. told them i'm decluttering. they believe me",
+        ],
+    );
+    // What the writer found on or among someone else's things is theirs.
+    all_below(
+        RiskLevel::High,
+        &[
+            "my daughter is 15 and i found razor blades wrapped in tissue in her pencil case. i dont know what to say to her",
+        ],
+    );
+}
