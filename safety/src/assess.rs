@@ -23,7 +23,12 @@ const AFFAIRS: usize = 2;
 /// The most that hopelessness with no other cue adds up to: medium.
 const HOPELESS_ALONE: f32 = 0.9;
 /// The cues that deny a story told before them ("I'm not retiring").
-const DENIALS: &[&str] = &["cover_denied", "wont_be_denied", "cover_believed"];
+const DENIALS: &[&str] = &[
+    "cover_denied",
+    "wont_be_denied",
+    "cover_believed",
+    "no_such_trip",
+];
 /// How much of an earlier message's score carries into the next ones, most
 /// recent first.
 const CARRY: [f32; 3] = [0.9, 0.7, 0.5];
@@ -747,7 +752,13 @@ fn read_cue(
     let subject = if rule.flags & THIRD != 0 {
         Subject::SomeoneElse
     } else if rule.flags & SUBJ != 0 {
-        subject(clause, start)
+        // "my dad has a gun in the closet and i've been thinking about
+        // it": an "I" inside the cue is its subject.
+        if clause[start + 1..end].iter().any(|w| w == "i") {
+            Subject::Writer
+        } else {
+            subject(clause, start)
+        }
     } else {
         Subject::Writer
     };
@@ -905,6 +916,9 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "hate these thoughts",
         "hate the thoughts",
         "sick to my stomach",
+        "i hate it",
+        "makes me so anxious",
+        "makes me anxious",
     ]);
     let disowned = has(&[
         "do not want to",
@@ -929,6 +943,8 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "not something i want",
         "not what i want",
         "call of the void",
+        "least violent",
+        "not a violent person",
     ]);
     let losing_control = has(&[
         "part of me",
@@ -1083,11 +1099,11 @@ fn cover_story(clause: &Clause, at: usize) -> bool {
 }
 
 /// Whether the everyday reason at `at` says when, not why: "planned it for
-/// after my daughter's wedding".
+/// after my daughter's wedding", "over spring break".
 fn when(clause: &Clause, at: usize) -> bool {
     clause[at.saturating_sub(3)..at]
         .iter()
-        .any(|w| w == "after")
+        .any(|w| matches!(w.as_str(), "after" | "over" | "during"))
 }
 
 /// Whether the everyday thing at `at` is given up: "cancelled the gym",

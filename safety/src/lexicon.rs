@@ -238,7 +238,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("this_is_it", Intent, 0.6, SUBJ, "this is it|so this is it|this is the end|it is over|it is all over|it is finally over|that is it then|it ends here|it all ends|this ends now|it ends _2 tonight|tomorrow|soon|after|on|this|when|$"),
     // A goodbye the other person did not hear as one: "she doesn't know
     // it was goodbye".
-    r("secret_goodbye", Intent, 1.0, 0, "does not|do not|did not|will not|would not|never _1 know|knew|realise|realize|realised|realized _3 a bit means for good|it means for good|that means for good|it was goodbye|it is goodbye|that was goodbye|i was saying goodbye|it was the last time|it is the last time|that was the last time|it is for good|it is permanent|it is forever|i am not coming back|i will not be back|i will not be coming back"),
+    r("secret_goodbye", Intent, 1.0, 0, "does not|do not|did not|will not|would not|never _1 know|knew|realise|realize|realised|realized _3 a bit means for good|it means for good|that means for good|it was goodbye|it is goodbye|its goodbye|its the last time|its for good|that was goodbye|i was saying goodbye|it was the last time|it is the last time|that was the last time|it is for good|it is permanent|it is forever|i am not coming back|i will not be back|i will not be coming back"),
     r("secret_goodbye_idea", Intent, 1.0, 0, "no idea _3 it was goodbye|it is goodbye|that was goodbye|i was saying goodbye|it was the last time|that was the last time"),
     // Trying again, "properly this time": a past attempt meant to succeed.
     r("attempt_again", Intent, 1.0, SUBJ, "try|trying|attempt|attempting _0 again _1 properly this time|for real this time|and make sure it works|and not fail|and not mess it up"),
@@ -415,7 +415,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("bought_quietly", Method, 1.0, SUBJ, concat!("bought|buying|buy|got|getting _4 ", pills!(), " _6 so nobody|so no one|different stores|different pharmacies|diff stores|multiple stores|several stores|so they do not ask|without questions|would not ask")),
     r("should_be_enough", Method, 0.5, SUBJ, "should be enough|will be enough|is that enough|be enough right|enough right $|would be enough|enough to do it"),
     r("watching_trains", Method, 0.8, SUBJ | ORD, "watching the trains|watching trains|watching the cars|watching traffic|watching the water|watching the trucks _4 next one|for an hour|go past|go by|for hours|for ages"),
-    r("means_thinking", Method, 0.9, SUBJ, concat!(pills!(), "|gun|rifle|rope|bleach|razor|blades _8 thinking about it|been thinking about it|keep thinking about it|thinking about them|think about it a lot|think about using|keep looking at it|keep looking at them|staring at it|staring at them")),
+    r("means_thinking", Method, 1.0, SUBJ, concat!(pills!(), "|gun|rifle|rope|bleach|razor|blades _8 thinking about it|been thinking about it|keep thinking about it|thinking about them|think about it a lot|think about using|keep looking at it|keep looking at them|staring at it|staring at them")),
     r("height_checked", Method, 1.0, SUBJ, "bridge|building|roof|drop|cliff|tower _6 high|tall|drop|floors|stories|meters|metres|feet|m _4 i checked|i measured|i looked it up|i counted|i googled"),
     r("found_a_way", Intent, 0.7, SUBJ, "found a way|figured out a way|have a way out|found a way out|found my way out|found the answer|found the solution"),
     r("dont_worry_about_me", Intent, 0.6, 0, "do not worry about me $|no need to worry about me|you do not need to worry about me|stop worrying about me|nobody needs to worry about me"),
@@ -429,7 +429,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("gg_everyone", Intent, 0.5, SUBJ, "gg everyone|gg all|gg chat|gg guys|gg yall|gg world|gg life|gg go next"),
     r("see_you_never", Intent, 1.0, SUBJ, "see you never|see ya never|see you on the other side|see you in another life|see you in the next life|catch you in the next life"),
     r("gave_my_thing_to", Preparation, 0.6, SUBJ, "gave|gifted|handed|gifting|handing _0 away? _0 my|all my _3 to _0 my little|my lil|my best|my cousin|my sister|my brother|my friend|my friends|my bestie"),
-    r("remember_me_by", Preparation, 0.7, SUBJ, "remember me by|to remember me|so you remember me|so they remember me|something to remember me"),
+    r("remember_me_by", Preparation, 0.7, SUBJ, "remember me by|to remember me|and remember me|so you remember me|so they remember me|something to remember me"),
     r("if_not_here_who", Preparation, 1.0, SUBJ, "if i _2 not here|gone|was not here|were not here|not around|was gone _3 who would|who will|who is going to|what happens to"),
     r("so_nobody_reads", Preparation, 1.0, SUBJ, "so nobody|so no one _2 reads|finds|has to read|has to find _3 after|when i am gone|them after|it after|$"),
     r("threw_out_journals", Preparation, 0.6, SUBJ, "threw out|throw out|throwing out|burned|burning|shredded|shredding|destroyed|got rid of _2 my _0 journals|journal|diaries|diary"),
@@ -674,7 +674,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("sort_while_i_can", Intent, 0.5, SUBJ, "sort|sorted|do|arrange|settle|get _3 now? _0 while i can|while i still can|while i still have the chance"),
     r("note_written", Preparation, 1.0, 0, "^ note written|note is written|note done|notes written|notes done|letters written|letters done|letter written|letter done|letters are written|notes are written"),
     r("someone_has_pet", Preparation, 0.6, ORD, "sister|brother|mum|mom|dad|neighbour|neighbor|friend|mate|parents _0 taking|is taking|will take|is having|having|will have|looking after _1 the|my _0 cat|cats|dog|dogs|pets|pet _2 next week|for good|permanently|from|after|while"),
-    r("gave_my_things", Preparation, 0.8, SUBJ | ORD, "gave|given|handed|giving|handing _0 away? _0 all my|all of my|my _0 tools|gear|guitar|guitars|stuff|things|books|clothes|games|console|collection|records|vinyl|car|bike|truck|ute|rods|fishing gear|guns|rifle|jewellery|jewelry|watch|medals _3 to|away"),
+    r("gave_my_things", Preparation, 0.8, SUBJ | ORD, "gave|given|handed|giving|handing _0 away? _0 all my|all of my|my _0 tools|gear|guitar|guitars|stuff|things|books|clothes|games|console|ps5|ps4|xbox|playstation|switch|gaming pc|collection|records|vinyl|car|bike|truck|ute|rods|fishing gear|guns|rifle|jewellery|jewelry|watch|medals _3 to|away"),
     r("money_after_death", Preparation, 0.5, ORD, "pension|debts|debt|savings|life insurance|super|superannuation|student loan|loans|mortgage _4 if|when|after _0 you|i|someone|a person _0 die|dies|died|pass away|passes away|am gone"),
     r("happens_to_me_when", Intent, 1.0, 0, "if|when|in case _0 something|anything _0 happens to me _2 tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|this weekend|next week|night|on"),
     r("cancelled_after", Intent, 0.9, SUBJ, "cancelled|canceled|cancel|cancelling|nothing booked|nothing planned|no plans _2 everything|all|it all|anything? _0 after|past|beyond _1 the|this|next? _0 1*|2*|3*|4*|5*|6*|7*|8*|9*|friday|monday|saturday|sunday|weekend|month"),
@@ -769,6 +769,28 @@ pub(crate) const RULES: &[Rule] = &[
     r("house_tidy_now", Preparation, 0.5, ORD, "house|flat|place|room|everything _0 is|looks _0 very|so|really? _0 tidy|clean|spotless|in order _0 now"),
     r("body_catch_up", Ideation, 1.0, SUBJ, "waiting for _0 the|my _0 body _0 to catch up|to follow|to die|to give up"),
     r("sorry_mama", Intent, 0.5, 0, "^ mama|mum|mom|mummy|mommy|dad|papa|mam|ma _0 i am so sorry|i am sorry|sorry"),
+    // --- Session eleven: young people, English as a second language -------
+    // "gave her my necklace", "gave my ps5 and my cat to my cousin": a
+    // keepsake handed on, not enough alone.
+    r("gave_them_mine", Preparation, 0.5, ORD, "gave|given|giving|handed|handing _0 her|him|them|my sister|my brother|my little sister|my little brother|my cousin|my friend|my best friend|my bestie|my bff|my best mate|my mate|my bestfriend|my mum|my mom|my dad|my nephew|my niece|my son|my daughter _0 my|all my _1 necklace|ring|watch|bracelet|chain|jewellery|jewelry|ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|books|hoodie|clothes|stuff|things|cat|dog|savings|money|car|tools|records|collection"),
+    r("mine_to_them", Preparation, 0.5, ORD, "gave|given|giving|handed|handing _0 my _0 favourite|favorite|special|precious? _0 ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|cat|dog|necklace|ring|watch|chain|hoodie|savings|car|tools|collection _4 to my|to her|to him|to them"),
+    // "told her to keep it forever".
+    r("keep_forever", Preparation, 0.5, ORD, "told|asked|tell|telling _0 her|him|them|my _1 to keep it|to keep them|to keep this|to hold onto it _0 forever|always|for good|for ever|for me"),
+    // "just want my brother to get my stuff": a bequest.
+    r("bequest", Preparation, 0.4, SUBJ | ORD, "want|wanted|make sure|making sure _2 my|the _0 brother|sister|mum|mom|dad|parents|cousin|friend|best friend|son|daughter|kids|children|nephew|niece _0 to get|to have|to keep|gets|has|keeps _0 my|all my|all of my _0 stuff|things|money|savings|belongings|games|clothes|room|cat|dog|everything"),
+    // "there's no trip": a story told, then denied.
+    r("no_such_trip", Intent, 0.7, 0, "^ there is no|there is not a|there is not any|there will be no|there was never a|there never was a _0 trip|holiday|vacation|move|new job|job|conference|work trip|course|retreat|cruise|moving|travelling|traveling"),
+    // "i've been planning how to do it", with no object but the act.
+    r("planning_how", Intent, 0.7, SUBJ, "planning|planned|plan|figured out|figuring out|worked out|working out|thinking about _0 how to do it|how i will do it|how i am going to do it|how i would do it|when to do it|where to do it|when i will do it|where i will do it _0 $|over|during|when|this|next|on|after|while|before|tonight|tomorrow"),
+    // "unalive urges", after `text.rs` reads "unalive" as "kill".
+    r("kill_urges", Ideation, 1.0, SUBJ, "^ kill|killing|suicide|suicidal _0 urges|urge|thoughts|thought|ideation|brain|mode"),
+    // "typed 'painless ways' into google".
+    r("typed_search", Preparation, 1.0, SUBJ | TOPIC, "typed|type|typing|entered|put|putting|searched up _3 painless|ways to die|how to die|how to kill myself|suicide methods|lethal dose|overdose amount|how many pills|how much it takes|least painful|quickest way"),
+    // "if i fell asleep and didn't wake up that would be kind of nice".
+    r("asleep_nice", Ideation, 1.0, SUBJ, "if|when _2 fell asleep|fall asleep|went to sleep|go to sleep|slept _1 and|then _0 did not|never|just did not|just never _0 wake up|woke up|wake _5 be nice|be kind of nice|be kinda nice|be peaceful|be a relief|be okay|be fine|be good|be a blessing|be lovely|not mind"),
+    r("meant_it", Serious, 0.0, 0, "i meant it|and i meant it|i meant every word|meant every word|i meant that|i really meant it|i did mean it"),
+    // "had a weird dream about dying": a night's dream, not a daydream.
+    r("idiom_dream", Idiom, 0.0, 0, "had|have|having|got _0 a|this|the _1 weird|strange|bad|scary|vivid|crazy|horrible|funny|freaky|creepy|odd|random _0 dream|dreams|nightmare _0 about|where|that"),
     r("laughter", Laughter, 0.0, 0, "_laugh_|joking|kidding|jokes|joke|meme|memes|jk"),
     r("serious_its_me", Serious, 0.0, 0, "^ it is me|it is literally me|jk it is me|jk it is literally me|it is actually me|this is me|okay it is me|ok it is me|jokes on them|joke is on them|the joke is on them|only half joking|less than half|half joking"),
     r("serious", Serious, 0.0, 0, "not actually joking|not actually kidding|actually not joking|not even joking|not trolling|if you get me|if you know what i mean|not being dramatic|not saying it the way|not saying it like|not the way people say it|not like people say it|not in a joking way|not in the jokey way|not a figure of speech|not as a figure of speech|not an expression|thought it was a joke|thought i was joking|think i am joking|thinks i am joking|thought i was kidding|think it is a joke|thinks it is a joke|just curious|just wondering|asking for no reason|for no reason|no particular reason|hypothetically|seriously|for real|not joking|not kidding|no joke|i mean it|i am serious|dead serious|being serious|being honest|actually mean|really mean|no really|but really|swear to god|not exaggerating|real talk|on god|no cap|i promise|not a joke|this is not a joke|this time i mean|i really do|i actually do|i actually want|i really want"),
@@ -793,7 +815,7 @@ pub(crate) const RULES: &[Rule] = &[
     // A family's news and the paperwork of life explain a will or a
     // guardian, never a method: "4am, the baby won't settle, I thought of
     // walking into the road", "sorted the paperwork … going up to the cliffs".
-    r("ordinary_affairs", Ordinary, 0.0, 0, "paperwork|accountant|tax return|the business|my business|baby|new baby|the baby arrived|baby was born|our second|both kids|grandchild|grandson|granddaughter|great grandson|great granddaughter|grandkids|newborn"),
+    r("ordinary_affairs", Ordinary, 0.0, 0, "paperwork|accountant|tax return|the business|my business|bought a house|buy a house|buying a house|bought house|buy house|buying house|bought a flat|buy a flat|buying a flat|new house|have 2 children|have two children|have 3 children|have three children|in my country|different law|probate|baby|new baby|the baby arrived|baby was born|our second|both kids|grandchild|grandson|granddaughter|great grandson|great granddaughter|grandkids|newborn"),
     r("could_die", Idiom, 0.0, 0, "so full|so embarrassed|so happy|so excited|so tired _6 could die|could just die"),
     // "this song is so good i could die", "so cute i could die".
     r("so_x_could_die", Idiom, 0.0, 0, "so _2 could die|could literally die"),

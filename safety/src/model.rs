@@ -115,6 +115,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-evening.jsonl",
         include_str!("../data/dev-evening.jsonl"),
     ),
+    (
+        "dev-second-language.jsonl",
+        include_str!("../data/dev-second-language.jsonl"),
+    ),
 ];
 
 /// A trained model.

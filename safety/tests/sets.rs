@@ -46,6 +46,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-farewells.jsonl"),
     include_str!("../data/dev-crises.jsonl"),
     include_str!("../data/dev-evening.jsonl"),
+    include_str!("../data/dev-second-language.jsonl"),
 );
 
 #[test]

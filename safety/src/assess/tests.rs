@@ -819,3 +819,34 @@ fn a_question_through_someone_found_means_and_a_believed_story() {
         ],
     );
 }
+
+#[test]
+fn keepsakes_a_denied_trip_an_i_inside_the_cue_and_a_nights_dream() {
+    all_at(
+        RiskLevel::High,
+        // A keepsake handed on with a secret goodbye, a cover, a bequest.
+        &[
+            "gave my little brother my chain today. he doesnt know its goodbye",
+            "gave my xbox and my dog to my best mate. said im moving. im not moving",
+            "asked my aunt to take my cat for a while, told her i have a work trip. there is no trip",
+            "made a will last night. im 20. i want my sister to have all my stuff",
+            // "I" inside the cue is its subject, whoever owns the means.
+            "my uncle keeps a rifle in the garage and i keep thinking about it",
+            // A plan with no object but the act, and when.
+            "been planning how to do it during half term when my parents are at work",
+            "kill urges are so bad tonight",
+            "searched up painless ways last night and couldnt stop reading",
+            "honestly if i went to sleep and just never woke up that would be kind of nice",
+            "i told her i would end it if she left and i meant it",
+        ],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "had a really weird dream about dying last night, still thinking about it. im fine just spooked",
+            "I want to know how to make will here because I buy house and have two children, in my country the law is different",
+            "gave my old guitar to my nephew, he just started lessons",
+            "i get intrusive thoughts about hurting people when i see scissors, it makes me so anxious and i hate it, i would never",
+        ],
+    );
+}
