@@ -25,6 +25,49 @@ after(async () => {
 
 const column = (page, id) => page.locator(`article.column[data-persona="${id}"]`);
 
+// Every frame the page's sockets receive, for the diagnosis below.
+function recordFrames(page) {
+  const frames = [];
+  page.on('websocket', (ws) => {
+    ws.on('framereceived', ({ payload }) => frames.push(String(payload)));
+    ws.on('close', () => frames.push('(socket closed)'));
+  });
+  return frames;
+}
+
+// Waits until every column of the panel has ended. Twice seen in CI (a
+// column never showed Done within 30 s) and never here: on a timeout, say
+// what each column shows, the end of what the socket received (each
+// stream's last event by type) and of the server's log, so the next one
+// can be told apart (server, socket or page).
+async function columnsEnd(page, server, frames, count) {
+  await page
+    .waitForFunction(
+      (n) => [...document.querySelectorAll('[data-testid="column-status"]')].filter((s) => /Done|Failed|Stopped/.test(s.textContent)).length === n,
+      count,
+      { timeout: 30_000 },
+    )
+    .catch(async (e) => {
+      const statuses = await page.getByTestId('column-status').allInnerTexts();
+      const lengths = (await page.getByTestId('column-text').allInnerTexts()).map((t) => t.length);
+      const last = {};
+      for (const f of frames) {
+        try {
+          const m = JSON.parse(f);
+          last[`${m.stream_id ?? '-'} ${m.type}`] = m.seq ?? null;
+        } catch {
+          last[f] = null;
+        }
+      }
+      throw new Error(
+        `${e.message}\ncolumn statuses: ${JSON.stringify(statuses)}, text lengths: ${JSON.stringify(lengths)}` +
+          `\nframes received: ${frames.length}; last seq per stream and type: ${JSON.stringify(last)}` +
+          `\nlast frames:\n${frames.slice(-6).map((f) => f.slice(0, 300)).join('\n')}` +
+          `\nserver log (end):\n${server.log().slice(-4000)}`,
+      );
+    });
+}
+
 test('a three-persona panel streams side by side and one can be stopped', async () => {
   const { page, context, errors } = await openPage(browser, server.baseURL);
   await page.goto('/personas');
@@ -140,6 +183,7 @@ test("each column's Stop stays put while its answer grows", async () => {
 test('at the free limit the earlier answers and the typed question stay', async () => {
   const limited = await startServer(['--chunk-delay-ms', '0', '--anon-message-limit', '3']);
   const { page, context, errors } = await openPage(browser, limited.baseURL);
+  const frames = recordFrames(page);
   try {
     await page.goto('/personas');
     await appReady(page);
@@ -147,9 +191,8 @@ test('at the free limit the earlier answers and the typed question stay', async 
     const box = page.getByLabel('Your message');
     await box.fill('What is a river?');
     await box.press('Enter');
-    for (const id of ['tech_enthusiast', 'creative_writer', 'data_scientist']) {
-      await column(page, id).getByTestId('column-status').filter({ hasText: 'Done' }).waitFor({ timeout: 30_000 });
-    }
+    await columnsEnd(page, limited, frames, 3);
+    assert.deepEqual(await page.getByTestId('column-status').allInnerTexts(), ['Done', 'Done', 'Done']);
     const answers = await page.getByTestId('column-text').allInnerTexts();
     await box.fill('And what is a lake?');
     await box.press('Enter');
@@ -170,6 +213,7 @@ for (const count of [3, 6]) {
     const fast = await startServer(['--chunk-delay-ms', '0']);
     const token = await register(fast.baseURL, `panel_${count}`);
     const { page, context, errors } = await openSignedIn(browser, fast.baseURL, token);
+    const frames = recordFrames(page);
     try {
       await page.goto('/personas');
       await appReady(page);
@@ -182,18 +226,7 @@ for (const count of [3, 6]) {
       await page.getByLabel('Your message').fill('What makes a good day?');
       await page.getByRole('button', { name: 'Send' }).click();
       const columns = page.locator('article.column');
-      await page
-        .waitForFunction(
-          (n) => [...document.querySelectorAll('[data-testid="column-status"]')].filter((s) => /Done|Failed|Stopped/.test(s.textContent)).length === n,
-          count,
-          { timeout: 30_000 },
-        )
-        .catch(async (e) => {
-          // Once seen in CI and never again: say what the page and the
-          // server were doing, so the next one can be told apart.
-          const statuses = await page.getByTestId('column-status').allInnerTexts();
-          throw new Error(`${e.message}\ncolumn statuses: ${JSON.stringify(statuses)}\nserver log (end):\n${fast.log().slice(-4000)}`);
-        });
+      await columnsEnd(page, fast, frames, count);
       assert.equal(await columns.count(), count);
       assert.deepEqual(
         await page.getByTestId('column-status').allInnerTexts(),
