@@ -302,9 +302,10 @@ pub struct Config {
     )]
     pub stream_ttl_secs: u64,
 
-    /// Most memory, in MiB, that streams' replay logs may hold; past it the
-    /// oldest finished streams are forgotten before `--stream-ttl-secs` (a
-    /// resume then gets `STREAM_EXPIRED` with the saved text).
+    /// Most memory, in MiB, that streams may hold for replay (their events,
+    /// what indexes them, and each stream itself); past it the oldest
+    /// finished streams are forgotten before `--stream-ttl-secs` (a resume
+    /// then gets `STREAM_EXPIRED` with the saved text).
     #[arg(
         long,
         env = "CHORUS_STREAM_MEMORY_MB",

@@ -88,16 +88,26 @@ struct Packed {
     /// Every event's JSON, back to back.
     json: Bytes,
     first_seq: u64,
+    /// The first event's [`Event::order`]; the others' are kept from it.
+    first_order: u64,
+    /// The event names used (an event's `name` is its place here plus 1;
+    /// 0 is none): a protocol has a handful.
+    names: Vec<&'static str>,
     /// Per event, oldest first.
     index: Vec<PackedEvent>,
 }
 
+/// 12 bytes an event (it was 24 with the name and order whole).
 #[derive(Debug)]
 struct PackedEvent {
     /// Where its JSON ends in [`Packed::json`] (the next one starts there).
     end: u32,
-    name: Option<&'static str>,
-    order: u64,
+    /// Its [`Event::order`] after the first event's (at most `u32::MAX`:
+    /// only the order among streams read at once matters, and a stream
+    /// whose events are four billion appends apart reads as in order).
+    order: u32,
+    /// Its name's place in [`Packed::names`] plus 1; 0: no name.
+    name: u8,
 }
 
 impl Packed {
@@ -114,13 +124,17 @@ impl Packed {
                 let bytes = self.json.slice(start as usize..e.end as usize);
                 Arc::new(Event {
                     seq: self.first_seq + i as u64,
-                    name: e.name,
+                    name: e.name.checked_sub(1).map(|n| self.names[usize::from(n)]),
                     json: Utf8Bytes::try_from(bytes).expect("packed events are whole strings"),
-                    order: e.order,
+                    order: self.first_order + u64::from(e.order),
                 })
             })
     }
 }
+
+/// Bytes an event held one by one costs besides its JSON: the event, its
+/// `Arc`'s counts and its place in the queue.
+const EVENT_BYTES: usize = std::mem::size_of::<Event>() + 2 * std::mem::size_of::<usize>() + 8;
 
 impl ReplayLog {
     /// An empty log whose next event is `last_seq + 1` (a session reloaded
@@ -145,6 +159,17 @@ impl ReplayLog {
     /// Bytes of JSON held.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// Bytes held in all: the JSON, and what indexes it (an event held one
+    /// by one, or a packed event's 12 bytes). What the registry counts
+    /// against `--stream-memory-mb`.
+    pub fn held(&self) -> usize {
+        let index = match &self.packed {
+            Some(p) => p.index.capacity() * std::mem::size_of::<PackedEvent>(),
+            None => 0,
+        };
+        self.bytes + index + self.events.len() * EVENT_BYTES
     }
 
     /// Appends the next event (its `json` written for [`Self::next_seq`]).
@@ -206,20 +231,34 @@ impl ReplayLog {
             return;
         }
         let first_seq = self.events.front().map_or(0, |e| e.seq);
+        let first_order = self.events.front().map_or(0, |e| e.order);
         let mut json = Vec::with_capacity(self.bytes);
         let mut index = Vec::with_capacity(self.events.len());
+        let mut names: Vec<&'static str> = Vec::new();
         for e in std::mem::take(&mut self.events) {
             json.extend_from_slice(e.json.as_bytes());
+            let name = match e.name {
+                None => 0,
+                Some(n) => match names.iter().position(|&k| k == n) {
+                    Some(at) => at + 1,
+                    None => {
+                        names.push(n);
+                        names.len()
+                    }
+                },
+            };
             index.push(PackedEvent {
                 end: json.len() as u32,
-                name: e.name,
-                order: e.order,
+                order: u32::try_from(e.order.saturating_sub(first_order)).unwrap_or(u32::MAX),
+                name: u8::try_from(name).expect("a protocol has fewer than 255 event names"),
             });
         }
         self.block = BytesMut::new();
         self.packed = Some(Packed {
             json: json.into(),
             first_seq,
+            first_order,
+            names,
             index,
         });
     }
@@ -355,6 +394,11 @@ mod tests {
         let after: Vec<_> = (0..=60).map(|c| all(&log, c)).collect();
         assert_eq!(before, after, "every cursor, gaps included");
         assert_eq!(log.bytes(), bytes);
+        assert_eq!(
+            log.held(),
+            bytes + 50 * 12,
+            "the JSON and 12 bytes an event"
+        );
         let mut some = Vec::new();
         log.read_after(10, 3, &mut some).unwrap();
         assert_eq!(some.iter().map(|e| e.seq).collect::<Vec<_>>(), [11, 12, 13]);
