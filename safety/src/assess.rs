@@ -275,6 +275,13 @@ fn taken_back(message: &str) -> bool {
             "what to wear",
             "what do you wear",
             "what should i wear",
+            "birthday wishes",
+            "birthday message",
+            "happy birthday",
+            "nearest pharmacy",
+            "pharmacy open",
+            "chemist open",
+            "opening hours",
         ])
 }
 
@@ -347,9 +354,12 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     // better", "only doing better because I've decided":
                     // asked about, believed by someone else or the calm of
                     // a decision, it is no recovery.
+                    // "I'd be grateful if I didn't wake up": a wish, no
+                    // recovery.
                     let told = found.iter().filter(|&&(s, e)| {
                         !asked_if(clause, s)
                             && !cover_story(clause, s)
+                            && clause.get(e).is_none_or(|w| w != "if")
                             && !clause[e..(e + 8).min(clause.len())]
                                 .iter()
                                 .any(|w| matches!(w.as_str(), "decided" | "mind" | "decision"))
@@ -892,6 +902,7 @@ fn unwanted_thought(clauses: &[Clause]) -> bool {
         "horrible",
         "freaked out",
         "freaks me out",
+        "freak me out",
         "freaking me out",
         "feel sick",
         "made me sick",

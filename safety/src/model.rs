@@ -119,6 +119,10 @@ pub(crate) const TRAINING: &[(&str, &str)] = &[
         "dev-second-language.jsonl",
         include_str!("../data/dev-second-language.jsonl"),
     ),
+    (
+        "dev-world-slang.jsonl",
+        include_str!("../data/dev-world-slang.jsonl"),
+    ),
 ];
 
 /// A trained model.

@@ -170,6 +170,7 @@ const REWRITES: &[(&str, &str)] = &[
     ("hafta", "have to"),
     ("kinda", "kind of"),
     ("tryna", "trying to"),
+    ("bout", "about"),
     ("lemme", "let me"),
     ("youre", "you are"),
     ("you're", "you are"),

@@ -47,6 +47,7 @@ const DEVELOPMENT: &str = concat!(
     include_str!("../data/dev-crises.jsonl"),
     include_str!("../data/dev-evening.jsonl"),
     include_str!("../data/dev-second-language.jsonl"),
+    include_str!("../data/dev-world-slang.jsonl"),
 );
 
 #[test]

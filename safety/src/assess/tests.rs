@@ -850,3 +850,29 @@ fn keepsakes_a_denied_trip_an_i_inside_the_cue_and_a_nights_dream() {
         ],
     );
 }
+
+#[test]
+fn slang_for_the_wish_and_the_everyday_twins_of_a_disclosure() {
+    all_at(
+        RiskLevel::High,
+        &[
+            "wanna unalive so bad rn",
+            "unalive arc starting fr 💀 jk... unless",
+            "honestly id be so relieved if i got run over on the way home lol",
+            "I'd be grateful if I just didn't wake up tomorrow",
+            "my uncle has a shotgun in the shed and i keep thinking bout it",
+            "goodnight world, for good this time",
+        ],
+    );
+    all_below(
+        RiskLevel::High,
+        &[
+            "finna sleep, dead tired. goodnight yall",
+            "did a first aid course today, we practised what to do for overdoses and deep cuts",
+            "what age can you make a will in nigeria? its for my law assignment",
+            "can i schedule a whatsapp message for midnight? want to send birthday wishes",
+            "is the nearest pharmacy open on sunday? need my dad's bp meds",
+            "i keep getting intrusive thoughts of swerving into a truck and they freak me out, i would never, i just want them gone",
+        ],
+    );
+}
