@@ -772,10 +772,10 @@ pub(crate) const RULES: &[Rule] = &[
     // --- Session eleven: young people, English as a second language -------
     // "gave her my necklace", "gave my ps5 and my cat to my cousin": a
     // keepsake handed on, not enough alone.
-    r("gave_them_mine", Preparation, 0.5, ORD, "gave|given|giving|handed|handing _0 her|him|them|my sister|my brother|my little sister|my little brother|my cousin|my friend|my best friend|my bestie|my bff|my best mate|my mate|my bestfriend|my mum|my mom|my dad|my nephew|my niece|my son|my daughter _0 my|all my _1 necklace|ring|watch|bracelet|chain|jewellery|jewelry|ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|books|hoodie|clothes|stuff|things|cat|dog|savings|money|car|tools|records|collection"),
-    r("mine_to_them", Preparation, 0.5, ORD, "gave|given|giving|handed|handing _0 my _0 favourite|favorite|special|precious? _0 ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|cat|dog|necklace|ring|watch|chain|hoodie|savings|car|tools|collection _4 to my|to her|to him|to them"),
+    r("gave_them_mine", Preparation, 0.4, ORD, "gave|given|giving|handed|handing _0 her|him|them|my sister|my brother|my little sister|my little brother|my cousin|my friend|my best friend|my bestie|my bff|my best mate|my mate|my bestfriend|my mum|my mom|my dad|my nephew|my niece|my son|my daughter _0 my|all my _1 necklace|ring|watch|bracelet|chain|jewellery|jewelry|ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|books|hoodie|clothes|stuff|things|cat|dog|savings|money|car|tools|records|collection"),
+    r("mine_to_them", Preparation, 0.4, ORD, "gave|given|giving|handed|handing _0 my _0 favourite|favorite|special|precious? _0 ps5|ps4|xbox|switch|console|games|guitar|laptop|bike|cat|dog|necklace|ring|watch|chain|hoodie|savings|car|tools|collection _4 to my|to her|to him|to them"),
     // "told her to keep it forever".
-    r("keep_forever", Preparation, 0.5, ORD, "told|asked|tell|telling _0 her|him|them|my _1 to keep it|to keep them|to keep this|to hold onto it _0 forever|always|for good|for ever|for me"),
+    r("keep_forever", Preparation, 0.6, ORD, "told|asked|tell|telling _0 her|him|them|my _1 to keep it|to keep them|to keep this|to hold onto it _0 forever|always|for good|for ever|for me"),
     // "just want my brother to get my stuff": a bequest.
     r("bequest", Preparation, 0.4, SUBJ | ORD, "want|wanted|make sure|making sure _2 my|the _0 brother|sister|mum|mom|dad|parents|cousin|friend|best friend|son|daughter|kids|children|nephew|niece _0 to get|to have|to keep|gets|has|keeps _0 my|all my|all of my _0 stuff|things|money|savings|belongings|games|clothes|room|cat|dog|everything"),
     // "there's no trip": a story told, then denied.
@@ -787,7 +787,7 @@ pub(crate) const RULES: &[Rule] = &[
     // "goodnight everyone" is a night's sleep; "goodnight world, for good" is not.
     r("goodnight_world", Intent, 1.0, SUBJ, "goodnight|good night _2 world|cruel world|for the last time"),
     // "wanna unalive so bad": after `text.rs`, "want to kill so bad".
-    r("kill_so_bad", Ideation, 1.0, SUBJ, "want to|need to|going to _0 kill|die _0 so bad|so badly|so much|rn|right now|tonight|fr"),
+    r("kill_so_bad", Ideation, 1.0, SUBJ | HYPER | CAUSE, "want to|need to _0 kill|die _0 so bad|so badly|so much|rn|right now|tonight|fr"),
     // "i'd be so relieved if i got hit by a bus".
     r("relieved_if", Ideation, 1.0, SUBJ, "be so? relieved|be glad|be happy|be grateful|be thankful|be a relief|be nice|not mind|be the dream|be a blessing _1 if|when _0 i _0 got hit|get hit|got run over|get run over|died|die|did not wake up|never woke up|do not wake up|crashed|was hit|got sick and died|just died|just did not wake up"),
     r("law_study", Fiction, 0.0, 0, "law assignment|law school|law class|law exam|law degree|law lecture|for my assignment|for an assignment|legal studies|for my essay"),

@@ -873,6 +873,15 @@ fn slang_for_the_wish_and_the_everyday_twins_of_a_disclosure() {
             "can i schedule a whatsapp message for midnight? want to send birthday wishes",
             "is the nearest pharmacy open on sunday? need my dad's bp meds",
             "i keep getting intrusive thoughts of swerving into a truck and they freak me out, i would never, i just want them gone",
+            "this exam is so hard i want to die so bad lol",
+        ],
+    );
+    // A keepsake handed on is not enough alone: the reply's tone stays.
+    all_below(
+        RiskLevel::Medium,
+        &[
+            "gave my sister my old hoodie since it doesnt fit me anymore",
+            "im going to die so bad in this heat lol",
         ],
     );
 }
