@@ -560,8 +560,18 @@ pub(crate) fn assess_rules(message: &str) -> Assessment {
                     "his" | "her" | "their" | "him" | "them" | "himself" | "herself" | "themselves"
                 ) && !(k > 0 && matches!(words[k - 1].as_str(), "for" | "to"))
             });
+            // "my brother … he's been talking about ending it": their
+            // subject just before the cue, no "I" after it.
+            let before = &clause[f.span.0.saturating_sub(8)..f.span.0];
+            let they_say = before
+                .iter()
+                .rposition(|w| matches!(w.as_str(), "he" | "she" | "they"))
+                .is_some_and(|k| !before[k..].iter().any(|w| w == "i" || w == "me"))
+                && !clause[f.span.0..f.span.1]
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "me" | "myself" | "my" | "i"));
             if f.cue.effect == Effect::Counts
-                && about_them
+                && (about_them || they_say)
                 && f.cue.category != Category::HarmToOthers
             {
                 f.cue.effect = Effect::SomeoneElse;

@@ -885,3 +885,27 @@ fn slang_for_the_wish_and_the_everyday_twins_of_a_disclosure() {
         ],
     );
 }
+
+#[test]
+fn hopelessness_in_everyday_words_and_someone_elses_signs_are_medium() {
+    all_at(
+        RiskLevel::Medium,
+        &[
+            "i just cant anymore",
+            "honestly i dont see a future for me",
+            "nothing is ever going to get better, i know that now",
+            "i feel so hopeless lately",
+            "my dad keeps saying he wishes he was dead since the stroke",
+            "found cuts on her wrists when she was asleep, my girlfriend i mean. what do i do",
+            "my cousin has been talking about ending it and he has his dads pills",
+        ],
+    );
+    // Hopeless about one thing is low: a visa, an exam, a landlord.
+    all_below(
+        RiskLevel::Medium,
+        &[
+            "i feel hopeless about this visa thing, another rejection letter",
+            "my brother is cutting his own hair rn pray for him",
+        ],
+    );
+}
