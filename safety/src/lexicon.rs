@@ -420,6 +420,7 @@ pub(crate) const RULES: &[Rule] = &[
     r("found_a_way", Intent, 0.7, SUBJ, "found a way|figured out a way|have a way out|found a way out|found my way out|found the answer|found the solution"),
     r("dont_worry_about_me", Intent, 0.6, 0, "do not worry about me $|no need to worry about me|you do not need to worry about me|stop worrying about me|nobody needs to worry about me"),
     r("nobody_suspects", Intent, 0.6, SUBJ, "do not think it was because|do not think it is because|will not think it was because|so nobody suspects|so no one suspects|nobody will suspect|no one will suspect|does not think it is because|does not think it was because|so they do not blame"),
+    // "goodnight everyone" is a night's sleep; "goodnight world" is not.
     r("goodnight_forever", Intent, 1.0, SUBJ | ORD, "gn|goodnight|good night|night|sleep well _1 forever|for good|for ever|everyone forever|world|cruel world|for the last time"),
     r("thats_when", Intent, 0.7, 0, "that is when $|that is when i do it|that is when i will"),
     r("last_of_everything", Ideation, 1.0, SUBJ, "last day of everything|last day of my life|last of everything|last week of my life|last night of my life|last days of my life|last month of my life|my last days|my final days"),
@@ -785,8 +786,7 @@ pub(crate) const RULES: &[Rule] = &[
     // "unalive urges", after `text.rs` reads "unalive" as "kill".
     r("kill_urges", Ideation, 1.0, SUBJ, "^ kill|killing|suicide|suicidal _0 urges|urge|thoughts|thought|ideation|brain|mode|era|arc|szn|season"),
     // "wanna unalive so bad": after `text.rs`, "want to kill so bad" ("want
-    // to die so bad" is `want_to_die`'s). "goodnight everyone" is a night's
-    // sleep; "goodnight world, for good" is `goodnight_forever`'s.
+    // to die so bad" is `want_to_die`'s).
     r("kill_so_bad", Ideation, 1.0, SUBJ | HYPER | CAUSE, "want to|need to _0 kill _0 so bad|so badly|so much|rn|right now|tonight|fr"),
     // "i'd be so relieved if i got hit by a bus".
     r("relieved_if", Ideation, 1.0, SUBJ, "be so? relieved|be glad|be happy|be grateful|be thankful|be a relief|be nice|not mind|be the dream|be a blessing _1 if|when _0 i _0 got hit|get hit|got run over|get run over|died|die|did not wake up|never woke up|do not wake up|crashed|was hit|got sick and died|just died|just did not wake up"),
